@@ -1,0 +1,613 @@
+"""Coordinate systems: Chinese map datums and the projected CRS used for metres.
+
+Two separate concerns live here.
+
+**Datums of Chinese web maps.**  Coordinates copied from Chinese map services
+are not WGS-84:
+
+* ``"gcj02"`` -- GCJ-02 ("Mars coordinates"), used by Amap (高德), Tencent
+  (腾讯) and Google Maps inside China.  It is WGS-84 plus a deliberately
+  obfuscated, position-dependent offset of typically 100-700 m.
+* ``"bd09"`` -- BD-09, used by Baidu (百度): GCJ-02 with a further offset.
+* ``"wgs84"`` -- GPS, OpenStreetMap, most GIS files.
+* ``"cgcs2000"`` -- China Geodetic Coordinate System 2000, the legal datum of
+  national surveying (天地图, place-name census).  It differs from WGS-84 by
+  well under a metre, so at map accuracy it is treated as WGS-84 and no shift
+  is applied.
+
+The forward WGS-84 -> GCJ-02 transform is the widely published algorithm
+(Krasovsky ellipsoid, ``a = 6378245``, ``ee = 0.00669342162296594323``).
+There is no closed-form inverse; :func:`gcj02_to_wgs84` solves it iteratively
+to better than 1e-9 degrees (the crude "subtract the offset once" inverse
+found in many snippets is off by up to a couple of metres).  BD-09 <-> GCJ-02
+uses the standard Baidu formulas (``x_pi = pi * 3000 / 180``), the inverse
+again refined iteratively.
+
+Outside China (a rectangular box, see :func:`out_of_china`) the GCJ-02 offset
+is not applied, as the map services themselves do; BD-09's own offset is
+applied everywhere, matching the published formulas.
+
+**Projected CRS.**  geoplan computes distances in metres.
+:func:`ensure_projected` returns a projected copy of a layer, choosing a UTM
+zone from the data's centre when the layer is geographic and leaving already
+projected layers (e.g. CGCS2000 Gauss-Krüger, EPSG:4526-4554) as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Literal, Union
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+from numpy.typing import ArrayLike, NDArray
+
+from geoplan._errors import CRSError, InputError
+
+__all__ = [
+    "DATUMS",
+    "out_of_china",
+    "wgs84_to_gcj02",
+    "gcj02_to_wgs84",
+    "gcj02_to_bd09",
+    "bd09_to_gcj02",
+    "wgs84_to_bd09",
+    "bd09_to_wgs84",
+    "to_wgs84",
+    "from_wgs84",
+    "geometry_to_wgs84",
+    "geometry_from_wgs84",
+    "check_datum",
+    "is_geographic",
+    "utm_crs",
+    "projected_crs_for",
+    "ensure_projected",
+]
+
+Datum = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+#: Accepted datum names, see the module docstring.
+DATUMS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+# Krasovsky 1940 ellipsoid, as used by the published GCJ-02 algorithm.
+_A = 6378245.0
+_EE = 0.00669342162296594323
+_X_PI = math.pi * 3000.0 / 180.0
+
+# The rectangle the published algorithm calls "China".  It is crude on purpose
+# (it is what the map services' clients use): it contains Mongolia, the Korean
+# peninsula, parts of Japan and South-East Asia as well.
+_CHINA_LON = (72.004, 137.8347)
+_CHINA_LAT = (0.8293, 55.8271)
+
+# Iteration limits for the inverses.  The offset's derivative is ~1e-5 per
+# degree, so a fixed-point iteration gains ~5 digits per step: 3-4 steps reach
+# 1e-12 degrees; the cap only guards against NaN or pathological input.
+_TOL = 1e-12
+_MAX_ITER = 30
+
+Coords = Union[float, NDArray[np.float64]]
+
+
+def check_datum(datum: str) -> str:
+    """Return ``datum`` normalised to lower case, or raise if it is unknown.
+
+    Parameters
+    ----------
+    datum
+        One of ``"wgs84"``, ``"cgcs2000"``, ``"gcj02"``, ``"bd09"``
+        (case-insensitive; ``"wgs-84"``, ``"gcj-02"``, ``"bd-09"`` are accepted
+        spellings).
+
+    Raises
+    ------
+    InputError
+        For anything else.  geoplan never guesses a datum.
+    """
+    if not isinstance(datum, str):
+        raise InputError(
+            f"datum must be one of {', '.join(DATUMS)}; got {datum!r}", field="datum"
+        )
+    key = datum.strip().lower().replace("-", "").replace("_", "")
+    if key not in DATUMS:
+        raise InputError(
+            f"unknown datum {datum!r}; accepted values: {', '.join(DATUMS)} "
+            "(gcj02 = Amap/Tencent, bd09 = Baidu, cgcs2000 = 天地图/national survey)",
+            field="datum",
+        )
+    return key
+
+
+def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray, bool]:
+    x = np.asarray(lon, dtype=np.float64)
+    y = np.asarray(lat, dtype=np.float64)
+    scalar = x.ndim == 0 and y.ndim == 0
+    x, y = np.broadcast_arrays(x, y)
+    return np.array(x, dtype=np.float64), np.array(y, dtype=np.float64), scalar
+
+
+def _out(x: np.ndarray, y: np.ndarray, scalar: bool) -> tuple[Coords, Coords]:
+    if scalar:
+        return float(x), float(y)
+    return x, y
+
+
+def out_of_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray | bool:
+    """Whether points lie outside the box where GCJ-02 applies.
+
+    The box is the one the published algorithm uses (longitude
+    72.004-137.8347, latitude 0.8293-55.8271).  It is a rectangle, so it also
+    covers neighbouring countries; points there get the GCJ-02 offset exactly
+    as the map services compute it.
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees, scalars or arrays of the same shape.
+
+    Returns
+    -------
+    bool or numpy.ndarray of bool
+        True where no GCJ-02 offset is applied.  NaN counts as inside (the
+        result of a transform stays NaN).
+    """
+    x = np.asarray(lon, dtype=np.float64)
+    y = np.asarray(lat, dtype=np.float64)
+    res = (x < _CHINA_LON[0]) | (x > _CHINA_LON[1]) | (y < _CHINA_LAT[0]) | (y > _CHINA_LAT[1])
+    return bool(res) if np.ndim(res) == 0 else res
+
+
+def _gcj_offset(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 offset (degrees) at WGS-84 ``x, y``; zero outside China."""
+    dx = x - 105.0
+    dy = y - 35.0
+    t_lat = (
+        -100.0 + 2.0 * dx + 3.0 * dy + 0.2 * dy * dy + 0.1 * dx * dy + 0.2 * np.sqrt(np.abs(dx))
+        + (20.0 * np.sin(6.0 * dx * np.pi) + 20.0 * np.sin(2.0 * dx * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(dy * np.pi) + 40.0 * np.sin(dy / 3.0 * np.pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(dy / 12.0 * np.pi) + 320.0 * np.sin(dy * np.pi / 30.0)) * 2.0 / 3.0
+    )
+    t_lon = (
+        300.0 + dx + 2.0 * dy + 0.1 * dx * dx + 0.1 * dx * dy + 0.1 * np.sqrt(np.abs(dx))
+        + (20.0 * np.sin(6.0 * dx * np.pi) + 20.0 * np.sin(2.0 * dx * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(dx * np.pi) + 40.0 * np.sin(dx / 3.0 * np.pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(dx / 12.0 * np.pi) + 300.0 * np.sin(dx / 30.0 * np.pi)) * 2.0 / 3.0
+    )
+    rad = y / 180.0 * np.pi
+    magic = 1.0 - _EE * np.sin(rad) ** 2
+    sqrt_magic = np.sqrt(magic)
+    d_lat = (t_lat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * np.pi)
+    d_lon = (t_lon * 180.0) / (_A / sqrt_magic * np.cos(rad) * np.pi)
+    outside = np.asarray(out_of_china(x, y))
+    return np.where(outside, 0.0, d_lon), np.where(outside, 0.0, d_lat)
+
+
+def _invert(
+    forward: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    tx: np.ndarray,
+    ty: np.ndarray,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``forward(x, y) == (tx, ty)`` by fixed-point iteration.
+
+    Both offsets are nearly constant over a few hundred metres, so
+    ``x <- x - (forward(x) - target)`` converges geometrically.
+    """
+    x, y = (tx.copy(), ty.copy()) if start is None else (start[0].copy(), start[1].copy())
+    for _ in range(_MAX_ITER):
+        fx, fy = forward(x, y)
+        ex = fx - tx
+        ey = fy - ty
+        x -= ex
+        y -= ey
+        err = np.maximum(np.abs(ex), np.abs(ey))
+        # NaN input stays NaN; ignore it when deciding to stop.
+        if not np.any(err > _TOL):
+            break
+    return x, y
+
+
+def _wgs_to_gcj(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dx, dy = _gcj_offset(x, y)
+    return x + dx, y + dy
+
+
+def _gcj_to_bd(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def _bd_to_gcj_approx(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # The published one-step inverse: good to ~1e-6 degrees; used as a start.
+    x = x - 0.0065
+    y = y - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta), z * np.sin(theta)
+
+
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
+    """WGS-84 to GCJ-02 (Amap/Tencent), vectorised.
+
+    Parameters
+    ----------
+    lon, lat
+        WGS-84 degrees, scalars or broadcastable arrays.
+
+    Returns
+    -------
+    lon, lat
+        GCJ-02 degrees; floats for scalar input, else new arrays.  Points
+        outside China (:func:`out_of_china`) are returned unchanged.
+    """
+    x, y, scalar = _as_arrays(lon, lat)
+    return _out(*_wgs_to_gcj(x, y), scalar)
+
+
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
+    """GCJ-02 (Amap/Tencent) to WGS-84 by iterative inversion.
+
+    Accurate to better than 1e-9 degrees (sub-millimetre) with respect to
+    :func:`wgs84_to_gcj02`; points outside China are returned unchanged.
+
+    Parameters
+    ----------
+    lon, lat
+        GCJ-02 degrees, scalars or broadcastable arrays.
+
+    Returns
+    -------
+    lon, lat
+        WGS-84 degrees.
+    """
+    x, y, scalar = _as_arrays(lon, lat)
+    return _out(*_invert(_wgs_to_gcj, x, y), scalar)
+
+
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
+    """GCJ-02 to BD-09 (Baidu) with the published formula.
+
+    Parameters
+    ----------
+    lon, lat
+        GCJ-02 degrees.
+
+    Returns
+    -------
+    lon, lat
+        BD-09 degrees.
+    """
+    x, y, scalar = _as_arrays(lon, lat)
+    return _out(*_gcj_to_bd(x, y), scalar)
+
+
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
+    """BD-09 (Baidu) to GCJ-02, the published inverse refined iteratively.
+
+    Parameters
+    ----------
+    lon, lat
+        BD-09 degrees.
+
+    Returns
+    -------
+    lon, lat
+        GCJ-02 degrees, exact inverse of :func:`gcj02_to_bd09` to ~1e-12 degrees.
+    """
+    x, y, scalar = _as_arrays(lon, lat)
+    return _out(*_invert(_gcj_to_bd, x, y, start=_bd_to_gcj_approx(x, y)), scalar)
+
+
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
+    """WGS-84 to BD-09 (Baidu), via GCJ-02.
+
+    Parameters
+    ----------
+    lon, lat
+        WGS-84 degrees.
+
+    Returns
+    -------
+    lon, lat
+        BD-09 degrees.
+    """
+    x, y, scalar = _as_arrays(lon, lat)
+    return _out(*_gcj_to_bd(*_wgs_to_gcj(x, y)), scalar)
+
+
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
+    """BD-09 (Baidu) to WGS-84, via GCJ-02, both steps inverted iteratively.
+
+    Parameters
+    ----------
+    lon, lat
+        BD-09 degrees.
+
+    Returns
+    -------
+    lon, lat
+        WGS-84 degrees.
+    """
+    x, y, scalar = _as_arrays(lon, lat)
+    gx, gy = _invert(_gcj_to_bd, x, y, start=_bd_to_gcj_approx(x, y))
+    return _out(*_invert(_wgs_to_gcj, gx, gy), scalar)
+
+
+def to_wgs84(lon: ArrayLike, lat: ArrayLike, datum: str) -> tuple[Coords, Coords]:
+    """Convert longitudes/latitudes in ``datum`` to WGS-84.
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees, scalars or broadcastable arrays.
+    datum
+        ``"wgs84"``, ``"cgcs2000"`` (treated as WGS-84: the two differ by
+        well under a metre, below map accuracy), ``"gcj02"`` (Amap, Tencent)
+        or ``"bd09"`` (Baidu).  Required: geoplan never guesses it.
+
+    Returns
+    -------
+    lon, lat
+        WGS-84 degrees (new arrays, or floats for scalar input).
+
+    Raises
+    ------
+    InputError
+        For an unknown ``datum``.
+    """
+    d = check_datum(datum)
+    if d == "gcj02":
+        return gcj02_to_wgs84(lon, lat)
+    if d == "bd09":
+        return bd09_to_wgs84(lon, lat)
+    x, y, scalar = _as_arrays(lon, lat)
+    return _out(x, y, scalar)
+
+
+def from_wgs84(lon: ArrayLike, lat: ArrayLike, datum: str) -> tuple[Coords, Coords]:
+    """Convert WGS-84 longitudes/latitudes to ``datum``.
+
+    Parameters
+    ----------
+    lon, lat
+        WGS-84 degrees.
+    datum
+        Target: ``"wgs84"``, ``"cgcs2000"`` (no shift, see :func:`to_wgs84`),
+        ``"gcj02"`` or ``"bd09"``.
+
+    Returns
+    -------
+    lon, lat
+        Degrees in ``datum``.
+
+    Raises
+    ------
+    InputError
+        For an unknown ``datum``.
+    """
+    d = check_datum(datum)
+    if d == "gcj02":
+        return wgs84_to_gcj02(lon, lat)
+    if d == "bd09":
+        return wgs84_to_bd09(lon, lat)
+    x, y, scalar = _as_arrays(lon, lat)
+    return _out(x, y, scalar)
+
+
+GeomLike = Union[gpd.GeoDataFrame, gpd.GeoSeries, shapely.Geometry, np.ndarray]
+
+
+def _transform_geometries(data: GeomLike, datum: str, *, to: bool) -> GeomLike:
+    d = check_datum(datum)
+    func = to_wgs84 if to else from_wgs84
+
+    def coords(xy: np.ndarray) -> np.ndarray:
+        out = xy.copy()  # (N, 2) or (N, 3): z is carried through untouched
+        out[:, 0], out[:, 1] = func(xy[:, 0], xy[:, 1], d)
+        return out
+
+    if isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        crs = data.crs
+        if crs is not None and not crs.is_geographic:
+            if d in ("gcj02", "bd09"):
+                raise CRSError(
+                    f"{d} coordinates are longitude/latitude, but the layer has projected CRS "
+                    f"{crs.to_string()}; reproject it to EPSG:4326 first", field="crs"
+                )
+            # A projected WGS-84/CGCS2000 layer: plain reprojection does the job.
+            return data.to_crs(4326)
+        if crs is not None and d in ("gcj02", "bd09"):
+            pass  # Amap/Baidu exports are labelled EPSG:4326 although they are not.
+        elif crs is not None:
+            data = data.to_crs(4326)
+        out = data.copy()
+        geoms = np.asarray(out.geometry.values, dtype=object)
+        new = shapely.transform(geoms, coords, include_z=None) if d in ("gcj02", "bd09") else geoms
+        if isinstance(out, gpd.GeoDataFrame):
+            out[out.geometry.name] = gpd.GeoSeries(new, index=out.index)
+            out = out.set_crs(4326, allow_override=True)
+        else:
+            out = gpd.GeoSeries(new, index=out.index, name=out.name, crs=4326)
+        return out
+    if d in ("wgs84", "cgcs2000"):
+        return data
+    return shapely.transform(data, coords, include_z=None)
+
+
+def geometry_to_wgs84(data: GeomLike, datum: str) -> GeomLike:
+    """Move every coordinate of any geometry from ``datum`` to WGS-84.
+
+    Parameters
+    ----------
+    data
+        A GeoDataFrame, GeoSeries, shapely geometry or array of geometries
+        whose x/y are longitude/latitude in ``datum``.  Z values are kept.
+        A layer with a geographic CRS label (Amap exports say EPSG:4326 while
+        holding GCJ-02) is trusted only for being lon/lat; ``datum`` decides
+        the shift.  A projected layer is accepted for ``"wgs84"`` and
+        ``"cgcs2000"`` (it is simply reprojected) but not for GCJ-02/BD-09.
+    datum
+        See :func:`to_wgs84`.
+
+    Returns
+    -------
+    Same type as ``data``
+        A new object; GeoDataFrame/GeoSeries results carry EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        Unknown datum.
+    CRSError
+        GCJ-02/BD-09 requested for a projected layer.
+    """
+    return _transform_geometries(data, datum, to=True)
+
+
+def geometry_from_wgs84(data: GeomLike, datum: str) -> GeomLike:
+    """Move every coordinate of any geometry from WGS-84 to ``datum``.
+
+    Use this only to hand coordinates to a Chinese web map (Amap, Baidu).
+    GeoDataFrame/GeoSeries results are labelled EPSG:4326 even for GCJ-02 and
+    BD-09, which have no EPSG code -- exactly what those services' own
+    exports do, so keep such layers out of further computation.
+
+    Parameters
+    ----------
+    data
+        GeoDataFrame, GeoSeries, shapely geometry or array of geometries in
+        WGS-84 (a layer in another CRS is reprojected to EPSG:4326 first).
+    datum
+        See :func:`from_wgs84`.
+
+    Returns
+    -------
+    Same type as ``data``
+    """
+    if isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)) and data.crs is not None:
+        if not _is_wgs84_like(data.crs):
+            data = data.to_crs(4326)
+    return _transform_geometries(data, datum, to=False)
+
+
+def _is_wgs84_like(crs: pyproj.CRS) -> bool:
+    return crs.is_geographic and crs.to_epsg() in (4326, 4490, None)
+
+
+def is_geographic(crs) -> bool:
+    """Whether ``crs`` has degrees as units (longitude/latitude).
+
+    Parameters
+    ----------
+    crs
+        Anything :meth:`pyproj.CRS.from_user_input` accepts.
+
+    Raises
+    ------
+    CRSError
+        ``crs`` is None or not a valid CRS.
+    """
+    return _to_crs(crs).is_geographic
+
+
+def _to_crs(crs) -> pyproj.CRS:
+    if crs is None:
+        raise CRSError("no coordinate reference system (CRS) given", field="crs")
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise CRSError(f"not a valid CRS: {crs!r} ({exc})", field="crs") from exc
+
+
+def utm_crs(lon: float, lat: float) -> pyproj.CRS:
+    """The WGS-84 UTM zone containing a point (EPSG:326xx north, 327xx south).
+
+    The Norway/Svalbard zone exceptions are ignored: irrelevant in China.
+
+    Parameters
+    ----------
+    lon, lat
+        WGS-84 degrees.
+
+    Returns
+    -------
+    pyproj.CRS
+    """
+    lon = float(lon)
+    lat = float(lat)
+    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90:
+        raise InputError(f"cannot choose a UTM zone for lon={lon}, lat={lat}")
+    lon = (lon + 180.0) % 360.0 - 180.0
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def projected_crs_for(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
+    """Choose a UTM CRS for a layer from the centre of its bounds.
+
+    A layer spanning several zones (a whole province) still gets the single
+    zone of its centre: scale error stays below ~0.1% within ±6° of the
+    central meridian, which is acceptable for service-distance questions.
+
+    Parameters
+    ----------
+    gdf
+        Layer with a CRS.
+
+    Raises
+    ------
+    CRSError
+        The layer has no CRS.
+    InputError
+        The layer is empty or has no coordinates.
+    """
+    crs = gdf.crs
+    if crs is None:
+        raise CRSError("the layer has no CRS; set it (e.g. EPSG:4326) before projecting", field="crs")
+    bounds = np.asarray(gdf.total_bounds, dtype=float)
+    if len(gdf) == 0 or not np.all(np.isfinite(bounds)):
+        raise InputError("cannot choose a projection for an empty layer")
+    if not _is_wgs84_like(pyproj.CRS.from_user_input(crs)):
+        tr = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
+        bounds = np.asarray(tr.transform_bounds(*bounds), dtype=float)
+    return utm_crs((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0)
+
+
+def ensure_projected(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs=None):
+    """Return a copy of ``gdf`` in a projected (metre) CRS.
+
+    Parameters
+    ----------
+    gdf
+        GeoDataFrame or GeoSeries with a CRS.
+    crs
+        Target projected CRS.  By default a geographic layer goes to the UTM
+        zone of its centre (:func:`projected_crs_for`) and a projected layer
+        (e.g. CGCS2000 Gauss-Krüger EPSG:4526-4554, or UTM) is kept as it is.
+
+    Returns
+    -------
+    GeoDataFrame or GeoSeries
+        Always a copy.
+
+    Raises
+    ------
+    CRSError
+        ``gdf`` has no CRS, or ``crs`` is not a projected CRS.
+    """
+    if gdf.crs is None:
+        raise CRSError(
+            "the layer has no CRS, so its coordinates cannot be interpreted; "
+            "set it (e.g. gdf.set_crs(4326)) before computing distances",
+            field="crs",
+        )
+    if crs is not None:
+        target = _to_crs(crs)
+        if not target.is_projected:
+            raise CRSError(f"{target.to_string()} is not a projected CRS (needs metres)", field="crs")
+        return gdf.to_crs(target)
+    if gdf.crs.is_projected:
+        return gdf.copy()
+    return gdf.to_crs(projected_crs_for(gdf))
