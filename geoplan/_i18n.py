@@ -1,0 +1,223 @@
+"""Labels for reports, maps and figures: canonical English keys → Chinese.
+
+geoplan's tables use canonical English column and field names (``pop``,
+``share_pop_covered``...).  Presentation code translates them here, at the
+edge, so computation never depends on the display language.
+
+Extending the table: add entries to :data:`LABELS` (``key: (zh, en)``).  An
+unknown key passes through unchanged, so a new column shows under its English
+name until someone adds a label for it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+
+Lang = Literal["zh", "en"]
+
+#: key → (Chinese, English).  English is a readable form of the key.
+LABELS: dict[str, tuple[str, str]] = {
+    # --- admin units ---------------------------------------------------------
+    "unit_name": ("单位名称", "Unit name"),
+    "unit_code": ("区划代码", "Unit code"),
+    "unit_level": ("区划层级", "Unit level"),
+    "parent_code": ("上级区划代码", "Parent code"),
+    "parent_name": ("上级单位", "Parent unit"),
+    "township": ("街道/乡镇", "Street/township"),
+    "street": ("街道", "Street"),
+    "town": ("镇", "Town"),
+    "village": ("村/社区", "Village/community"),
+    "community": ("社区", "Community"),
+    "county": ("县（市、区）", "County"),
+    "city": ("市", "City"),
+    "province": ("省", "Province"),
+    "area_km2": ("面积（平方公里）", "Area (km²)"),
+    # --- population / demand -------------------------------------------------
+    "pop": ("人口", "Population"),
+    "pop_60": ("60岁以上人口", "Population 60+"),
+    "pop_0_17": ("0–17岁人口", "Population 0–17"),
+    "pop_covered": ("覆盖人口", "Population covered"),
+    "pop_60_covered": ("覆盖60岁以上人口", "Population 60+ covered"),
+    "pop_0_17_covered": ("覆盖0–17岁人口", "Population 0–17 covered"),
+    "pop_uncovered": ("未覆盖人口", "Population not covered"),
+    "pop_60_uncovered": ("未覆盖60岁以上人口", "Population 60+ not covered"),
+    "pop_0_17_uncovered": ("未覆盖0–17岁人口", "Population 0–17 not covered"),
+    "share_pop_covered": ("人口覆盖率", "Share of population covered"),
+    "share_pop_60_covered": ("60岁以上人口覆盖率", "Share of population 60+ covered"),
+    "share_pop_0_17_covered": ("0–17岁人口覆盖率", "Share of population 0–17 covered"),
+    "n_demand": ("需求点数", "Demand points"),
+    "demand_id": ("需求点编号", "Demand point ID"),
+    "covered": ("已覆盖", "Covered"),
+    "buildings": ("建筑数", "Buildings"),
+    # --- travel ---------------------------------------------------------------
+    "median_min": ("中位出行时间(分钟)", "Median travel time (min)"),
+    "p90_min": ("90%分位出行时间(分钟)", "90th percentile travel time (min)"),
+    "mean_min": ("平均出行时间(分钟)", "Mean travel time (min)"),
+    "max_min": ("最长出行时间(分钟)", "Longest travel time (min)"),
+    "travel_min": ("出行时间(分钟)", "Travel time (min)"),
+    "travel_time_min": ("出行时间(分钟)", "Travel time (min)"),
+    "travel_s": ("出行时间(秒)", "Travel time (s)"),
+    "distance_m": ("距离(米)", "Distance (m)"),
+    "cutoff_min": ("时间阈值(分钟)", "Cutoff (min)"),
+    "cutoff_m": ("距离阈值(米)", "Cutoff (m)"),
+    "mode": ("出行方式", "Mode"),
+    "walk": ("步行", "Walk"),
+    "drive": ("驾车", "Drive"),
+    "snap_m": ("吸附距离(米)", "Snap distance (m)"),
+    "too_far": ("距道路过远", "Too far from road"),
+    "nearest_facility": ("最近设施", "Nearest facility"),
+    "nearest_min": ("到最近设施时间(分钟)", "Time to nearest facility (min)"),
+    # --- indicators / targets -------------------------------------------------
+    "has_facility": ("有设施", "Has facility"),
+    "n_facilities": ("设施数", "Facilities"),
+    "n_units": ("单位数", "Units"),
+    "n_units_with_facility": ("有设施单位数", "Units with a facility"),
+    "share_units_with_facility": ("单位覆盖率", "Share of units with a facility"),
+    "indicator": ("指标", "Indicator"),
+    "value": ("数值", "Value"),
+    "target": ("目标", "Target"),
+    "passed": ("是否达标", "Passed"),
+    "shortfall": ("缺口", "Shortfall"),
+    "shortfall_units": ("缺口（单位数）", "Shortfall (units)"),
+    "shortfall_pop": ("缺口（人口）", "Shortfall (population)"),
+    "year": ("年份", "Year"),
+    "source": ("来源", "Source"),
+    "note": ("备注", "Note"),
+    "beds": ("床位", "Beds"),
+    "beds_per_1000_60": ("每千名老人床位数", "Beds per 1,000 people 60+"),
+    "accessibility": ("可达性", "Accessibility"),
+    # --- facilities -----------------------------------------------------------
+    "facility_id": ("设施编号", "Facility ID"),
+    "facility_name": ("设施名称", "Facility name"),
+    "facility_type": ("设施类型", "Facility type"),
+    "tier": ("层级", "Tier"),
+    "name": ("名称", "Name"),
+    "type": ("类型", "Type"),
+    "address": ("地址", "Address"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+    "status": ("状态", "Status"),
+    "existing": ("现有", "Existing"),
+    "elder_care_centre": ("综合养老服务中心", "Comprehensive elder-care centre"),
+    "elder_care_station": ("社区养老服务站", "Community elder-care station"),
+    "elder_care": ("养老服务设施", "Elder-care facility"),
+    "minor_protection": ("未成年人保护工作站", "Minor-protection station"),
+    "social_work": ("社工站", "Social-work station"),
+    # --- site suggestion ------------------------------------------------------
+    "rank": ("排序", "Rank"),
+    "gain": ("新增覆盖", "Gain"),
+    "gain_pop": ("新增覆盖人口", "Population gained"),
+    "candidate_id": ("候选点编号", "Candidate ID"),
+    "scenario": ("方案", "Scenario"),
+    "n_new_sites": ("新增设施数", "New sites"),
+    "objective": ("目标函数值", "Objective"),
+    "gap": ("最优性差距", "Optimality gap"),
+    "selected": ("入选", "Selected"),
+    "suggested": ("建议新址", "Suggested site"),
+    # --- map layers -----------------------------------------------------------
+    "service_area": ("服务范围", "Service area"),
+    "service_areas": ("服务范围", "Service areas"),
+    "uncovered_demand": ("未覆盖需求点", "Uncovered demand"),
+    "covered_demand": ("已覆盖需求点", "Covered demand"),
+    "admin_units": ("行政区划", "Admin units"),
+    "facilities": ("设施", "Facilities"),
+    "legend": ("图例", "Legend"),
+    "no_data": ("无数据", "No data"),
+    # --- place names / boundaries --------------------------------------------
+    "pinyin": ("拼音", "Pinyin"),
+    "rule": ("规则", "Rule"),
+    "reason": ("原因", "Reason"),
+    "category": ("类别", "Category"),
+    "marker_code": ("界桩编号", "Marker code"),
+    "line_code": ("界线编号", "Line code"),
+    "offset_m": ("偏离距离(米)", "Offset (m)"),
+    "length_m": ("长度(米)", "Length (m)"),
+    "length_km": ("长度(公里)", "Length (km)"),
+    "valid_from": ("生效日期", "Valid from"),
+    "valid_to": ("失效日期", "Valid to"),
+    # --- booleans -------------------------------------------------------------
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+}
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    return lang
+
+
+def label(key: object, lang: str = "zh") -> object:
+    """Return the display label of ``key`` in ``lang``.
+
+    Parameters
+    ----------
+    key
+        Canonical English name (column, field, facility type...).  Anything
+        that is not a known key (including non-strings) is returned unchanged.
+    lang
+        ``"zh"`` (Chinese) or ``"en"`` (English).
+
+    Returns
+    -------
+    object
+        The label, or ``key`` itself when unknown.
+
+    Examples
+    --------
+    >>> label("pop_60")
+    '60岁以上人口'
+    >>> label("pop_60", "en")
+    'Population 60+'
+    >>> label("my_column")
+    'my_column'
+    """
+    _check_lang(lang)
+    if not isinstance(key, str):
+        return key
+    entry = LABELS.get(key)
+    if entry is None:
+        return key
+    return entry[0] if lang == "zh" else entry[1]
+
+
+def translate_columns(df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """Return a copy of ``df`` with column names translated by :func:`label`.
+
+    Unknown column names pass through unchanged.  The index name is translated
+    too.  Two columns that would end up with the same label keep their
+    original names, so no information is lost.
+
+    Parameters
+    ----------
+    df
+        Table with canonical English column names.
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A renamed copy (the data is not copied deeply).
+    """
+    _check_lang(lang)
+    new = [label(c, lang) for c in df.columns]
+    counts: dict[object, int] = {}
+    for n in new:
+        counts[n] = counts.get(n, 0) + 1
+    new = [n if counts[n] == 1 else c for n, c in zip(new, df.columns)]
+    out = df.copy(deep=False)
+    out.columns = new
+    if out.index.name is not None:
+        out.index = out.index.rename(label(out.index.name, lang))
+    return out
+
+
+def bool_text(value: bool, lang: str = "zh") -> str:
+    """Return 是/否 (``zh``) or yes/no (``en``) for a boolean."""
+    return label("yes" if value else "no", lang)  # type: ignore[return-value]
+
+
+__all__ = ["LABELS", "label", "translate_columns", "bool_text"]

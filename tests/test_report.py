@@ -1,0 +1,234 @@
+"""Reports: Markdown, HTML and Excel from the same sections."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geoplan._i18n import LABELS, label, translate_columns
+from geoplan.report import Section, markdown_table, sheet_name, write_report
+
+
+def _png() -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit_code": ["430302001", "430302002"],
+            "unit_name": ["雨湖路街道", "<script>alert(1)</script>"],
+            "pop": [12000, 8000],
+            "share_pop_covered": [0.835, 0.5],
+            "has_facility": [True, False],
+            "facility_type": ["elder_care_centre", "social_work"],
+            "median_min": [7.25, np.nan],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- i18n
+
+
+def test_label_known_unknown_and_english():
+    assert label("pop") == "人口"
+    assert label("pop_60") == "60岁以上人口"
+    assert label("share_pop_covered", "zh") == "人口覆盖率"
+    assert label("elder_care_centre") == "综合养老服务中心"
+    assert label("pop", "en") == "Population"
+    assert label("not_a_key") == "not_a_key"
+    assert label(3) == 3
+    with pytest.raises(ValueError):
+        label("pop", "fr")
+
+
+def test_labels_unique_per_language_for_coverage_columns():
+    keys = ["pop", "pop_60", "pop_0_17", "share_pop_covered", "share_pop_60_covered",
+            "share_pop_0_17_covered", "median_min", "p90_min", "has_facility", "target",
+            "passed", "shortfall", "unit_name", "unit_code", "facility_type"]
+    for lang in ("zh", "en"):
+        labels = [label(k, lang) for k in keys]
+        assert len(set(labels)) == len(labels)
+        assert all(k in LABELS for k in keys)
+
+
+def test_translate_columns_keeps_unknown(table):
+    t = translate_columns(table.assign(extra=1))
+    assert list(t.columns)[:3] == ["区划代码", "单位名称", "人口"]
+    assert "extra" in t.columns
+    assert list(table.columns)[0] == "unit_code"  # input untouched
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def test_markdown_table(table):
+    md = markdown_table(table, lang="zh")
+    lines = md.splitlines()
+    assert lines[0] == ("| 区划代码 | 单位名称 | 人口 | 人口覆盖率 | 有设施 | 设施类型 "
+                        "| 中位出行时间(分钟) |")
+    assert lines[1] == "| --- | --- | ---: | ---: | --- | --- | ---: |"
+    assert lines[2] == "| 430302001 | 雨湖路街道 | 12,000 | 83.5% | 是 | 综合养老服务中心 | 7.25 |"
+    # escaped so that a renderer shows it as text; NaN is empty; bool 否
+    assert lines[3] == ("| 430302002 | \\<script\\>alert(1)\\</script\\> | 8,000 | 50.0% | 否 "
+                        "| 社工站 |  |")
+    assert len(lines) == 4
+
+
+def test_markdown_table_english_and_pipes():
+    df = pd.DataFrame({"unit_name": ["a|b"], "passed": [True]})
+    md = markdown_table(df, lang="en")
+    assert md.splitlines()[0] == "| Unit name | Passed |"
+    assert md.splitlines()[2] == "| a\\|b | yes |"
+
+
+# --------------------------------------------------------------------------- write_report
+
+
+def test_write_report_three_files(tmp_path, table):
+    sections = [
+        Section("概况", text="本报告为演示。\n\n第二段 <b>不是粗体</b>"),
+        Section("养老服务设施覆盖", table=table, sheet="养老覆盖"),
+        Section("未保站覆盖", table=table.head(1), figure=_png()),
+        Section("Chart only", figure=_png()),
+    ]
+    paths = write_report(tmp_path, title="湘潭市 民政设施覆盖评估", sections=sections)
+    assert set(paths) == {"md", "html", "xlsx", "figures"}
+    for key in ("md", "html", "xlsx"):
+        assert paths[key].exists() and paths[key].parent == tmp_path
+        assert paths[key].name == f"report.{key}"
+    assert sorted(p.name for p in paths["figures"].iterdir()) == ["figure_3.png", "figure_4.png"]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+    md = paths["md"].read_text(encoding="utf-8")
+    assert md.startswith("# 湘潭市 民政设施覆盖评估\n")
+    assert "## 养老服务设施覆盖" in md
+    assert "| 区划代码 | 单位名称 |" in md
+    assert "![未保站覆盖](report_figures/figure_3.png)" in md
+
+
+def test_html_self_contained_and_escaped(tmp_path, table):
+    sections = [
+        Section("<script>alert('h')</script>", text="<script>alert(2)</script>", table=table,
+                figure=_png()),
+    ]
+    paths = write_report(tmp_path, title="标题 <script>alert(3)</script>", sections=sections)
+    h = paths["html"].read_text(encoding="utf-8")
+    assert '<meta charset="utf-8">' in h
+    assert '<html lang="zh-CN">' in h
+    assert "Noto Sans CJK SC" in h and "Microsoft YaHei" in h
+    assert "<script" not in h.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in h
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in h
+    assert "data:image/png;base64," in h
+    # nothing fetched from elsewhere
+    assert "http://" not in h and "https://" not in h and "src=\"//" not in h
+    assert "<td>是</td>" in h and "<td>否</td>" in h
+    assert "83.5%" in h
+
+
+def test_excel_sheets_cjk_and_style(tmp_path, table):
+    from openpyxl import load_workbook
+
+    long_name = "一个非常非常长的工作表名称：用于测试Excel的三十一个字符限制[以及]非法字符?"
+    sections = [
+        Section("说明", text="没有表格的部分不产生工作表"),
+        Section("养老服务设施覆盖", table=table),
+        Section(long_name, table=table),
+        Section(long_name, table=table),
+        Section("x", table=table, sheet="history"),
+    ]
+    paths = write_report(tmp_path, title="报告", sections=sections, basename="覆盖报告")
+    assert paths["xlsx"].name == "覆盖报告.xlsx"
+    wb = load_workbook(paths["xlsx"])
+    names = wb.sheetnames
+    assert len(names) == 4
+    assert names[0] == "养老服务设施覆盖"
+    assert len(set(n.lower() for n in names)) == 4
+    for n in names:
+        assert len(n) <= 31
+        assert not set(n) & set("[]:*?/\\")
+    assert names[3].lower() != "history"
+
+    ws = wb[names[0]]
+    header = [c.value for c in ws[1]]
+    assert header == ["区划代码", "单位名称", "人口", "人口覆盖率", "有设施", "设施类型",
+                      "中位出行时间(分钟)"]
+    assert ws["B2"].value == "雨湖路街道"
+    assert ws["B3"].value == "<script>alert(1)</script>"
+    assert ws["A2"].value == "430302001" and ws["A2"].data_type == "s"
+    assert ws["C2"].value == 12000
+    assert ws["D2"].value == pytest.approx(0.835) and ws["D2"].number_format == "0.0%"
+    assert ws["E2"].value == "是" and ws["E3"].value == "否"
+    assert ws["F2"].value == "综合养老服务中心"
+    assert ws["G3"].value is None
+    assert ws.freeze_panes == "A2"
+    assert ws["A1"].font.b and not ws["A2"].font.b
+    assert ws["A1"].font.name == "Microsoft YaHei" and ws["B2"].font.name == "Microsoft YaHei"
+    # widths: CJK counts double; 雨湖路街道 = 10 cells; header 中位出行时间(分钟) = 18
+    assert ws.column_dimensions["B"].width >= 25  # the <script> name, 25 chars
+    assert ws.column_dimensions["G"].width >= 18
+    assert ws.column_dimensions["F"].width >= 16
+
+
+def test_excel_without_tables_has_one_sheet(tmp_path):
+    from openpyxl import load_workbook
+
+    paths = write_report(tmp_path, title="只有文字", sections=[Section("a", text="b")], lang="en")
+    wb = load_workbook(paths["xlsx"])
+    assert wb.sheetnames == ["只有文字"]
+    assert '<html lang="en">' in paths["html"].read_text(encoding="utf-8")
+
+
+def test_english_report(tmp_path, table):
+    paths = write_report(tmp_path, title="Coverage", sections=[Section("T", table=table)],
+                         lang="en")
+    md = paths["md"].read_text(encoding="utf-8")
+    assert "| Unit code | Unit name | Population |" in md
+    assert "| yes |" in md and "Comprehensive elder-care centre" in md
+
+
+def test_geodataframe_table_drops_geometry(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    gdf = gpd.GeoDataFrame({"unit_name": ["甲"], "pop": [1]}, geometry=[Point(0, 0)], crs=4326)
+    md = markdown_table(gdf)
+    assert "geometry" not in md and "POINT" not in md
+
+
+def test_named_index_becomes_column():
+    df = pd.DataFrame({"pop": [5]}, index=pd.Index(["甲"], name="unit_name"))
+    assert markdown_table(df).splitlines()[0] == "| 单位名称 | 人口 |"
+
+
+def test_sheet_name_rules():
+    used: set[str] = set()
+    assert sheet_name("a/b:c", used) == "a_b_c"
+    assert sheet_name("A_B_C", used) == "A_B_C_2"
+    assert sheet_name("'quoted'", used) == "quoted"
+    assert sheet_name("", used) == "Sheet"
+    assert len(sheet_name("x" * 40, used)) == 31
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError):
+        write_report(tmp_path, title="t", sections=[], lang="fr")
+    with pytest.raises(ValueError):
+        write_report(tmp_path, title="t", sections=[], basename="../x")
+    with pytest.raises(ValueError):
+        write_report(tmp_path, title="t", sections=[Section("a", figure=b"not a png")])
