@@ -528,7 +528,7 @@ def _indicators(dem, fac, units, catalogue: Catalogue, type_list: list[str]):
                              "demand_points_uncovered": int((~cov[in_u]).sum())})
         table = pd.DataFrame([r for r in rows if r["type"] == t])
         # Units with a facility, per unit kind that has a target.
-        kinds = table["unit_kind"].fillna("any")
+        kinds = table["unit_kind"].astype(object).where(table["unit_kind"].notna(), "any")
         for kind in sorted(set(kinds)):
             target = ft.unit_target(None if kind == "any" else kind)
             sub = table[kinds == kind]
