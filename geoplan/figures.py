@@ -1,0 +1,368 @@
+"""Static charts for reports, with Chinese labels that really render.
+
+Every chart function returns **PNG bytes** (never a file, never a Figure), ready
+for :class:`geoplan.report.Section` (``figure=``) or ``Path.write_bytes``.
+Charts are drawn on a bare :class:`matplotlib.figure.Figure` with the Agg
+canvas: no pyplot, no global state changed, safe in scripts and servers.
+
+Chinese text needs a CJK font.  :func:`find_cjk_font` looks, in order, for
+
+1. a CJK font matplotlib already knows (Noto Sans CJK SC, Source Han Sans SC,
+   WenQuanYi, Microsoft YaHei, SimHei, PingFang SC...);
+2. CJK font files at the usual system places (the Debian/Ubuntu package
+   ``fonts-noto-cjk`` puts Noto Sans CJK in ``/usr/share/fonts/opentype/noto/``)
+   that matplotlib's font cache may not list yet;
+3. the Noto Sans CJK collection shipped by the PyPI package
+   ``noto-cjk-sans-otc`` (OFL-1.1), a geoplan dependency, so a pip-only install
+   renders Chinese too.
+
+If none is found, geoplan logs one warning and draws the chart with English
+labels (names are transliterated to pinyin) instead of showing empty boxes.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import io
+import logging
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from geoplan._i18n import label
+
+log = logging.getLogger("geoplan")
+
+#: CJK families tried, best first (Simplified Chinese forms first).
+CJK_FAMILIES: tuple[str, ...] = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Heiti SC",
+    "Sarasa Gothic SC",
+    "Noto Serif CJK SC",
+    "Source Han Serif SC",
+    "SimSun",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK TC",
+    "Droid Sans Fallback",
+)
+
+#: Font files looked for when matplotlib's font list has no CJK family.
+SYSTEM_FONT_GLOBS: tuple[str, ...] = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK*.ttc",
+    "/usr/share/fonts/**/NotoSansCJK*.tt[cf]",
+    "/usr/share/fonts/**/NotoSansCJK*.otf",
+    "/usr/share/fonts/**/SourceHanSans*.ott",
+    "/usr/share/fonts/**/wqy-*.tt[cf]",
+    "/usr/share/fonts/**/DroidSansFallback*.ttf",
+    "/usr/local/share/fonts/**/*CJK*.tt[cf]",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.tt[cf]",
+    "C:/Windows/Fonts/simhei.ttf",
+)
+
+_PASS_COLOR = "#2f855a"
+_FAIL_COLOR = "#dd6b20"
+_TARGET_COLOR = "#c53030"
+_TYPE_COLORS = ("#2b6cb0", "#d69e2e", "#805ad5", "#38a169", "#e53e3e", "#319795")
+
+
+def _known_family() -> str | None:
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    for fam in CJK_FAMILIES:
+        if fam in names:
+            return fam
+    return None
+
+
+def _add_font_files(paths: Sequence[str]) -> None:
+    from matplotlib import font_manager
+
+    for p in paths:
+        try:
+            font_manager.fontManager.addfont(p)
+        except Exception as exc:  # unreadable font file: skip it
+            log.debug("could not add font %s: %s", p, exc)
+
+
+def _bundled_font_path() -> str | None:
+    try:
+        import noto_cjk_sans_otc  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return str(noto_cjk_sans_otc.FONT_PATH)
+
+
+@functools.lru_cache(maxsize=1)
+def find_cjk_font() -> str | None:
+    """Return the name of a font family that renders Chinese, or None.
+
+    Registers system or bundled CJK font files with matplotlib's font
+    manager when needed (the only side effect; rcParams are not touched).
+    The result is cached; a missing font is logged once as a warning.
+
+    Returns
+    -------
+    str or None
+        A family name usable as ``font.family`` in matplotlib.
+    """
+    fam = _known_family()
+    if fam is None:
+        files: list[str] = []
+        for pattern in SYSTEM_FONT_GLOBS:
+            files += sorted(glob.glob(pattern, recursive=True))
+        _add_font_files(list(dict.fromkeys(files)))
+        fam = _known_family()
+    if fam is None:
+        bundled = _bundled_font_path()
+        if bundled:
+            _add_font_files([bundled])
+            fam = _known_family()
+    if fam is None:
+        log.warning(
+            "no CJK font found: charts fall back to English labels. Install the Debian package "
+            "fonts-noto-cjk or the Python package noto-cjk-sans-otc to get Chinese labels."
+        )
+    return fam
+
+
+def chart_lang(lang: str) -> str:
+    """The language charts are drawn in: ``lang``, or ``"en"`` without a CJK font."""
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    if lang == "zh" and find_cjk_font() is None:
+        return "en"
+    return lang
+
+
+def _rc(lang: str) -> dict:
+    fam = find_cjk_font()
+    families = ([fam] if fam else []) + ["DejaVu Sans"]
+    return {"font.family": families, "axes.unicode_minus": False, "svg.fonttype": "none"}
+
+
+def _ascii_name(text: object) -> str:
+    """A label without CJK characters (pinyin) for charts drawn without a CJK font."""
+    s = str(text)
+    if s.isascii():
+        return s
+    try:
+        from pypinyin import lazy_pinyin
+
+        return " ".join(w.capitalize() for w in lazy_pinyin(s) if w.strip())
+    except ImportError:  # pragma: no cover - pypinyin is a dependency
+        return s.encode("ascii", "replace").decode()
+
+
+def _text(key: str, lang: str, *, shown_lang: str) -> str:
+    out = label(key, shown_lang)
+    return str(out) if shown_lang == "zh" else _ascii_name(out)
+
+
+def _png(fig) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _is_share(col: str, values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return col.startswith("share_") or (finite.size > 0 and finite.min() >= 0 and finite.max() <= 1)
+
+
+def coverage_by_unit(
+    df: pd.DataFrame,
+    *,
+    value: str,
+    target: float | str | None = None,
+    label_col: str = "unit_name",
+    lang: str = "zh",
+    title: str | None = None,
+    sort: bool = True,
+) -> bytes:
+    """Horizontal bar chart of an indicator per admin unit against its target.
+
+    Parameters
+    ----------
+    df
+        One row per unit.
+    value
+        Column with the indicator (a share 0–1 is drawn as a percentage).
+    target
+        The target: a number (one line across the chart), the name of a
+        column (a marker per unit, for targets that differ by unit), or None.
+    label_col
+        Column with the unit names shown on the axis.
+    lang
+        ``"zh"`` or ``"en"``; ``"zh"`` without a CJK font falls back to
+        English and pinyin (a warning is logged once).
+    title
+        Chart title (default: the label of ``value``).
+    sort
+        Sort units by value (lowest at the bottom).
+
+    Returns
+    -------
+    bytes
+        The chart as PNG.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    import matplotlib
+
+    shown = chart_lang(lang)
+    for col in [value, label_col] + ([target] if isinstance(target, str) else []):
+        if col not in df.columns:
+            raise KeyError(f"column {col!r} not in table")
+    data = df[[c for c in dict.fromkeys([label_col, value] + ([target] if isinstance(target, str) else []))]]
+    data = data.copy()
+    if sort:
+        data = data.sort_values(value, kind="stable")
+    vals = data[value].to_numpy(dtype=float)
+    if isinstance(target, str):
+        tvals = data[target].to_numpy(dtype=float)
+    elif target is None:
+        tvals = np.full(len(data), np.nan)
+    else:
+        tvals = np.full(len(data), float(target))
+    share = _is_share(value, np.concatenate([vals, tvals]))
+    scale = 100.0 if share else 1.0
+    names = [str(n) if shown == "zh" else _ascii_name(n) for n in data[label_col]]
+    passed = np.where(np.isnan(tvals), True, np.nan_to_num(vals, nan=-np.inf) >= tvals)
+
+    with matplotlib.rc_context(_rc(shown)):
+        n = max(len(data), 1)
+        fig = Figure(figsize=(8, min(max(2.0, 0.32 * n + 1.2), 30)))
+        ax = fig.add_subplot()
+        y = np.arange(len(data))
+        colors = [_PASS_COLOR if p else _FAIL_COLOR for p in passed]
+        ax.barh(y, np.nan_to_num(vals) * scale, color=colors, height=0.7)
+        ax.set_yticks(y, names)
+        handles = []
+        if not np.isnan(tvals).all():
+            handles = [Patch(color=_PASS_COLOR, label="达标" if shown == "zh" else "Passed"),
+                       Patch(color=_FAIL_COLOR, label=_fail_text(shown))]
+            if isinstance(target, str) and not np.allclose(tvals, tvals[0], equal_nan=True):
+                ax.scatter(tvals * scale, y, marker="|", s=200, color=_TARGET_COLOR, zorder=3)
+                handles.append(Line2D([], [], color=_TARGET_COLOR, marker="|", linestyle="none",
+                                      markersize=12, label=_text("target", lang, shown_lang=shown)))
+            else:
+                t = float(tvals[~np.isnan(tvals)][0]) * scale
+                ax.axvline(t, color=_TARGET_COLOR, linestyle="--", linewidth=1.5)
+                tl = _text("target", lang, shown_lang=shown)
+                tl += f" {t:.0f}%" if share else f" {t:g}"
+                handles.append(Line2D([], [], color=_TARGET_COLOR, linestyle="--", label=tl))
+            ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+        xlabel = _text(value, lang, shown_lang=shown)
+        ax.set_xlabel(xlabel + (" (%)" if share and not xlabel.endswith("%") else ""))
+        if share:
+            ax.set_xlim(0, 100)
+        ax.set_title(title if (title and (shown == "zh" or str(title).isascii()))
+                     else (_ascii_name(title) if title else xlabel))
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_axisbelow(True)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return _png(fig)
+
+
+def _fail_text(shown: str) -> str:
+    return "未达标" if shown == "zh" else "Not passed"
+
+
+def travel_time_hist(
+    minutes_series_by_type: Mapping[str, pd.Series | Sequence[float]],
+    *,
+    cutoff_min: float | Mapping[str, float] | None = None,
+    lang: str = "zh",
+    bins: int | Sequence[float] | None = None,
+    title: str | None = None,
+) -> bytes:
+    """Histogram of nearest-facility travel times, one outline per facility type.
+
+    Parameters
+    ----------
+    minutes_series_by_type
+        Facility type (canonical key such as ``"social_work"``, shown by its
+        label) → travel times in minutes (NaN or inf = unreachable, counted
+        in the legend).
+    cutoff_min
+        Cutoff drawn as a vertical line: one number, or one per type.
+    lang
+        ``"zh"`` or ``"en"`` (falls back to English without a CJK font).
+    bins
+        Histogram bins (default: 1-minute bins up to the largest finite time).
+    title
+        Chart title (default: the label of ``travel_min``).
+
+    Returns
+    -------
+    bytes
+        The chart as PNG.
+    """
+    from matplotlib.figure import Figure
+    import matplotlib
+
+    shown = chart_lang(lang)
+    series = {k: np.asarray(pd.Series(v, dtype=float)) for k, v in minutes_series_by_type.items()}
+    finite_all = np.concatenate([v[np.isfinite(v)] for v in series.values()] or [np.array([])])
+    top = float(finite_all.max()) if finite_all.size else 1.0
+    if isinstance(cutoff_min, Mapping):
+        cut_max = max(cutoff_min.values(), default=0)
+    else:
+        cut_max = cutoff_min or 0
+    if bins is None:
+        hi = max(top, float(cut_max), 1.0)
+        step = max(1.0, math.ceil(hi / 60))
+        bins = np.arange(0, hi + step, step)
+
+    with matplotlib.rc_context(_rc(shown)):
+        fig = Figure(figsize=(8, 4))
+        ax = fig.add_subplot()
+        for i, (key, v) in enumerate(series.items()):
+            color = _TYPE_COLORS[i % len(_TYPE_COLORS)]
+            finite = v[np.isfinite(v)]
+            name = _text(key, lang, shown_lang=shown)
+            unreachable = int(v.size - finite.size)
+            if unreachable:
+                name += f"（不可达 {unreachable}）" if shown == "zh" else f" ({unreachable} unreachable)"
+            ax.hist(finite, bins=bins, histtype="step", linewidth=1.8, color=color, label=name)
+            c = cutoff_min.get(key) if isinstance(cutoff_min, Mapping) else None
+            if c is not None:
+                ax.axvline(c, color=color, linestyle="--", linewidth=1.2)
+        if cutoff_min is not None and not isinstance(cutoff_min, Mapping):
+            cl = _text("cutoff_min", lang, shown_lang=shown)
+            ax.axvline(float(cutoff_min), color=_TARGET_COLOR, linestyle="--", linewidth=1.5,
+                       label=f"{cl}: {float(cutoff_min):g}")
+        ax.set_xlabel(_text("travel_min", lang, shown_lang=shown))
+        ax.set_ylabel("需求点数" if shown == "zh" else "Demand points")
+        ax.set_title(title if (title and (shown == "zh" or str(title).isascii()))
+                     else (_ascii_name(title) if title else _text("travel_min", lang,
+                                                                  shown_lang=shown)))
+        if series:
+            ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return _png(fig)
+
+
+__all__ = ["find_cjk_font", "chart_lang", "coverage_by_unit", "travel_time_hist", "CJK_FAMILIES"]
