@@ -41,6 +41,7 @@ def output_folder(path: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _normal_permissions(tmp)
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}.old")
@@ -75,3 +76,15 @@ def atomic_write_file(path: str | os.PathLike, writer, *, overwrite: bool = Fals
             shutil.rmtree(tmp) if os.path.isdir(tmp) else os.unlink(tmp)
         raise
     return p
+
+
+def _normal_permissions(folder: Path) -> None:
+    """mkdtemp/mkstemp create private (0700/0600) entries; give results the user's usual permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)
+    for root, dirs, files in os.walk(folder):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o777 & ~umask)
+        for f in files:
+            os.chmod(os.path.join(root, f), 0o666 & ~umask)

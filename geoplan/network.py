@@ -30,6 +30,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from geoplan._errors import CRSError, InputError, NetworkError
+from geoplan.crs import utm_crs
 
 log = logging.getLogger("geoplan")
 
@@ -167,12 +168,6 @@ class Network:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def utm_crs(lon: float, lat: float) -> pyproj.CRS:
-    """The WGS-84 UTM zone CRS containing a point (used to compute in metres)."""
-    zone = int(math.floor((lon + 180.0) / 6.0)) % 60 + 1
-    return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
 def _parse_speed(value: Any) -> float:

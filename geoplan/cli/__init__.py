@@ -41,8 +41,10 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     road network; site suggestion; place names; administrative boundaries.
     Run ``geoplan demo`` for a complete example on the embedded real data.
     """
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose + 1, 2)]
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # Default: geoplan's own progress (INFO) on stderr, other libraries' warnings only; -v all INFO; -vv DEBUG.
+    root_level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=root_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("geoplan").setLevel(logging.ERROR if quiet else min(root_level, logging.INFO))
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
 

@@ -1,0 +1,197 @@
+"""Write a :class:`~geoplan.coverage.CoverageResult` as a report folder.
+
+The folder holds ``report.md``/``report.html``/``report.xlsx``, a GeoPackage
+``layers.gpkg`` (and GeoJSON copies) and ``map.html``; it is written
+all-or-nothing through :func:`geoplan._output.output_folder`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from geoplan._output import output_folder
+from geoplan.report import Section, write_report
+
+log = logging.getLogger("geoplan")
+
+_T = {
+    "title": ("民政服务设施网络覆盖评估报告", "Network coverage of civil-affairs facilities"),
+    "overview": ("概况", "Overview"),
+    "summary": ("指标与目标", "Indicators against targets"),
+    "units": ("各单位指标：{name}", "Indicators per unit: {name}"),
+    "gaps": ("覆盖缺口（按受影响人数排序）", "Coverage gaps, ranked by people affected"),
+    "facilities": ("设施清单", "Facilities"),
+    "standards": ("服务标准与目标来源", "Service standards and sources of targets"),
+    "network": ("路网", "Road network"),
+    "notes": ("说明", "Notes"),
+    "figure_units": ("各单位覆盖率与目标", "Coverage by unit against target"),
+    "figure_times": ("出行时间分布", "Travel-time distribution"),
+}
+
+
+def _t(key: str, lang: str, **kw) -> str:
+    zh, en = _T[key]
+    return (zh if lang == "zh" else en).format(**kw)
+
+
+def _pct(v) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
+
+
+def overview_text(result, *, lang: str, data_note: str = "") -> str:
+    """Plain-language overview: what was measured, on what network, key results."""
+    rep = result.network_report
+    lines = []
+    if data_note:
+        lines.append(data_note)
+    n_dem = len(result.demand)
+    n_fac = len(result.facilities)
+    if lang == "zh":
+        lines.append(
+            f"需求点 {n_dem} 个，设施 {n_fac} 处；路网节点 {rep.get('nodes', '?')} 个、边 {rep.get('edges', '?')} 条"
+            f"（读入 {rep.get('nodes_read', '?')} 个节点，为保证连通去除 {rep.get('nodes_dropped_not_strongly_connected', 0)} 个）。"
+            "出行时间按路网最短路计算（节点到节点），需求点与设施到最近路网节点的直线距离另列（snap_m）。"
+        )
+        for _, r in result.summary.iterrows():
+            if r["target"] is None or (isinstance(r["target"], float) and math.isnan(r["target"])) or r["passed"] is None:
+                continue
+            ft = result.catalogue[r["type"]]
+            ok = "达标" if r["passed"] else f"未达标，缺口 {r['shortfall']:g}"
+            what = "有设施的单位比例" if r["indicator"] == "share_units_with_facility" else "覆盖人口比例"
+            lines.append(f"· {ft.name_zh}：{what} {_pct(r['value'])}，目标 {_pct(r['target'])}，{ok}。")
+    else:
+        lines.append(
+            f"{n_dem} demand points, {n_fac} facilities; network of {rep.get('nodes', '?')} nodes and "
+            f"{rep.get('edges', '?')} edges ({rep.get('nodes_read', '?')} read, "
+            f"{rep.get('nodes_dropped_not_strongly_connected', 0)} dropped to keep it connected). Travel times are "
+            "network shortest paths node to node; straight-line distances from points to their nearest node are listed (snap_m)."
+        )
+        for _, r in result.summary.iterrows():
+            if r["target"] is None or (isinstance(r["target"], float) and math.isnan(r["target"])) or r["passed"] is None:
+                continue
+            ft = result.catalogue[r["type"]]
+            ok = "passed" if r["passed"] else f"not passed, shortfall {r['shortfall']:g}"
+            what = "share of units with a facility" if r["indicator"] == "share_units_with_facility" else "share of people covered"
+            lines.append(f"- {ft.name_en}: {what} {_pct(r['value'])}, target {_pct(r['target'])}, {ok}.")
+    if result.notes:
+        lines.append(("说明：" if lang == "zh" else "Notes: ") + "; ".join(result.notes))
+    return "\n\n".join(lines)
+
+
+def standards_table(catalogue, lang: str) -> pd.DataFrame:
+    rows = []
+    for ft in catalogue:
+        rows.append({
+            "type": ft.key,
+            "mode": ft.mode,
+            "cutoff_min": ft.cutoff_min,
+            "weight": ft.weight,
+            "unit_targets": ", ".join(f"{k}: {v:.0%}" for k, v in ft.unit_targets.items()) or "—",
+            "people_target": ft.people_target,
+            "sources": " | ".join(f"{k}: {v}" for k, v in ft.sources.items()),
+        })
+    return pd.DataFrame(rows)
+
+
+def _figures(result, lang: str) -> list[Section]:
+    """Charts when geoplan.figures is available and a font renders the labels."""
+    try:
+        from geoplan import figures
+    except ImportError:  # figures module not installed in this build
+        return []
+    out = []
+    try:
+        units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
+        sub = units[units["type"] == result.catalogue.keys[0]]
+        if len(sub) > 1:
+            ft = result.catalogue[result.catalogue.keys[0]]
+            col = f"share_{ft.weight}_covered"
+            target = ft.people_target if ft.people_target is not None else None
+            png = figures.coverage_by_unit(sub, value=col, target=target, label_col="unit_name", lang=lang)
+            out.append(Section(_t("figure_units", lang) + f" — {ft.name(lang)}", figure=png))
+        mins = {result.catalogue[t].name(lang): result.demand[f"{t}_min"] for t in result.catalogue.keys}
+        cut = max(ft.cutoff_min for ft in result.catalogue)
+        out.append(Section(_t("figure_times", lang), figure=figures.travel_time_hist(mins, cutoff_min=cut, lang=lang)))
+    except Exception as exc:  # a chart must never sink the report
+        log.warning("figures skipped: %s", exc)
+    return out
+
+
+def coverage_sections(result, *, lang: str = "zh", data_note: str = "") -> list[Section]:
+    """The report's sections for a coverage result."""
+    secs = [Section(_t("overview", lang), text=overview_text(result, lang=lang, data_note=data_note))]
+    summary = result.summary.copy()
+    secs.append(Section(_t("summary", lang), table=summary, sheet="summary" if lang == "en" else "指标与目标"))
+    units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
+    for t in result.catalogue.keys:
+        ft = result.catalogue[t]
+        secs.append(Section(_t("units", lang, name=ft.name(lang)), table=units[units["type"] == t].drop(columns="type"),
+                            sheet=ft.name(lang)[:28]))
+    secs.extend(_figures(result, lang))
+    secs.append(Section(_t("gaps", lang), table=result.gaps))
+    fac_cols = [c for c in ("id", "name", "type", "unit_code", "snap_m", "too_far") if c in result.facilities]
+    secs.append(Section(_t("facilities", lang), table=pd.DataFrame(result.facilities[fac_cols])))
+    secs.append(Section(_t("standards", lang), text=result.catalogue.source, table=standards_table(result.catalogue, lang)))
+    return secs
+
+
+def coverage_layers(result) -> dict:
+    """GeoDataFrames to write, all in WGS-84 (EPSG:4326)."""
+    import geopandas as gpd
+
+    layers = {
+        "demand": result.demand,
+        "facilities": result.facilities,
+        "service_areas": result.service_areas,
+        "service_areas_by_type": result.service_areas_by_type,
+    }
+    if isinstance(result.units, gpd.GeoDataFrame):
+        layers["unit_indicators"] = result.units
+    out = {}
+    for name, gdf in layers.items():
+        g = gdf.to_crs(4326).copy()
+        for col in g.columns:
+            if col != g.geometry.name and g[col].dtype == object:
+                g[col] = g[col].astype("string")
+        out[name] = g
+    return out
+
+
+def write_coverage(
+    result,
+    folder: str | Path,
+    *,
+    lang: str = "zh",
+    title: str | None = None,
+    data_note: str = "",
+    overwrite: bool = False,
+    basemap: str = "osm",
+) -> dict[str, Path]:
+    """Write the whole report folder; returns the paths of what was written."""
+    final = Path(folder)
+    with output_folder(final, overwrite=overwrite) as tmp:
+        paths = write_report(tmp, title=title or _t("title", lang), sections=coverage_sections(result, lang=lang, data_note=data_note), lang=lang)
+        layers = coverage_layers(result)
+        gpkg = tmp / "layers.gpkg"
+        for name, gdf in layers.items():
+            if len(gdf):
+                gdf.to_file(gpkg, layer=name, driver="GPKG")
+        gj = tmp / "geojson"
+        gj.mkdir()
+        for name, gdf in layers.items():
+            if len(gdf):
+                gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
+        paths["gpkg"] = gpkg
+        paths["geojson"] = gj
+        try:
+            from geoplan._coverage_map import coverage_map
+        except ImportError:
+            coverage_map = None
+        if coverage_map is not None:
+            paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap)
+        paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
+    return paths
