@@ -1,0 +1,544 @@
+"""Tests for geoplan.io: planners' files in, clean EPSG:4326 layers out.
+
+Fixtures are written into ``tmp_path`` at test time.  Their coordinates are
+real places in 湘潭市 (Xiangtan, Hunan), town centres rounded to ~0.001°
+(about 100 m) as read off OpenStreetMap, WGS-84:
+
+    雨湖区 (Xiangtan city centre)  112.944, 27.829
+    岳塘区                          112.970, 27.860
+    湘潭县 易俗河镇                  112.950, 27.780
+    湘乡市                          112.533, 27.735
+    韶山市                          112.527, 27.918
+
+The 6-digit division codes are the real ones (430302 雨湖区, 430304 岳塘区,
+430321 湘潭县, 430381 湘乡市, 430382 韶山市).  Facility names, ids, bed
+counts and populations are illustrative, not official figures.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import LineString, Point, box
+
+from geoplan import CRSError, InputError, OutputExistsError
+from geoplan import crs as gcrs
+from geoplan import io as gio
+
+PLACES = [
+    # id, name, type, beds, lon, lat, admin_code
+    ("001", "雨湖区养老服务中心", "养老院", 120, 112.944, 27.829, "430302"),
+    ("002", "岳塘区养老服务中心", "养老院", 80, 112.970, 27.860, "430304"),
+    ("003", "易俗河镇敬老院", "敬老院", 60, 112.950, 27.780, "430321"),
+    ("004", "湘乡市社会福利院", "福利院", 200, 112.533, 27.735, "430381"),
+    ("005", "韶山市敬老院", "敬老院", 50, 112.527, 27.918, "430382"),
+]
+
+ZH_HEADER = ["编号", "名称", "类型", "床位数", "经度", "纬度", "行政区划代码", "备注"]
+
+
+def _zh_lines(rows=PLACES):
+    lines = [",".join(ZH_HEADER)]
+    for r in rows:
+        lines.append(",".join(str(v) for v in r) + ",")
+    return lines
+
+
+def write_csv(path, lines, encoding="utf-8-sig", newline="\r\n"):
+    path.write_bytes(newline.join(lines).encode(encoding) + newline.encode())
+    return path
+
+
+@pytest.fixture
+def zh_csv(tmp_path):
+    return write_csv(tmp_path / "养老机构.csv", _zh_lines())
+
+
+def assert_error(exc, *, file=None, row=None, field=None, text=None):
+    err = exc.value
+    if file is not None:
+        assert err.file == str(file)
+    assert err.row == row
+    if field is not None:
+        assert err.field == field
+    if text is not None:
+        assert text in str(err), str(err)
+
+
+# --------------------------------------------------------------------------
+# reading points: formats
+
+
+def test_csv_with_chinese_headers(zh_csv):
+    gdf = gio.read_points(zh_csv)
+    assert gdf.crs.to_epsg() == 4326
+    assert list(gdf.columns) == ["id", "name", "type", "capacity", "admin_code", "备注", "geometry"]
+    assert gdf["id"].tolist() == ["001", "002", "003", "004", "005"]  # leading zeros kept
+    assert gdf["capacity"].tolist() == [120, 80, 60, 200, 50]
+    assert gdf["admin_code"].iloc[3] == "430381"
+    assert gdf.geometry.iloc[0].x == 112.944 and gdf.geometry.iloc[0].y == 27.829
+    assert gdf.attrs["rows"] == [2, 3, 4, 5, 6]
+    assert gdf.attrs["source"] == str(zh_csv)
+
+
+def test_gbk_csv_as_excel_writes_it(tmp_path):
+    # Excel on Chinese Windows saves "CSV (逗号分隔)" in GBK with CRLF.
+    path = write_csv(tmp_path / "gbk.csv", _zh_lines(), encoding="gbk")
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    gdf = gio.read_points(path)
+    assert gdf["name"].iloc[0] == "雨湖区养老服务中心"
+    assert gdf["type"].iloc[4] == "敬老院"
+
+
+def test_explicit_encoding(tmp_path):
+    path = write_csv(tmp_path / "gbk.csv", _zh_lines(), encoding="gbk")
+    assert gio.read_points(path, encoding="gbk")["name"].iloc[1] == "岳塘区养老服务中心"
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path, encoding="utf-8")
+    assert_error(exc, file=path, field="encoding", text="not valid utf-8")
+
+
+def test_undecodable_bytes(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"lon,lat,name\n112.9,27.8,\xff\xff\xff\n")
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, field="encoding", text="UTF-8")
+
+
+def test_english_headers_plain_utf8_and_demand(tmp_path):
+    lines = ["code,Name,lng,lat,population,pop_60,minors,other"]
+    lines += ["A1,雨湖区,112.944,27.829,\"557,000\",120000,90000,x",
+              "A2,韶山市,112.527,27.918,100000,25000,15000,y"]
+    path = write_csv(tmp_path / "demand.csv", lines, encoding="utf-8", newline="\n")
+    gdf = gio.read_points(path, kind="demand")
+    assert gdf["id"].tolist() == ["A1", "A2"]
+    assert gdf["pop"].tolist() == [557000, 100000]  # thousands separator understood
+    assert gdf["pop_60"].tolist() == [120000, 25000]
+    assert gdf["pop_0_17"].tolist() == [90000, 15000]
+    assert gdf["other"].tolist() == ["x", "y"]
+
+
+def test_headers_with_notes_and_fullwidth(tmp_path):
+    lines = ["名称,经度（WGS84）,纬度 (°),60岁以上人口（人）",
+             "雨湖区,１１２．９４４,27.829,120000"]
+    path = write_csv(tmp_path / "notes.csv", lines)
+    gdf = gio.read_points(path, kind="demand")
+    assert gdf.geometry.iloc[0].x == pytest.approx(112.944)
+    assert gdf["pop_60"].iloc[0] == 120000
+    assert gdf["id"].tolist() == ["2"]  # no id column: the source row
+
+
+def test_dms_coordinates(tmp_path):
+    lines = ["名称,经度,纬度", "雨湖区,112°56'38.4\"E,27°49'44.4\"N"]
+    gdf = gio.read_points(write_csv(tmp_path / "dms.csv", lines))
+    assert gdf.geometry.iloc[0].x == pytest.approx(112.944, abs=1e-9)
+    assert gdf.geometry.iloc[0].y == pytest.approx(27.829, abs=1e-9)
+
+
+@pytest.mark.parametrize("datum", ["gcj02", "bd09"])
+def test_datum_conversion_for_tables(tmp_path, datum):
+    # Write the points as an Amap/Baidu user would copy them, read them back.
+    rows = []
+    for r in PLACES:
+        x, y = gcrs.from_wgs84(r[4], r[5], datum)
+        rows.append((*r[:4], f"{x:.9f}", f"{y:.9f}", r[6]))
+    path = write_csv(tmp_path / "amap.csv", _zh_lines(rows))
+    gdf = gio.read_points(path, datum=datum)
+    for g, r in zip(gdf.geometry, PLACES):
+        assert abs(g.x - r[4]) < 1e-7 and abs(g.y - r[5]) < 1e-7
+    plain = gio.read_points(path)  # the same file read as WGS-84 is ~500 m off
+    assert plain.geometry.iloc[0].distance(gdf.geometry.iloc[0]) > 0.003
+
+
+def test_xlsx_with_title_row_blank_rows_and_numbers(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "机构"
+    ws.append(["湘潭市养老机构一览表"])  # title row, as official lists have
+    ws.append(ZH_HEADER)
+    for i, r in enumerate(PLACES):
+        ws.append([int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6]), None])
+        if i == 1:
+            ws.append([])  # a blank row in the middle
+    other = wb.create_sheet("说明")
+    other.append(["no coordinates here"])
+    path = tmp_path / "机构.xlsx"
+    wb.save(path)
+    gdf = gio.read_points(path)
+    assert gdf["id"].tolist() == ["1", "2", "3", "4", "5"]  # numbers stored in Excel
+    assert gdf["admin_code"].tolist() == [r[6] for r in PLACES]
+    assert gdf.attrs["rows"] == [3, 4, 6, 7, 8]
+    assert gio.read_points(path, sheet="机构").equals(gdf)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path, sheet="不存在")
+    assert_error(exc, file=path, field="sheet", text="机构, 说明")
+
+
+def test_xlsx_error_row_numbers_match_excel(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["名称", "经度", "纬度"])
+    ws.append(["雨湖区", 112.944, 27.829])
+    ws.append([])
+    ws.append(["韶山市", "未知", 27.918])  # Excel row 4
+    path = tmp_path / "rows.xlsx"
+    wb.save(path)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, row=4, field="经度", text="not a number")
+
+
+def test_xls_is_refused_clearly(tmp_path):
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0 not really")
+    with pytest.raises(InputError, match=r"\.xlsx"):
+        gio.read_points(path)
+
+
+def _points_gdf(crs=4326):
+    return gpd.GeoDataFrame(
+        {"编号": [r[0] for r in PLACES], "名称": [r[1] for r in PLACES], "床位": [r[3] for r in PLACES]},
+        geometry=[Point(r[4], r[5]) for r in PLACES],
+        crs=4326,
+    ).to_crs(crs)
+
+
+def test_geojson_points(tmp_path):
+    path = tmp_path / "pts.geojson"
+    _points_gdf().to_file(path)
+    gdf = gio.read_points(path)
+    assert gdf["id"].tolist() == [r[0] for r in PLACES]
+    assert gdf["capacity"].tolist() == [r[3] for r in PLACES]
+    assert gdf.geometry.iloc[2].equals_exact(Point(112.950, 27.780), 1e-9)
+
+
+def test_gpkg_in_projected_crs_is_reprojected(tmp_path):
+    path = tmp_path / "pts.gpkg"
+    _points_gdf(crs=4547).to_file(path)  # CGCS2000 3° Gauss-Krüger CM 114°E
+    gdf = gio.read_points(path)
+    assert gdf.crs.to_epsg() == 4326
+    assert gdf.geometry.iloc[0].distance(Point(112.944, 27.829)) < 1e-7
+
+
+def test_amap_export_labelled_4326_but_gcj02(tmp_path):
+    shifted = gcrs.geometry_from_wgs84(_points_gdf(), "gcj02")
+    path = tmp_path / "amap.geojson"
+    shifted.to_file(path)
+    assert pyogrio.read_info(path)["crs"] == "EPSG:4326"
+    gdf = gio.read_points(path, datum="gcj02")
+    assert gdf.geometry.iloc[0].distance(Point(112.944, 27.829)) < 1e-8
+
+
+def test_shapefile_without_prj(tmp_path):
+    path = tmp_path / "pts.shp"
+    _points_gdf().to_file(path)
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(CRSError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, field="geometry", text="no coordinate reference system")
+
+
+def test_non_point_geometry(tmp_path):
+    gdf = _points_gdf()
+    gdf.loc[3, "geometry"] = LineString([(112.5, 27.7), (112.6, 27.8)])
+    path = tmp_path / "mixed.gpkg"
+    gdf.to_file(path)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, row=3, field="geometry", text="LineString")
+
+
+# --------------------------------------------------------------------------
+# reading points: errors name file, row, field
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError) as exc:
+        gio.read_points(tmp_path / "nope.csv")
+    assert_error(exc, file=tmp_path / "nope.csv", text="not found")
+
+
+@pytest.mark.parametrize("content", [b"", b"\r\n\r\n", "编号,名称,经度,纬度\r\n".encode("utf-8-sig")])
+def test_empty_files(tmp_path, content):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert exc.value.file == str(path)
+    assert "empty" in str(exc.value) or "no data rows" in str(exc.value)
+
+
+def test_missing_coordinate_columns_lists_columns(tmp_path):
+    path = write_csv(tmp_path / "nocoords.csv", ["编号,名称,地址", "001,雨湖区养老服务中心,湘潭市雨湖区"])
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, field="lon", text="columns are: 编号, 名称, 地址")
+
+
+def test_explicit_column_not_found(zh_csv):
+    with pytest.raises(InputError) as exc:
+        gio.read_points(zh_csv, lon="X坐标")
+    assert_error(exc, file=zh_csv, field="X坐标", text="columns are")
+
+
+def test_ambiguous_longitude_columns(tmp_path):
+    lines = ["名称,经度(高德),纬度(高德),经度(WGS84),纬度(WGS84)",
+             "雨湖区,112.9495,27.8261,112.944,27.829"]
+    path = write_csv(tmp_path / "two.csv", lines)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, text="经度(高德), 经度(WGS84)")
+    gdf = gio.read_points(path, lon="经度(WGS84)", lat="纬度(WGS84)")
+    assert gdf.geometry.iloc[0].x == 112.944
+    assert "经度(高德)" in gdf.columns
+
+
+@pytest.mark.parametrize(
+    "lon, lat, row_field, text",
+    [
+        ("abc", "27.829", "经度", "not a number"),
+        ("", "27.829", "经度", "empty longitude"),
+        ("112.944", "", "纬度", "empty latitude"),
+        ("112.944", "95", "纬度", "outside -90..90"),
+        ("200", "27.829", "经度", "outside -180..180"),
+        ("27.829", "112.944", "纬度", "look swapped"),
+        ("-27.8", "-112.9", "纬度", "look swapped"),
+        ("0", "0", "经度", "missing location"),
+    ],
+)
+def test_bad_coordinates(tmp_path, lon, lat, row_field, text):
+    lines = ["编号,名称,经度,纬度", "001,雨湖区,112.944,27.829", f"002,韶山市,{lon},{lat}"]
+    path = write_csv(tmp_path / "bad.csv", lines)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, row=3, field=row_field, text=text)
+
+
+def test_swapped_whole_file(tmp_path):
+    lines = ["名称,经度,纬度"] + [f"{r[1]},{r[5]},{r[4]}" for r in PLACES]
+    path = write_csv(tmp_path / "swapped.csv", lines)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, row=2, field="纬度", text="look swapped")
+
+
+def test_duplicate_ids_name_both_rows(tmp_path):
+    rows = list(PLACES)
+    rows[3] = ("002", *rows[3][1:])
+    path = write_csv(tmp_path / "dup.csv", _zh_lines(rows))
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, row=5, field="编号", text="rows 3 and 5")
+    # duplicates are fine for plain points
+    assert len(gio.read_points(path, kind="points")) == 5
+
+
+def test_negative_population(tmp_path):
+    lines = ["名称,经度,纬度,人口", "雨湖区,112.944,27.829,1000", "韶山市,112.527,27.918,-5"]
+    path = write_csv(tmp_path / "neg.csv", lines)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path, kind="demand")
+    assert_error(exc, file=path, row=3, field="人口", text="negative")
+
+
+def test_elderly_more_than_total(tmp_path):
+    lines = ["名称,经度,纬度,人口,老年人口", "雨湖区,112.944,27.829,1000,1200"]
+    path = write_csv(tmp_path / "old.csv", lines)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path, kind="demand")
+    assert_error(exc, file=path, row=2, field="老年人口", text="exceeds")
+
+
+def test_demand_needs_population(zh_csv):
+    with pytest.raises(InputError) as exc:
+        gio.read_points(zh_csv, kind="demand")
+    assert_error(exc, file=zh_csv, field="pop", text="population column")
+
+
+def test_demand_empty_population(tmp_path):
+    lines = ["名称,经度,纬度,人口", "雨湖区,112.944,27.829,"]
+    path = write_csv(tmp_path / "emptypop.csv", lines)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path, kind="demand")
+    assert_error(exc, file=path, row=2, field="人口", text="empty population")
+
+
+def test_bad_options(zh_csv):
+    with pytest.raises(InputError, match="gcj02"):
+        gio.read_points(zh_csv, datum="amap")
+    with pytest.raises(InputError, match="facilities, demand, points"):
+        gio.read_points(zh_csv, kind="schools")
+
+
+# --------------------------------------------------------------------------
+# check_within
+
+
+def test_check_within(zh_csv):
+    gdf = gio.read_points(zh_csv)
+    gio.check_within(gdf, (112.4, 27.6, 113.1, 28.0))
+    city = box(112.85, 27.75, 113.05, 27.95)  # the urban districts only
+    with pytest.raises(InputError) as exc:
+        gio.check_within(gdf, city, what="facilities")
+    # 湘乡 and 韶山 (source rows 5 and 6) are outside.
+    assert_error(exc, file=zh_csv, row=5, text="2 of 5 facilities lie outside the area (rows 5, 6)")
+    area = gpd.GeoDataFrame(geometry=[city], crs=4326).to_crs(32649)
+    with pytest.raises(InputError, match="rows 5, 6"):
+        gio.check_within(gdf, area, file="x.csv")
+    with pytest.raises(InputError):
+        gio.check_within(gdf, "湘潭")
+
+
+# --------------------------------------------------------------------------
+# polygons
+
+
+def _units(code_values=None, crs=4326):
+    codes = code_values or [int(r[6]) for r in PLACES]
+    geoms = [box(r[4] - 0.02, r[5] - 0.02, r[4] + 0.02, r[5] + 0.02) for r in PLACES]
+    names = ["雨湖区", "岳塘区", "湘潭县", "湘乡市", "韶山市"]
+    return gpd.GeoDataFrame({"区划代码": codes, "名称": names, "level": 3}, geometry=geoms,
+                            crs=4326).to_crs(crs)
+
+
+def test_read_polygons_numeric_codes(tmp_path):
+    path = tmp_path / "units.geojson"
+    _units().to_file(path)
+    gdf = gio.read_polygons(path)
+    assert gdf["code"].tolist() == [r[6] for r in PLACES]
+    assert gdf["name"].iloc[4] == "韶山市"
+    assert list(gdf.columns) == ["code", "name", "level", "geometry"]
+    assert gdf.crs.to_epsg() == 4326
+
+
+def test_read_polygons_gcj02_shapefile(tmp_path):
+    # Chinese shapefiles are usually GBK; field names are limited to 10 bytes,
+    # which "区划代码" fits only in GBK.
+    path = tmp_path / "units.shp"
+    gcrs.geometry_from_wgs84(_units(), "gcj02").to_file(path, encoding="gbk")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    names = ["雨湖区", "岳塘区", "湘潭县", "湘乡市", "韶山市"]
+    # Without a .cpg GDAL reads Latin-1 mojibake; geoplan detects GBK like for CSV.
+    assert gio.read_polygons(path, datum="gcj02")["name"].tolist() == names
+    gdf = gio.read_polygons(path, datum="gcj02", encoding="gbk")
+    assert gdf["name"].tolist() == names
+    ref = _units()
+    # Shapefiles store outer rings clockwise, hence normalize() before comparing.
+    assert gdf.geometry.iloc[0].normalize().equals_exact(ref.geometry.iloc[0].normalize(), 1e-8)
+
+
+def test_read_polygons_lost_leading_zeros(tmp_path):
+    path = tmp_path / "units.gpkg"
+    _units([430302, 430304, 43032, 430381, 430382]).to_file(path)
+    with pytest.raises(InputError) as exc:
+        gio.read_polygons(path)
+    assert_error(exc, file=path, row=2, field="区划代码", text="leading zeros")
+
+
+def test_read_polygons_duplicate_and_missing_codes(tmp_path):
+    path = tmp_path / "dup.geojson"
+    _units(["430302", "430304", "430302", "430381", "430382"]).to_file(path)
+    with pytest.raises(InputError) as exc:
+        gio.read_polygons(path)
+    assert_error(exc, file=path, row=2, field="区划代码", text="rows 0 and 2")
+    path2 = tmp_path / "nocode.geojson"
+    _units().drop(columns="区划代码").to_file(path2)
+    with pytest.raises(InputError) as exc:
+        gio.read_polygons(path2)
+    assert_error(exc, file=path2, field="code", text="columns are: 名称, level")
+
+
+def test_read_polygons_rejects_points(tmp_path):
+    path = tmp_path / "pts.geojson"
+    _points_gdf().rename(columns={"编号": "code"}).to_file(path)
+    with pytest.raises(InputError) as exc:
+        gio.read_polygons(path)
+    assert_error(exc, file=path, row=0, field="geometry", text="polygon is needed")
+
+
+# --------------------------------------------------------------------------
+# writers
+
+
+def test_write_layers_roundtrip_and_overwrite(tmp_path, zh_csv):
+    pts = gio.read_points(zh_csv)
+    units = _units(crs=4547)
+    table = pd.DataFrame({"名称": ["雨湖区"], "覆盖率": [0.8]})
+    path = tmp_path / "out" / "结果.gpkg"
+    assert gio.write_layers(path, {"设施": pts, "units": units, "summary": table}) == path
+    names = [n for n, _ in pyogrio.list_layers(path)]
+    assert sorted(names) == sorted(["设施", "units", "summary"])
+    back = gpd.read_file(path, layer="设施")
+    assert back["name"].tolist() == pts["name"].tolist()
+    assert gpd.read_file(path, layer="units").crs.to_epsg() == 4547
+    with pytest.raises(OutputExistsError):
+        gio.write_layers(path, {"x": pts})
+    gio.write_layers(path, {"only": pts}, overwrite=True)
+    assert [n for n, _ in pyogrio.list_layers(path)] == ["only"]
+    assert [p.name for p in path.parent.iterdir()] == ["结果.gpkg"]  # no temp files left
+
+
+def test_write_layers_is_all_or_nothing(tmp_path, zh_csv, monkeypatch):
+    pts = gio.read_points(zh_csv)
+    path = tmp_path / "out.gpkg"
+    with pytest.raises(CRSError):
+        gio.write_layers(path, {"a": pts, "b": pts.set_crs(None, allow_override=True)})
+    assert not path.exists()
+
+    # A failure while writing the second layer (disk full, say) leaves nothing.
+    real = pyogrio.write_dataframe
+
+    def flaky(df, path, layer, **kw):
+        if layer == "b":
+            raise OSError("disk full")
+        return real(df, path, layer=layer, **kw)
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", flaky)
+    with pytest.raises(OSError, match="disk full"):
+        gio.write_layers(path, {"a": pts, "b": pts})
+    monkeypatch.undo()
+    assert not path.exists()
+    assert list(tmp_path.iterdir()) == [zh_csv]  # the temporary file is gone too
+    with pytest.raises(InputError):
+        gio.write_layers(tmp_path / "out.shp", {"a": pts})
+    with pytest.raises(InputError):
+        gio.write_layers(path, {})
+
+
+def test_write_geojson_utf8_unescaped(tmp_path, zh_csv):
+    pts = gio.read_points(zh_csv).to_crs(32649)
+    path = tmp_path / "设施.geojson"
+    gio.write_geojson(path, pts)
+    raw = path.read_bytes()
+    assert "雨湖区养老服务中心".encode("utf-8") in raw
+    assert b"\\u" not in raw
+    doc = json.loads(raw.decode("utf-8"))
+    assert "crs" not in doc
+    x, y = doc["features"][0]["geometry"]["coordinates"]
+    assert x == pytest.approx(112.944, abs=1e-8) and y == pytest.approx(27.829, abs=1e-8)
+    back = gio.read_points(path)
+    assert back["id"].tolist() == pts["id"].tolist()
+    with pytest.raises(OutputExistsError):
+        gio.write_geojson(path, pts)
+    gio.write_geojson(path, pts.iloc[:1], overwrite=True)
+    assert len(json.loads(path.read_text(encoding="utf-8"))["features"]) == 1
+    with pytest.raises(CRSError):
+        gio.write_geojson(tmp_path / "x.geojson", pts.set_crs(None, allow_override=True))
+
+
+def test_write_geojson_odd_values(tmp_path):
+    gdf = gpd.GeoDataFrame(
+        {"when": pd.to_datetime(["2024-01-01"]), "n": [np.nan], "名称": ["韶山市"]},
+        geometry=[Point(112.527, 27.918)], crs=4326,
+    )
+    path = gio.write_geojson(tmp_path / "odd.geojson", gdf)
+    props = json.loads(path.read_text(encoding="utf-8"))["features"][0]["properties"]
+    assert props["n"] is None and props["名称"] == "韶山市" and props["when"].startswith("2024-01-01")
