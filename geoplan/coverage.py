@@ -306,10 +306,19 @@ class CoverageResult:
         return write_coverage(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note, title=title)
 
 
+def _where(frame, label) -> dict:
+    """file/row of a record for an error: spreadsheet row when the frame came from geoplan.io."""
+    rows = frame.attrs.get("rows")
+    if rows is not None and len(rows) == len(frame):
+        return {"file": frame.attrs.get("source"), "row": rows[frame.index.get_loc(label)]}
+    return {"file": frame.attrs.get("source"), "row": label}
+
+
 def _require_columns(df, cols, what):
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise InputError(f"{what} lack column(s) {missing}; columns present: {list(df.columns)}", field=missing[0])
+        raise InputError(f"{what} lack column(s) {missing}; columns present: {list(df.columns)}",
+                         file=df.attrs.get("source"), field=missing[0])
 
 
 def _assign_units(points, units) -> pd.Series:
@@ -376,7 +385,9 @@ def assess(
     dup = facilities["id"].duplicated(keep=False)
     if dup.any():
         rows = facilities.index[dup].tolist()[:2]
-        raise InputError(f"duplicate facility id {facilities['id'][dup].iloc[0]!r} at rows {rows}", row=rows[1], field="id")
+        first, second = (_where(facilities, r)["row"] for r in rows)
+        raise InputError(f"duplicate facility id {facilities['id'][dup].iloc[0]!r} (rows {first} and {second})",
+                         **_where(facilities, rows[1]), field="id")
 
     resolved = facilities["type"].map(catalogue.resolve)
     if resolved.isna().any():
@@ -384,7 +395,7 @@ def assess(
         raise InputError(
             f"unknown facility type {facilities.loc[bad, 'type']!r}; known: {', '.join(catalogue.keys)} "
             "(or their Chinese names)",
-            row=bad,
+            **_where(facilities, bad),
             field="type",
         )
     fac = facilities.copy()
@@ -401,7 +412,7 @@ def assess(
         dem[col] = pd.to_numeric(dem[col], errors="raise").astype(float)
         if (dem[col] < 0).any():
             bad = dem.index[dem[col] < 0][0]
-            raise InputError("negative population", row=bad, field=col)
+            raise InputError("negative population", **_where(demand, bad), field=col)
 
     nets = dict(network) if isinstance(network, Mapping) else None
 
