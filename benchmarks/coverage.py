@@ -162,7 +162,7 @@ def main(argv=None):
     big = tiled(real, *tiles)
     print(f"\n(synthetic graph built in {time.perf_counter() - t:.1f} s)")
     run(f"SYNTHETIC tiled {tiles[0]}x{tiles[1]} copies of Helsinki", big, args.facilities, args.cutoff, ego=True,
-        ego_limit=None if args.quick else 50)
+        ego_limit=None)
 
 
 if __name__ == "__main__":
