@@ -1,0 +1,372 @@
+"""Noding of road centre-lines (private; used by :mod:`geoplan.lines`).
+
+Everything here works on plain arrays of shapely LineStrings in a metric CRS
+and returns plain arrays plus a list of repair records; no pandas, no CRS.
+
+The steps, in order (:func:`node_lines`):
+
+1. drop empty and zero-length lines;
+2. merge line ends that lie within ``snap_tolerance`` of each other (to the
+   position most ends already share);
+3. move dangling ends that lie within ``snap_tolerance`` of another line onto
+   that line (near-miss T junctions) and split the line there;
+4. split lines where they cross or touch — except interior crossings of lines
+   whose *level* differs (bridges, tunnels): those stay unsplit;
+5. merge segment ends within ``node_tolerance`` into one node and drop exact
+   duplicate segments (same two nodes, same shape in either direction).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+#: Repair types written to the repairs layer, with their meaning (English; the
+#: Markdown summary also gives Chinese).
+REPAIR_TYPES = {
+    "empty_dropped": "empty or missing geometry dropped",
+    "zero_length_dropped": "zero-length line dropped",
+    "non_line_dropped": "point/polygon feature dropped (not a line)",
+    "ends_merged": "line end moved onto a nearby line end (near-miss junction)",
+    "end_snapped_to_line": "dangling line end moved onto a nearby line (near-miss T junction)",
+    "split": "line split where it crosses or touches another line",
+    "level_crossing_kept": "crossing of lines on different levels (bridge/tunnel) not joined",
+    "duplicate_dropped": "duplicate segment dropped",
+    "small_component_dropped": "segment dropped: not on the largest connected part",
+}
+
+
+@dataclasses.dataclass
+class Repair:
+    """One change made to the layer (or one place deliberately left alone)."""
+
+    type: str
+    geometry: object
+    source_row: int = -1
+    distance_m: float = 0.0
+    detail: str = ""
+
+
+@dataclasses.dataclass
+class Noded:
+    """Result of :func:`node_lines`.
+
+    ``segments`` are LineStrings whose end coordinates equal the node
+    coordinates exactly; ``u``/``v`` index ``node_xy``; ``source`` gives the
+    position of the input line each segment came from.
+    """
+
+    segments: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    source: np.ndarray
+    node_xy: np.ndarray
+    repairs: list
+    counts: dict
+
+
+def _clusters(xy: np.ndarray, radius: float) -> np.ndarray:
+    """Label points so that points within ``radius`` (transitively) share a label."""
+    n = len(xy)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if radius <= 0:
+        _, labels = np.unique(xy, axis=0, return_inverse=True)
+        return labels.ravel()
+    pairs = cKDTree(xy).query_pairs(radius, output_type="ndarray")
+    # exact coincidence is always one node, whatever the radius
+    g = sparse.coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(pairs) else sparse.coo_array((n, n))
+    _, labels = csgraph.connected_components(g, directed=False)
+    return labels
+
+
+def _representatives(xy: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per cluster, the position shared by most members (first such on ties)."""
+    rep = xy.copy()
+    order = np.argsort(labels, kind="stable")
+    lab_sorted = labels[order]
+    starts = np.flatnonzero(np.r_[True, lab_sorted[1:] != lab_sorted[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    for s, e in zip(starts, ends):
+        if e - s == 1:
+            continue
+        members = order[s:e]
+        pts = xy[members]
+        uniq, inv, cnt = np.unique(pts, axis=0, return_inverse=True, return_counts=True)
+        if len(uniq) == 1:
+            continue
+        inv = inv.ravel()
+        # most shared position; ties -> the one of the earliest member
+        best = max(range(len(uniq)), key=lambda k: (cnt[k], -np.flatnonzero(inv == k)[0]))
+        rep[members] = uniq[best]
+    return rep
+
+
+def _set_ends(lines: np.ndarray, start_xy: np.ndarray, end_xy: np.ndarray) -> np.ndarray:
+    out = np.empty(len(lines), dtype=object)
+    for i, ln in enumerate(lines):
+        c = shapely.get_coordinates(ln)
+        c[0] = start_xy[i]
+        c[-1] = end_xy[i]
+        out[i] = shapely.linestrings(c)
+    return out
+
+
+def _split_line(line, dists: np.ndarray, pts: np.ndarray, tol: float = 0.0) -> list:
+    """Cut ``line`` at the given distances along it; cut points get the exact ``pts`` coordinates."""
+    coords = shapely.get_coordinates(line)
+    seg = np.hypot(*np.diff(coords, axis=0).T)
+    cum = np.r_[0.0, np.cumsum(seg)]
+    total = cum[-1]
+    order = np.argsort(dists, kind="stable")
+    pieces = []
+    start_pt = coords[0]
+    start_d = 0.0
+    for k in order:
+        d = dists[k]
+        if d - start_d <= tol or total - d <= tol:
+            continue
+        inner = coords[(cum > start_d) & (cum < d)]
+        pieces.append(np.vstack([start_pt, inner, pts[k]]))
+        start_pt, start_d = pts[k], d
+    inner = coords[(cum > start_d) & (cum < total)]
+    pieces.append(np.vstack([start_pt, inner, coords[-1]]))
+    return [p for p in pieces if len(p) >= 2]
+
+
+def node_lines(
+    lines: np.ndarray,
+    *,
+    level: np.ndarray | None = None,
+    node_tolerance: float = 0.01,
+    snap_tolerance: float = 1.0,
+) -> Noded:
+    """Node an array of LineStrings (metric CRS).
+
+    Parameters
+    ----------
+    lines
+        Object array of shapely LineStrings (multi-parts exploded beforehand).
+    level
+        Integer level code per line; interior crossings of lines with
+        different codes are not split (ends always connect).  ``None``: all on
+        one level.
+    node_tolerance
+        Segment ends closer than this (metres) are one node; silent, meant for
+        coordinate noise.
+    snap_tolerance
+        Largest gap (metres) closed by moving line ends; every move is a
+        repair record.  0 disables snapping.
+
+    Returns
+    -------
+    Noded
+    """
+    lines = np.asarray(lines, dtype=object)
+    n_in = len(lines)
+    src = np.arange(n_in)
+    lev = np.zeros(n_in, dtype=np.int64) if level is None else np.asarray(level, dtype=np.int64)
+    repairs: list[Repair] = []
+    counts: dict[str, int] = {k: 0 for k in REPAIR_TYPES if k not in ("non_line_dropped", "small_component_dropped", "empty_dropped")}
+
+    # 1. zero length
+    length = shapely.length(lines)
+    zero = ~(length > 0)
+    for i in np.flatnonzero(zero):
+        repairs.append(Repair("zero_length_dropped", shapely.get_point(lines[i], 0), int(src[i])))
+    counts["zero_length_dropped"] = int(zero.sum())
+    lines, src, lev = lines[~zero], src[~zero], lev[~zero]
+    n = len(lines)
+    if n == 0:
+        return Noded(np.empty(0, object), np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                     np.zeros((0, 2)), repairs, counts)
+
+    # 2. ends onto ends
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(lines, 0)),
+                      shapely.get_coordinates(shapely.get_point(lines, -1))])  # (2n, 2)
+    tol = max(snap_tolerance, node_tolerance)
+    labels = _clusters(ends, tol)
+    new_ends = _representatives(ends, labels)
+    moved = np.hypot(*(new_ends - ends).T)
+    for k in np.flatnonzero(moved > node_tolerance):
+        repairs.append(Repair("ends_merged", shapely.linestrings([ends[k], new_ends[k]]), int(src[k % n]), float(moved[k])))
+    counts["ends_merged"] = int((moved > node_tolerance).sum())
+    if (moved > 0).any():
+        lines = _set_ends(lines, new_ends[:n], new_ends[n:])
+        ends = new_ends
+        labels = _clusters(ends, node_tolerance)
+
+    # lines whose new ends collapsed onto each other
+    length = shapely.length(lines)
+    zero = (np.hypot(*(ends[:n] - ends[n:]).T) <= node_tolerance) & (length <= 2 * tol)
+    if zero.any():
+        for i in np.flatnonzero(zero):
+            repairs.append(Repair("zero_length_dropped", lines[i], int(src[i]), float(length[i]), "shorter than the snap tolerance"))
+        counts["zero_length_dropped"] += int(zero.sum())
+        keep = ~zero
+        lines, src, lev = lines[keep], src[keep], lev[keep]
+        ends = np.vstack([ends[:n][keep], ends[n:][keep]])
+        n = len(lines)
+        labels = _clusters(ends, node_tolerance)
+
+    tree = shapely.STRtree(lines)
+    # split points per line: list of (distance along, x, y)
+    cuts: list[list[tuple[float, float, float]]] = [[] for _ in range(n)]
+
+    # 3. dangling ends onto lines
+    if tol > 0:
+        deg = np.bincount(labels, minlength=labels.max() + 1)[labels]
+        dangling = np.flatnonzero(deg == 1)
+        if len(dangling):
+            pts = shapely.points(ends[dangling])
+            q_pt, q_line = tree.query(pts, predicate="dwithin", distance=tol)
+            own = (dangling[q_pt] % n) == q_line
+            q_pt, q_line = q_pt[~own], q_line[~own]
+            if len(q_pt):
+                d = shapely.distance(pts[q_pt], lines[q_line])
+                order = np.lexsort((q_line, d, q_pt))
+                first = np.r_[True, q_pt[order][1:] != q_pt[order][:-1]]
+                q_pt, q_line, d = q_pt[order][first], q_line[order][first], d[order][first]
+                new_start = ends[:n].copy()
+                new_end = ends[n:].copy()
+                touched = np.zeros(n, bool)
+                for p, li, dist in zip(q_pt, q_line, d):
+                    k = dangling[p]
+                    line_i = k % n
+                    target = lines[li]
+                    along = float(shapely.line_locate_point(target, pts[p]))
+                    on = shapely.get_coordinates(shapely.line_interpolate_point(target, along))[0]
+                    if dist > node_tolerance:
+                        repairs.append(Repair("end_snapped_to_line", shapely.linestrings([ends[k], on]), int(src[line_i]), float(dist)))
+                        counts["end_snapped_to_line"] += 1
+                    cuts[li].append((along, on[0], on[1]))
+                    if k < n:
+                        new_start[line_i] = on
+                    else:
+                        new_end[line_i] = on
+                    touched[line_i] = True
+                if touched.any():
+                    idx = np.flatnonzero(touched)
+                    lines[idx] = _set_ends(lines[idx], new_start[idx], new_end[idx])
+                    ends = np.vstack([new_start, new_end])
+                    tree = shapely.STRtree(lines)
+
+    # 4. crossings and touches
+    a, b = tree.query(lines, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    if len(a):
+        inter = shapely.intersection(lines[a], lines[b])
+        for ia, ib, g in zip(a, b, inter):
+            if g.is_empty:
+                continue
+            if g.geom_type in ("Point", "MultiPoint"):
+                pts = shapely.get_coordinates(g)
+            else:  # collinear overlaps: cut at the ends of every shared piece, and at points
+                parts = shapely.get_parts(g)
+                pts = np.vstack([shapely.get_coordinates(shapely.boundary(p)) if p.geom_type == "LineString"
+                                 else shapely.get_coordinates(p) for p in parts] or [np.zeros((0, 2))])
+            if len(pts) == 0:
+                continue
+            if lev[ia] != lev[ib]:
+                e = np.vstack([ends[ia], ends[ia + n], ends[ib], ends[ib + n]])
+                dmin = np.min(np.hypot(pts[:, None, 0] - e[None, :, 0], pts[:, None, 1] - e[None, :, 1]), axis=1)
+                at_end = dmin <= node_tolerance
+                for p in pts[~at_end]:
+                    repairs.append(Repair("level_crossing_kept", shapely.points(p), int(src[ia]),
+                                          detail=f"rows {int(src[ia])} and {int(src[ib])}"))
+                    counts["level_crossing_kept"] += 1
+                pts = pts[at_end]
+            for li in (ia, ib):
+                pg = shapely.points(pts)
+                al = shapely.line_locate_point(lines[li], pg)
+                for d, p in zip(al, pts):
+                    cuts[li].append((float(d), p[0], p[1]))
+    # self-crossings of single lines
+    simple = shapely.is_simple(lines)
+    for li in np.flatnonzero(~simple):
+        # GEOS returns the pieces of a self-noded line in order along it
+        parts = shapely.get_parts(shapely.node(lines[li]))
+        plen = np.cumsum(shapely.length(parts))[:-1]
+        pts = shapely.get_coordinates(shapely.get_point(parts[1:], 0))
+        for d, p in zip(plen, pts):
+            cuts[li].append((float(d), p[0], p[1]))
+
+    seg_geoms: list = []
+    seg_src: list = []
+    n_split = 0
+    for li in range(n):
+        c = cuts[li]
+        if c:
+            arr = np.array(c)
+            pieces = _split_line(lines[li], arr[:, 0], arr[:, 1:], node_tolerance)
+            if len(pieces) > 1:
+                n_split += 1
+            seg_geoms.extend(pieces)
+            seg_src.extend([li] * len(pieces))
+        else:
+            seg_geoms.append(shapely.get_coordinates(lines[li]))
+            seg_src.append(li)
+    counts["split"] = n_split
+    counts["segments_after_split"] = len(seg_geoms)
+
+    # 5. nodes and duplicates
+    starts = np.array([g[0] for g in seg_geoms])
+    stops = np.array([g[-1] for g in seg_geoms])
+    allpts = np.vstack([starts, stops])
+    lab = _clusters(allpts, node_tolerance)
+    uniq_lab, first_idx, inv = np.unique(lab, return_index=True, return_inverse=True)
+    node_xy = allpts[first_idx]
+    m = len(seg_geoms)
+    u = inv[:m].ravel()
+    v = inv[m:].ravel()
+    geoms = np.empty(m, dtype=object)
+    for k, g in enumerate(seg_geoms):
+        g = g.copy()
+        g[0] = node_xy[u[k]]
+        g[-1] = node_xy[v[k]]
+        # drop repeated vertices
+        keepv = np.r_[True, np.any(np.diff(g, axis=0) != 0, axis=1)]
+        g = g[keepv]
+        if len(g) < 2:
+            g = np.vstack([g, g])
+        geoms[k] = shapely.linestrings(g)
+    seg_src_arr = np.array(seg_src, dtype=np.int64)
+    seg_len = shapely.length(geoms)
+    tiny = (u == v) & (seg_len <= node_tolerance * 2)
+    counts["tiny_pieces_dropped"] = int(tiny.sum())
+    # duplicates: same node pair and same shape (either direction)
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    norm = shapely.normalize(geoms)
+    keep = ~tiny
+    seen: dict = {}
+    for k in range(m):
+        if not keep[k]:
+            continue
+        key = (int(lo[k]), int(hi[k]))
+        lst = seen.setdefault(key, [])
+        dup = False
+        for j in lst:
+            if abs(seg_len[j] - seg_len[k]) <= 2 * node_tolerance and (
+                shapely.equals_exact(norm[j], norm[k], tolerance=node_tolerance) or shapely.equals(geoms[j], geoms[k])
+            ):
+                dup = True
+                break
+        if dup:
+            keep[k] = False
+            repairs.append(Repair("duplicate_dropped", geoms[k], int(src[seg_src_arr[k]]), float(seg_len[k]),
+                                  f"same as a segment of row {int(src[seg_src_arr[j]])}"))
+            counts["duplicate_dropped"] += 1
+        else:
+            lst.append(k)
+    geoms, u, v, seg_src_arr = geoms[keep], u[keep], v[keep], seg_src_arr[keep]
+    # renumber nodes that are still used
+    used = np.unique(np.r_[u, v])
+    remap = np.full(len(node_xy), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return Noded(geoms, remap[u], remap[v], src[seg_src_arr], node_xy[used], repairs, counts)
