@@ -268,7 +268,10 @@ def node_lines(
             if g.geom_type in ("Point", "MultiPoint"):
                 pts = shapely.get_coordinates(g)
             else:  # collinear overlaps: cut at the ends of every shared piece, and at points
-                parts = shapely.get_parts(g)
+                lin = [p for p in shapely.get_parts(g) if p.geom_type == "LineString"]
+                other = [p for p in shapely.get_parts(g) if p.geom_type != "LineString"]
+                merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lin))) if lin else []
+                parts = list(merged) + other
                 pts = np.vstack([shapely.get_coordinates(shapely.boundary(p)) if p.geom_type == "LineString"
                                  else shapely.get_coordinates(p) for p in parts] or [np.zeros((0, 2))])
             if len(pts) == 0:
