@@ -36,6 +36,7 @@ projected layers (e.g. CGCS2000 Gauss-Krüger, EPSG:4526-4554) as they are.
 from __future__ import annotations
 
 import math
+import re
 from typing import Callable, Literal, Union
 
 import geopandas as gpd
@@ -109,7 +110,7 @@ def check_datum(datum: str) -> str:
         raise InputError(
             f"datum must be one of {', '.join(DATUMS)}; got {datum!r}", field="datum"
         )
-    key = datum.strip().lower().replace("-", "").replace("_", "")
+    key = re.sub(r"[\s_-]", "", datum.lower())
     if key not in DATUMS:
         raise InputError(
             f"unknown datum {datum!r}; accepted values: {', '.join(DATUMS)} "
@@ -418,9 +419,9 @@ def _transform_geometries(data: GeomLike, datum: str, *, to: bool) -> GeomLike:
                 )
             # A projected WGS-84/CGCS2000 layer: plain reprojection does the job.
             return data.to_crs(4326)
-        if crs is not None and d in ("gcj02", "bd09"):
-            pass  # Amap/Baidu exports are labelled EPSG:4326 although they are not.
-        elif crs is not None:
+        # Amap/Baidu exports are labelled EPSG:4326 although they hold GCJ-02/BD-09:
+        # for those the label only says "lon/lat"; otherwise honour the CRS.
+        if crs is not None and d in ("wgs84", "cgcs2000"):
             data = data.to_crs(4326)
         out = data.copy()
         geoms = np.asarray(out.geometry.values, dtype=object)
@@ -493,7 +494,8 @@ def geometry_from_wgs84(data: GeomLike, datum: str) -> GeomLike:
 
 
 def _is_wgs84_like(crs: pyproj.CRS) -> bool:
-    return crs.is_geographic and crs.to_epsg() in (4326, 4490, None)
+    # CGCS2000 (EPSG:4490) is WGS-84 at map accuracy, see the module docstring.
+    return crs.is_geographic and crs.to_epsg(min_confidence=90) in (4326, 4490)
 
 
 def is_geographic(crs) -> bool:
@@ -569,7 +571,8 @@ def projected_crs_for(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
     bounds = np.asarray(gdf.total_bounds, dtype=float)
     if len(gdf) == 0 or not np.all(np.isfinite(bounds)):
         raise InputError("cannot choose a projection for an empty layer")
-    if not _is_wgs84_like(pyproj.CRS.from_user_input(crs)):
+    # Any geographic CRS is in degrees, close enough to pick a 6° zone.
+    if not pyproj.CRS.from_user_input(crs).is_geographic:
         tr = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
         bounds = np.asarray(tr.transform_bounds(*bounds), dtype=float)
     return utm_crs((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0)

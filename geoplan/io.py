@@ -41,7 +41,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geoplan._errors import CRSError, InputError
 from geoplan._output import atomic_write_file
-from geoplan.crs import check_datum, geometry_to_wgs84, to_wgs84
+from geoplan.crs import check_datum, geometry_to_wgs84, out_of_china, to_wgs84
 
 __all__ = [
     "COLUMN_ALIASES",
@@ -124,7 +124,13 @@ def _match_columns(
             src = choice
         else:
             hits = [c for c in cols if normed[c] == _norm_header(choice)]
-            if len(hits) != 1:
+            if len(hits) > 1:
+                raise InputError(
+                    f"column {choice!r} (given for {canon}) is ambiguous: {', '.join(hits)}; "
+                    "give the header exactly",
+                    file=file, field=choice,
+                )
+            if not hits:
                 raise InputError(
                     f"column {choice!r} (given for {canon}) not found; columns are: "
                     f"{', '.join(map(str, cols))}",
@@ -308,18 +314,34 @@ def _numeric_column(
     frame: pd.DataFrame, col: str, *, what: str, file: str, rows: pd.Index,
     required: bool, nonneg: bool,
 ) -> np.ndarray:
-    out = np.full(len(frame), np.nan)
-    for i, (row, v) in enumerate(zip(rows, frame[col].tolist())):
-        if _blank(v):
-            if required:
-                raise InputError(f"empty {what}", file=file, row=row, field=col)
-            continue
-        x = _parse_number(v)
-        if x is None or not math.isfinite(x):
-            raise InputError(f"{what} is not a number: {v!r}", file=file, row=row, field=col)
-        if nonneg and x < 0:
-            raise InputError(f"{what} cannot be negative: {v!r}", file=file, row=row, field=col)
-        out[i] = x
+    """Parse a column to float64, raising at the first bad cell.
+
+    Plain numbers take a vectorised path; only cells that fail it (full-width
+    digits, thousands separators, degrees-minutes-seconds) are parsed one by one.
+    """
+    values = frame[col]
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        blank = values.isna().to_numpy()
+    else:
+        blank = values.map(_blank).to_numpy(dtype=bool)
+    out = np.array(pd.to_numeric(values.where(~blank, None), errors="coerce"), dtype=float)
+    retry = np.flatnonzero(np.isnan(out) & ~blank)
+    cells = values.to_numpy(dtype=object)
+    for i in retry:
+        x = _parse_number(cells[i])
+        out[i] = np.nan if x is None else x
+    problems = (blank & required) | (np.isnan(out) & ~blank) | ~np.isfinite(np.where(blank, 0.0, out))
+    if nonneg:
+        problems |= ~blank & (out < 0)
+    bad = np.flatnonzero(problems)
+    if bad.size:
+        i = bad[0]
+        v = cells[i]
+        if blank[i]:
+            raise InputError(f"empty {what}", file=file, row=rows[i], field=col)
+        if not np.isfinite(out[i]):
+            raise InputError(f"{what} is not a number: {v!r}", file=file, row=rows[i], field=col)
+        raise InputError(f"{what} cannot be negative: {v!r}", file=file, row=rows[i], field=col)
     return out
 
 
@@ -336,17 +358,23 @@ def _code_text(v: Any) -> str | None:
     return s[:-2] if re.fullmatch(r"\d+\.0", s) else s
 
 
-def _maybe_numeric(series: pd.Series) -> pd.Series:
-    """Convert an extra text column to numbers when every value is one.
+def _maybe_numeric(series: pd.Series, *, from_text: bool) -> pd.Series:
+    """Give an extra spreadsheet column a numeric dtype when every value is a number.
 
-    Values like "007" keep the column as text: they are codes, not numbers.
+    With ``from_text`` (CSV), text that parses as numbers is converted too,
+    except values like "007": those are codes, not numbers.  Typed sources
+    (GIS files) never come here.
     """
+    if pd.api.types.is_numeric_dtype(series.dtype) or not (
+        series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+    ):
+        return series
     vals = [v for v in series.tolist() if not _blank(v)]
     if not vals:
         return series
     if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in vals):
         return pd.to_numeric(series)
-    if not all(isinstance(v, str) for v in vals):
+    if not from_text or not all(isinstance(v, str) for v in vals):
         return series
     if any(re.fullmatch(r"[+-]?0\d+", v.strip()) for v in vals):
         return series
@@ -371,22 +399,31 @@ def _check_duplicates(ids: list[str | None], rows: list[Any], *, field: str, fil
 def _check_lonlat(
     lon: np.ndarray, lat: np.ndarray, rows: list[Any], *, file: str, lon_field: str, lat_field: str
 ) -> None:
-    for x, y, row in zip(lon, lat, rows):
-        # Swapped columns are the commonest spreadsheet mistake; for Chinese
-        # data a "latitude" above 70 next to a "longitude" of 3-55 is one.
-        if (abs(y) > 90 and abs(x) <= 90) or (70 < y <= 180 and 3 <= x <= 55):
-            raise InputError(
-                f"longitude {x:g} and latitude {y:g} look swapped (China lies at longitude 73-135, "
-                f"latitude 3-54); swap the columns or pass lon=/lat=",
-                file=file, row=row, field=lat_field,
-            )
-        if not -90 <= y <= 90:
-            raise InputError(f"latitude {y:g} is outside -90..90", file=file, row=row, field=lat_field)
-        if not -180 <= x <= 180:
-            raise InputError(f"longitude {x:g} is outside -180..180", file=file, row=row, field=lon_field)
-        if x == 0 and y == 0:
-            raise InputError("coordinates 0, 0 usually mean a missing location", file=file, row=row,
-                             field=lon_field)
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    # Swapped columns are the commonest spreadsheet mistake; for Chinese data
+    # a "latitude" above 70 next to a "longitude" of 3-55 is one.
+    swapped = ((np.abs(y) > 90) & (np.abs(x) <= 90)) | ((y > 70) & (y <= 180) & (x >= 3) & (x <= 55))
+    bad_lat = ~((y >= -90) & (y <= 90))  # NaN counts as bad
+    bad_lon = ~((x >= -180) & (x <= 180))
+    zero = (x == 0) & (y == 0)
+    bad = np.flatnonzero(swapped | bad_lat | bad_lon | zero)
+    if not bad.size:
+        return
+    i = bad[0]
+    xi, yi, row = x[i], y[i], rows[i]
+    if swapped[i]:
+        raise InputError(
+            f"longitude {xi:g} and latitude {yi:g} look swapped (China lies at longitude 73-135, "
+            "latitude 3-54); swap the columns or pass lon=/lat=",
+            file=file, row=row, field=lat_field,
+        )
+    if bad_lat[i]:
+        raise InputError(f"latitude {yi:g} is outside -90..90", file=file, row=row, field=lat_field)
+    if bad_lon[i]:
+        raise InputError(f"longitude {xi:g} is outside -180..180", file=file, row=row, field=lon_field)
+    raise InputError("coordinates 0, 0 usually mean a missing location", file=file, row=row,
+                     field=lon_field)
 
 
 # --------------------------------------------------------------------------
@@ -531,7 +568,9 @@ def read_points(
         frame = _rows_to_frame(raw, wanted, file)
         frame, lon_vals, lat_vals, cols = _table_points(frame, explicit, file)
         geometry_given = False
+        source = "text" if ext in _TABLE_EXT else "excel"
     else:
+        source = "typed"
         data = _read_vector(p, file, layer=None, encoding=encoding)
         if isinstance(data, gpd.GeoDataFrame):
             geom_name = data.geometry.name
@@ -542,14 +581,20 @@ def read_points(
             frame, lon_vals, lat_vals = _vector_points(data, file)
             geometry_given = True
         else:  # an attribute table (GPKG/DBF) with coordinate columns
-            frame = pd.DataFrame(data).map(lambda v: None if _blank(v) else v)
+            frame = pd.DataFrame(data)
             frame, lon_vals, lat_vals, cols = _table_points(frame, explicit, file)
             geometry_given = False
     rows = list(frame.index)
     lon_field, lat_field = ("geometry", "geometry") if geometry_given else (cols["lon"], cols["lat"])
     _check_lonlat(lon_vals, lat_vals, rows, file=file, lon_field=lon_field, lat_field=lat_field)
+    if datum in ("gcj02", "bd09"):
+        outside = np.flatnonzero(np.asarray(out_of_china(lon_vals, lat_vals)))
+        if outside.size:
+            # Not an error (the services do the same), but a sign of a wrong datum.
+            log.warning("%s: %d point(s) lie outside China, where %s has no offset (first: row %s)",
+                        file, outside.size, datum, rows[outside[0]])
     lon_vals, lat_vals = to_wgs84(lon_vals, lat_vals, datum)
-    out = _canonical_columns(frame, cols, kind=kind, file=file)
+    out = _canonical_columns(frame, cols, kind=kind, file=file, source=source)
     gdf = gpd.GeoDataFrame(
         out.reset_index(drop=True),
         geometry=gpd.points_from_xy(lon_vals, lat_vals),
@@ -587,24 +632,26 @@ def _vector_points(data: gpd.GeoDataFrame, file: str):
             file=file, field="geometry",
         )
     data = data.to_crs(4326)
-    geoms = data.geometry.values
-    for row, g in zip(data.index, geoms):
-        if g is None or g.is_empty:
-            raise InputError("missing geometry", file=file, row=row, field="geometry")
-        if g.geom_type == "MultiPoint" and len(g.geoms) == 1:
-            continue
-        if g.geom_type != "Point":
-            raise InputError(f"a point is needed here, found a {g.geom_type}", file=file, row=row,
-                             field="geometry")
-    pts = [g.geoms[0] if g.geom_type == "MultiPoint" else g for g in geoms]
-    lon_vals = shapely.get_x(np.asarray(pts, dtype=object)).astype(float)
-    lat_vals = shapely.get_y(np.asarray(pts, dtype=object)).astype(float)
-    frame = pd.DataFrame(data.drop(columns=data.geometry.name))
-    frame = frame.map(lambda v: None if _blank(v) else v)
-    return frame, lon_vals, lat_vals
+    geoms = np.asarray(data.geometry.values, dtype=object)
+    gtype = shapely.get_type_id(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    single_multi = (gtype == 4) & (shapely.get_num_geometries(geoms) == 1)
+    bad = np.flatnonzero(missing | ((gtype != 0) & ~single_multi))
+    if bad.size:
+        i = bad[0]
+        if missing[i]:
+            raise InputError("missing geometry", file=file, row=data.index[i], field="geometry")
+        raise InputError(f"a point is needed here, found a {geoms[i].geom_type}", file=file,
+                         row=data.index[i], field="geometry")
+    pts = np.where(single_multi, shapely.get_geometry(geoms, 0), geoms)
+    lon_vals = shapely.get_x(pts).astype(float)
+    lat_vals = shapely.get_y(pts).astype(float)
+    return pd.DataFrame(data.drop(columns=data.geometry.name)), lon_vals, lat_vals
 
 
-def _canonical_columns(frame: pd.DataFrame, cols: dict[str, str], *, kind: str, file: str) -> pd.DataFrame:
+def _canonical_columns(
+    frame: pd.DataFrame, cols: dict[str, str], *, kind: str, file: str, source: str
+) -> pd.DataFrame:
     rows = frame.index
     out: dict[str, Any] = {}
     if "id" in cols:
@@ -652,7 +699,10 @@ def _canonical_columns(frame: pd.DataFrame, cols: dict[str, str], *, kind: str, 
         if c in used:
             continue
         name = c if c not in result.columns else f"{c}_src"
-        result[name] = _maybe_numeric(frame[c])
+        col = frame[c]
+        if source != "typed":
+            col = _maybe_numeric(col, from_text=source == "text")
+        result[name] = col
     return result[[c for c in _CANONICAL_ORDER if c in result.columns]
                   + [c for c in result.columns if c not in _CANONICAL_ORDER]]
 

@@ -542,3 +542,86 @@ def test_write_geojson_odd_values(tmp_path):
     path = gio.write_geojson(tmp_path / "odd.geojson", gdf)
     props = json.loads(path.read_text(encoding="utf-8"))["features"][0]["properties"]
     assert props["n"] is None and props["名称"] == "韶山市" and props["when"].startswith("2024-01-01")
+
+
+# --------------------------------------------------------------------------
+# column types and less common layouts
+
+
+def test_extra_columns_types(tmp_path):
+    lines = ["名称,经度,纬度,村代码,楼层,备注",
+             "雨湖区,112.944,27.829,007,3,",
+             "韶山市,112.527,27.918,012,5,老楼"]
+    gdf = gio.read_points(write_csv(tmp_path / "types.csv", lines), kind="points")
+    assert gdf["村代码"].tolist() == ["007", "012"]  # codes stay text
+    assert gdf["楼层"].tolist() == [3, 5] and gdf["楼层"].dtype.kind in "if"
+    assert pd.isna(gdf["备注"].iloc[0]) and gdf["备注"].iloc[1] == "老楼"
+
+
+def test_geojson_extra_columns_keep_their_types(tmp_path):
+    gdf = _points_gdf().assign(code_txt=["430302"] * 5, floors=[1, 2, 3, 4, 5])
+    path = tmp_path / "typed.geojson"
+    gdf.to_file(path)
+    out = gio.read_points(path)
+    assert out["code_txt"].tolist() == ["430302"] * 5
+    assert out["floors"].dtype.kind == "i"
+
+
+def test_gpkg_attribute_table_with_lonlat(tmp_path):
+    path = tmp_path / "table.gpkg"
+    table = pd.DataFrame({"name": [r[1] for r in PLACES], "lng": [r[4] for r in PLACES],
+                          "lat": [r[5] for r in PLACES]})
+    pyogrio.write_dataframe(table, path, layer="facilities", driver="GPKG")
+    gdf = gio.read_points(path)
+    assert gdf.geometry.iloc[4].equals(Point(112.527, 27.918))
+    assert gdf["name"].iloc[4] == "韶山市敬老院"
+
+
+def test_single_part_multipoints_accepted(tmp_path):
+    from shapely.geometry import MultiPoint
+
+    gdf = _points_gdf()
+    gdf.geometry = [MultiPoint([g]) for g in gdf.geometry]
+    path = tmp_path / "multi.gpkg"
+    gdf.to_file(path)
+    out = gio.read_points(path)
+    assert out.geom_type.unique().tolist() == ["Point"]
+    gdf.loc[1, "geometry"] = MultiPoint([(112.9, 27.8), (112.95, 27.85)])
+    gdf.to_file(path)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, row=1, field="geometry", text="MultiPoint")
+
+
+def test_gcj02_outside_china_is_logged(tmp_path, caplog):
+    lines = ["名称,经度,纬度", "Helsinki,24.94,60.17", "雨湖区,112.944,27.829"]
+    path = write_csv(tmp_path / "far.csv", lines)
+    with caplog.at_level("WARNING", logger="geoplan"):
+        gdf = gio.read_points(path, datum="gcj02", kind="points")
+    assert gdf.geometry.iloc[0].equals(Point(24.94, 60.17))  # no offset applied
+    assert "outside China" in caplog.text and "row 2" in caplog.text
+
+
+def test_explicit_column_normalised_and_ambiguous(tmp_path):
+    lines = ["名称,经度(WGS84),纬度(WGS84)", "雨湖区,112.944,27.829"]
+    path = write_csv(tmp_path / "n.csv", lines)
+    assert len(gio.read_points(path, lon="经度", lat="纬度")) == 1
+    lines = ["名称,经度(高德),经度(WGS84),纬度", "雨湖区,112.95,112.944,27.829"]
+    path = write_csv(tmp_path / "a.csv", lines)
+    with pytest.raises(InputError, match="ambiguous"):
+        gio.read_points(path, lon="经度")
+
+
+def test_semicolon_and_tab_delimiters(tmp_path):
+    for sep, name in ((";", "semi.csv"), ("\t", "tab.tsv")):
+        lines = [sep.join(["名称", "经度", "纬度"]), sep.join(["雨湖区", "112.944", "27.829"])]
+        gdf = gio.read_points(write_csv(tmp_path / name, lines))
+        assert gdf.geometry.iloc[0].equals(Point(112.944, 27.829))
+
+
+def test_quoted_newline_keeps_row_numbers(tmp_path):
+    lines = ['名称,经度,纬度', '"雨湖区\n养老服务中心",112.944,27.829', '韶山市,x,27.918']
+    path = write_csv(tmp_path / "q.csv", lines, newline="\n")
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, row=3, field="经度")
