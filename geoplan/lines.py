@@ -49,6 +49,7 @@ the class default (:data:`DEFAULT_SPEEDS_KMH`, overridable with
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import re
@@ -198,6 +199,17 @@ def _shift_datum(gdf, datum: str):
 # --------------------------------------------------------------------------- CRS
 
 
+@functools.lru_cache(maxsize=32)
+def _to_lonlat(wkt: str):
+    return pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(wkt), 4326, always_xy=True).transform
+
+
+@functools.lru_cache(maxsize=32)
+def _scale_error(wkt: str, lon: float, lat: float) -> float:
+    f = pyproj.Proj(pyproj.CRS.from_wkt(wkt)).get_factors(lon, lat)
+    return max(abs(f.meridional_scale - 1), abs(f.parallel_scale - 1))
+
+
 def metric_crs(crs: Any, bounds: Sequence[float]) -> tuple[pyproj.CRS, str]:
     """The CRS to compute in, and why.
 
@@ -221,19 +233,16 @@ def metric_crs(crs: Any, bounds: Sequence[float]) -> tuple[pyproj.CRS, str]:
     if c.is_geographic:
         lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
         if c.to_epsg() != 4326:
-            tr = pyproj.Transformer.from_crs(c, 4326, always_xy=True)
-            lon, lat = tr.transform(lon, lat)
+            lon, lat = _to_lonlat(c.to_wkt())(lon, lat)
         return utm_crs(lon, lat), f"geographic CRS {c.name}: computed in UTM"
-    tr = pyproj.Transformer.from_crs(c, 4326, always_xy=True)
-    lon, lat = tr.transform((minx + maxx) / 2, (miny + maxy) / 2)
+    lon, lat = _to_lonlat(c.to_wkt())((minx + maxx) / 2, (miny + maxy) / 2)
     if not c.is_projected:
         return utm_crs(lon, lat), f"{c.name} is not a projected CRS: computed in UTM"
     unit = (c.axis_info[0].unit_name or "").lower() if c.axis_info else ""
     if unit not in ("metre", "meter"):
         return utm_crs(lon, lat), f"{c.name} is in {unit or 'unknown units'}: computed in UTM metres"
     try:
-        f = pyproj.Proj(c).get_factors(lon, lat)
-        scale = max(abs(f.meridional_scale - 1), abs(f.parallel_scale - 1))
+        scale = _scale_error(c.to_wkt(), round(lon, 2), round(lat, 2))
     except Exception:  # pragma: no cover - exotic projections
         scale = 0.0
     if not math.isfinite(scale) or scale > 0.005:
