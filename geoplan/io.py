@@ -247,7 +247,9 @@ def _rows_to_frame(
     The header is the first row (within the first few) holding one of the
     ``wanted`` headers, so a title line above the table is skipped.
     """
-    rows = [(n, r) for n, r in rows if not all(_blank(v) for v in r)]
+    # One pass: empty cells become None (Excel's notion of empty), empty rows go.
+    cleaned = ((n, [None if _blank(v) else v for v in r]) for n, r in rows)
+    rows = [(n, r) for n, r in cleaned if any(v is not None for v in r)]
     if not rows:
         raise InputError("the file is empty", file=file)
     keys = {_norm_header(w) for w in wanted}
@@ -273,10 +275,8 @@ def _rows_to_frame(
                          row=rows[header_at][0])
     frame = pd.DataFrame(data, columns=names, index=pd.Index(index, name="row"), dtype=object)
     # Unnamed columns that are entirely empty are Excel's formatting leftovers.
-    drop = [c for c in names if c.startswith("column_") and frame[c].map(_blank).all()]
-    frame = frame.drop(columns=drop)
-    # Empty strings from CSV mean "no value", as in Excel.
-    return frame.map(lambda v: None if _blank(v) else v)
+    drop = [c for c in names if c.startswith("column_") and frame[c].isna().all()]
+    return frame.drop(columns=drop)
 
 
 # --------------------------------------------------------------------------
@@ -320,10 +320,10 @@ def _numeric_column(
     digits, thousands separators, degrees-minutes-seconds) are parsed one by one.
     """
     values = frame[col]
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        blank = values.isna().to_numpy()
-    else:
-        blank = values.map(_blank).to_numpy(dtype=bool)
+    blank = values.isna().to_numpy(dtype=bool).copy()
+    if not pd.api.types.is_numeric_dtype(values.dtype) and not blank.all():
+        # Typed (GIS) sources may hold "" or spaces for "no value".
+        blank[~blank] = values[~blank].astype(str).str.strip().eq("").to_numpy(dtype=bool)
     out = np.array(pd.to_numeric(values.where(~blank, None), errors="coerce"), dtype=float)
     retry = np.flatnonzero(np.isnan(out) & ~blank)
     cells = values.to_numpy(dtype=object)
@@ -444,6 +444,17 @@ def _read_vector(p: Path, file: str, *, layer: str | int | None, encoding: str |
     kwargs: dict[str, Any] = {}
     if layer is not None:
         kwargs["layer"] = layer
+    else:
+        try:
+            names = [str(n) for n, _ in pyogrio.list_layers(p)]
+        except pyogrio.errors.DataSourceError as exc:
+            raise InputError(f"cannot read the file: {exc}", file=file) from exc
+        if len(names) > 1:
+            # Taking the first layer of a multi-layer GeoPackage would be a guess.
+            raise InputError(
+                f"the file has several layers: {', '.join(names)}; say which with layer=...",
+                file=file, field="layer",
+            )
     if encoding is not None:
         kwargs["encoding"] = encoding
     try:
@@ -478,7 +489,7 @@ def _shapefile_encoding(p: Path, data: pd.DataFrame) -> str | None:
         return None
     texts = [str(c) for c in data.columns]
     for c in data.columns:
-        if data[c].dtype == object:
+        if data[c].dtype == object or pd.api.types.is_string_dtype(data[c].dtype):
             texts += [v for v in data[c].head(200).tolist() if isinstance(v, str)]
     raw = [t for t in texts if any("\x80" <= ch <= "\xff" for ch in t)]
     if not raw:
@@ -505,6 +516,7 @@ def read_points(
     lat: str | None = None,
     id_col: str | None = None,
     sheet: str | int | None = None,
+    layer: str | int | None = None,
     encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read facilities or demand points into a clean EPSG:4326 GeoDataFrame.
@@ -524,15 +536,19 @@ def read_points(
         column is required and may not be empty) or ``"points"``.
     lon, lat
         Coordinate column headers for tables (default: detected, see
-        :data:`COLUMN_ALIASES`).
+        :data:`COLUMN_ALIASES`).  GIS files with a geometry use the geometry
+        and ignore these.
     id_col
         Identifier column (default: detected).  Without one, ids are the
         source rows as text.
     sheet
         Excel sheet name or 0-based number (default: the first).
+    layer
+        Layer of a multi-layer GIS file such as a GeoPackage (default: the first).
     encoding
         Text encoding of a CSV (default: UTF-8, else GBK/GB18030), or of a
-        Shapefile's attributes when it has no ``.cpg`` file.
+        Shapefile's attributes (default: its ``.cpg`` file, else detected
+        the same way).
 
     Returns
     -------
@@ -571,7 +587,7 @@ def read_points(
         source = "text" if ext in _TABLE_EXT else "excel"
     else:
         source = "typed"
-        data = _read_vector(p, file, layer=None, encoding=encoding)
+        data = _read_vector(p, file, layer=layer, encoding=encoding)
         if isinstance(data, gpd.GeoDataFrame):
             geom_name = data.geometry.name
             # The geometry is the location; lon/lat attribute columns are kept as they are.

@@ -625,3 +625,38 @@ def test_quoted_newline_keeps_row_numbers(tmp_path):
     with pytest.raises(InputError) as exc:
         gio.read_points(path)
     assert_error(exc, file=path, row=3, field="经度")
+
+
+def test_gbk_shapefile_values_without_cpg(tmp_path):
+    # ASCII field names, Chinese values: only the values reveal the encoding.
+    gdf = _points_gdf().rename(columns={"编号": "id", "名称": "name", "床位": "beds"})
+    path = tmp_path / "gbk_pts.shp"
+    gdf.to_file(path, encoding="gbk")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    out = gio.read_points(path)
+    assert out["name"].tolist() == [r[1] for r in PLACES]
+
+
+def test_gpkg_layer_choice(tmp_path):
+    path = tmp_path / "two.gpkg"
+    _points_gdf().to_file(path, layer="养老")
+    _points_gdf().iloc[:2].to_file(path, layer="未保站")
+    assert len(gio.read_points(path, layer="未保站")) == 2
+    assert len(gio.read_points(path, layer=0)) == 5
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, field="layer", text="养老, 未保站")
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path, layer="社工站")
+    assert_error(exc, file=path, text="cannot read")
+
+
+def test_read_polygons_without_name_and_with_explicit_columns(tmp_path):
+    path = tmp_path / "u.geojson"
+    _units().rename(columns={"区划代码": "XZQDM", "名称": "XZQMC"}).to_file(path)
+    with pytest.raises(InputError, match="pass code_col"):
+        gio.read_polygons(path)
+    gdf = gio.read_polygons(path, code_col="XZQDM", name_col="XZQMC")
+    assert gdf["code"].iloc[0] == "430302" and gdf["name"].iloc[0] == "雨湖区"
+    gdf = gio.read_polygons(path, code_col="XZQDM")
+    assert gdf["name"].isna().all() and "XZQMC" in gdf.columns
