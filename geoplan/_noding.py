@@ -215,8 +215,8 @@ def node_lines(
         labels = _clusters(ends, node_tolerance)
 
     tree = shapely.STRtree(lines)
-    # split points per line: list of (distance along, x, y)
-    cuts: list[list[tuple[float, float, float]]] = [[] for _ in range(n)]
+    # split points: (line, distance along, x, y)
+    extra: list[tuple[int, float, float, float]] = []
 
     # 3. dangling ends onto lines
     if tol > 0:
@@ -244,7 +244,7 @@ def node_lines(
                     if dist > node_tolerance:
                         repairs.append(Repair("end_snapped_to_line", shapely.linestrings([ends[k], on]), int(src[line_i]), float(dist)))
                         counts["end_snapped_to_line"] += 1
-                    cuts[li].append((along, on[0], on[1]))
+                    extra.append((int(li), along, on[0], on[1]))
                     if k < n:
                         new_start[line_i] = on
                     else:
@@ -260,36 +260,45 @@ def node_lines(
     a, b = tree.query(lines, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
+    pair_idx = [np.zeros(0, np.int64)]
+    pair_xy = [np.zeros((0, 2))]
     if len(a):
         inter = shapely.intersection(lines[a], lines[b])
-        for ia, ib, g in zip(a, b, inter):
-            if g.is_empty:
-                continue
-            if g.geom_type in ("Point", "MultiPoint"):
-                pts = shapely.get_coordinates(g)
-            else:  # collinear overlaps: cut at the ends of every shared piece, and at points
-                lin = [p for p in shapely.get_parts(g) if p.geom_type == "LineString"]
-                other = [p for p in shapely.get_parts(g) if p.geom_type != "LineString"]
-                merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lin))) if lin else []
-                parts = list(merged) + other
-                pts = np.vstack([shapely.get_coordinates(shapely.boundary(p)) if p.geom_type == "LineString"
-                                 else shapely.get_coordinates(p) for p in parts] or [np.zeros((0, 2))])
-            if len(pts) == 0:
-                continue
-            if lev[ia] != lev[ib]:
-                e = np.vstack([ends[ia], ends[ia + n], ends[ib], ends[ib + n]])
-                dmin = np.min(np.hypot(pts[:, None, 0] - e[None, :, 0], pts[:, None, 1] - e[None, :, 1]), axis=1)
-                at_end = dmin <= node_tolerance
-                for p in pts[~at_end]:
-                    repairs.append(Repair("level_crossing_kept", shapely.points(p), int(src[ia]),
-                                          detail=f"rows {int(src[ia])} and {int(src[ib])}"))
-                    counts["level_crossing_kept"] += 1
-                pts = pts[at_end]
-            for li in (ia, ib):
-                pg = shapely.points(pts)
-                al = shapely.line_locate_point(lines[li], pg)
-                for d, p in zip(al, pts):
-                    cuts[li].append((float(d), p[0], p[1]))
+        tid = shapely.get_type_id(inter)
+        pointy = (tid == 0) | (tid == 4)  # Point, MultiPoint: the common case, vectorised
+        xy, idx = shapely.get_coordinates(inter[pointy], return_index=True)
+        pair_idx.append(np.flatnonzero(pointy)[idx])
+        pair_xy.append(xy)
+        for k in np.flatnonzero(~pointy & ~shapely.is_empty(inter)):
+            # collinear overlaps: cut at the ends of every shared piece, and at points
+            parts = shapely.get_parts(inter[k])
+            lin = [p for p in parts if p.geom_type == "LineString"]
+            other = [p for p in parts if p.geom_type != "LineString"]
+            merged = list(shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lin)))) if lin else []
+            pts = [shapely.get_coordinates(shapely.boundary(p)) for p in merged] + [shapely.get_coordinates(p) for p in other]
+            pts = np.vstack(pts) if pts else np.zeros((0, 2))
+            pair_idx.append(np.full(len(pts), k, dtype=np.int64))
+            pair_xy.append(pts)
+    P = np.concatenate(pair_idx)
+    C = np.vstack(pair_xy)
+    if len(P):
+        pa, pb = a[P], b[P]
+        cross_levels = lev[pa] != lev[pb]
+        if cross_levels.any():
+            dmin = np.full(len(P), np.inf)
+            for e in (ends[pa], ends[pa + n], ends[pb], ends[pb + n]):
+                dmin = np.minimum(dmin, np.hypot(*(C - e).T))
+            kept = cross_levels & (dmin > node_tolerance)
+            for k in np.flatnonzero(kept):
+                repairs.append(Repair("level_crossing_kept", shapely.points(C[k]), int(src[pa[k]]),
+                                      detail=f"rows {int(src[pa[k]])} and {int(src[pb[k]])}"))
+            counts["level_crossing_kept"] = int(kept.sum())
+            P, C, pa, pb = P[~kept], C[~kept], pa[~kept], pb[~kept]
+    else:
+        pa = pb = P
+    cut_line = np.concatenate([pa, pb])
+    cut_xy = np.vstack([C, C])
+    cut_d = shapely.line_locate_point(lines[cut_line], shapely.points(cut_xy)) if len(cut_line) else np.zeros(0)
     # self-crossings of single lines
     simple = shapely.is_simple(lines)
     for li in np.flatnonzero(~simple):
@@ -298,47 +307,59 @@ def node_lines(
         plen = np.cumsum(shapely.length(parts))[:-1]
         pts = shapely.get_coordinates(shapely.get_point(parts[1:], 0))
         for d, p in zip(plen, pts):
-            cuts[li].append((float(d), p[0], p[1]))
+            extra.append((int(li), float(d), p[0], p[1]))
+    if extra:
+        ex = np.array(extra, dtype=float)
+        cut_line = np.concatenate([cut_line, ex[:, 0].astype(np.int64)])
+        cut_d = np.concatenate([cut_d, ex[:, 1]])
+        cut_xy = np.vstack([cut_xy, ex[:, 2:]])
+    order = np.argsort(cut_line, kind="stable")
+    cut_line, cut_d, cut_xy = cut_line[order], cut_d[order], cut_xy[order]
+    bounds = np.searchsorted(cut_line, np.arange(n + 1))
 
     seg_geoms: list = []
     seg_src: list = []
     n_split = 0
+    all_coords = shapely.get_coordinates(lines)
+    starts_at = np.r_[0, np.cumsum(shapely.get_num_coordinates(lines))]
     for li in range(n):
-        c = cuts[li]
-        if c:
-            arr = np.array(c)
-            pieces = _split_line(lines[li], arr[:, 0], arr[:, 1:], node_tolerance)
+        lo_, hi_ = bounds[li], bounds[li + 1]
+        if hi_ > lo_:
+            pieces = _split_line(lines[li], cut_d[lo_:hi_], cut_xy[lo_:hi_], node_tolerance)
             if len(pieces) > 1:
                 n_split += 1
             seg_geoms.extend(pieces)
             seg_src.extend([li] * len(pieces))
         else:
-            seg_geoms.append(shapely.get_coordinates(lines[li]))
+            seg_geoms.append(all_coords[starts_at[li]:starts_at[li + 1]])
             seg_src.append(li)
     counts["split"] = n_split
     counts["segments_after_split"] = len(seg_geoms)
 
     # 5. nodes and duplicates
-    starts = np.array([g[0] for g in seg_geoms])
-    stops = np.array([g[-1] for g in seg_geoms])
-    allpts = np.vstack([starts, stops])
+    lens = np.fromiter((len(g) for g in seg_geoms), dtype=np.int64, count=len(seg_geoms))
+    coords = np.vstack(seg_geoms)
+    first_row = np.r_[0, np.cumsum(lens)[:-1]]
+    last_row = first_row + lens - 1
+    m = len(seg_geoms)
+    allpts = np.vstack([coords[first_row], coords[last_row]])
     lab = _clusters(allpts, node_tolerance)
     uniq_lab, first_idx, inv = np.unique(lab, return_index=True, return_inverse=True)
     node_xy = allpts[first_idx]
-    m = len(seg_geoms)
     u = inv[:m].ravel()
     v = inv[m:].ravel()
-    geoms = np.empty(m, dtype=object)
-    for k, g in enumerate(seg_geoms):
-        g = g.copy()
-        g[0] = node_xy[u[k]]
-        g[-1] = node_xy[v[k]]
-        # drop repeated vertices
-        keepv = np.r_[True, np.any(np.diff(g, axis=0) != 0, axis=1)]
-        g = g[keepv]
-        if len(g) < 2:
-            g = np.vstack([g, g])
-        geoms[k] = shapely.linestrings(g)
+    coords[first_row] = node_xy[u]
+    coords[last_row] = node_xy[v]
+    seg_id = np.repeat(np.arange(m), lens)
+    # drop repeated vertices inside each segment (a 1-point segment keeps two copies of its point)
+    rep_v = np.r_[False, np.all(coords[1:] == coords[:-1], axis=1) & (seg_id[1:] == seg_id[:-1])]
+    coords, seg_id = coords[~rep_v], seg_id[~rep_v]
+    single = np.flatnonzero(np.bincount(seg_id, minlength=m) < 2)
+    if len(single):
+        pos = np.searchsorted(seg_id, single)
+        coords = np.insert(coords, pos, coords[pos], axis=0)
+        seg_id = np.insert(seg_id, pos, single)
+    geoms = shapely.linestrings(coords, indices=seg_id)
     seg_src_arr = np.array(seg_src, dtype=np.int64)
     seg_len = shapely.length(geoms)
     tiny = (u == v) & (seg_len <= node_tolerance * 2)

@@ -699,6 +699,7 @@ def graph_from_lines(
         G.add_node(int(i), x=float(noded.node_xy[i, 0]), y=float(noded.node_xy[i, 1]), component=int(comp[i]))
     a = attrs.to_dict("records")
     n_oneway = 0
+    rev_geoms = shapely.reverse(noded.segments)
     for k in np.flatnonzero(keep_seg):
         u, v = int(noded.u[k]), int(noded.v[k])
         row = a[noded.source[k]]
@@ -719,7 +720,7 @@ def graph_from_lines(
         if direction in (0, 1):
             G.add_edge(u, v, **d, oneway=oneway, reversed=False, geometry=geom)
         if direction in (0, -1):
-            G.add_edge(v, u, **d, oneway=oneway, reversed=True, geometry=shapely.reverse(geom))
+            G.add_edge(v, u, **d, oneway=oneway, reversed=True, geometry=rev_geoms[k])
     counts["oneway_segments"] = int(n_oneway)
     counts["nodes"] = G.number_of_nodes()
     counts["edges"] = G.number_of_edges()
