@@ -186,6 +186,14 @@ def scope_key(level: str | None, admin_code: str | None) -> str | None:
     return str(admin_code)[:digits]
 
 
+def _text(v) -> str | None:
+    """A cell as stripped text, None for empty/NaN."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    t = str(v).strip()
+    return t or None
+
+
 def scope_findings(df: pd.DataFrame, *, folder: str | None = None) -> list[dict]:
     """Duplicate and homophone findings within scope.
 
@@ -194,8 +202,8 @@ def scope_findings(df: pd.DataFrame, *, folder: str | None = None) -> list[dict]
     rows = []
     for idx, r in df.iterrows():
         name = str(r["name"]).strip()
-        lvl = level_of(name, r.get("category"), folder=folder)
-        key = scope_key(lvl, r.get("admin_code") or r.get("code"))
+        lvl = level_of(name, _text(r.get("category")), folder=folder)
+        key = scope_key(lvl, _text(r.get("admin_code")) or _text(r.get("code")))
         rows.append((idx, name, str(r.get("code", "")), lvl, key, toneless_key(name, folder=folder)))
     t = pd.DataFrame(rows, columns=["idx", "name", "code", "level", "scope", "sound"])
     t = t[t["scope"].notna()]
