@@ -185,9 +185,14 @@ def test_gazetteer_history_and_state_at(tmp_path):
     assert list(h["event"]) == ["named", "renamed"] and h["previous_name"].iloc[1] == "云塘街道"
     assert h["approval_doc"].iloc[1] == "湘政函〔2022〕9号"
     # nothing deleted: 5 events, the abolished name still in the event layer
-    assert len(gz.events()) == 5
-    # re-importing the same file adds nothing
-    assert gz.import_file(src, date="2024-01-01").empty
+    assert len(gz.events()) == 5 and "城正街街道" in set(gz.events()["name"])
+    # re-importing an unchanged row adds nothing; a changed meaning is an 'amended' event
+    same = tmp_path / "same.csv"
+    same.write_text("\n".join(CSV.splitlines()[:2]) + "\n", encoding="utf-8")
+    assert gz.import_file(same, date="2024-01-01").empty
+    same.write_text(CSV.splitlines()[0] + "\n430302001000,雨湖路街道,township,,112.90,27.86,新含义\n", encoding="utf-8")
+    assert list(gz.import_file(same, date="2024-01-01")["event"]) == ["amended"]
+    assert len(gz.events()) == 6
     # GDAL/QGIS can read both layers
     gz.store.close()
     layers = dict(pyogrio.list_layers(tmp_path / "g.gpkg"))
