@@ -120,8 +120,9 @@ def check_page(page: Path, tmp_path: Path, *, screenshot: str | None = None,
                open_popup: bool = False) -> dict:
     """Open ``page`` in headless Chromium; return what the harness saw.
 
-    Also saves ``tests/_artifacts/<screenshot>.png`` of the unmodified page
-    (with a popup opened when ``open_popup``).
+    ``open_popup`` clicks the first circle marker so that ``popupText`` holds
+    what its popup shows.  ``screenshot`` saves
+    ``tests/_artifacts/<screenshot>.png`` of the unmodified page.
     """
     text = page.read_text(encoding="utf-8")
     head = _HARNESS_HEAD + ("<script>window.__geoplanOpenPopup = true;</script>"
@@ -142,7 +143,7 @@ def check_page(page: Path, tmp_path: Path, *, screenshot: str | None = None,
     if screenshot:
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / f"{screenshot}.png"
-        target = probe if open_popup else page
+        target = page  # the page as delivered (popups closed, nothing injected)
         subprocess.run(
             _chromium_args(tmp_path / "chromium-profile")
             + ["--window-size=1200,850", f"--screenshot={shot}", target.as_uri()],
