@@ -78,6 +78,10 @@ POLYGON_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("name", "名称", "行政区划名称", "区划名称", "地名"),
 }
 
+#: Headers of a single "longitude,latitude" column, as Amap's API and POI
+#: exports give it ("112.944,27.829").
+LONLAT_ALIASES: tuple[str, ...] = ("经纬度", "经纬度坐标", "坐标", "location", "lnglat", "lonlat")
+
 _CANONICAL_ORDER = ("id", "name", "type", "capacity", "pop", "pop_60", "pop_0_17", "admin_code")
 _POP_COLUMNS = ("pop", "pop_60", "pop_0_17")
 _KINDS = ("facilities", "demand", "points")
@@ -412,11 +416,17 @@ def _check_lonlat(
         return
     i = bad[0]
     xi, yi, row = x[i], y[i], rows[i]
-    if swapped[i]:
+    if swapped[i] and abs(xi) <= 1000 and abs(yi) <= 1000:
         raise InputError(
             f"longitude {xi:g} and latitude {yi:g} look swapped (China lies at longitude 73-135, "
             "latitude 3-54); swap the columns or pass lon=/lat=",
             file=file, row=row, field=lat_field,
+        )
+    if abs(xi) > 1000 or abs(yi) > 1000:
+        raise InputError(
+            f"coordinates {xi:g}, {yi:g} look like projected metres (e.g. CGCS2000 Gauss-Krüger), "
+            "not longitude/latitude; convert them to degrees first",
+            file=file, row=row, field=lon_field if abs(xi) > 1000 else lat_field,
         )
     if bad_lat[i]:
         raise InputError(f"latitude {yi:g} is outside -90..90", file=file, row=row, field=lat_field)
@@ -580,7 +590,8 @@ def read_points(
         if ext == ".xls":
             raise InputError("old Excel .xls files are not supported; save it as .xlsx", file=file)
         raw = _csv_rows(p, encoding, file) if ext in _TABLE_EXT else _excel_rows(p, sheet, file)
-        wanted = [w for w in (lon, lat) if w] or [*COLUMN_ALIASES["lon"], *COLUMN_ALIASES["lat"]]
+        wanted = [w for w in (lon, lat) if w] or [*COLUMN_ALIASES["lon"], *COLUMN_ALIASES["lat"],
+                                                  *LONLAT_ALIASES]
         frame = _rows_to_frame(raw, wanted, file)
         frame, lon_vals, lat_vals, cols = _table_points(frame, explicit, file)
         geometry_given = False
@@ -624,6 +635,14 @@ def read_points(
 def _table_points(frame: pd.DataFrame, explicit: Mapping[str, str | None], file: str):
     cols = _match_columns(frame.columns, COLUMN_ALIASES, explicit, file=file)
     missing = [c for c in ("lon", "lat") if c not in cols]
+    rows = frame.index
+    if len(missing) == 2:
+        keys = {_norm_header(a) for a in LONLAT_ALIASES}
+        pair = [c for c in frame.columns if _norm_header(c) in keys]
+        if len(pair) == 1:
+            lon_vals, lat_vals = _split_lonlat(frame[pair[0]], field=pair[0], file=file, rows=rows)
+            cols.update(lon=pair[0], lat=pair[0])
+            return frame.drop(columns=pair), lon_vals, lat_vals, cols
     if missing:
         want = " and ".join("longitude (经度/lon/lng)" if c == "lon" else "latitude (纬度/lat)"
                             for c in missing)
@@ -631,13 +650,28 @@ def _table_points(frame: pd.DataFrame, explicit: Mapping[str, str | None], file:
             f"no {want} column found; columns are: {', '.join(map(str, frame.columns))}",
             file=file, field=missing[0],
         )
-    rows = frame.index
     lon_vals = _numeric_column(frame, cols["lon"], what="longitude", file=file, rows=rows,
                                required=True, nonneg=False)
     lat_vals = _numeric_column(frame, cols["lat"], what="latitude", file=file, rows=rows,
                                required=True, nonneg=False)
     frame = frame.drop(columns=[cols["lon"], cols["lat"]])
     return frame, lon_vals, lat_vals, cols
+
+
+def _split_lonlat(values: pd.Series, *, field: str, file: str, rows: pd.Index):
+    """Parse a "longitude,latitude" column (Amap order: longitude first)."""
+    lon = np.empty(len(values))
+    lat = np.empty(len(values))
+    for i, v in enumerate(values.tolist()):
+        parts = [] if _blank(v) else re.split(r"\s*[,;\s]\s*", unicodedata.normalize("NFKC", str(v)).strip())
+        nums = [_parse_number(x) for x in parts] if len(parts) == 2 else []
+        if len(nums) != 2 or any(x is None or not math.isfinite(x) for x in nums):
+            raise InputError(
+                f"expected 'longitude,latitude' such as 112.944,27.829; found {v!r}",
+                file=file, row=rows[i], field=field,
+            )
+        lon[i], lat[i] = nums
+    return lon, lat
 
 
 def _vector_points(data: gpd.GeoDataFrame, file: str):

@@ -660,3 +660,24 @@ def test_read_polygons_without_name_and_with_explicit_columns(tmp_path):
     assert gdf["code"].iloc[0] == "430302" and gdf["name"].iloc[0] == "雨湖区"
     gdf = gio.read_polygons(path, code_col="XZQDM")
     assert gdf["name"].isna().all() and "XZQMC" in gdf.columns
+
+
+def test_combined_lonlat_column_as_amap_gives_it(tmp_path):
+    lines = ["名称,经纬度", '雨湖区,"112.944,27.829"', "韶山市,112.527，27.918"]
+    path = write_csv(tmp_path / "amap.csv", lines)
+    gdf = gio.read_points(path)
+    assert gdf.geometry.iloc[1].equals(Point(112.527, 27.918))
+    assert "经纬度" not in gdf.columns
+    bad = write_csv(tmp_path / "bad.csv", ["名称,经纬度", "雨湖区,112.944"])
+    with pytest.raises(InputError) as exc:
+        gio.read_points(bad)
+    assert_error(exc, file=bad, row=2, field="经纬度", text="longitude,latitude")
+
+
+def test_projected_metres_in_lonlat_columns(tmp_path):
+    # CGCS2000 3° Gauss-Krüger (zone 38) easting/northing of Xiangtan.
+    lines = ["名称,X,Y", "雨湖区,38397000,3079000"]
+    path = write_csv(tmp_path / "gk.csv", lines)
+    with pytest.raises(InputError) as exc:
+        gio.read_points(path)
+    assert_error(exc, file=path, row=2, field="X", text="projected metres")
