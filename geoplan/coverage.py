@@ -435,6 +435,16 @@ def assess(
     dem["too_far"] = dsnap["too_far"]
     fac["snap_m"] = fsnap["snap_m"]
     fac["too_far"] = fsnap["too_far"]
+    for frame, what, src in ((dem, "demand points", demand), (fac, "facilities", facilities)):
+        far = frame["too_far"].to_numpy()
+        if len(frame) and far.mean() > 0.5:
+            first = frame.index[far][0]
+            raise InputError(
+                f"{int(far.sum())} of {len(frame)} {what} are farther than the snap limit from the road network "
+                f"(first: {frame.loc[first, 'snap_m']:.0f} m away): are they in the network's area, is the datum right "
+                "(wgs84/gcj02/bd09) and are lon/lat swapped?",
+                **_where(src, first), field="geometry",
+            )
     if dem["too_far"].any():
         notes.append(f"{int(dem['too_far'].sum())} demand point(s) lie farther than the snap limit from any road: counted as not covered")
     if fac["too_far"].any():

@@ -153,3 +153,17 @@ def test_demo_assess_runs(demo):
     for t in r.catalogue.keys:
         cut = r.catalogue[t].cutoff_min
         assert (r.demand.loc[r.demand[f"{t}_covered"], f"{t}_min"] <= cut + 1e-9).all()
+
+
+def test_points_far_from_network_are_an_error():
+    net, units, fac, dem = _tiny_layout()
+    far = dem.copy()
+    far["geometry"] = far.geometry.translate(5000, 0)  # 5 km east of every road
+    with pytest.raises(InputError, match="farther than the snap limit") as e:
+        gc.assess(net, fac, far)
+    assert e.value.field == "geometry"
+    one = dem.copy()
+    one.loc[9, "geometry"] = Point(510000, 3000100)  # one point far away: flagged, not covered, noted
+    r = gc.assess(net, fac, one)
+    assert bool(r.demand.loc[9, "too_far"]) and not r.demand.loc[9, "social_work_covered"]
+    assert any("snap limit" in n for n in r.notes)
