@@ -241,6 +241,36 @@ def service_areas(
     return gpd.GeoDataFrame(geometry=polys, index=facilities.index, crs=net.crs)
 
 
+def two_step_fca(
+    net: Network,
+    supply_nodes: np.ndarray,
+    supply: np.ndarray,
+    demand_nodes: np.ndarray,
+    demand: np.ndarray,
+    *,
+    cutoff: float,
+    weight: str = "time",
+) -> np.ndarray:
+    """Two-step floating catchment area (2SFCA) accessibility per demand point.
+
+    Step 1: each facility's supply-to-demand ratio ``R_j = S_j / sum(P_k for k within cutoff of j)``.
+    Step 2: each demand point's accessibility ``A_i = sum(R_j for j within cutoff of i)``
+    (Luo & Wang 2003).  With beds as supply and people aged 60+ as demand, ``A_i × 1000`` is
+    beds per 1,000 elderly reachable.
+
+    Returns
+    -------
+    ndarray, aligned to ``demand_nodes``; 0 where no facility is within reach.
+    """
+    supply = np.nan_to_num(np.asarray(supply, dtype=float))
+    demand = np.nan_to_num(np.asarray(demand, dtype=float))
+    m = od_matrix(net, supply_nodes, demand_nodes, cutoff=cutoff, weight=weight, towards=True, progress=False)
+    reach = sparse.csr_array((np.ones(m.nnz), m.indices, m.indptr), shape=m.shape)  # 1 where within cutoff
+    pop_in_reach = reach @ demand
+    ratio = np.divide(supply, pop_in_reach, out=np.zeros_like(supply), where=pop_in_reach > 0)
+    return reach.T @ ratio
+
+
 # --------------------------------------------------------------------------- indicators
 
 
@@ -414,6 +444,9 @@ def assess(
             bad = dem.index[dem[col] < 0][0]
             raise InputError("negative population", **_where(demand, bad), field=col)
 
+    has_capacity = "capacity" in fac.columns and pd.to_numeric(fac["capacity"], errors="coerce").notna().any()
+    if has_capacity:
+        fac["capacity"] = pd.to_numeric(fac["capacity"], errors="coerce")
     nets = dict(network) if isinstance(network, Mapping) else None
 
     def net_for(ft: FacilityType) -> Network:
@@ -475,6 +508,12 @@ def assess(
         dem[f"{t}_min"] = minutes
         dem[f"{t}_nearest"] = nearest_id
         dem[f"{t}_covered"] = covered
+        if has_capacity and len(sel):
+            # Beds (or places) per person of the served group reachable within the cutoff (2SFCA).
+            dem[f"{t}_2sfca"] = two_step_fca(
+                net, fsn.loc[sel, "node"].to_numpy(), fac.loc[sel, "capacity"].to_numpy(float),
+                dn, np.where(dsn["too_far"], 0.0, np.nan_to_num(dem[ft.weight].to_numpy())), cutoff=cutoff_s,
+            )
         if with_service_areas and len(sel):
             sa = service_areas(net, fac.loc[sel], cutoff=cutoff_s, nodes=fsn.loc[sel, "node"].to_numpy())
             sa["facility_id"] = fac.loc[sel, "id"].to_numpy()
@@ -541,6 +580,11 @@ def _indicators(dem, fac, units, catalogue: Catalogue, type_list: list[str]):
                 "n_facilities": nf,
                 "has_facility": nf > 0,
             }
+            if "capacity" in fac.columns:
+                cap = float(np.nansum(fac.loc[(fac["unit_code"] == u["code"]) & (fac["type"] == t), "capacity"]))
+                pw = float(np.nansum(dem[wcol].to_numpy()[in_u]))
+                rec["capacity"] = cap
+                rec[f"capacity_per_1000_{wcol}"] = 1000.0 * cap / pw if pw > 0 else math.nan
             for col in ("pop", "pop_60", "pop_0_17"):
                 w = dem[col].to_numpy()[in_u]
                 tot = float(np.nansum(w))

@@ -167,3 +167,25 @@ def test_points_far_from_network_are_an_error():
     r = gc.assess(net, fac, one)
     assert bool(r.demand.loc[9, "too_far"]) and not r.demand.loc[9, "social_work_covered"]
     assert any("snap limit" in n for n in r.notes)
+
+
+def test_two_step_fca_by_hand(cross_net):
+    """Facility A (10 beds) at node 3, B (6 beds) at node 5; demand 20 at node 0, 10 at node 1; cutoff 120 s.
+
+    A reaches node 0 (100 s) only: R_A = 10/20 = 0.5.  B reaches node 1 (50 s) only (node 0 is 150 s):
+    R_B = 6/10 = 0.6.  A(node 0) = 0.5, A(node 1) = 0.6.
+    """
+    net = cross_net
+    acc = gc.two_step_fca(net, np.array([_pos(net, 3), _pos(net, 5)]), np.array([10.0, 6.0]),
+                          np.array([_pos(net, 0), _pos(net, 1)]), np.array([20.0, 10.0]), cutoff=120)
+    assert acc.tolist() == pytest.approx([0.5, 0.6])
+
+
+def test_capacity_per_unit():
+    net, units, fac, dem = _tiny_layout()
+    fac = fac.assign(capacity=[30])
+    r = gc.assess(net, fac, dem, units=units, types=["social_work"])
+    u = r.units.set_index("unit_code")
+    assert u.loc["430302001000", "capacity"] == 30
+    assert u.loc["430302001000", "capacity_per_1000_pop"] == pytest.approx(1000 * 30 / 100)
+    assert "social_work_2sfca" in r.demand
