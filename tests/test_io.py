@@ -25,7 +25,9 @@ import openpyxl
 import pandas as pd
 import pyogrio
 import pytest
-from shapely.geometry import LineString, Point, box
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString, MultiPoint, Point, box
 
 from geoplan import CRSError, InputError, OutputExistsError
 from geoplan import crs as gcrs
@@ -578,8 +580,6 @@ def test_gpkg_attribute_table_with_lonlat(tmp_path):
 
 
 def test_single_part_multipoints_accepted(tmp_path):
-    from shapely.geometry import MultiPoint
-
     gdf = _points_gdf()
     gdf.geometry = [MultiPoint([g]) for g in gdf.geometry]
     path = tmp_path / "multi.gpkg"
@@ -681,3 +681,32 @@ def test_projected_metres_in_lonlat_columns(tmp_path):
     with pytest.raises(InputError) as exc:
         gio.read_points(path)
     assert_error(exc, file=path, row=2, field="X", text="projected metres")
+
+
+# --------------------------------------------------------------------------
+# property: whatever the encoding Excel used, a CSV reads back exactly
+
+_NAME_CHARS = "雨湖岳塘湘潭乡韶山易俗河镇街道社区村敬老院福利中心站"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    points=st.lists(
+        st.tuples(
+            st.floats(73.5, 135.0), st.floats(18.0, 53.5),
+            st.text(_NAME_CHARS, min_size=1, max_size=8), st.integers(0, 100000),
+        ),
+        min_size=1, max_size=20,
+    ),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gbk", "gb18030"]),
+    datum=st.sampled_from(["wgs84", "gcj02", "bd09"]),
+)
+def test_csv_roundtrip_property(tmp_path, points, encoding, datum):
+    lines = ["名称,经度,纬度,人口"] + [f"{n},{x!r},{y!r},{p}" for x, y, n, p in points]
+    path = write_csv(tmp_path / "p.csv", lines, encoding=encoding)
+    gdf = gio.read_points(path, kind="demand", datum=datum)
+    assert gdf["name"].tolist() == [p[2] for p in points]
+    assert gdf["pop"].tolist() == [p[3] for p in points]
+    x, y = gcrs.to_wgs84(np.array([p[0] for p in points]), np.array([p[1] for p in points]), datum)
+    assert np.array_equal(gdf.geometry.x.to_numpy(), x) and np.array_equal(gdf.geometry.y.to_numpy(), y)
+    assert gdf.attrs["rows"] == list(range(2, len(points) + 2))
