@@ -6,8 +6,10 @@ canonical English column names; computation elsewhere reprojects to metres
 
 Accepted inputs
 ---------------
-* CSV (UTF-8, UTF-8 with BOM, or GBK/GB18030 as Excel on Chinese Windows
-  saves it -- tried in that order), Excel ``.xlsx``;
+* CSV/TXT (UTF-8, UTF-8 with BOM, or GBK/GB18030 as Excel on Chinese Windows
+  saves it -- tried in that order; UTF-16 with a byte-order mark as Excel's
+  "Unicode text" export), comma, tab, semicolon or bar separated; Excel
+  ``.xlsx`` (``.xls`` is refused: save it as ``.xlsx``);
 * GeoJSON, GeoPackage, Shapefile and anything else GDAL reads (via pyogrio).
 
 Headers may be Chinese or English; see :data:`COLUMN_ALIASES`.  Headers are
@@ -179,6 +181,12 @@ def _decode(data: bytes, encoding: str | None, file: str) -> str:
                 "leave encoding unset to detect UTF-8/GBK",
                 file=file, field="encoding",
             ) from exc
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # Excel's "Unicode text (*.txt)" export: UTF-16 with a byte-order mark.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     # UTF-8 first: valid UTF-8 is almost never accidentally valid GB18030 text
     # of a different meaning, while the reverse happens often.
     for enc in ("utf-8-sig", "gb18030"):

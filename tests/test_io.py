@@ -710,3 +710,13 @@ def test_csv_roundtrip_property(tmp_path, points, encoding, datum):
     x, y = gcrs.to_wgs84(np.array([p[0] for p in points]), np.array([p[1] for p in points]), datum)
     assert np.array_equal(gdf.geometry.x.to_numpy(), x) and np.array_equal(gdf.geometry.y.to_numpy(), y)
     assert gdf.attrs["rows"] == list(range(2, len(points) + 2))
+
+
+def test_excel_unicode_text_export(tmp_path):
+    # Excel's "Unicode 文本 (*.txt)": UTF-16 LE with BOM, tab-separated.
+    lines = ["\t".join(ZH_HEADER[:6])] + ["\t".join(str(v) for v in r[:6]) for r in PLACES]
+    path = tmp_path / "导出.txt"
+    path.write_bytes("\r\n".join(lines).encode("utf-16"))
+    gdf = gio.read_points(path)
+    assert gdf["name"].tolist() == [r[1] for r in PLACES]
+    assert gdf.geometry.iloc[3].equals(Point(112.533, 27.735))
