@@ -370,3 +370,18 @@ def test_cli_check_writes_report(tmp_path):
     f = pd.read_csv(tmp_path / "out" / "findings.csv")
     assert "NAME-BIG" in set(f["rule"])
     assert (tmp_path / "out" / "report.md").exists() and (tmp_path / "out" / "report.xlsx").exists()
+
+
+def test_all_hunan_township_pinyin_is_well_formed():
+    """Every Hunan township name gives sign pinyin without tones; apostrophes only before a/o/e."""
+    import re
+
+    d = pd.read_csv(TOWNSHIPS, dtype=str, keep_default_na=False)
+    hunan = d[d["code"].str.startswith("43") & (d["abolished"] == "0")]
+    assert len(hunan) > 1900
+    pat = re.compile(r"^[A-Z0-9][a-zü0-9']*( [A-Z0-9][a-zü0-9']*)*$")
+    for name in hunan["name"]:
+        py = sign_pinyin(name, category="township")
+        assert pat.match(py), (name, py)
+        assert all(py[i + 1] in "aoe" for i, ch in enumerate(py) if ch == "'"), (name, py)
+        assert py.split()[-1] in {"Zhen", "Xiang", "Jiedao"}, (name, py)
