@@ -10,7 +10,8 @@ heading, optional text, an optional table and an optional figure.
   font stack, figures embedded as base64 PNG, no external requests);
 * ``<basename>.xlsx``: one sheet per table, header row bold and frozen,
   column widths fitted (a CJK character counts as two), a CJK-capable font
-  (Microsoft YaHei) set in every cell style.
+  (Microsoft YaHei, charset GB2312 so a viewer without it substitutes another
+  Chinese font such as SimSun) set in every cell style.
 
 Tables use geoplan's canonical English column names; they are shown with
 labels from :mod:`geoplan._i18n` in the report's language.  Booleans show as
@@ -44,9 +45,10 @@ CSS_FONT_STACK = (
     '"WenQuanYi Micro Hei", "Droid Sans Fallback", system-ui, sans-serif'
 )
 
-#: Font written into every Excel cell style, and the one Excel falls back to.
+#: Font written into every Excel cell style.  Its charset is set to GB2312
+#: (134), so Excel/WPS/LibreOffice substitute another Chinese font (SimSun,
+#: Noto Sans CJK SC...) where Microsoft YaHei is not installed.
 EXCEL_FONT = "Microsoft YaHei"
-EXCEL_FONT_FALLBACK = "SimSun"
 
 #: Columns whose string values are canonical keys translated for display.
 _VALUE_KEY_COLUMNS = frozenset({"facility_type", "type", "mode", "tier", "status", "category"})

@@ -94,6 +94,10 @@ window.addEventListener("load", function () { setTimeout(function () {
       function (d) { return d.textContent; });
     info.scriptsInPopups = document.querySelectorAll(".leaflet-popup-content script").length;
     info.tables = document.querySelectorAll("table").length;
+    info.tiles = Array.prototype.map.call(document.querySelectorAll("img.leaflet-tile"),
+      function (i) { return i.getAttribute("src"); }).slice(0, 4);
+    info.address = window.location.href;
+    info.keyPrompt = document.querySelectorAll(".geoplan-tk").length;
     info.images = Array.prototype.map.call(document.querySelectorAll("img:not(.leaflet-tile)"),
       function (i) { return i.naturalWidth; });
   } catch (e) { info.errors.push("harness: " + e); }
@@ -117,7 +121,7 @@ def _chromium_args(user_dir: Path) -> list[str]:
 
 
 def check_page(page: Path, tmp_path: Path, *, screenshot: str | None = None,
-               open_popup: bool = False) -> dict:
+               open_popup: bool = False, fragment: str = "") -> dict:
     """Open ``page`` in headless Chromium; return what the harness saw.
 
     ``open_popup`` clicks the first circle marker so that ``popupText`` holds
@@ -132,7 +136,7 @@ def check_page(page: Path, tmp_path: Path, *, screenshot: str | None = None,
     probe = page.with_name(page.stem + "__probe.html")
     probe.write_text(probed, encoding="utf-8")
     run = subprocess.run(
-        _chromium_args(tmp_path / "chromium-profile") + ["--dump-dom", probe.as_uri()],
+        _chromium_args(tmp_path / "chromium-profile") + ["--dump-dom", probe.as_uri() + fragment],
         capture_output=True, text=True, timeout=120,
     )
     found = re.search(r'<pre id="__geoplan_result">(.*?)</pre>', run.stdout, re.S)
@@ -205,6 +209,24 @@ def test_map_in_browser(tmp_path, layers, basemap):
     assert "无数据" in "".join(info["legends"])
     # the popup shows the escaped name as text, and no script got into the page
     assert info["scriptsInPopups"] == 0
+
+
+@needs_chromium
+def test_tianditu_key_given_at_view_time(tmp_path, layers):
+    """The key travels in the address fragment, fills the tile URLs, and leaves the address."""
+    from geoplan import maps
+
+    page = _map(tmp_path, layers, "tianditu")
+    assert "viewkey123" not in page.read_text(encoding="utf-8")
+    info = check_page(page, tmp_path, fragment="#tk=viewkey123")
+    assert info["errors"] == []
+    assert info["keyPrompt"] == 0
+    assert info["tiles"] and all("tk=viewkey123" in t for t in info["tiles"])
+    assert "viewkey123" not in info["address"]
+    assert maps.viewer_url(page, tianditu_key="viewkey123").endswith("#tk=viewkey123")
+    # without a key in the address or storage (fresh profile): the prompt is shown
+    info = check_page(page, tmp_path / "fresh")
+    assert info["keyPrompt"] == 1 and info["errors"] == []
 
 
 @needs_chromium
