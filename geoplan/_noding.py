@@ -127,15 +127,16 @@ def _split_line(line, dists: np.ndarray, pts: np.ndarray, tol: float = 0.0) -> l
     pieces = []
     start_pt = coords[0]
     start_d = 0.0
+    lo = 1  # first vertex strictly after start_d
     for k in order:
         d = dists[k]
         if d - start_d <= tol or total - d <= tol:
             continue
-        inner = coords[(cum > start_d) & (cum < d)]
-        pieces.append(np.vstack([start_pt, inner, pts[k]]))
+        hi = int(np.searchsorted(cum, d, side="left"))  # vertices with cum < d
+        pieces.append(np.concatenate([start_pt[None], coords[lo:hi], pts[k][None]]))
         start_pt, start_d = pts[k], d
-    inner = coords[(cum > start_d) & (cum < total)]
-    pieces.append(np.vstack([start_pt, inner, coords[-1]]))
+        lo = int(np.searchsorted(cum, d, side="right"))
+    pieces.append(np.concatenate([start_pt[None], coords[lo:-1], coords[-1][None]]))
     return [p for p in pieces if len(p) >= 2]
 
 

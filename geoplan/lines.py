@@ -52,6 +52,7 @@ import dataclasses
 import functools
 import logging
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -567,7 +568,7 @@ def graph_from_lines(
     lines
         GeoDataFrame (or GeoSeries) of LineStrings/MultiLineStrings with a CRS:
         any projected or geographic CRS, e.g. CGCS2000 Gauss–Krüger
-        (EPSG:4526–4554), UTM, WGS-84.
+        (EPSG:4526–4554), UTM, WGS-84; or a path, read with :func:`read_lines`.
     mode
         ``"walk"`` (every line two-way; motorways left out) or ``"drive"``
         (one-way respected; footways/paths left out).
@@ -624,6 +625,8 @@ def graph_from_lines(
 
     if mode not in MODES:
         raise InputError(f"mode must be one of {MODES}, not {mode!r}", field="mode")
+    if isinstance(lines, (str, os.PathLike)):
+        lines = read_lines(lines)
     for nm, v in (("node_tolerance", node_tolerance), ("snap_tolerance", snap_tolerance)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
             raise InputError(f"{nm} must be a non-negative number of metres, got {v!r}", field=nm)

@@ -457,3 +457,25 @@ def test_cutting_lines_into_pieces_does_not_change_the_graph(cuts, order):
     assert r1.n_components == r2.n_components == 1
     tot = lambda G: sum(d["length"] for *_, d in G.edges(data=True))
     assert tot(G1) == pytest.approx(tot(G2))
+
+
+def test_graphml_round_trip_drive_gives_same_network(tmp_path):
+    network = pytest.importorskip("geoplan.network")
+    roads = layer(
+        [LineString([(0, 0), (200, 0)]), LineString([(100, -100), (100, 100)])],
+        道路等级=["主干路", "支路"], 单行=["是", None], 限速=["40", None],
+    )
+    G, rep = L.graph_from_lines(roads, mode="drive")
+    L.save_graph(G, rep, tmp_path / "o")
+    a = network.from_networkx(G, mode="drive", largest_component=False)
+    b = network.from_graphml(tmp_path / "o" / "network.graphml", mode="drive", largest_component=False)
+    assert a.n_edges == b.n_edges == 6  # 2 one-way + 2 x 2 two-way
+    np.testing.assert_allclose(np.sort(a.time), np.sort(b.time))
+    assert sorted(np.round(a.time, 6)) == [9.0, 9.0, 12.0, 12.0, 12.0, 12.0]  # 100 m at 40 and 30 km/h
+
+
+def test_graph_from_lines_accepts_a_path(tmp_path):
+    roads = layer([LineString([(-100, 0), (100, 0)]), LineString([(0, -100), (0, 100)])])
+    roads.to_file(tmp_path / "r.shp", engine="pyogrio")
+    G, _ = L.graph_from_lines(tmp_path / "r.shp")
+    assert len(segments(G)) == 4
