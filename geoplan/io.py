@@ -10,8 +10,13 @@ Accepted inputs
   saves it -- tried in that order; UTF-16 with a byte-order mark as Excel's
   "Unicode text" export), comma, tab, semicolon or bar separated; Excel
   ``.xlsx`` (``.xls`` is refused: save it as ``.xlsx``);
-* GeoJSON, GeoPackage, Shapefile and anything else GDAL reads (via pyogrio).
+* GeoJSON, GeoPackage, Shapefile and anything else GDAL reads (via pyogrio);
+  a Shapefile without ``.cpg`` has its text encoding detected like a CSV's;
+  a multi-layer file needs ``layer=``.
 
+A title line above the header (common in official lists) is skipped.
+Coordinates come from a longitude and a latitude column, or from one
+"longitude,latitude" column as Amap gives it (:data:`LONLAT_ALIASES`).
 Headers may be Chinese or English; see :data:`COLUMN_ALIASES`.  Headers are
 compared after Unicode NFKC normalisation (full-width characters become
 half-width), lower-casing, and dropping spaces and bracketed notes, so
@@ -47,6 +52,8 @@ from geoplan.crs import check_datum, geometry_to_wgs84, out_of_china, to_wgs84
 
 __all__ = [
     "COLUMN_ALIASES",
+    "LONLAT_ALIASES",
+    "POLYGON_ALIASES",
     "read_points",
     "read_polygons",
     "check_within",
