@@ -24,8 +24,9 @@ uses the standard Baidu formulas (``x_pi = pi * 3000 / 180``), the inverse
 again refined iteratively.
 
 Outside China (a rectangular box, see :func:`out_of_china`) the GCJ-02 offset
-is not applied, as the map services themselves do; BD-09's own offset is
-applied everywhere, matching the published formulas.
+is not applied, as the map services themselves do.  BD-09's own small
+offset (about 0.006°) is applied everywhere, as gcoord and coordtransform do
+(eviltransform skips it outside China); Baidu data outside China is rare.
 
 **Projected CRS.**  geoplan computes distances in metres.
 :func:`ensure_projected` returns a projected copy of a layer, choosing a UTM
