@@ -137,9 +137,30 @@ LABELS: dict[str, tuple[str, str]] = {
     "length_km": ("长度(公里)", "Length (km)"),
     "valid_from": ("生效日期", "Valid from"),
     "valid_to": ("失效日期", "Valid to"),
+    # --- misc ---------------------------------------------------------------------
+    "id": ("编号", "ID"),
+    "code": ("代码", "Code"),
+    "weight": ("权重", "Weight"),
+    "people_target": ("人口覆盖目标", "Population target"),
+    "unit_target": ("单位覆盖目标", "Unit target"),
+    "sources": ("依据", "Sources"),
     # --- booleans -------------------------------------------------------------
     "yes": ("是", "yes"),
     "no": ("否", "no"),
+}
+
+
+#: Columns whose string *values* are canonical keys (facility types, modes...)
+#: and are shown by their label.  Other string values are shown as they are.
+VALUE_KEY_COLUMNS = frozenset({"facility_type", "type", "mode", "tier", "status", "category"})
+
+#: Labels of per-facility-type columns ``<type>_<suffix>`` such as
+#: ``social_work_min``: suffix → (zh pattern, en pattern) around the type's label.
+SUFFIX_PATTERNS: dict[str, tuple[str, str]] = {
+    "min": ("{}出行时间(分钟)", "Travel time to {} (min)"),
+    "covered": ("{}已覆盖", "Covered by {}"),
+    "nearest": ("最近的{}", "Nearest {}"),
+    "n": ("{}数量", "Number of {}"),
 }
 
 
@@ -171,6 +192,8 @@ def label(key: object, lang: str = "zh") -> object:
     '60岁以上人口'
     >>> label("pop_60", "en")
     'Population 60+'
+    >>> label("social_work_min")
+    '社工站出行时间(分钟)'
     >>> label("my_column")
     'my_column'
     """
@@ -179,6 +202,10 @@ def label(key: object, lang: str = "zh") -> object:
         return key
     entry = LABELS.get(key)
     if entry is None:
+        base, _, suffix = key.rpartition("_")
+        if suffix in SUFFIX_PATTERNS and base in LABELS:
+            zh, en = SUFFIX_PATTERNS[suffix]
+            return zh.format(LABELS[base][0]) if lang == "zh" else en.format(LABELS[base][1])
         return key
     return entry[0] if lang == "zh" else entry[1]
 
@@ -220,4 +247,5 @@ def bool_text(value: bool, lang: str = "zh") -> str:
     return label("yes" if value else "no", lang)  # type: ignore[return-value]
 
 
-__all__ = ["LABELS", "label", "translate_columns", "bool_text"]
+__all__ = ["LABELS", "SUFFIX_PATTERNS", "VALUE_KEY_COLUMNS", "label", "translate_columns",
+           "bool_text"]

@@ -63,7 +63,7 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geoplan._errors import CRSError, GeoplanError, InputError
-from geoplan._i18n import bool_text, label
+from geoplan._i18n import VALUE_KEY_COLUMNS, bool_text, label
 from geoplan._output import check_new_file
 
 log = logging.getLogger("geoplan")
@@ -365,7 +365,7 @@ def _value_text(v: Any, col: str, lang: str) -> str:
             return f"{v * 100:.1f}%"
         return f"{v:,.2f}".rstrip("0").rstrip(".") if not v.is_integer() else f"{int(v):,}"
     if isinstance(v, str):
-        return str(label(v, lang))
+        return str(label(v, lang)) if col in VALUE_KEY_COLUMNS else v
     return str(v)
 
 

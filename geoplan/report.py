@@ -36,6 +36,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from geoplan._i18n import VALUE_KEY_COLUMNS as _VALUE_KEY_COLUMNS
 from geoplan._i18n import bool_text, label
 
 #: Font family stack used in the HTML report (CJK first, then generic).
@@ -49,9 +50,6 @@ CSS_FONT_STACK = (
 #: (134), so Excel/WPS/LibreOffice substitute another Chinese font (SimSun,
 #: Noto Sans CJK SC...) where Microsoft YaHei is not installed.
 EXCEL_FONT = "Microsoft YaHei"
-
-#: Columns whose string values are canonical keys translated for display.
-_VALUE_KEY_COLUMNS = frozenset({"facility_type", "type", "mode", "tier", "status", "category"})
 
 _SHEET_ILLEGAL = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 

@@ -175,3 +175,13 @@ def test_choropleth_explicit_bins_and_colors(tmp_path, units):
     text = maps.finish(m, tmp_path / "c.html").read_text(encoding="utf-8")
     assert "0 – 1,000" in _decoded(text)
     assert "Population" in _decoded(text)
+
+
+def test_popup_labels_and_values(tmp_path, facilities):
+    m = maps.base_map(facilities)
+    maps.add_points(m, facilities.assign(type=facilities.facility_type, name="social_work"),
+                    name="p", popup_cols=["name", "type", "beds"], lang="zh")
+    text = _decoded(maps.finish(m, tmp_path / "p.html").read_text(encoding="utf-8"))
+    assert "名称</th><td>social_work</td>" in text  # free text is not translated
+    assert "类型</th><td>社工站</td>" in text  # category keys are
+    assert "床位</th><td>40</td>" in text and "床位</th><td></td>" in text

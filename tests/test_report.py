@@ -51,6 +51,9 @@ def test_label_known_unknown_and_english():
     assert label("elder_care_centre") == "综合养老服务中心"
     assert label("pop", "en") == "Population"
     assert label("not_a_key") == "not_a_key"
+    assert label("social_work_min") == "社工站出行时间(分钟)"
+    assert label("elder_care_centre_covered", "en") == "Covered by Comprehensive elder-care centre"
+    assert label("foo_min") == "foo_min"
     assert label(3) == 3
     with pytest.raises(ValueError):
         label("pop", "fr")
@@ -179,6 +182,7 @@ def test_excel_sheets_cjk_and_style(tmp_path, table):
     assert ws.freeze_panes == "A2"
     assert ws["A1"].font.b and not ws["A2"].font.b
     assert ws["A1"].font.name == "Microsoft YaHei" and ws["B2"].font.name == "Microsoft YaHei"
+    assert ws["B2"].font.charset == 134  # GB2312: viewers substitute a Chinese font
     # widths: CJK counts double; 雨湖路街道 = 10 cells; header 中位出行时间(分钟) = 18
     assert ws.column_dimensions["B"].width >= 25  # the <script> name, 25 chars
     assert ws.column_dimensions["G"].width >= 18
