@@ -763,7 +763,7 @@ def _canonical_columns(
     for c in frame.columns:
         if c in used:
             continue
-        name = c if c not in result.columns else f"{c}_src"
+        name = c if c not in result.columns and c != "geometry" else f"{c}_src"
         col = frame[c]
         if source != "typed":
             col = _maybe_numeric(col, from_text=source == "text")
