@@ -560,6 +560,7 @@ def graph_from_lines(
     largest_component: bool = False,
     drop_non_lines: bool = False,
     crs: Any = None,
+    layer: str | int | None = None,
 ):
     """Build a noded, repaired road graph (osmnx form) from a line layer.
 
@@ -599,6 +600,8 @@ def graph_from_lines(
     crs
         Metric CRS to compute in; default: the layer's own when it is metric and
         undistorted, else the UTM zone (see :func:`metric_crs`).
+    layer
+        Layer to read when ``lines`` is a path to a multi-layer file.
 
     Returns
     -------
@@ -626,7 +629,7 @@ def graph_from_lines(
     if mode not in MODES:
         raise InputError(f"mode must be one of {MODES}, not {mode!r}", field="mode")
     if isinstance(lines, (str, os.PathLike)):
-        lines = read_lines(lines)
+        lines = read_lines(lines, layer=layer)
     for nm, v in (("node_tolerance", node_tolerance), ("snap_tolerance", snap_tolerance)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
             raise InputError(f"{nm} must be a non-negative number of metres, got {v!r}", field=nm)

@@ -479,3 +479,45 @@ def test_graph_from_lines_accepts_a_path(tmp_path):
     roads.to_file(tmp_path / "r.shp", engine="pyogrio")
     G, _ = L.graph_from_lines(tmp_path / "r.shp")
     assert len(segments(G)) == 4
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**31 - 1), gap=st.floats(min_value=0.05, max_value=0.45))
+def test_near_miss_gaps_below_the_tolerance_are_all_closed(seed, gap):
+    """A grid cut into pieces whose ends are pulled apart by < tolerance/2 is whole again after snapping."""
+    rng = np.random.default_rng(seed)
+    pieces = []
+    for i in range(3):
+        for a, b in ((0, 40), (40, 70), (70, 100)):  # cuts away from the crossings at x = 5, 15, 25...
+            pieces.append([(a, 10 * i), (b, 10 * i)])
+    for j in range(3):
+        for a, b in ((-5, 2), (2, 12), (12, 25)):  # vertical lines cut between the horizontals at y = 0, 10, 20
+            pieces.append([(10 * j + 5, a), (10 * j + 5, b)])
+    moved = []
+    for p in pieces:
+        c = np.array(p, dtype=float)
+        ang = rng.uniform(0, 2 * np.pi, 2)
+        c += gap * np.column_stack([np.cos(ang), np.sin(ang)])
+        moved.append(LineString(c))
+    G, rep = L.graph_from_lines(layer(moved), snap_tolerance=1.0)
+    assert rep.n_components == 1
+    assert rep.naive_components > 1
+    assert (rep.repairs["distance_m"] <= 1.0).all()
+    G, rep = L.graph_from_lines(layer(moved), snap_tolerance=0.0, node_tolerance=0.01)
+    assert rep.n_components > 1  # without snapping the gaps stay
+
+
+def test_cli_points_layer(tmp_path):
+    from geoplan.cli import main
+
+    roads = layer([LineString([(0, 0), (1000, 0)]), LineString([(0, 500), (100, 500)])])
+    pts = gpd.GeoDataFrame({"名称": ["敬老院", "学校"]}, geometry=[Point(X0 + 500, Y0 + 3), Point(X0 + 50, Y0 + 490)], crs=GK)
+    roads.to_file(tmp_path / "roads.shp", engine="pyogrio")
+    pts.to_file(tmp_path / "pts.geojson", engine="pyogrio")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["network", "from-lines", str(tmp_path / "roads.shp"), "-o", str(out),
+                                  "--points", str(tmp_path / "pts.geojson")])
+    assert r.exit_code == 0, r.output
+    got = gpd.read_file(out / "network.gpkg", layer="points")
+    assert got["on_largest"].tolist() == [True, False]
+    assert "not on the largest part: 1" in (out / "summary.md").read_text(encoding="utf-8")

@@ -6,6 +6,8 @@ import logging
 
 import click
 
+from geoplan.cli._common import lang_opt, output_opt, overwrite_opt
+
 log = logging.getLogger("geoplan")
 
 
@@ -28,8 +30,8 @@ def _field_map(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @command.command(name="from-lines")
 @click.argument("roads", type=click.Path(exists=True, dir_okay=True))
-@click.option("-o", "--output", required=True, type=click.Path(), help="Output folder (must not exist unless --overwrite).")
-@click.option("--overwrite", is_flag=True, default=False, help="Replace an existing output folder.")
+@output_opt
+@overwrite_opt
 @click.option("--mode", type=click.Choice(["walk", "drive"]), default="walk", show_default=True)
 @click.option("--layer", default=None, help="Layer name in a multi-layer file (GeoPackage, DXF).")
 @click.option("--crs", "crs", default=None, help="CRS of a layer that has none (DXF, Shapefile without .prj), e.g. EPSG:4547.")
@@ -45,8 +47,7 @@ def _field_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--drop-non-lines", is_flag=True, default=False, help="Leave out points/polygons mixed into the layer (reported).")
 @click.option("--points", type=click.Path(exists=True), default=None,
               help="Facilities or demand points: report which fall on small connected parts.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of messages (the summary is bilingual).")
+@lang_opt
 def from_lines(roads, output, overwrite, mode, layer, crs, datum, snap_tolerance, node_tolerance, level_col,
                fields, largest, drop_non_lines, points, lang) -> None:
     """把道路线图层打断、修复为路网 / node and repair a road line layer into a network.
