@@ -157,8 +157,16 @@ def _read_table(path: Path, *, sheet: str | int | None = None) -> tuple[pd.DataF
     suffix = path.suffix.lower()
     if not path.exists():
         raise InputError("file not found", file=path)
-    if suffix in (".csv", ".txt"):
-        text = _decode(path.read_bytes(), path)
+    if suffix in (".csv", ".txt") or path.name.lower().endswith(".csv.gz"):
+        raw = path.read_bytes()
+        if path.name.lower().endswith(".gz"):
+            import gzip
+
+            try:
+                raw = gzip.decompress(raw)
+            except OSError as exc:
+                raise InputError(f"not a gzip file: {exc}", file=path) from exc
+        text = _decode(raw, path)
         try:
             df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         except pd.errors.ParserError as exc:
@@ -184,7 +192,7 @@ def _read_table(path: Path, *, sheet: str | int | None = None) -> tuple[pd.DataF
             props["__geometry__"] = f.get("geometry")
             recs.append(props)
         return pd.DataFrame(recs), 1
-    raise InputError(f"unsupported file type {suffix!r} (use .csv, .xlsx or .geojson)", file=path)
+    raise InputError(f"unsupported file type {suffix!r} (use .csv, .csv.gz, .xlsx or .geojson)", file=path)
 
 
 def _parse_geometry(r: dict, path: Path, row: int):
@@ -232,7 +240,8 @@ def read_names(
 
     Columns: ``code`` and ``name`` required; optional ``pinyin``, ``category``,
     ``category_code``, ``admin_code``, ``meaning``, ``origin``, ``history_note``,
-    ``approval_doc``, ``date`` (YYYY-MM-DD), ``event`` (``abolished`` to abolish)
+    ``approval_doc``, ``date`` (YYYY-MM-DD), ``event`` (``abolished`` to abolish; a truthy ``abolished``
+    column does the same)
     and a geometry (GeoJSON geometry, ``wkt`` or ``lon``/``lat`` in WGS-84/CGCS2000).
 
     Parameters
@@ -292,6 +301,8 @@ def read_names(
             except ValueError as exc:
                 raise InputError(f"bad date {date!r} (use YYYY-MM-DD)", file=path, row=row, field="date") from exc
         event = str(r.get("event", "")).strip().lower()
+        if not event and str(r.get("abolished", "")).strip().lower() in ("1", "true", "yes", "是"):
+            event = "abolished"
         if event and event not in _EVENT_KINDS:
             raise InputError(f"bad event {event!r} (one of {', '.join(_EVENT_KINDS)})", file=path, row=row, field="event")
         geom = _parse_geometry(r, path, row)
@@ -428,7 +439,8 @@ class Gazetteer:
         """Import a CSV/Excel/GeoJSON file in one transaction.
 
         New codes are ``named``; a changed name is ``renamed``; other changed
-        fields ``amended``; rows with ``event=abolished`` abolish the code;
+        fields ``amended``; rows with ``event=abolished`` abolish the code (a code
+        not yet in the gazetteer is recorded as abolished only);
         unchanged rows add nothing.  Row ``date``/``approval_doc`` columns
         override the arguments.  Any bad row raises :class:`~geoplan.InputError`
         before anything is written: the store is unchanged.
@@ -465,11 +477,12 @@ class Gazetteer:
             rec.update(code=code, pinyin=pinyin, approval_doc=doc, date=d, geometry=geom, previous_name=None)
             cur = current.get(code)
             if r.get("event") == "abolished":
-                if cur is None:
-                    raise InputError(f"cannot abolish {code!r}: not in the gazetteer", file=source,
-                                     row=r.get("source_row"), field="event")
-                rec.update({k: cur.get(k) for k in FIELDS if k != "approval_doc"})
-                rec.update(event="abolished", geometry=cur.get("geometry"), previous_name=cur["name"])
+                if cur is not None:
+                    rec.update({k: cur.get(k) for k in FIELDS if k != "approval_doc"})
+                    rec.update(geometry=cur.get("geometry"), previous_name=cur["name"])
+                else:  # known only as abolished (e.g. a register that marks 撤销): recorded as such
+                    rec.update(previous_name=rec["name"])
+                rec["event"] = "abolished"
             elif cur is None:
                 rec["event"] = "named"
             elif cur["name"] != rec["name"]:

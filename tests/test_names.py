@@ -385,3 +385,15 @@ def test_all_hunan_township_pinyin_is_well_formed():
         assert pat.match(py), (name, py)
         assert all(py[i + 1] in "aoe" for i, ch in enumerate(py) if ch == "'"), (name, py)
         assert py.split()[-1] in {"Zhen", "Xiang", "Jiedao"}, (name, py)
+
+
+def test_gzip_csv_and_abolished_column(tmp_path):
+    import gzip
+
+    p = tmp_path / "t.csv.gz"
+    p.write_bytes(gzip.compress(
+        "code,name,abolished\n430302001000,雨湖路街道,0\n140213002000,北关街道,1\n".encode("utf-8")))
+    gz = Gazetteer(tmp_path / "g.gpkg")
+    ev = gz.import_file(p, date="2026-09-11", default_category="township")
+    assert list(ev["event"]) == ["named", "abolished"]
+    assert list(gz.state_at()["name"]) == ["雨湖路街道"]
