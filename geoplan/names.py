@@ -7,6 +7,12 @@ layer ``place_names`` holding the current state, rewritten on every change so
 QGIS shows today's names.  Nothing is ever deleted; :meth:`Gazetteer.state_at`
 replays the events up to any date.
 
+Rare characters: the 通用规范汉字表 (2013, 8,105 characters) is not shipped by
+any installed package, so the rule NAME-RARE uses a documented proxy: GB 2312
+(6,763 characters, via Python's codec) plus the characters that already occur
+in the 38,749 official township and county names (``chars_official_extra.txt``).
+Rule source texts are paraphrases (摘要), not quotations.
+
 Rule checks (:func:`check_names`), sign pinyin (:func:`sign_pinyin`), road-name
 signs (:func:`road_signs`) and door numbers (:func:`door_numbers`) work on plain
 (Geo)DataFrames and need no store.

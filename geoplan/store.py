@@ -341,13 +341,15 @@ class Store:
         try:
             yield tx
         except BaseException:
-            con.execute("ROLLBACK")
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             raise
         else:
             try:
                 con.execute("COMMIT")
             except sqlite3.Error as exc:
-                con.execute("ROLLBACK")
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
                 raise StoreError(f"commit failed on {self.path}: {exc}") from exc
         finally:
             self._in_tx = False
