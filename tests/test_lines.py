@@ -7,7 +7,6 @@ import math
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner

@@ -87,12 +87,6 @@ def test_soho_falls_apart_naively_and_is_whole_after_noding(soho):
     # Before: joined only at exactly shared ends (measured: 78 parts).
     assert rep.naive_components == naive_components(soho)
     assert rep.naive_components > 50
-    # spaghetti joins lines at any shared vertex and still finds many parts (measured: 45).
-    spaghetti = pytest.importorskip("spaghetti")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sp = spaghetti.Network(in_data=gpd.read_file(SOHO), extractgraph=False)
-    assert sp.network_n_components > 10
     # After noding with the default tolerances: one connected network.
     assert rep.n_components == 1
     assert nx.number_weakly_connected_components(G) == 1
@@ -100,6 +94,17 @@ def test_soho_falls_apart_naively_and_is_whole_after_noding(soho):
     assert G.graph["crs"].to_epsg() == 32630
     total = sum(d["length"] for *_, d in G.edges(data=True)) / 2
     assert total == pytest.approx(soho.to_crs(32630).length.sum(), abs=1.0)
+
+
+def test_soho_as_read_by_spaghetti_is_in_pieces(soho):
+    """spaghetti joins lines at any shared vertex (no noding) and still finds many parts (measured: 45)."""
+    spaghetti = pytest.importorskip("spaghetti")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sp = spaghetti.Network(in_data=gpd.read_file(SOHO), extractgraph=False)
+    assert sp.network_n_components > 10
+    _, rep = L.graph_from_lines(soho)
+    assert rep.n_components == 1
 
 
 def test_soho_exact_noding_matches_unary_union(soho):
