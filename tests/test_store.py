@@ -71,6 +71,19 @@ def test_failed_transaction_leaves_content_unchanged(tmp_path):
     assert len(store.read_layer("roads")) == 2
 
 
+def test_failed_transaction_leaves_file_bytes_unchanged(tmp_path):
+    path = tmp_path / "area.gpkg"
+    store = Store(path)
+    with store.transaction() as tx:
+        tx.write_layer("roads", _roads())
+    raw = path.read_bytes()
+    with pytest.raises(StoreError):
+        with store.transaction() as tx:
+            tx.write_layer("roads", _roads(), mode="replace")
+            tx.write_layer("roads", pd.DataFrame({"a": [1]}))  # attributes onto a features layer: refused
+    assert path.read_bytes() == raw
+
+
 def test_append_replace_where(tmp_path):
     store = Store(tmp_path / "a.gpkg")
     with store.transaction() as tx:
