@@ -493,7 +493,8 @@ def add_points(
         ).add_to(group)
     group.add_to(m)
     if category_col is not None and legend and groups:
-        add_legend(m, [(col, str(label(c, lang))) for c, _, col in groups], title=name)
+        add_legend(m, [(col, str(label(c, lang))) for c, _, col in groups], title=name,
+                   shape="circle", layer=group)
     return group
 
 
@@ -666,7 +667,7 @@ def add_choropleth(
     if not np.isfinite(values).all():
         items.append((_NO_DATA, str(label("no_data", lang))))
     title = legend_title if legend_title is not None else str(label(value_col, lang))
-    add_legend(m, items, title=title)
+    add_legend(m, items, title=title, layer=group)
     return group
 
 
@@ -675,23 +676,36 @@ class _Legend(MacroElement):
         """
 {% macro script(this, kwargs) %}
 (function () {
+    var map = {{ this._parent.get_name() }};
     var legend = L.control({position: {{ this.position|tojson }}});
     legend.onAdd = function () {
         var div = L.DomUtil.create("div", "geoplan-legend");
         div.innerHTML = {{ this.html|tojson }};
         return div;
     };
-    legend.addTo({{ this._parent.get_name() }});
+{%- if this.layer %}
+    var layer = {{ this.layer.get_name() }};
+    function sync() {  // the legend is shown while its layer is
+        if (map.hasLayer(layer)) { if (!legend._map) legend.addTo(map); }
+        else if (legend._map) { legend.remove(); }
+    }
+    map.on("overlayadd overlayremove", function (e) { if (e.layer === layer) sync(); });
+    layer.on("add remove", function () { setTimeout(sync, 0); });
+    sync();
+{%- else %}
+    legend.addTo(map);
+{%- endif %}
 })();
 {% endmacro %}
 """
     )
 
-    def __init__(self, html_text: str, position: str):
+    def __init__(self, html_text: str, position: str, layer: folium.map.Layer | None):
         super().__init__()
         self._name = "Legend"
         self.html = html_text
         self.position = position
+        self.layer = layer
 
 
 def add_legend(
@@ -701,6 +715,7 @@ def add_legend(
     title: str,
     position: str = "bottomright",
     shape: str = "box",
+    layer: folium.map.Layer | None = None,
 ) -> None:
     """Add a legend box (a Leaflet control) with coloured entries.
 
@@ -717,6 +732,9 @@ def add_legend(
         Leaflet control position (``"bottomright"``, ``"topleft"``...).
     shape
         ``"box"`` (areas) or ``"circle"`` (points).
+    layer
+        Show the legend only while this layer is on the map (switched in the
+        layer control); default: always shown.
     """
     if isinstance(items, Mapping):
         pairs = [(str(col), str(text)) for text, col in items.items()]
@@ -736,7 +754,7 @@ def add_legend(
         f'font-size:12px;line-height:1.4;max-width:260px">'
         f'<div style="font-weight:bold;margin-bottom:4px">{html.escape(title)}</div>{rows}</div>'
     )
-    m.add_child(_Legend(box, position))
+    m.add_child(_Legend(box, position, layer))
 
 
 # --------------------------------------------------------------------------- output

@@ -230,6 +230,22 @@ def test_tianditu_key_given_at_view_time(tmp_path, layers):
 
 
 @needs_chromium
+def test_legend_follows_its_layer(tmp_path, layers):
+    from geoplan import maps
+
+    units, fac = layers
+    m = maps.base_map(units)
+    maps.add_choropleth(m, units, value_col="share_pop_covered", name="甲", legend_title="甲图例")
+    maps.add_choropleth(m, units, value_col="share_pop_covered", name="乙", legend_title="乙图例",
+                        show=False)
+    maps.add_legend(m, {"总是显示": "#000000"}, title="固定图例")
+    info = check_page(maps.finish(m, tmp_path / "legend.html"), tmp_path)
+    assert info["errors"] == []
+    shown = "".join(info["legends"])
+    assert "甲图例" in shown and "固定图例" in shown and "乙图例" not in shown
+
+
+@needs_chromium
 def test_popup_shows_markup_as_text(tmp_path, layers):
     from geoplan import maps
 
