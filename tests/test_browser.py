@@ -288,3 +288,38 @@ def test_harness_catches_errors(tmp_path):
                     "<script>undefinedFunction();</script></body></html>", encoding="utf-8")
     info = check_page(page, tmp_path)
     assert len(info["errors"]) == 1 and "undefinedFunction" in info["errors"][0]
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+@pytest.fixture(scope="module", params=["osm", "amap"])
+def demo_output(request, tmp_path_factory):
+    """``geoplan demo`` run through its CLI, once per basemap."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium not installed")
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+
+    out = tmp_path_factory.mktemp(f"demo_{request.param}") / "out"
+    res = CliRunner().invoke(main, ["demo", "-o", str(out), "--basemap", request.param])
+    assert res.exit_code == 0, res.output
+    return request.param, out
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_demo_map_and_report_in_browser(demo_output, tmp_path):
+    basemap, out = demo_output
+    info = check_page(out / "map.html", tmp_path, screenshot=f"demo_map_{basemap}",
+                      open_popup=True)
+    assert info["errors"] == []
+    assert info["leaflet"] == "object" and info["maps"] == 1
+    assert len(info["overlays"]) >= 4 and info["features"] > 10
+    assert info["legends"], "no legend shown"
+    assert info["scriptsInPopups"] == 0
+    rep = check_page(out / "report.html", tmp_path, screenshot=f"demo_report_{basemap}")
+    assert rep["errors"] == []
+    assert rep["tables"] >= 1
+    assert all(w > 100 for w in rep["images"])
