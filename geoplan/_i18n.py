@@ -76,6 +76,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "n_units_with_facility": ("有设施单位数", "Units with a facility"),
     "share_units_with_facility": ("单位覆盖率", "Share of units with a facility"),
     "indicator": ("指标", "Indicator"),
+    "unit_kind": ("单位类别", "Unit kind"),
+    "numerator": ("分子", "Numerator"),
+    "denominator": ("分母", "Denominator"),
+    "shortfall_unit": ("缺口单位", "Shortfall in"),
+    "units": ("单位数", "Units"),
     "value": ("数值", "Value"),
     "target": ("目标", "Target"),
     "passed": ("是否达标", "Passed"),
@@ -152,7 +157,8 @@ LABELS: dict[str, tuple[str, str]] = {
 
 #: Columns whose string *values* are canonical keys (facility types, modes...)
 #: and are shown by their label.  Other string values are shown as they are.
-VALUE_KEY_COLUMNS = frozenset({"facility_type", "type", "mode", "tier", "status", "category"})
+VALUE_KEY_COLUMNS = frozenset({"facility_type", "type", "mode", "tier", "status", "category",
+                               "indicator", "shortfall_unit"})
 
 #: Labels of per-facility-type columns ``<type>_<suffix>`` such as
 #: ``social_work_min``: suffix → (zh pattern, en pattern) around the type's label.
