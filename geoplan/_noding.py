@@ -91,26 +91,73 @@ def _clusters(xy: np.ndarray, radius: float) -> np.ndarray:
     return labels
 
 
-def _representatives(xy: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per cluster, the position shared by most members (first such on ties)."""
-    rep = xy.copy()
-    order = np.argsort(labels, kind="stable")
-    lab_sorted = labels[order]
-    starts = np.flatnonzero(np.r_[True, lab_sorted[1:] != lab_sorted[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    for s, e in zip(starts, ends):
-        if e - s == 1:
+def _share_node(labels: np.ndarray, n: int, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    """Whether lines ``la[i]`` and ``lb[i]`` have an end on the same node."""
+    a1, a2, b1, b2 = labels[la], labels[la + n], labels[lb], labels[lb + n]
+    return (a1 == b1) | (a1 == b2) | (a2 == b1) | (a2 == b2)
+
+
+def _pair_network_distance(labels: np.ndarray, n: int, length: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                           limit: float) -> np.ndarray:
+    """Distance along the lines as they are (joined only at shared nodes) between node pairs; inf beyond ``limit``."""
+    out = np.full(len(src), np.inf)
+    if len(src) == 0:
+        return out
+    k = int(labels.max()) + 1
+    g = sparse.coo_array((length, (labels[:n], labels[n:])), shape=(k, k)).tocsr()
+    uniq, inv = np.unique(src, return_inverse=True)
+    inv = inv.ravel()
+    chunk = max(1, int(2**22 // max(k, 1)))  # about 32 MB of distances at a time
+    for c0 in range(0, len(uniq), chunk):
+        rows = csgraph.dijkstra(g, directed=False, indices=uniq[c0:c0 + chunk], limit=limit)
+        sel = (inv >= c0) & (inv < c0 + chunk)
+        out[sel] = rows[inv[sel] - c0, dst[sel]]
+    return out
+
+
+def _merge_dangling_ends(ends: np.ndarray, labels: np.ndarray, n: int, radius: float,
+                         length: np.ndarray) -> np.ndarray:
+    """Move dangling line ends onto the nearest other line end within ``radius``.
+
+    Only ends that meet no other end move, each at most ``radius``; the end
+    they move to stays put (no chains).  An end never moves onto its own line
+    or onto an end it already reaches along the lines within twice ``radius``,
+    so a road drawn as many short pieces is not folded up.  Nearest pairs are
+    settled first.
+    """
+    deg = np.bincount(labels, minlength=labels.max() + 1)[labels]
+    dangling = np.flatnonzero(deg == 1)
+    pos = ends.copy()
+    if len(dangling) == 0:
+        return pos
+    near = cKDTree(ends).query_ball_point(ends[dangling], r=radius)
+    e = np.repeat(dangling, [len(x) for x in near])
+    t = np.fromiter((j for x in near for j in x), dtype=np.int64, count=len(e))
+    ok = (e % n != t % n) & (labels[e] != labels[t])
+    e, t = e[ok], t[ok]
+    along = _pair_network_distance(labels, n, length, labels[e], labels[t], 2 * radius)
+    e, t = e[~np.isfinite(along)], t[~np.isfinite(along)]
+    if len(e) == 0:
+        return pos
+    dist = np.hypot(*(ends[e] - ends[t]).T)
+    order = np.lexsort((t, dist))
+    node = labels.copy()
+    moved = np.zeros(len(ends), bool)
+    anchored = np.zeros(len(ends), bool)
+    for k in order:
+        a, b = int(e[k]), int(t[k])
+        if moved[a] or anchored[a]:
             continue
-        members = order[s:e]
-        pts = xy[members]
-        uniq, inv, cnt = np.unique(pts, axis=0, return_inverse=True, return_counts=True)
-        if len(uniq) == 1:
+        la, lb = a % n, b % n
+        if node[la] == node[lb] or node[la] == node[lb + n] or node[la + n] == node[lb] or node[la + n] == node[lb + n]:
+            continue  # became neighbours through an earlier move
+        if np.hypot(*(ends[a] - pos[b])) > radius:
             continue
-        inv = inv.ravel()
-        # most shared position; ties -> the one of the earliest member
-        best = max(range(len(uniq)), key=lambda k: (cnt[k], -np.flatnonzero(inv == k)[0]))
-        rep[members] = uniq[best]
-    return rep
+        pos[a] = pos[b]
+        node[a] = node[b]
+        moved[a] = True
+        anchored[b] = True
+    return pos
 
 
 def _set_ends(lines: np.ndarray, start_xy: np.ndarray, end_xy: np.ndarray) -> np.ndarray:
@@ -197,16 +244,17 @@ def node_lines(
     ends = np.vstack([shapely.get_coordinates(shapely.get_point(lines, 0)),
                       shapely.get_coordinates(shapely.get_point(lines, -1))])  # (2n, 2)
     tol = max(snap_tolerance, node_tolerance)
-    labels = _clusters(ends, tol)
-    new_ends = _representatives(ends, labels)
-    moved = np.hypot(*(new_ends - ends).T)
-    for k in np.flatnonzero(moved > node_tolerance):
-        repairs.append(Repair("ends_merged", shapely.linestrings([ends[k], new_ends[k]]), int(src[k % n]), float(moved[k])))
-    counts["ends_merged"] = int((moved > node_tolerance).sum())
-    if (moved > 0).any():
-        lines = _set_ends(lines, new_ends[:n], new_ends[n:])
-        ends = new_ends
-        labels = _clusters(ends, node_tolerance)
+    labels = _clusters(ends, node_tolerance)
+    if snap_tolerance > node_tolerance:
+        new_ends = _merge_dangling_ends(ends, labels, n, snap_tolerance, shapely.length(lines))
+        moved = np.hypot(*(new_ends - ends).T)
+        for k in np.flatnonzero(moved > 0):
+            repairs.append(Repair("ends_merged", shapely.linestrings([ends[k], new_ends[k]]), int(src[k % n]), float(moved[k])))
+        counts["ends_merged"] = int((moved > 0).sum())
+        if (moved > 0).any():
+            lines = _set_ends(lines, new_ends[:n], new_ends[n:])
+            ends = new_ends
+            labels = _clusters(ends, node_tolerance)
 
     # lines whose new ends collapsed onto each other
     length = shapely.length(lines)
@@ -220,6 +268,7 @@ def node_lines(
         ends = np.vstack([ends[:n][keep], ends[n:][keep]])
         n = len(lines)
         labels = _clusters(ends, node_tolerance)
+        length = length[keep]
 
     tree = shapely.STRtree(lines)
     # split points: (line, distance along, x, y)
@@ -236,6 +285,17 @@ def node_lines(
             q_pt, q_line = q_pt[~own], q_line[~own]
             if len(q_pt):
                 d = shapely.distance(pts[q_pt], lines[q_line])
+                # beyond the node tolerance, never snap onto a line that already shares a node
+                # with this end's line (a chain of short pieces would fold onto itself)
+                lim = 2 * snap_tolerance
+                src_node = labels[dangling[q_pt]]
+                du = _pair_network_distance(labels, n, length, src_node, labels[q_line], lim)
+                dv = _pair_network_distance(labels, n, length, src_node, labels[q_line + n], lim)
+                at = shapely.line_locate_point(lines[q_line], pts[q_pt])
+                reach = np.minimum(du + at, dv + (length[q_line] - at))
+                ok = (d <= node_tolerance) | ~(reach <= lim)
+                q_pt, q_line, d = q_pt[ok], q_line[ok], d[ok]
+            if len(q_pt):
                 order = np.lexsort((q_line, d, q_pt))
                 first = np.r_[True, q_pt[order][1:] != q_pt[order][:-1]]
                 q_pt, q_line, d = q_pt[order][first], q_line[order][first], d[order][first]

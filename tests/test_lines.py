@@ -90,6 +90,20 @@ def test_near_miss_ends_merged_and_reported():
     assert n_parts(G) == 2
 
 
+def test_road_drawn_as_short_pieces_is_not_folded_by_snapping():
+    """CAD exports often explode a road into pieces shorter than the snap tolerance."""
+    pieces = [LineString([(0.5 * i, 0), (0.5 * (i + 1), 0)]) for i in range(10)]
+    pieces.append(LineString([(5.0, 0.4), (5.0, 20)]))  # a side road whose end stops 0.4 m short
+    G, rep = L.graph_from_lines(layer(pieces), snap_tolerance=1.0)
+    assert len(segments(G)) == 11  # nothing folded
+    total = sum(d["length"] for _, (_, _, d) in segments(G).items())
+    # one of the two facing ends moved 0.4 m onto the other (a tie: either is right)
+    assert total == pytest.approx(25.0) or total == pytest.approx(4.5 + math.hypot(0.5, 0.4) + 19.6)
+    assert rep.counts["zero_length_dropped"] == 0
+    assert n_parts(G) == 1
+    assert len(rep.repairs) == 1 and rep.repairs["distance_m"].iloc[0] == pytest.approx(0.4)
+
+
 def test_duplicates_dropped_in_either_direction():
     a = LineString([(0, 0), (50, 10), (100, 0)])
     roads = layer([a, a, shapely.reverse(a), LineString([(100, 0), (200, 0)])])
