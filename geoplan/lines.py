@@ -579,9 +579,12 @@ def graph_from_lines(
     node_tolerance
         Ends closer than this (m) are one node, silently (coordinate noise).
     snap_tolerance
-        Gaps up to this size (m) are closed: line ends are moved onto nearby
-        ends, then dangling ends onto nearby lines.  Every move is reported.
-        0 disables snapping.
+        Gaps up to this size (m) are closed: dangling line ends (meeting no
+        other end) are moved onto the nearest other end, then onto the nearest
+        line (splitting it).  An end is never moved onto a place it already
+        reaches along the lines within twice this distance, so roads drawn as
+        many short pieces do not fold up.  Every move is reported.  0 disables
+        snapping (ends within ``node_tolerance`` of a line are still joined).
     level_col
         Column(s) giving the vertical level (e.g. ``"layer"``, ``["bridge",
         "tunnel"]``, ``"层级"``).  Lines whose level values differ are not
