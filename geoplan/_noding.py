@@ -40,7 +40,7 @@ REPAIR_TYPES = {
     "non_line_dropped": "point/polygon feature dropped (not a line)",
     "ends_merged": "line end moved onto a nearby line end (near-miss junction)",
     "end_snapped_to_line": "dangling line end moved onto a nearby line (near-miss T junction)",
-    "split": "line split where it crosses or touches another line",
+    "split": "line split where it crosses or touches another line (counted only, not listed)",
     "level_crossing_kept": "crossing of lines on different levels (bridge/tunnel) not joined",
     "duplicate_dropped": "duplicate segment dropped",
     "small_component_dropped": "segment dropped: not on the largest connected part",
