@@ -78,7 +78,8 @@ def overview_text(result, *, lang: str, data_note: str = "") -> str:
             what = "share of units with a facility" if r["indicator"] == "share_units_with_facility" else "share of people covered"
             lines.append(f"- {ft.name_en}: {what} {_pct(r['value'])}, target {_pct(r['target'])}, {ok}.")
     if result.notes:
-        lines.append(("说明：" if lang == "zh" else "Notes: ") + "; ".join(result.notes))
+        texts = [n.text(lang) if hasattr(n, "text") else str(n) for n in result.notes]
+        lines.append(("说明：" if lang == "zh" else "Notes: ") + ("；" if lang == "zh" else "; ").join(texts))
     return "\n\n".join(lines)
 
 

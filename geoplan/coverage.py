@@ -285,6 +285,18 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     return float(v[np.searchsorted(cum, q * cum[-1])])
 
 
+class Note(str):
+    """A note in English (the string itself) that also carries its Chinese text (``.zh``)."""
+
+    def __new__(cls, zh: str, en: str):
+        obj = super().__new__(cls, en)
+        obj.zh = zh
+        return obj
+
+    def text(self, lang: str = "zh") -> str:
+        return self.zh if lang == "zh" else str(self)
+
+
 @dataclasses.dataclass
 class CoverageResult:
     """Everything :func:`assess` computed; tables use canonical English column names.
@@ -321,7 +333,7 @@ class CoverageResult:
     summary: pd.DataFrame
     gaps: pd.DataFrame
     catalogue: Catalogue
-    notes: list[str]
+    notes: list[Note]
     network_report: dict
 
     def save(self, folder, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "",
@@ -438,7 +450,7 @@ def assess(
     for col in ("pop", "pop_60", "pop_0_17"):
         if col not in dem.columns:
             dem[col] = np.nan
-            notes.append(f"demand has no {col} column: indicators weighted by it are left empty")
+            notes.append(Note(f"需求点没有 {col} 列：以其加权的指标留空", f"demand has no {col} column: indicators weighted by it are left empty"))
         dem[col] = pd.to_numeric(dem[col], errors="raise").astype(float)
         if (dem[col] < 0).any():
             bad = dem.index[dem[col] < 0][0]
@@ -455,7 +467,7 @@ def assess(
         if ft.mode in nets:
             return nets[ft.mode]
         fallback = next(iter(nets.values()))
-        notes.append(f"{ft.key}: no {ft.mode} network given; measured on the {fallback.mode} network")
+        notes.append(Note(f"{ft.name_zh}：未提供 {ft.mode} 路网，改用 {fallback.mode} 路网计算", f"{ft.key}: no {ft.mode} network given; measured on the {fallback.mode} network"))
         return fallback
 
     used_nets = {id(net_for(catalogue[t])): net_for(catalogue[t]) for t in type_list}
@@ -479,9 +491,9 @@ def assess(
                 **_where(src, first), field="geometry",
             )
     if dem["too_far"].any():
-        notes.append(f"{int(dem['too_far'].sum())} demand point(s) lie farther than the snap limit from any road: counted as not covered")
+        notes.append(Note(f"{int(dem['too_far'].sum())} 个需求点距路网超过吸附限值，计为未覆盖", f"{int(dem['too_far'].sum())} demand point(s) lie farther than the snap limit from any road: counted as not covered"))
     if fac["too_far"].any():
-        notes.append(f"{int(fac['too_far'].sum())} facility(ies) lie farther than the snap limit from any road: left out of the search")
+        notes.append(Note(f"{int(fac['too_far'].sum())} 处设施距路网超过吸附限值，未参与计算", f"{int(fac['too_far'].sum())} facility(ies) lie farther than the snap limit from any road: left out of the search"))
 
     if units is not None:
         _require_columns(units, ["code", "name"], "admin units")
@@ -491,7 +503,7 @@ def assess(
         fac["unit_code"] = _assign_units(fac, units)
         outside = dem["unit_code"].isna().sum()
         if outside:
-            notes.append(f"{int(outside)} demand point(s) fall outside every admin unit")
+            notes.append(Note(f"{int(outside)} 个需求点不在任何行政单位内", f"{int(outside)} demand point(s) fall outside every admin unit"))
 
     sa_rows, sa_type_rows = [], []
     for t in type_list:
@@ -532,10 +544,9 @@ def assess(
     unit_table, summary, gaps = _indicators(dem, fac, units, catalogue, type_list)
     report = dict(first_net.report)
     if report.get("nodes_dropped_not_strongly_connected"):
-        notes.append(
-            f"network: kept the largest connected part; {report['nodes_dropped_not_strongly_connected']} "
-            f"of {report.get('nodes_read')} nodes dropped"
-        )
+        dropped, read = report["nodes_dropped_not_strongly_connected"], report.get("nodes_read")
+        notes.append(Note(f"路网：保留最大连通部分，去除 {dropped} / {read} 个节点",
+                          f"network: kept the largest connected part; {dropped} of {read} nodes dropped"))
     return CoverageResult(
         demand=dem,
         facilities=fac,
