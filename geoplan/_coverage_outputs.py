@@ -42,44 +42,45 @@ def _pct(v) -> str:
     return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
 
 
+def _judged(summary: pd.DataFrame):
+    """Summary rows that have a target and a verdict."""
+    for _, r in summary.iterrows():
+        t = r["target"]
+        if t is None or (isinstance(t, float) and math.isnan(t)) or r["passed"] is None:
+            continue
+        yield r
+
+
 def overview_text(result, *, lang: str, data_note: str = "") -> str:
     """Plain-language overview: what was measured, on what network, key results."""
     rep = result.network_report
-    lines = []
-    if data_note:
-        lines.append(data_note)
-    n_dem = len(result.demand)
-    n_fac = len(result.facilities)
-    if lang == "zh":
-        lines.append(
-            f"需求点 {n_dem} 个，设施 {n_fac} 处；路网节点 {rep.get('nodes', '?')} 个、边 {rep.get('edges', '?')} 条"
-            f"（读入 {rep.get('nodes_read', '?')} 个节点，为保证连通去除 {rep.get('nodes_dropped_not_strongly_connected', 0)} 个）。"
-            "出行时间按路网最短路计算（节点到节点），需求点与设施到最近路网节点的直线距离另列（snap_m）。"
-        )
-        for _, r in result.summary.iterrows():
-            if r["target"] is None or (isinstance(r["target"], float) and math.isnan(r["target"])) or r["passed"] is None:
-                continue
-            ft = result.catalogue[r["type"]]
+    zh = lang == "zh"
+    lines = [data_note] if data_note else []
+    n_dem, n_fac = len(result.demand), len(result.facilities)
+    nodes, edges = rep.get("nodes", "?"), rep.get("edges", "?")
+    read, dropped = rep.get("nodes_read", "?"), rep.get("nodes_dropped_not_strongly_connected", 0)
+    lines.append(
+        f"需求点 {n_dem} 个，设施 {n_fac} 处；路网节点 {nodes} 个、边 {edges} 条（读入 {read} 个节点，为保证连通去除 {dropped} 个）。"
+        "出行时间按路网最短路计算（节点到节点），需求点与设施到最近路网节点的直线距离另列（snap_m）。"
+        if zh else
+        f"{n_dem} demand points, {n_fac} facilities; network of {nodes} nodes and {edges} edges ({read} read, {dropped} "
+        "dropped to keep it connected). Travel times are network shortest paths node to node; straight-line distances "
+        "from points to their nearest node are listed (snap_m)."
+    )
+    for r in _judged(result.summary):
+        name = result.catalogue[r["type"]].name(lang)
+        by_units = r["indicator"] == "share_units_with_facility"
+        if zh:
             ok = "达标" if r["passed"] else f"未达标，缺口 {r['shortfall']:g}"
-            what = "有设施的单位比例" if r["indicator"] == "share_units_with_facility" else "覆盖人口比例"
-            lines.append(f"· {ft.name_zh}：{what} {_pct(r['value'])}，目标 {_pct(r['target'])}，{ok}。")
-    else:
-        lines.append(
-            f"{n_dem} demand points, {n_fac} facilities; network of {rep.get('nodes', '?')} nodes and "
-            f"{rep.get('edges', '?')} edges ({rep.get('nodes_read', '?')} read, "
-            f"{rep.get('nodes_dropped_not_strongly_connected', 0)} dropped to keep it connected). Travel times are "
-            "network shortest paths node to node; straight-line distances from points to their nearest node are listed (snap_m)."
-        )
-        for _, r in result.summary.iterrows():
-            if r["target"] is None or (isinstance(r["target"], float) and math.isnan(r["target"])) or r["passed"] is None:
-                continue
-            ft = result.catalogue[r["type"]]
+            what = "有设施的单位比例" if by_units else "覆盖人口比例"
+            lines.append(f"· {name}：{what} {_pct(r['value'])}，目标 {_pct(r['target'])}，{ok}。")
+        else:
             ok = "passed" if r["passed"] else f"not passed, shortfall {r['shortfall']:g}"
-            what = "share of units with a facility" if r["indicator"] == "share_units_with_facility" else "share of people covered"
-            lines.append(f"- {ft.name_en}: {what} {_pct(r['value'])}, target {_pct(r['target'])}, {ok}.")
+            what = "share of units with a facility" if by_units else "share of people covered"
+            lines.append(f"- {name}: {what} {_pct(r['value'])}, target {_pct(r['target'])}, {ok}.")
     if result.notes:
         texts = [n.text(lang) if hasattr(n, "text") else str(n) for n in result.notes]
-        lines.append(("说明：" if lang == "zh" else "Notes: ") + ("；" if lang == "zh" else "; ").join(texts))
+        lines.append(("说明：" if zh else "Notes: ") + ("；" if zh else "; ").join(texts))
     return "\n\n".join(lines)
 
 
