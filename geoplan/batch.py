@@ -603,7 +603,8 @@ def _client(scheduler: Any, n_workers: int):
             "geoplan batch needs dask.distributed: pip install 'geoplan[dask]' (or 'dask[distributed]')"
         ) from exc
     if scheduler is None:
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                          dashboard_address=":0") as cluster:
             with Client(cluster) as client:
                 yield client
     elif isinstance(scheduler, Client):
