@@ -22,15 +22,14 @@ HERE = Path(__file__).resolve().parent
 
 # Finds the repository's data/ folder whether the notebook runs from notebooks/, from the
 # repository root or from elsewhere (the test suite runs it in a temporary folder).
-FIND_DATA = '''from pathlib import Path
-
-import geoplan
+FIND_DATA = '''from importlib.resources import files
+from pathlib import Path
 
 
 def find_data(sub: str) -> Path:
     """The repository folder data/<sub> (shipped with the source, not with the wheel)."""
     here = Path.cwd().resolve()
-    for base in (here, *here.parents, Path(geoplan.__file__).resolve().parents[1]):
+    for base in (here, *here.parents, Path(str(files("geoplan"))).resolve().parent):
         if (base / "data" / sub).is_dir():
             return base / "data" / sub
     raise FileNotFoundError(f"data/{sub} not found: run the notebook inside a geoplan checkout")'''
