@@ -34,6 +34,7 @@ __all__ = [
     "check_topology", "TopologyResult", "shared_lines", "outer_boundary",
     "parse_marker_code", "check_markers", "propose_markers", "lines_due",
     "inspection_route", "record_inspection", "save_divisions", "load_divisions",
+    "compare_sources", "geodesic_length_m",
 ]
 
 DIVISION_COLUMNS = ["code", "name", "level", "parent", "valid_from", "valid_to",
@@ -744,3 +745,29 @@ def record_inspection(markers: gpd.GeoDataFrame, records: pd.DataFrame, *, date:
 def geodesic_length_m(geom) -> float:
     """Geodesic length (WGS-84 ellipsoid) of a lon/lat line: an independent check of projected lengths."""
     return float(pyproj.Geod(ellps="WGS84").geometry_length(geom))
+
+
+def compare_sources(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Compare the same units from two sources (matched on ``code``), in metres.
+
+    Returns
+    -------
+    DataFrame
+        ``code, name, area_a_km2, area_b_km2, only_a_m2, only_b_m2, iou, hausdorff_m``
+        (Hausdorff distance between the two boundaries: the worst disagreement of the line).
+    """
+    pa = _projected(a)
+    pb = b.to_crs(pa.crs)
+    gb = dict(zip(pb["code"].astype(str), pb.geometry))
+    rows = []
+    for r in pa.itertuples(index=False):
+        g2 = gb.get(str(r.code))
+        if g2 is None:
+            continue
+        g1 = r.geometry
+        inter = shapely.intersection(g1, g2).area
+        rows.append({"code": r.code, "name": getattr(r, "name", ""), "area_a_km2": g1.area / 1e6,
+                     "area_b_km2": g2.area / 1e6, "only_a_m2": g1.area - inter, "only_b_m2": g2.area - inter,
+                     "iou": inter / shapely.union(g1, g2).area,
+                     "hausdorff_m": shapely.hausdorff_distance(shapely.boundary(g1), shapely.boundary(g2))})
+    return pd.DataFrame(rows)

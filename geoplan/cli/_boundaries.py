@@ -1,0 +1,153 @@
+"""``geoplan boundaries``: divisions with history, topology, shared lines, markers, inspections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import pandas as pd
+
+from geoplan._errors import InputError
+from geoplan.cli._common import DATUMS, echo_paths, lang_opt, output_opt, overwrite_opt
+
+
+@click.group("boundaries")
+def command() -> None:
+    """行政区划与界线 / administrative divisions, boundary lines and markers."""
+
+
+def _read(path: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    try:
+        g = gpd.read_file(path, layer=layer)
+    except Exception as exc:  # pyogrio errors vary by driver
+        raise InputError(f"cannot read: {exc}", file=path) from exc
+    if "code" in g.columns:
+        g["code"] = g["code"].astype(str)
+    return g
+
+
+@command.command("demo")
+@output_opt
+@overwrite_opt
+@lang_opt
+def demo(output: str, overwrite: bool, lang: str) -> None:
+    """湘潭示例：两个来源比较、拓扑、共有界线、建议界桩、报告与地图 / Xiangtan demo."""
+    from geoplan._boundaries_demo import run_demo
+    from geoplan._output import output_folder
+
+    with output_folder(output, overwrite=overwrite) as tmp:
+        paths = run_demo(Path(tmp), lang=lang)
+    echo_paths({k: Path(output) / Path(p).name for k, p in paths.items()})
+
+
+@command.command("import")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--store", "store_path", required=True, type=click.Path(dir_okay=False), help="GeoPackage store.")
+@click.option("--valid-from", required=True, help="ISO date the units are in force from.")
+@click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True)
+@click.option("--code-col", default="code", show_default=True)
+@click.option("--name-col", default="name", show_default=True)
+def import_(path, store_path, valid_from, datum, code_col, name_col) -> None:
+    """导入区划多边形到库（全部或不导入）/ import division polygons into a store (all or nothing)."""
+    from geoplan import boundaries as B
+    from geoplan.store import Store
+
+    with Store(store_path) as store:
+        div = B.import_divisions(path, valid_from=valid_from, datum="wgs84" if datum == "cgcs2000" else datum,
+                                 code_col=code_col, name_col=name_col, store=store)
+    click.echo(f"{len(div)}\t{store_path}")
+
+
+def _outputs(output, overwrite, layers: dict[str, pd.DataFrame]) -> None:
+    from geoplan._output import output_folder
+
+    with output_folder(output, overwrite=overwrite) as tmp:
+        for name, df in layers.items():
+            pd.DataFrame(df.drop(columns="geometry", errors="ignore")).to_csv(Path(tmp) / f"{name}.csv", index=False)
+            if isinstance(df, gpd.GeoDataFrame) and len(df):
+                df.to_file(Path(tmp) / f"{name}.gpkg", driver="GPKG")
+    echo_paths({n: Path(output) / f"{n}.csv" for n in layers})
+
+
+@command.command("check")
+@click.argument("path", type=click.Path(exists=True))
+@output_opt
+@overwrite_opt
+@click.option("--tolerance", type=float, default=1.0, show_default=True, help="metres")
+@click.option("--sliver-width", type=float, default=50.0, show_default=True, help="metres")
+def check(path, output, overwrite, tolerance, sliver_width) -> None:
+    """缝隙、重叠、狭长多边形 / gaps, overlaps, slivers between neighbours."""
+    from geoplan import boundaries as B
+
+    res = B.check_topology(_read(path), tolerance_m=tolerance, sliver_width_m=sliver_width)
+    _outputs(output, overwrite, {"topology": res.layer})
+
+
+@command.command("lines")
+@click.argument("path", type=click.Path(exists=True))
+@output_opt
+@overwrite_opt
+@click.option("--tolerance", type=float, default=0.0, show_default=True, help="metres")
+def lines(path, output, overwrite, tolerance) -> None:
+    """共有界线及长度 / shared boundary lines with lengths, and the outer boundary."""
+    from geoplan import boundaries as B
+
+    units = _read(path)
+    _outputs(output, overwrite, {"lines": B.shared_lines(units, tolerance_m=tolerance),
+                                 "outer": B.outer_boundary(units)})
+
+
+@command.command("markers")
+@click.argument("markers_path", type=click.Path(exists=True))
+@click.argument("lines_path", type=click.Path(exists=True))
+@output_opt
+@overwrite_opt
+@click.option("--tolerance", type=float, default=5.0, show_default=True, help="metres")
+@click.option("--roads", type=click.Path(exists=True), default=None, help="road lines for proposed markers")
+def markers(markers_path, lines_path, output, overwrite, tolerance, roads) -> None:
+    """界桩检查与建议 / check the marker register, propose markers for lines with too few."""
+    from geoplan import boundaries as B
+
+    mk, ln = _read(markers_path), _read(lines_path)
+    _outputs(output, overwrite, {
+        "marker_checks": B.check_markers(mk, ln, tolerance_m=tolerance),
+        "proposed": B.propose_markers(ln, roads=_read(roads) if roads else None, markers=mk)})
+
+
+@command.command("inspect")
+@click.argument("markers_path", type=click.Path(exists=True))
+@click.argument("records_csv", type=click.Path(exists=True))
+@click.option("--date", "date_", required=True)
+@output_opt
+@overwrite_opt
+@lang_opt
+def inspect(markers_path, records_csv, date_, output, overwrite, lang) -> None:
+    """联检记录 → 更新登记表、报告 / apply an inspection record, write the report."""
+    from geoplan import boundaries as B
+    from geoplan._output import output_folder
+    from geoplan.report import Section, write_report
+
+    reg, hist = B.record_inspection(_read(markers_path), pd.read_csv(records_csv, dtype=str), date=date_)
+    with output_folder(output, overwrite=overwrite) as tmp:
+        reg.to_file(Path(tmp) / "markers.gpkg", driver="GPKG")
+        paths = write_report(tmp, title="界线联检 / joint inspection " + date_, lang=lang, sections=[
+            Section("界桩状态 / marker status", table=reg["status"].value_counts().rename_axis("status").reset_index()),
+            Section("记录 / records", table=hist)])
+    echo_paths({k: Path(output) / Path(p).name for k, p in paths.items()})
+
+
+@command.command("history")
+@click.option("--store", "store_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--date", "date_", default=None, help="show the divisions in force on this date")
+def history(store_path, date_) -> None:
+    """区划变更记录 / merges and splits recorded in a store (TSV on stdout)."""
+    from geoplan import boundaries as B
+    from geoplan.store import Store
+
+    with Store(store_path, create=False) as store:
+        if date_:
+            d = B.divisions_at(B.load_divisions(store), date_)
+            click.echo(pd.DataFrame(d.drop(columns="geometry")).to_csv(sep="\t", index=False), nl=False)
+        elif store.has_layer(B.EVENTS_LAYER):
+            click.echo(store.read_layer(B.EVENTS_LAYER).to_csv(sep="\t", index=False), nl=False)
