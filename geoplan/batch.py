@@ -283,9 +283,11 @@ class _MemoryWatch:
     """Peak RSS of this process while a block runs (psutil sampling + ru_maxrss when it rose)."""
 
     def __init__(self, interval: float = 0.01) -> None:
-        import psutil
-
-        self._proc = psutil.Process()
+        try:
+            import psutil
+        except ImportError:  # psutil comes with distributed; without it only ru_maxrss is used
+            psutil = None
+        self._proc = psutil.Process() if psutil is not None else None
         self._interval = interval
         self._stop = threading.Event()
         self.start_rss = self.peak_rss = 0
@@ -299,13 +301,16 @@ class _MemoryWatch:
         except (ImportError, OSError):  # pragma: no cover - Windows
             return 0
 
+    def _rss(self) -> int:
+        return self._proc.memory_info().rss if self._proc is not None else self._maxrss()
+
     def _sample(self) -> None:
         while not self._stop.wait(self._interval):
-            self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
+            self.peak_rss = max(self.peak_rss, self._rss())
 
     def __enter__(self) -> "_MemoryWatch":
         self._maxrss0 = self._maxrss()
-        self.start_rss = self.peak_rss = self._proc.memory_info().rss
+        self.start_rss = self.peak_rss = self._rss()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -313,7 +318,7 @@ class _MemoryWatch:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak_rss = max(self.peak_rss, self._proc.memory_info().rss)
+        self.peak_rss = max(self.peak_rss, self._rss())
         maxrss1 = self._maxrss()
         if maxrss1 > self._maxrss0:  # the lifetime high-water mark was set during this block
             self.peak_rss = max(self.peak_rss, maxrss1)
@@ -434,17 +439,22 @@ def _suggest(hook, area: Area, result, net, fac, dem, units):
     """Run the optional site-suggestion hook; returns (table or None, note)."""
     if hook is None or hook is False:
         return None, ""
+    inputs = {"result": result, "network": net, "facilities": fac, "demand": dem, "units": units}
     if callable(hook):
-        return hook(result=result, network=net, facilities=fac, demand=dem, units=units), ""
+        return hook(**inputs), ""
     try:
         from geoplan import suggest as suggest_mod  # written by another engineer; optional
     except ImportError:
         return None, "suggestion skipped: geoplan.suggest is not available"
     fn = getattr(suggest_mod, "suggest", None)
-    if fn is None:
+    if not callable(fn):
         return None, "suggestion skipped: geoplan.suggest has no suggest()"
-    kwargs = dict(hook) if isinstance(hook, Mapping) else {}
-    return fn(net, fac, dem, units=units, **kwargs), ""
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    kwargs = {k: v for k, v in inputs.items() if k in params}
+    kwargs.update(dict(hook) if isinstance(hook, Mapping) else {})
+    return fn(**kwargs), ""
 
 
 def _covered_shares(summary: pd.DataFrame) -> dict[str, float]:
@@ -489,8 +499,12 @@ def run_area(
         Buffer around the area polygon for the network and facilities (metres).
     suggest
         ``None`` (no suggestion), a callable ``f(*, result, network, facilities,
-        demand, units) -> DataFrame``, or ``True``/a mapping of keyword options
-        for ``geoplan.suggest.suggest`` (skipped with a note when that module is absent).
+        demand, units) -> DataFrame`` (written as ``suggestions.parquet``), or
+        ``True``/a mapping of keyword options for ``geoplan.suggest.suggest``,
+        which is given those of ``result``, ``network``, ``facilities``,
+        ``demand``, ``units`` its signature names.  When ``geoplan.suggest`` is
+        absent the step is skipped and the summary's ``note`` says so.
+        A picklable callable is needed on a cluster (a module-level function).
     lang
         Report language.
     catalogue
@@ -615,7 +629,7 @@ def _client(scheduler: Any, n_workers: int):
 
 
 _SUMMARY_COLUMNS = ["area_id", "name", "status", "error_type", "error", "elapsed_s", "peak_rss_mb",
-                    "rss_increase_mb", "n_nodes", "n_edges", "n_facilities", "n_demand", "pop"]
+                    "rss_increase_mb", "n_nodes", "n_edges", "n_facilities", "n_demand", "pop", "note"]
 
 
 def run_batch(
@@ -727,9 +741,10 @@ def run_batch(
     cols = [c for c in _SUMMARY_COLUMNS if c in summary.columns] + extra + ["output"]
     for c in cols:
         if c not in summary.columns:
-            summary[c] = np.nan if c not in ("error_type", "error", "output") else ""
+            summary[c] = np.nan if c not in ("error_type", "error", "note", "output") else ""
     summary = summary[cols]
-    summary[["error_type", "error", "output"]] = summary[["error_type", "error", "output"]].fillna("")
+    text_cols = ["error_type", "error", "note", "output"]
+    summary[text_cols] = summary[text_cols].fillna("")
 
     paths = {"csv": atomic_write_file(out / "summary.csv",
                                       lambda p: summary.to_csv(p, index=False, encoding="utf-8-sig"), overwrite=True)}

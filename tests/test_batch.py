@@ -189,3 +189,25 @@ def test_clip_network_keeps_inside_edges_only(cross_graph):
     assert clipped.report["clipped_nodes_dropped"] == 3
     dense = clipped.csr("length").toarray()
     assert sorted(dense[dense > 0].tolist()) == [50, 50, 100, 100]
+
+
+def _two_best_unserved(*, demand, result, **_):
+    """A stand-in suggestion hook: the two most populous demand points not covered by a social-work station."""
+    d = result.demand
+    return d[~d["social_work_covered"]].nlargest(2, "pop")[["id", "pop", "geometry"]]
+
+
+def test_suggestion_hook_optional(table, tmp_path, monkeypatch):
+    import sys
+
+    (area,) = [a for a in batch.read_areas(table) if a.area_id == "00530"]
+    monkeypatch.setitem(sys.modules, "geoplan.suggest", None)  # as if the module were not written yet
+    rec = batch.run_area(area, tmp_path / "a", buffer_m=BUFFER_M, suggest=True, with_service_areas=False, lang="en")
+    assert rec["status"] == "ok" and "geoplan.suggest is not available" in rec["note"]
+    assert not (tmp_path / "a" / "areas" / "00530" / "suggestions.parquet").exists()
+
+    rec = batch.run_area(area, tmp_path / "b", buffer_m=BUFFER_M, suggest=_two_best_unserved,
+                         with_service_areas=False, lang="en")
+    assert rec["status"] == "ok", rec
+    got = pd.read_parquet(tmp_path / "b" / "areas" / "00530" / "suggestions.parquet")
+    assert len(got) <= 2
