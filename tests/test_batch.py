@@ -211,3 +211,23 @@ def test_suggestion_hook_optional(table, tmp_path, monkeypatch):
     assert rec["status"] == "ok", rec
     got = pd.read_parquet(tmp_path / "b" / "areas" / "00530" / "suggestions.parquet")
     assert len(got) <= 2
+
+
+def test_read_areas_template_and_geojson(tmp_path):
+    from pathlib import Path
+
+    import geopandas as gpd
+    import shapely
+
+    template = Path(batch.__file__).resolve().parents[1] / "data" / "batch" / "areas_template.csv"
+    a, b = batch.read_areas(template)
+    assert (a.area_id, a.name, a.facilities_datum, a.units_datum) == ("430302", "雨湖区", "gcj02", "gcj02")
+    assert a.units.endswith("430302/街道.geojson") and a.polygon is None
+    assert b.polygon_file.endswith("430304/区界.geojson") and b.units is None
+
+    gdf = gpd.GeoDataFrame({"area_id": ["x1"], "network": ["n.graphml"], "facilities": ["f.csv"], "demand": ["d.csv"]},
+                           geometry=[shapely.box(24.93, 60.16, 24.95, 60.17)], crs=4326)
+    gdf.to_file(tmp_path / "areas.geojson", driver="GeoJSON")
+    (c,) = batch.read_areas(tmp_path / "areas.geojson")
+    assert shapely.from_wkt(c.polygon).equals(shapely.box(24.93, 60.16, 24.95, 60.17))
+    assert c.network == str(tmp_path / "n.graphml")
