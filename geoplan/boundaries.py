@@ -369,16 +369,17 @@ def check_topology(units: gpd.GeoDataFrame, *, parent=None, tolerance_m: float =
         Optional parent polygon (shapely, in ``units.crs``): parts of it no child covers are
         ``not_covered``; parts of a child outside it are ``outside_parent``.
     tolerance_m
-        Pieces whose mean width (2·area/perimeter) is at most this are digitising noise and
-        are dropped.
+        Pieces whose width (diameter of the largest inscribed circle) is at most this are
+        digitising noise and are dropped.
     sliver_width_m
-        A remaining overlap/gap piece with mean width at most this is kind ``sliver_overlap``
+        A remaining overlap/gap piece with width at most this is kind ``sliver_overlap``
         / ``sliver_gap`` (a thin strip along a shared line rather than a real disagreement).
 
     Returns
     -------
     TopologyResult
-        Columns ``kind, unit_a, unit_b, area_m2, width_m, lon, lat`` (representative point).
+        Columns ``kind, unit_a, unit_b, area_m2, width_m, lon, lat`` (representative point: always
+        inside the piece), sorted by kind then area.
     """
     pu = _projected(units).reset_index(drop=True)
     geoms = pu.geometry.values
@@ -387,7 +388,7 @@ def check_topology(units: gpd.GeoDataFrame, *, parent=None, tolerance_m: float =
 
     def add(kind, a, b, g):
         for p in _polys(g):
-            width = 2 * p.area / p.length if p.length else 0.0
+            width = 2 * shapely.maximum_inscribed_circle(p).length  # widest inscribed circle
             if width <= tolerance_m:
                 continue
             k = kind
@@ -572,20 +573,18 @@ def check_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, *, toleran
         ew = (x1 - x0) >= (y1 - y0)
         pos = {i: (mp.geometry[i].x if ew else -mp.geometry[i].y) for i in idx}
         by_seq = sorted(idx, key=lambda i: (parsed[i]["seq"], pos[i]))
-        seqs = [parsed[i]["seq"] for i in by_seq]
-        firsts = {}
+        firsts: dict[int, float] = {}
         for i in by_seq:
             firsts.setdefault(parsed[i]["seq"], pos[i])
-        order = [s for s, _ in sorted(firsts.items())]
-        prev = -math.inf
-        for s in order:
-            if firsts[s] < prev - tolerance_m:
-                for i in idx:
-                    if parsed[i]["seq"] == s:
-                        df.at[i, "problems"] = df.at[i, "problems"] + [
-                            "out of sequence (" + ("west→east" if ew else "north→south") + ")"]
-            prev = max(prev, firsts[s])
-        del seqs
+        order = sorted(firsts)
+        bad = set()
+        for s0, s1 in zip(order, order[1:]):  # adjacent numbers in the wrong order: flag both
+            if firsts[s1] < firsts[s0] - tolerance_m:
+                bad |= {s0, s1}
+        for i in idx:
+            if parsed[i]["seq"] in bad:
+                df.at[i, "problems"] = df.at[i, "problems"] + [
+                    "out of sequence (" + ("west→east" if ew else "north→south") + ")"]
     df["problems"] = df["problems"].map(lambda p: "; ".join(p))
     return df
 
@@ -640,7 +639,7 @@ def lines_due(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *, on: str, ev
     d = _date.fromisoformat(str(on))
     limit = d.replace(year=d.year - every_years).isoformat()
     df = pd.DataFrame({"line_code": lines["line_code"].to_numpy()})
-    df["last_inspection"] = df["line_code"].map(last).fillna("")
+    df["last_inspection"] = df["line_code"].map(last.astype(str).to_dict()).fillna("").astype(str)
     df["due"] = (df["last_inspection"] == "") | (df["last_inspection"] <= limit)
     return df
 
