@@ -639,7 +639,8 @@ def lines_due(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *, on: str, ev
     d = _date.fromisoformat(str(on))
     limit = d.replace(year=d.year - every_years).isoformat()
     df = pd.DataFrame({"line_code": lines["line_code"].to_numpy()})
-    df["last_inspection"] = df["line_code"].map(last.astype(str).to_dict()).fillna("").astype(str)
+    lastd = {k: str(v) for k, v in last.items()}
+    df["last_inspection"] = [lastd.get(c, "") for c in df["line_code"]]
     df["due"] = (df["last_inspection"] == "") | (df["last_inspection"] <= limit)
     return df
 
