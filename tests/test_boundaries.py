@@ -217,6 +217,23 @@ def test_merge_recorded_and_read_back():
         B.merge(ch.divisions, ["430302"], new_code="430306", new_name="x", date="2022-01-01", document="-")
 
 
+def test_indicator_per_unit_before_and_after_merge():
+    """Elderly population per unit (points joined to units), as coverage aggregation does it."""
+    ch = B.merge(_demo_divisions(), ["430302", "430304"], new_code="430305", new_name="新区", date="2021-01-01",
+                 document="d")
+    pts = gpd.GeoDataFrame({"pop_60": [10, 20, 30, 40, 50]},
+                           geometry=[Point(X0 + 10, Y0 + 10), Point(X0 + 50, Y0 + 50), Point(X0 + 150, Y0 + 50),
+                                     Point(X0 + 160, Y0 + 60), Point(X0 + 250, Y0 + 50)], crs=UTM)
+
+    def per_unit(date):
+        u = B.divisions_at(ch.divisions, date)[["code", "name", "geometry"]]
+        j = gpd.sjoin(pts, u, predicate="within")
+        return j.groupby("code")["pop_60"].sum().to_dict()
+
+    assert per_unit("2020-06-01") == {"430302000000": 30, "430304000000": 70, "430321000000": 50}
+    assert per_unit("2021-06-01") == {"430305000000": 100, "430321000000": 50}
+
+
 def test_split_recorded():
     div = _demo_divisions()
     parts = gpd.GeoDataFrame({"code": ["430306", "430307"], "name": ["北", "南"]},
