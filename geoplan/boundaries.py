@@ -326,6 +326,13 @@ def import_divisions(path: str | Path, *, valid_from: str, datum: str = "wgs84",
         gdf = geometry_to_wgs84(gdf, datum)
     gdf = gdf.set_crs("EPSG:4326", allow_override=True)
     div = new_divisions(gdf, valid_from=valid_from, code_col=code_col, name_col=name_col, file=str(path))
+    if store is not None and store.has_layer(DIVISIONS_LAYER):
+        live = set(divisions_at(load_divisions(store), str(valid_from))["code"])
+        clash = [i for i, c in enumerate(div["code"]) if c in live]
+        if clash:
+            raise InputError(f"code {div['code'].iloc[clash[0]]} is already in force on {valid_from} in the store "
+                             "(record a merge/split instead of importing it again)",
+                             file=str(path), row=clash[0] + 2, field=code_col)
     if store is not None:
         with store.transaction() as tx:
             tx.write_layer(DIVISIONS_LAYER, div, mode="append")

@@ -263,6 +263,11 @@ def test_store_merge_and_failed_import_leaves_store_unchanged(tmp_path):
         assert "bad.geojson" in str(ei.value) and "row 3" in str(ei.value).lower().replace(":", "")
         assert B.load_divisions(st).drop(columns="geometry").to_json() == snapshot
         assert len(st.read_layer(B.EVENTS_LAYER)) == 1
+        with pytest.raises(InputError, match="already in force"):  # importing 430321 twice
+            third = units(sq(200, 0), codes=["430305"]).to_crs("EPSG:4326")
+            third.to_file(tmp_path / "dup.geojson", driver="GeoJSON")
+            B.import_divisions(tmp_path / "dup.geojson", valid_from="2022-01-01", store=st)
+        assert B.load_divisions(st).drop(columns="geometry").to_json() == snapshot
         assert sorted(B.divisions_at(B.load_divisions(st), "2022-01-01")["code"]) == ["430305000000"]
 
 

@@ -17,11 +17,16 @@ def command() -> None:
     """行政区划与界线 / administrative divisions, boundary lines and markers."""
 
 
-def _read(path: str, layer: str | None = None) -> gpd.GeoDataFrame:
+def _read(path: str, layer: str | None = None, datum: str = "wgs84") -> gpd.GeoDataFrame:
     try:
         g = gpd.read_file(path, layer=layer)
     except Exception as exc:  # pyogrio errors vary by driver
         raise InputError(f"cannot read: {exc}", file=path) from exc
+    if datum in ("gcj02", "bd09"):
+        from geoplan.crs import geometry_to_wgs84
+
+        g = geometry_to_wgs84(g.to_crs("EPSG:4326") if g.crs and not g.crs.is_geographic else g, datum)
+        g = g.set_crs("EPSG:4326", allow_override=True)
     if "code" in g.columns:
         g["code"] = g["code"].astype(str)
     return g
@@ -76,11 +81,12 @@ def _outputs(output, overwrite, layers: dict[str, pd.DataFrame]) -> None:
 @overwrite_opt
 @click.option("--tolerance", type=float, default=1.0, show_default=True, help="metres")
 @click.option("--sliver-width", type=float, default=50.0, show_default=True, help="metres")
-def check(path, output, overwrite, tolerance, sliver_width) -> None:
+@click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True)
+def check(path, output, overwrite, tolerance, sliver_width, datum) -> None:
     """缝隙、重叠、狭长多边形 / gaps, overlaps, slivers between neighbours."""
     from geoplan import boundaries as B
 
-    res = B.check_topology(_read(path), tolerance_m=tolerance, sliver_width_m=sliver_width)
+    res = B.check_topology(_read(path, datum=datum), tolerance_m=tolerance, sliver_width_m=sliver_width)
     _outputs(output, overwrite, {"topology": res.layer})
 
 
@@ -89,11 +95,12 @@ def check(path, output, overwrite, tolerance, sliver_width) -> None:
 @output_opt
 @overwrite_opt
 @click.option("--tolerance", type=float, default=0.0, show_default=True, help="metres")
-def lines(path, output, overwrite, tolerance) -> None:
+@click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True)
+def lines(path, output, overwrite, tolerance, datum) -> None:
     """共有界线及长度 / shared boundary lines with lengths, and the outer boundary."""
     from geoplan import boundaries as B
 
-    units = _read(path)
+    units = _read(path, datum=datum)
     _outputs(output, overwrite, {"lines": B.shared_lines(units, tolerance_m=tolerance),
                                  "outer": B.outer_boundary(units)})
 
