@@ -742,10 +742,10 @@ def record_inspection(markers: gpd.GeoDataFrame, records: pd.DataFrame, *, date:
         new = old if (old == "proposed" and r.result == "found") else r.result
         reg.at[k, "status"] = new
         reg.at[k, "last_inspection"] = str(date)
-        if getattr(r, "photo", None):
+        if isinstance(getattr(r, "photo", None), str) and r.photo:
             reg.at[k, "photo"] = r.photo
         hist.append({"marker_code": r.marker_code, "date": str(date), "old_status": old, "new_status": new,
-                     "notes": str(getattr(r, "notes", "") or "")})
+                     "notes": "" if pd.isna(getattr(r, "notes", "")) else str(getattr(r, "notes", ""))})
     return reg, pd.DataFrame(hist, columns=["marker_code", "date", "old_status", "new_status", "notes"])
 
 

@@ -112,11 +112,13 @@ def lines(path, output, overwrite, tolerance, datum) -> None:
 @overwrite_opt
 @click.option("--tolerance", type=float, default=5.0, show_default=True, help="metres")
 @click.option("--roads", type=click.Path(exists=True), default=None, help="road lines for proposed markers")
-def markers(markers_path, lines_path, output, overwrite, tolerance, roads) -> None:
+@click.option("--markers-layer", default=None, help="layer in a GeoPackage (e.g. markers)")
+@click.option("--lines-layer", default=None, help="layer in a GeoPackage (e.g. shared_lines)")
+def markers(markers_path, lines_path, output, overwrite, tolerance, roads, markers_layer, lines_layer) -> None:
     """界桩检查与建议 / check the marker register, propose markers for lines with too few."""
     from geoplan import boundaries as B
 
-    mk, ln = _read(markers_path), _read(lines_path)
+    mk, ln = _read(markers_path, markers_layer), _read(lines_path, lines_layer)
     _outputs(output, overwrite, {
         "marker_checks": B.check_markers(mk, ln, tolerance_m=tolerance),
         "proposed": B.propose_markers(ln, roads=_read(roads) if roads else None, markers=mk)})
@@ -129,15 +131,17 @@ def markers(markers_path, lines_path, output, overwrite, tolerance, roads) -> No
 @output_opt
 @overwrite_opt
 @lang_opt
-def inspect(markers_path, records_csv, date_, output, overwrite, lang) -> None:
+@click.option("--markers-layer", default=None, help="layer in a GeoPackage (e.g. markers)")
+def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_layer) -> None:
     """联检记录 → 更新登记表、报告 / apply an inspection record, write the report."""
     from geoplan import boundaries as B
     from geoplan._output import output_folder
     from geoplan.report import Section, write_report
 
-    reg, hist = B.record_inspection(_read(markers_path), pd.read_csv(records_csv, dtype=str), date=date_)
+    reg, hist = B.record_inspection(_read(markers_path, markers_layer), pd.read_csv(records_csv, dtype=str), date=date_)
     with output_folder(output, overwrite=overwrite) as tmp:
         reg.to_file(Path(tmp) / "markers.gpkg", driver="GPKG")
+        hist.to_csv(Path(tmp) / "history.csv", index=False)
         paths = write_report(tmp, title="界线联检 / joint inspection " + date_, lang=lang, sections=[
             Section("界桩状态 / marker status", table=reg["status"].value_counts().rename_axis("status").reset_index()),
             Section("记录 / records", table=hist)])
