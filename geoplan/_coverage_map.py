@@ -16,6 +16,7 @@ _TXT = {
     "area": ("服务范围：{name}", "Service area: {name}"),
     "uncovered": ("未覆盖需求点：{name}", "Uncovered demand: {name}"),
     "covered": ("已覆盖需求点：{name}", "Covered demand: {name}"),
+    "legend": ("覆盖率（所选设施类型）", "Share covered (type shown)"),
 }
 
 
@@ -32,18 +33,21 @@ def coverage_map(result, path: str | Path, *, lang: str = "zh", basemap: str = "
     m = maps.base_map(extent, basemap=basemap, lang=lang)
 
     if isinstance(result.units, gpd.GeoDataFrame) and len(result.units):
+        first_layer = None  # the per-type layers share one legend (same classes)
         for i, t in enumerate(cat.keys):
             ft = cat[t]
             sub = result.units[result.units["type"] == t]
             col = f"share_{ft.weight}_covered"
             what = f"{ft.name(lang)} — {label(col, lang)}"
-            maps.add_choropleth(
-                m, sub, value_col=col, name=_t("units", lang, what=what), legend_title=what,
+            layer = maps.add_choropleth(
+                m, sub, value_col=col, name=_t("units", lang, what=what), legend_title=_t("legend", lang),
+                legend=first_layer if first_layer is not None else True,
                 bins=[0, 0.2, 0.4, 0.6, 0.8, 1.0], tooltip_col="unit_name",
                 popup_cols=["unit_code", "unit_name", "n_facilities", "has_facility", ft.weight, f"{ft.weight}_covered", col,
                             "median_min", "p90_min"],
                 lang=lang, show=(i == 0),
             )
+            first_layer = first_layer if first_layer is not None else layer
 
     sa = result.service_areas
     for i, t in enumerate(cat.keys):

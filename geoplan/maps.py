@@ -580,6 +580,7 @@ def add_choropleth(
     tooltip_col: str | None = None,
     lang: str | None = None,
     show: bool = True,
+    legend: bool | folium.FeatureGroup = True,
 ) -> folium.FeatureGroup:
     """Colour polygons by a value in classes, with a legend.
 
@@ -609,19 +610,51 @@ def add_choropleth(
         Label language (default: the map's).
     show
         Layer visible when the map opens.
+    legend
+        ``True``: a legend of this layer's classes, shown while the layer is
+        visible.  ``False``: no legend.  A layer returned by an earlier
+        :func:`add_choropleth` call: share that layer's legend — this layer is
+        classed with the same class edges and colours (``bins`` and
+        ``colormap`` are then not used) and the one legend is shown while any
+        of the layers sharing it is visible.  Use this for one indicator
+        mapped per facility type, so the map has one legend, not one per
+        layer.
 
     Returns
     -------
     folium.FeatureGroup
         The layer.  Missing values are grey and listed as 无数据/No data.
+
+    Examples
+    --------
+    One legend for several layers::
+
+        first = None
+        for t, part in units.groupby("type"):
+            g = add_choropleth(m, part, value_col="share_pop_covered", name=t,
+                               bins=[0, .2, .4, .6, .8, 1], legend=first or True,
+                               show=first is None)
+            first = first or g
     """
     lang = _lang(m, lang)
     _check_cols(gdf, [value_col, tooltip_col, *(popup_cols or [])])
+    owner: folium.FeatureGroup | None = None
+    if isinstance(legend, folium.FeatureGroup):
+        owner = legend
+        if getattr(owner, "_geoplan_classes", None) is None:
+            raise InputError("legend= must be True, False or a layer returned by add_choropleth",
+                             field="legend")
+    elif not isinstance(legend, (bool, np.bool_)):
+        raise InputError("legend= must be True, False or a layer returned by add_choropleth",
+                         field="legend")
     values = pd.to_numeric(gdf[value_col], errors="coerce").to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     percent = value_col.startswith("share_") or (
         finite.size > 0 and finite.min() >= 0 and finite.max() <= 1 and isinstance(bins, int)
     )
+    if owner is not None:
+        edges, percent, colormap = owner._geoplan_classes  # type: ignore[attr-defined]
+        bins = list(edges)
     if isinstance(bins, int):
         if bins < 1:
             raise InputError("bins must be at least 1", field="bins")
@@ -659,15 +692,255 @@ def add_choropleth(
         popup=popup, tooltip=tooltip,
     ).add_to(group)
     group.add_to(m)
+    group._geoplan_classes = (edges, percent, colors)  # type: ignore[attr-defined]
+    no_data = (_NO_DATA, str(label("no_data", lang)))
 
+    if owner is not None:
+        shared = getattr(owner, "_geoplan_legend", None)
+        if shared is not None:
+            shared.layers.append(group)
+            if not np.isfinite(values).all() and no_data not in shared.items:
+                shared.items.append(no_data)
+            # the legend's script must run after every layer it follows is defined
+            m._children.move_to_end(shared.get_name())
+        group._geoplan_legend = shared  # type: ignore[attr-defined]
+        return group
+    if not legend:
+        group._geoplan_legend = None  # type: ignore[attr-defined]
+        return group
     items = []
     for i in range(k):
         lo, hi = edges[i], edges[min(i + 1, edges.size - 1)]
         items.append((colors[i], f"{_fmt_edge(lo, percent)} – {_fmt_edge(hi, percent)}"))
     if not np.isfinite(values).all():
-        items.append((_NO_DATA, str(label("no_data", lang))))
+        items.append(no_data)
     title = legend_title if legend_title is not None else str(label(value_col, lang))
-    add_legend(m, items, title=title, layer=group)
+    group._geoplan_legend = add_legend(m, items, title=title, layer=group)  # type: ignore[attr-defined]
+    return group
+
+
+#: Default colours of boundary-marker statuses (GB/T 17796 registers; see geoplan.boundaries).
+STATUS_COLORS: dict[str, str] = {
+    "proposed": "#718096",
+    "surveyed": "#2b6cb0",
+    "found": "#2f855a",
+    "moved": "#d69e2e",
+    "damaged": "#dd6b20",
+    "missing": "#c53030",
+}
+#: Display labels of marker statuses (zh, en).
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "proposed": ("拟设（未实测）", "Proposed (not surveyed)"),
+    "surveyed": ("已测设", "Surveyed"),
+    "found": ("完好", "Found intact"),
+    "moved": ("移位", "Moved"),
+    "damaged": ("损坏", "Damaged"),
+    "missing": ("缺失", "Missing"),
+}
+
+
+def _status_text(v: Any, lang: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "无数据" if lang == "zh" else "No data"
+    zh, en = STATUS_LABELS.get(str(v), (str(v), str(v)))
+    return zh if lang == "zh" else en
+
+
+def add_markers_by_status(
+    m: folium.Map,
+    markers: gpd.GeoDataFrame,
+    *,
+    name: str,
+    status_col: str = "status",
+    colors: Mapping[str, str] | None = None,
+    popup_cols: Sequence[str] | None = None,
+    tooltip_col: str | None = None,
+    radius: float = 7,
+    lang: str | None = None,
+    show: bool = True,
+    legend: bool = True,
+) -> folium.FeatureGroup:
+    """Add point markers (e.g. boundary markers 界桩) coloured by their status.
+
+    Parameters
+    ----------
+    m
+        Map from :func:`base_map`.
+    markers
+        Point layer with a CRS and a status column.
+    name
+        Layer name shown in the layer control.
+    status_col
+        Column of status keys: ``proposed``, ``surveyed``, ``found``,
+        ``moved``, ``damaged``, ``missing`` (see :data:`STATUS_LABELS`); other
+        values are shown as they are, in a palette colour.
+    colors
+        Status → CSS colour, over :data:`STATUS_COLORS`.
+    popup_cols, tooltip_col
+        Columns shown in popups and tooltips (escaped); the status is shown by
+        its label.
+    radius
+        Marker radius in pixels.
+    lang
+        Label language (default: the map's).
+    show
+        Layer visible when the map opens.
+    legend
+        Add a legend of the statuses present (in the order of
+        :data:`STATUS_LABELS`), shown while the layer is visible.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        The layer.
+    """
+    lang = _lang(m, lang)
+    _check_cols(markers, [status_col, tooltip_col, *(popup_cols or [])])
+    order = {k: i for i, k in enumerate(STATUS_LABELS)}
+    keys = markers[status_col].astype(object).where(markers[status_col].notna(), None)
+    rank = [order.get(str(k), len(order)) for k in keys]
+    data = markers.assign(**{status_col: [_status_text(k, lang) for k in keys]})
+    data = data.iloc[np.argsort(rank, kind="stable")]
+    palette = dict(STATUS_COLORS)
+    palette.update(colors or {})
+    extra = iter(_PALETTE[3:])
+    by_text: dict[str, str] = {}
+    for k in keys.iloc[np.argsort(rank, kind="stable")]:
+        t = _status_text(k, lang)
+        if t not in by_text:
+            by_text[t] = palette.get(str(k)) or next(extra, "#4a5568")
+    return add_points(m, data, name=name, category_col=status_col, colors=by_text, radius=radius,
+                      popup_cols=popup_cols, tooltip_col=tooltip_col, lang=lang, show=show,
+                      legend=legend)
+
+
+class _RankedSites(MacroElement):
+    """Numbered markers; every per-site text travels as JSON and is escaped HTML."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+(function () {
+    var group = {{ this._parent.get_name() }};
+    var sites = {{ this.sites|tojson }};
+    var size = {{ this.size|tojson }};
+    sites.forEach(function (s) {
+        var icon = L.divIcon({className: "geoplan-site", html: s.icon, iconSize: [size, size],
+                              iconAnchor: [size / 2, size / 2], popupAnchor: [0, -size / 2]});
+        var marker = L.marker([s.lat, s.lon], {icon: icon, riseOnHover: true});
+        if (s.popup) { marker.bindPopup(s.popup, {maxWidth: 400}); }
+        if (s.tooltip) { marker.bindTooltip(s.tooltip, {sticky: true}); }
+        marker.addTo(group);
+    });
+})();
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, sites: list[dict], size: int):
+        super().__init__()
+        self._name = "RankedSites"
+        self.sites = sites
+        self.size = size
+
+
+def add_suggested_sites(
+    m: folium.Map,
+    sites: gpd.GeoDataFrame,
+    *,
+    name: str,
+    rank_col: str = "rank",
+    gain_col: str | None = "gain",
+    popup_cols: Sequence[str] | None = None,
+    tooltip_col: str | None = None,
+    category_col: str | None = None,
+    colors: Mapping[Any, str] | None = None,
+    color: str = "#805ad5",
+    size: int = 24,
+    lang: str | None = None,
+    show: bool = True,
+    legend: bool = True,
+) -> folium.FeatureGroup:
+    """Add suggested sites as numbered markers (the rank), with rank and gain in the popup.
+
+    Parameters
+    ----------
+    m
+        Map from :func:`base_map`.
+    sites
+        Suggested sites with a CRS (points; other geometries are shown at a
+        representative point), e.g. the ranked table of a site suggestion.
+    name
+        Layer name shown in the layer control.
+    rank_col
+        Column of the rank (1 = first to build); written on the marker.
+    gain_col
+        Column of the marginal gain each site adds (e.g. people newly
+        covered); ``None`` if there is none.
+    popup_cols
+        Columns shown in the popup, after rank and gain (escaped).
+    tooltip_col
+        Column shown on hover (escaped); default: the rank and gain.
+    category_col
+        Column choosing the colour (e.g. facility type), with a legend.
+    colors
+        Category → CSS colour (default :data:`CATEGORY_COLORS`, then a palette).
+    color
+        Colour without ``category_col``.
+    size
+        Marker diameter in pixels.
+    lang
+        Label language (default: the map's).
+    show
+        Layer visible when the map opens.
+    legend
+        With ``category_col``: a legend of the categories, shown while the
+        layer is visible.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        The layer.
+    """
+    lang = _lang(m, lang)
+    _check_cols(sites, [rank_col, gain_col, tooltip_col, category_col, *(popup_cols or [])])
+    data = to_map_datum(m, sites)
+    data = data[~data.geometry.is_empty & data.geometry.notna()]
+    pts = data.geometry.representative_point()
+    cols = list(dict.fromkeys([rank_col, *([gain_col] if gain_col else []), *(popup_cols or [])]))
+    palette = dict(CATEGORY_COLORS)
+    palette.update(colors or {})
+    extra = iter(_PALETTE)
+    cat_colors: dict[Any, str] = {}
+    if category_col is not None:
+        for c in dict.fromkeys(data[category_col].tolist()):
+            cat_colors[c] = palette.get(c) or next(extra, "#4a5568")
+    records = []
+    for (_, row), p in zip(data.iterrows(), pts):
+        fill = cat_colors.get(row[category_col], color) if category_col else color
+        rank_text = html.escape(_value_text(row[rank_col], rank_col, lang))
+        icon = (
+            f'<div style="width:{int(size)}px;height:{int(size)}px;border-radius:50%;'
+            f'background:{html.escape(fill, quote=True)};color:#fff;border:2px solid #fff;'
+            f'box-shadow:0 1px 3px rgba(0,0,0,.5);box-sizing:border-box;display:flex;'
+            f'align-items:center;justify-content:center;font:bold 12px {html.escape(_FONT_STACK)}">'
+            f"{rank_text}</div>"
+        )
+        if tooltip_col:
+            tip = html.escape(_value_text(row[tooltip_col], tooltip_col, lang))
+        else:
+            tip = f"{html.escape(str(label(rank_col, lang)))} {rank_text}"
+            if gain_col:
+                tip += (f" · {html.escape(str(label(gain_col, lang)))} "
+                        f"{html.escape(_value_text(row[gain_col], gain_col, lang))}")
+        records.append({"lat": float(p.y), "lon": float(p.x), "icon": icon,
+                        "popup": _popup_html(row, cols, lang), "tooltip": tip})
+    group = folium.FeatureGroup(name=_layer_name(name), show=show)
+    group.add_child(_RankedSites(records, int(size)))
+    group.add_to(m)
+    if category_col is not None and legend and cat_colors:
+        add_legend(m, [(col, str(label(c, lang))) for c, col in cat_colors.items()], title=name,
+                   shape="circle", layer=group)
     return group
 
 
@@ -683,14 +956,15 @@ class _Legend(MacroElement):
         div.innerHTML = {{ this.html|tojson }};
         return div;
     };
-{%- if this.layer %}
-    var layer = {{ this.layer.get_name() }};
-    function sync() {  // the legend is shown while its layer is
-        if (map.hasLayer(layer)) { if (!legend._map) legend.addTo(map); }
+{%- if this.layers %}
+    var layers = [{% for l in this.layers %}{{ l.get_name() }}{% if not loop.last %}, {% endif %}{% endfor %}];
+    function sync() {  // the legend is shown while any of its layers is
+        var on = layers.some(function (l) { return map.hasLayer(l); });
+        if (on) { if (!legend._map) legend.addTo(map); }
         else if (legend._map) { legend.remove(); }
     }
-    map.on("overlayadd overlayremove", function (e) { if (e.layer === layer) sync(); });
-    layer.on("add remove", function () { setTimeout(sync, 0); });
+    map.on("overlayadd overlayremove", function (e) { if (layers.indexOf(e.layer) >= 0) sync(); });
+    layers.forEach(function (l) { l.on("add remove", function () { setTimeout(sync, 0); }); });
     sync();
 {%- else %}
     legend.addTo(map);
@@ -700,12 +974,37 @@ class _Legend(MacroElement):
 """
     )
 
-    def __init__(self, html_text: str, position: str, layer: folium.map.Layer | None):
+    def __init__(self, items: list[tuple[str, str]], title: str, shape: str, position: str,
+                 layers: Sequence[folium.map.Layer]):
         super().__init__()
         self._name = "Legend"
-        self.html = html_text
+        self.items = items
+        self.title = title
+        self.shape = shape
         self.position = position
-        self.layer = layer
+        self.layers = list(layers)
+
+    @property
+    def html(self) -> str:
+        """The legend box; every text escaped."""
+        return _legend_html(self.items, self.title, self.shape)
+
+
+def _legend_html(pairs: Sequence[tuple[str, str]], title: str, shape: str) -> str:
+    radius = "50%" if shape == "circle" else "2px"
+    rows = "".join(
+        '<div style="display:flex;align-items:center;margin:2px 0">'
+        f'<span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
+        f'border:1px solid #718096;border-radius:{radius};background:{html.escape(col, quote=True)}">'
+        f"</span><span>{html.escape(text)}</span></div>"
+        for col, text in pairs
+    )
+    return (
+        f'<div style="background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;'
+        f'box-shadow:0 1px 4px rgba(0,0,0,.3);font-family:{html.escape(_FONT_STACK)};'
+        f'font-size:12px;line-height:1.4;max-width:260px">'
+        f'<div style="font-weight:bold;margin-bottom:4px">{html.escape(title)}</div>{rows}</div>'
+    )
 
 
 def add_legend(
@@ -715,8 +1014,8 @@ def add_legend(
     title: str,
     position: str = "bottomright",
     shape: str = "box",
-    layer: folium.map.Layer | None = None,
-) -> None:
+    layer: folium.map.Layer | Sequence[folium.map.Layer] | None = None,
+) -> MacroElement:
     """Add a legend box (a Leaflet control) with coloured entries.
 
     Parameters
@@ -733,28 +1032,25 @@ def add_legend(
     shape
         ``"box"`` (areas) or ``"circle"`` (points).
     layer
-        Show the legend only while this layer is on the map (switched in the
-        layer control); default: always shown.
+        Show the legend only while this layer (or any of these layers) is on
+        the map (switched in the layer control); default: always shown.  The
+        layers must already be on the map.
+
+    Returns
+    -------
+    branca.element.MacroElement
+        The legend element (added to ``m``).
     """
     if isinstance(items, Mapping):
         pairs = [(str(col), str(text)) for text, col in items.items()]
     else:
         pairs = [(str(col), str(text)) for col, text in items]
-    radius = "50%" if shape == "circle" else "2px"
-    rows = "".join(
-        '<div style="display:flex;align-items:center;margin:2px 0">'
-        f'<span style="display:inline-block;width:14px;height:14px;margin-right:6px;'
-        f'border:1px solid #718096;border-radius:{radius};background:{html.escape(col, quote=True)}">'
-        f"</span><span>{html.escape(text)}</span></div>"
-        for col, text in pairs
-    )
-    box = (
-        f'<div style="background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;'
-        f'box-shadow:0 1px 4px rgba(0,0,0,.3);font-family:{html.escape(_FONT_STACK)};'
-        f'font-size:12px;line-height:1.4;max-width:260px">'
-        f'<div style="font-weight:bold;margin-bottom:4px">{html.escape(title)}</div>{rows}</div>'
-    )
-    m.add_child(_Legend(box, position, layer))
+    if shape not in ("box", "circle"):
+        raise InputError(f"shape must be 'box' or 'circle', got {shape!r}", field="shape")
+    layers = [] if layer is None else ([layer] if isinstance(layer, folium.map.Layer) else list(layer))
+    el = _Legend(pairs, str(title), shape, position, layers)
+    m.add_child(el)
+    return el
 
 
 # --------------------------------------------------------------------------- output
@@ -881,9 +1177,13 @@ __all__ = [
     "add_polygons",
     "add_choropleth",
     "add_legend",
+    "add_suggested_sites",
+    "add_markers_by_status",
     "finish",
     "viewer_url",
     "map_datum",
     "to_map_datum",
     "CATEGORY_COLORS",
+    "STATUS_COLORS",
+    "STATUS_LABELS",
 ]

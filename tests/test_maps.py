@@ -185,3 +185,106 @@ def test_popup_labels_and_values(tmp_path, facilities):
     assert "名称</th><td>social_work</td>" in text  # free text is not translated
     assert "类型</th><td>社工站</td>" in text  # category keys are
     assert "床位</th><td>40</td>" in text and "床位</th><td></td>" in text
+
+
+# --------------------------------------------------------------------------- suggested sites, markers, shared legend
+
+
+@pytest.fixture
+def sites() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"rank": [1, 2, 3], "gain": [1520.0, 730.5, 12.0], "name": ["社区中心", XSS, "`${alert(5)}`"],
+         "type": ["social_work", "elder_care_centre", "social_work"]},
+        geometry=[Point(116.392, 39.91), Point(116.402, 39.912), Point(116.386, 39.905)],
+        crs=4326,
+    )
+
+
+def _script_of(text: str, var: str) -> int:
+    """Position where the page defines a Leaflet variable."""
+    return text.index(f"var {var} = ")
+
+
+def test_suggested_sites_rank_gain_and_escaping(tmp_path, sites):
+    m = maps.base_map(sites)
+    g = maps.add_suggested_sites(m, sites, name="建议新址", popup_cols=["name", "type"],
+                                 category_col="type")
+    text = maps.finish(m, tmp_path / "s.html").read_text(encoding="utf-8")
+    strings = _decoded(text)
+    assert "建议新址" in strings and text.count("L.featureGroup(") == 1
+    assert text.count("L.marker(") == 1 and '"lat": 39.91' in text  # one loop over the sites' JSON
+    # rank on the marker, rank and gain first in the popup, labels in Chinese
+    assert "排序</th><td>1</td>" in strings and "新增覆盖</th><td>1,520</td>" in strings
+    assert "新增覆盖</th><td>730.5</td>" in strings
+    assert "类型</th><td>社工站</td>" in strings
+    assert "排序 2 · 新增覆盖 730.5" in strings  # default tooltip
+    # user text escaped, and carried as JSON (never inside a JS template literal)
+    assert XSS not in text and XSS not in strings
+    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in strings
+    lines = [ln.strip() for ln in text.splitlines() if "${alert(5)}" in ln]
+    assert lines and all(ln.startswith("var sites = [{") for ln in lines)
+    # legend of the categories, tied to the layer
+    assert "社工站" in strings and "综合养老服务中心" in strings
+    assert g.get_name() in text[text.index("geoplan-legend"):]
+
+
+def test_suggested_sites_on_amap_are_shifted(tmp_path, sites):
+    m = maps.base_map(sites, basemap="amap")
+    maps.add_suggested_sites(m, sites.to_crs(32650), name="x", gain_col=None, tooltip_col="name")
+    text = _decoded(maps.finish(m, tmp_path / "a.html").read_text(encoding="utf-8"))
+    lon = float(re.search(r'"lon": ([0-9.]+)', text).group(1))
+    assert 0.004 < lon - 116.392 < 0.008  # GCJ-02 shift of a few hundred metres
+    assert '"tooltip": "&lt;script&gt;alert(1)&lt;/script&gt;"' in text
+    with pytest.raises(InputError):
+        maps.add_suggested_sites(m, sites, name="x", rank_col="order")
+
+
+def test_markers_by_status(tmp_path, sites):
+    markers = sites.assign(marker_code=["430302-430304-1-001Q", XSS, "c"],
+                           status=["missing", "proposed", "found"])
+    m = maps.base_map(markers)
+    maps.add_markers_by_status(m, markers, name="界桩", popup_cols=["marker_code", "status"],
+                               tooltip_col="marker_code")
+    text = maps.finish(m, tmp_path / "b.html").read_text(encoding="utf-8")
+    strings = _decoded(text)
+    assert "界桩" in strings and XSS not in strings
+    # legend in the fixed status order, Chinese labels, status colours
+    legend = strings[strings.index("geoplan-legend"):]
+    pos = [legend.index(w) for w in ("拟设（未实测）", "完好", "缺失")]
+    assert pos == sorted(pos)
+    for status in ("proposed", "found", "missing"):
+        assert maps.STATUS_COLORS[status] in text
+    assert "<td>缺失</td>" in strings  # the popup shows the label, not the key
+    m = maps.base_map(markers, lang="en")
+    maps.add_markers_by_status(m, markers.assign(status=["moved", "lost", None]), name="Markers")
+    strings = _decoded(maps.finish(m, tmp_path / "e.html").read_text(encoding="utf-8"))
+    assert "Moved" in strings and "lost" in strings and "No data" in strings
+
+
+def test_choropleths_share_one_legend(tmp_path, units):
+    m = maps.base_map(units)
+    bins = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    a = maps.add_choropleth(m, units, value_col="share_pop_covered", name="甲", bins=bins,
+                            legend_title="覆盖率（各类设施）")
+    b = maps.add_choropleth(m, units.assign(share_pop_covered=[0.1, 0.5, 0.95]),
+                            value_col="share_pop_covered", name="乙", legend=a, show=False,
+                            colormap="Reds", bins=3)  # classes come from a: bins/colormap unused
+    c = maps.add_choropleth(m, units, value_col="share_pop_covered", name="丙", legend=False)
+    text = maps.finish(m, tmp_path / "l.html").read_text(encoding="utf-8")
+    strings = _decoded(text)
+    assert strings.count("geoplan-legend") == 1
+    assert "覆盖率（各类设施）" in strings and "80% – 100%" in strings
+    # the one legend follows both layers, and is defined after both of them
+    legend_at = text.index('L.DomUtil.create("div", "geoplan-legend")')
+    for g in (a, b):
+        assert _script_of(text, g.get_name()) < legend_at
+    layers_line = re.search(r"var layers = \[([^\]]*)\];", text[legend_at:]).group(1)
+    assert layers_line == f"{a.get_name()}, {b.get_name()}"
+    assert c.get_name() not in layers_line
+    # same class colours on both layers
+    fills_a = maps._class_colors(5, "YlGn")
+    assert all(col in text for col in fills_a)
+    with pytest.raises(InputError):
+        maps.add_choropleth(m, units, value_col="share_pop_covered", name="x", legend=c.__class__())
+    with pytest.raises(InputError):
+        maps.add_choropleth(m, units, value_col="share_pop_covered", name="x", legend="yes")
