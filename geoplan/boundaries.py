@@ -34,7 +34,7 @@ __all__ = [
     "check_topology", "TopologyResult", "shared_lines", "outer_boundary",
     "parse_marker_code", "check_markers", "propose_markers", "lines_due",
     "inspection_route", "record_inspection", "save_divisions", "load_divisions",
-    "compare_sources", "geodesic_length_m",
+    "compare_sources", "geodesic_length_m", "record_inspection_in_store",
 ]
 
 DIVISION_COLUMNS = ["code", "name", "level", "parent", "valid_from", "valid_to",
@@ -778,3 +778,15 @@ def compare_sources(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> pd.DataFrame:
                      "iou": inter / shapely.union(g1, g2).area,
                      "hausdorff_m": shapely.hausdorff_distance(shapely.boundary(g1), shapely.boundary(g2))})
     return pd.DataFrame(rows)
+
+
+def record_inspection_in_store(store, records: pd.DataFrame, *, date: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """:func:`record_inspection` on the store's ``markers`` layer; register and ``marker_history``
+    are written in one transaction (a bad record leaves both unchanged)."""
+    reg = store.read_layer("markers")
+    hist = store.read_layer("marker_history") if store.has_layer("marker_history") else None
+    reg2, hist2 = record_inspection(reg, records, date=date, history=hist)
+    with store.transaction() as tx:
+        tx.write_layer("markers", reg2, mode="replace")
+        tx.write_layer("marker_history", hist2, mode="replace")
+    return reg2, hist2

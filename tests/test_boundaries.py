@@ -292,3 +292,36 @@ def test_cli_demo_and_lines(tmp_path):
     assert "非实测" in text and "surveyed" in text
     r = CliRunner().invoke(main, ["boundaries", "demo", "-o", str(tmp_path / "d")])
     assert r.exit_code == 2  # exists, no --overwrite
+
+
+def test_inspection_in_store_and_cli(tmp_path):
+    store_mod = pytest.importorskip("geoplan.store")
+    from geoplan.cli import main
+
+    lines = B.shared_lines(units(sq(0, 0), sq(100, 0)))
+    prop = B.propose_markers(lines)
+    with store_mod.Store(tmp_path / "m.gpkg") as st:
+        with st.transaction() as tx:
+            tx.write_layer("markers", prop, mode="replace")
+            tx.write_layer("shared_lines", lines, mode="replace")
+        with pytest.raises(InputError):
+            B.record_inspection_in_store(st, pd.DataFrame({"marker_code": [f"{LINE}-001Q", "nope"],
+                                                            "result": ["damaged", "found"]}), date="2026-01-01")
+        assert not st.has_layer("marker_history")
+        assert (st.read_layer("markers")["status"] == "proposed").all()
+        reg, hist = B.record_inspection_in_store(
+            st, pd.DataFrame({"marker_code": [f"{LINE}-001Q"], "result": ["damaged"]}), date="2026-01-01")
+        assert st.read_layer("markers").set_index("marker_code").loc[f"{LINE}-001Q", "status"] == "damaged"
+        assert len(st.read_layer("marker_history")) == 1
+    rec = tmp_path / "rec.csv"
+    rec.write_text(f"marker_code,result,notes\n{LINE}-002Q,missing,冲毁\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["boundaries", "inspect", str(tmp_path / "m.gpkg"), str(rec), "--markers-layer",
+                                  "markers", "--date", "2026-02-01", "-o", str(tmp_path / "insp")])
+    assert r.exit_code == 0, r.output
+    assert "冲毁" in (tmp_path / "insp" / "report.md").read_text(encoding="utf-8")
+    r = CliRunner().invoke(main, ["boundaries", "markers", str(tmp_path / "m.gpkg"), str(tmp_path / "m.gpkg"),
+                                  "--markers-layer", "markers", "--lines-layer", "shared_lines",
+                                  "-o", str(tmp_path / "mk")])
+    assert r.exit_code == 0, r.output
+    checks = pd.read_csv(tmp_path / "mk" / "marker_checks.csv", keep_default_na=False)
+    assert (checks["problems"] == "").all() and (checks["offset_m"] < 1e-6).all()
