@@ -56,8 +56,8 @@ def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None =
     proposed = B.propose_markers(lines, roads=roads)
     check = B.check_markers(proposed, lines)
     due = B.lines_due(lines, proposed, on=pd.Timestamp.today().date().isoformat())
-    first = lines["line_code"].iloc[0]
-    pm = proposed[proposed["line_code"] == first].reset_index(drop=True)
+    first = "430302"  # 雨湖区: every proposed marker on its lines, one trip
+    pm = proposed[proposed["line_code"].str.contains(first)].reset_index(drop=True)
     order, route_m = B.inspection_route(pm)
     divisions = B.new_divisions(xt_fg, valid_from="2018-01-01")
 
@@ -103,8 +103,8 @@ def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None =
         Section(_T(lang, "界桩检查", "Marker checks"), table=check.round(2), sheet="marker_checks"),
         Section(_T(lang, "应联检的界线", "Lines due for joint inspection"), table=due, sheet="due"),
         Section(_T(lang, "巡检路线示例", "Inspection route example"), _T(
-            lang, f"界线 {first}：依次 {', '.join(pm['marker_code'].iloc[order])}，直线距离 {route_m / 1000:.1f} km。",
-            f"Line {first}: {', '.join(pm['marker_code'].iloc[order])}, straight-line {route_m / 1000:.1f} km.")),
+            lang, f"雨湖区（{first}）各界线上的 {len(pm)} 个建议界桩（最近邻 + 2-opt，直线距离；有路网时按道路）：依次 {', '.join(pm['marker_code'].iloc[order])}，直线距离 {route_m / 1000:.1f} km。",
+            f"The {len(pm)} proposed markers on the lines of Yuhu ({first}) (nearest neighbour + 2-opt, straight-line; by road when a network is given): {', '.join(pm['marker_code'].iloc[order])}, straight-line {route_m / 1000:.1f} km.")),
     ]
     paths = write_report(folder, title=_T(lang, "湘潭市县级界线示例", "Xiangtan county boundaries demo"),
                          sections=sections, lang=lang)
