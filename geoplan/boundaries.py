@@ -11,12 +11,11 @@ Persistence goes through :class:`geoplan.store.Store` (layers ``divisions``,
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import geopandas as gpd
 import numpy as np

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import geopandas as gpd
 import pandas as pd
