@@ -1,0 +1,848 @@
+"""Site suggestion: location-allocation on sparse network travel costs.
+
+Array core first: every model takes a sparse ``cost`` matrix (candidates ×
+demand, travel seconds, stored only within the cutoff — as
+:func:`geoplan.coverage.od_matrix` returns it; a stored 0 is a real zero cost)
+and demand ``weights``.  Existing facilities are candidates flagged ``fixed``:
+always open, always counted, never among the *new* sites.
+
+Models
+------
+- :func:`lscp` — fewest new sites so that all coverable demand is within the cutoff.
+- :func:`mclp` — most demand covered with ``p`` new sites.
+- :func:`pmedian` — least total weighted travel with ``p`` new sites.
+- :func:`reach_target` — fewest new sites so that the covered share of demand reaches a target.
+
+Solvers: ``"exact"`` builds the MIP directly as sparse matrices for HiGHS
+(:mod:`highspy`) and reads back the true model status, objective and dual bound;
+``"greedy"`` is a vectorised greedy plus interchange (swap) heuristic whose gap
+is reported only against a bound actually computed (the LP relaxation from
+HiGHS), else ``None``.  Same input, same answer: no randomness is used.
+
+:func:`suggest_sites` is the GeoDataFrame/network adapter used by the CLI and
+notebooks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from geoplan._errors import InfeasibleError, InputError
+
+log = logging.getLogger("geoplan")
+
+_EPS = 1e-9
+
+
+@dataclasses.dataclass
+class Solution:
+    """One answer of a location-allocation model.
+
+    Attributes
+    ----------
+    model, solver
+        Which model and solver produced it.
+    selected
+        Indices of the *new* candidates chosen, ranked (order added by greedy,
+        or by marginal gain for exact answers).
+    gains
+        Marginal demand (MCLP/LSCP/reach-target: weight newly covered; p-median:
+        weighted travel saved, seconds × weight) each selected site adds, in rank order.
+    objective
+        Model objective (covered weight, or total weighted travel).
+    bound
+        A proven bound on the optimum (upper for maximisation, lower for
+        minimisation), or None when none was computed.
+    gap
+        Relative gap between objective and bound, or None when no bound was proven.
+    status
+        Solver's status string (e.g. "Optimal", "Time limit reached", "heuristic").
+    seconds
+        Wall time.
+    assignment
+        Per demand: index of the open site (fixed or new) serving it, -1 if none within the cutoff.
+    diagnostics
+        Infeasible parts and notes (uncoverable demand, ...).
+    """
+
+    model: str
+    solver: str
+    selected: np.ndarray
+    gains: np.ndarray
+    objective: float
+    bound: float | None
+    gap: float | None
+    status: str
+    seconds: float
+    assignment: np.ndarray
+    diagnostics: dict = dataclasses.field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """Ranked new sites with the marginal demand each adds."""
+        return pd.DataFrame({"rank": np.arange(1, len(self.selected) + 1), "candidate": self.selected, "gain": self.gains})
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _prepare(cost, weights, fixed) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
+    if not sparse.issparse(cost):
+        raise InputError("cost must be a scipy sparse matrix (candidates × demand)", field="cost")
+    cost = sparse.csr_array(cost)
+    cost.sort_indices()
+    n_cand, n_dem = cost.shape
+    w = np.ones(n_dem) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != (n_dem,):
+        raise InputError(f"weights has {w.shape} entries, cost has {n_dem} demand columns", field="weights")
+    if (w < 0).any() or not np.isfinite(w).all():
+        raise InputError("demand weights must be finite and ≥ 0", field="weights")
+    fx = np.zeros(n_cand, bool) if fixed is None else np.asarray(fixed, dtype=bool)
+    if fx.shape != (n_cand,):
+        raise InputError(f"fixed has {fx.shape} entries, cost has {n_cand} candidate rows", field="fixed")
+    return cost, w, fx
+
+
+def _cover(cost: sparse.csr_array, cutoff: float | None) -> sparse.csr_array:
+    """Boolean (as float 1.0) cover matrix: candidate j covers demand i when cost ≤ cutoff."""
+    data = cost.data if cutoff is None else np.where(cost.data <= cutoff + _EPS, 1.0, 0.0)
+    c = sparse.csr_array((np.ones_like(data) if cutoff is None else data, cost.indices, cost.indptr), shape=cost.shape)
+    c.eliminate_zeros()
+    return c
+
+
+def _check_p(p: int, n_free: int) -> None:
+    if not isinstance(p, (int, np.integer)) or p < 0:
+        raise InputError(f"p must be a whole number ≥ 0, got {p!r}", field="p")
+    if p > n_free:
+        raise InfeasibleError(f"p = {p} new sites asked for, but only {n_free} candidate sites are available")
+
+
+# --------------------------------------------------------------------------- HiGHS
+
+
+def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap=1e-6):
+    """Solve min/max c·x s.t. row_lo ≤ A x ≤ row_hi, bounds; returns (x, obj, bound, status)."""
+    import highspy
+
+    A = sparse.csc_array(A)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("threads", 1)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+    lp = highspy.HighsLp()
+    lp.num_col_ = A.shape[1]
+    lp.num_row_ = A.shape[0]
+    lp.col_cost_ = np.asarray(c, dtype=float)
+    lp.col_lower_ = np.asarray(col_lo, dtype=float)
+    lp.col_upper_ = np.asarray(col_hi, dtype=float)
+    lp.row_lower_ = np.asarray(row_lo, dtype=float)
+    lp.row_upper_ = np.asarray(row_hi, dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+    if integer is not None and np.any(integer):
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
+    h.passModel(lp)
+    h.run()
+    status = h.modelStatusToString(h.getModelStatus())
+    info = h.getInfo()
+    x = np.asarray(h.getSolution().col_value)
+    obj = float(info.objective_function_value)
+    is_mip = integer is not None and np.any(integer)
+    if is_mip:
+        bound = float(info.mip_dual_bound)
+    else:
+        bound = obj if status == "Optimal" else None
+    if len(x) != A.shape[1] or status in ("Infeasible", "Model error", "Not Set", "Load error", "Solve error"):
+        return None, math.nan, None, status
+    return x, obj, bound, status
+
+
+def _rel_gap(obj: float, bound: float | None) -> float | None:
+    if bound is None or not math.isfinite(bound):
+        return None
+    return abs(bound - obj) / max(abs(bound), abs(obj), _EPS)
+
+
+# --------------------------------------------------------------------------- coverage models
+
+
+def _coverage_lp(C: sparse.csr_array, w: np.ndarray, fx: np.ndarray, p: int | None, *, integer: bool, time_limit,
+                 min_sites: bool = False, need: float | None = None):
+    """Coverage MIP/LP over variables [x_j (cand), y_i (demand)].
+
+    max Σ w_i y_i  (MCLP)   or   min Σ x_j (LSCP / reach-target)
+    y_i ≤ Σ_{j covers i} x_j;  Σ_{j not fixed} x_j = p (MCLP);  x_j = 1 for fixed;
+    y_i = 1 for coverable i (LSCP);  Σ w_i y_i ≥ need (reach-target).
+    """
+    n_cand, n_dem = C.shape
+    # Rows: y_i − Σ_j C_ji x_j ≤ 0
+    A_cov = sparse.hstack([-C.T.tocsr(), sparse.identity(n_dem, format="csr")], format="csr")
+    rows = [A_cov]
+    lo = [np.full(n_dem, -np.inf)]
+    hi = [np.zeros(n_dem)]
+    free = (~fx).astype(float)
+    if p is not None:
+        rows.append(sparse.csr_array(np.concatenate([free, np.zeros(n_dem)])[None, :]))
+        lo.append(np.array([p]))
+        hi.append(np.array([p]))
+    if need is not None:
+        rows.append(sparse.csr_array(np.concatenate([np.zeros(n_cand), w])[None, :]))
+        lo.append(np.array([need]))
+        hi.append(np.array([np.inf]))
+    A = sparse.vstack(rows, format="csr")
+    col_lo = np.concatenate([fx.astype(float), np.zeros(n_dem)])
+    col_hi = np.ones(n_cand + n_dem)
+    if min_sites:
+        coverable = np.asarray(C.sum(axis=0)).ravel() > 0
+        if need is None:  # LSCP: every coverable demand covered
+            col_lo[n_cand:][coverable] = 1.0
+        c = np.concatenate([free, np.zeros(n_dem)])
+        return _highs_solve(c, A, np.concatenate(lo), np.concatenate(hi), col_lo, col_hi,
+                            np.concatenate([np.full(n_cand, integer), np.zeros(n_dem, bool)]), maximize=False,
+                            time_limit=time_limit)
+    c = np.concatenate([np.zeros(n_cand), w])
+    # y are continuous: at the optimum y_i = min(1, Σ x_j) for binary x.
+    return _highs_solve(c, A, np.concatenate(lo), np.concatenate(hi), col_lo, col_hi,
+                        np.concatenate([np.full(n_cand, integer), np.zeros(n_dem, bool)]), maximize=True,
+                        time_limit=time_limit)
+
+
+def _covered_weight(C: sparse.csr_array, w: np.ndarray, open_mask: np.ndarray) -> float:
+    cnt = C.T @ open_mask.astype(float)
+    return float(w[cnt > 0].sum())
+
+
+def _greedy_cover(C: sparse.csr_array, w: np.ndarray, fx: np.ndarray, p: int | None, *, need: float | None = None,
+                  full: bool = False) -> tuple[list[int], list[float], np.ndarray]:
+    """Greedy: repeatedly open the candidate covering the most uncovered weight.
+
+    Stops after ``p`` sites, or when ``need`` weight is covered, or (``full``) when nothing more can be covered.
+    Returns (selected, gains, open mask).  Ties: lowest index (deterministic).
+    """
+    Ccsc = C.tocsc()
+    open_mask = fx.copy()
+    cnt = C.T @ open_mask.astype(float)
+    u = np.where(cnt > 0, 0.0, w)  # weight still uncovered
+    # Units: 1 per coverable demand for LSCP-style full cover (weight-free), else the weights.
+    gains_vec = C @ u
+    gains_vec[open_mask] = -1.0
+    covered = float(w.sum() - u.sum())
+    selected, gains = [], []
+    while True:
+        if p is not None and len(selected) >= p:
+            break
+        if need is not None and covered >= need - _EPS:
+            break
+        j = int(np.argmax(gains_vec))
+        g = float(gains_vec[j])
+        if g <= _EPS and (full or need is not None):
+            break
+        if g < 0:
+            break
+        selected.append(j)
+        gains.append(max(g, 0.0))
+        open_mask[j] = True
+        newly = C.indices[C.indptr[j]:C.indptr[j + 1]]
+        newly = newly[u[newly] > 0]
+        if len(newly):
+            delta = np.zeros_like(u)
+            delta[newly] = u[newly]
+            gains_vec -= Ccsc @ delta
+            covered += float(u[newly].sum())
+            u[newly] = 0.0
+        gains_vec[j] = -1.0
+    return selected, gains, open_mask
+
+
+def _swap_cover(C: sparse.csr_array, w: np.ndarray, fx: np.ndarray, selected: list[int], *, max_rounds: int = 50) -> list[int]:
+    """Interchange: replace an open new site with a closed candidate while coverage strictly improves."""
+    sel = list(selected)
+    if not sel:
+        return sel
+    for _ in range(max_rounds):
+        open_mask = fx.copy()
+        open_mask[sel] = True
+        cnt = C.T @ open_mask.astype(float)
+        best = (0.0, None, None)
+        for pos, j in enumerate(sel):
+            cj = C.indices[C.indptr[j]:C.indptr[j + 1]]
+            loss = float(w[cj][cnt[cj] == 1].sum())
+            cnt2 = cnt.copy()
+            cnt2[cj] -= 1
+            gain_vec = C @ np.where(cnt2 > 0, 0.0, w)
+            gain_vec[open_mask] = -1.0
+            k = int(np.argmax(gain_vec))
+            delta = float(gain_vec[k]) - loss
+            if delta > best[0] + 1e-9:
+                best = (delta, pos, k)
+        if best[1] is None:
+            break
+        sel[best[1]] = best[2]
+    return sel
+
+
+def _rank_by_marginal(C, w, fx, sel) -> tuple[np.ndarray, np.ndarray]:
+    """Order chosen sites greedily by the weight each adds given those before it."""
+    remaining = list(sel)
+    open_mask = fx.copy()
+    order, gains = [], []
+    while remaining:
+        base = _covered_weight(C, w, open_mask)
+        vals = []
+        for j in remaining:
+            m = open_mask.copy()
+            m[j] = True
+            vals.append(_covered_weight(C, w, m) - base)
+        k = int(np.argmax(vals))
+        order.append(remaining.pop(k))
+        gains.append(vals[k])
+        open_mask[order[-1]] = True
+    return np.array(order, dtype=np.int64), np.array(gains, dtype=float)
+
+
+def _assign(cost: sparse.csr_array, open_mask: np.ndarray, cutoff: float | None) -> np.ndarray:
+    """Nearest open site per demand within the cutoff (-1 if none)."""
+    coo = cost.tocoo()
+    keep = open_mask[coo.row] & (True if cutoff is None else (coo.data <= cutoff + _EPS))
+    r, c, d = coo.row[keep], coo.col[keep], coo.data[keep]
+    out = np.full(cost.shape[1], -1, dtype=np.int64)
+    if len(d):
+        order = np.lexsort((r, d, c))  # by demand, then cost, then site index
+        c, r = c[order], r[order]
+        first = np.ones(len(c), bool)
+        first[1:] = c[1:] != c[:-1]
+        out[c[first]] = r[first]
+    return out
+
+
+def mclp(cost, weights, p: int, *, cutoff: float | None = None, fixed=None, solver: str = "exact",
+         time_limit: float | None = 60.0, bound: bool = True) -> Solution:
+    """Maximal covering: ``p`` new sites covering the most demand weight within ``cutoff``.
+
+    Parameters
+    ----------
+    cost
+        Sparse candidates × demand travel costs (entries beyond the cutoff absent or ignored).
+    weights
+        Demand weights (people, 60+, 0–17).
+    p
+        Number of *new* sites; existing (``fixed``) sites are open on top of them.
+    cutoff
+        Coverage threshold in the cost's unit (default: every stored entry covers).
+    fixed
+        Boolean per candidate: existing facilities, always open and counted.
+    solver
+        ``"exact"`` (HiGHS MIP) or ``"greedy"`` (greedy + interchange; gap against the LP bound).
+    time_limit
+        Seconds for HiGHS; a stopped run reports its true status and gap.
+    bound
+        For ``"greedy"``: compute the LP-relaxation bound so a gap can be reported.
+    """
+    t0 = time.perf_counter()
+    cost, w, fx = _prepare(cost, weights, fixed)
+    _check_p(p, int((~fx).sum()))
+    C = _cover(cost, cutoff)
+    diag = _uncoverable(C, w)
+    if solver == "exact":
+        x, obj, bnd, status = _coverage_lp(C, w, fx, p, integer=True, time_limit=time_limit)
+        if x is None:
+            raise InfeasibleError(f"HiGHS found no solution: {status}")
+        open_mask = x[: C.shape[0]] > 0.5
+        sel = np.flatnonzero(open_mask & ~fx)
+        obj = _covered_weight(C, w, open_mask)  # recomputed from x, not trusted from the solver
+        order, gains = _rank_by_marginal(C, w, fx, sel)
+        return Solution("mclp", "highs", order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
+                        _assign(cost, open_mask, cutoff), diag)
+    if solver != "greedy":
+        raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
+    sel, _g, _m = _greedy_cover(C, w, fx, p)
+    sel = _swap_cover(C, w, fx, sel)
+    open_mask = fx.copy()
+    open_mask[sel] = True
+    obj = _covered_weight(C, w, open_mask)
+    bnd = None
+    status = "heuristic"
+    if bound:
+        _x, lp_obj, lp_bnd, lp_status = _coverage_lp(C, w, fx, p, integer=False, time_limit=time_limit)
+        bnd = lp_bnd if lp_status == "Optimal" else None
+        status = f"heuristic (LP bound: {lp_status})"
+    order, gains = _rank_by_marginal(C, w, fx, sel)
+    return Solution("mclp", "greedy+swap", order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
+                    _assign(cost, open_mask, cutoff), diag)
+
+
+def _uncoverable(C, w) -> dict:
+    cnt = np.asarray(C.sum(axis=0)).ravel()
+    bad = np.flatnonzero(cnt == 0)
+    return {"uncoverable_demand": bad, "uncoverable_weight": float(w[bad].sum())}
+
+
+def lscp(cost, *, cutoff: float | None = None, fixed=None, weights=None, solver: str = "exact",
+         time_limit: float | None = 60.0) -> Solution:
+    """Location set covering: fewest new sites so all *coverable* demand is within the cutoff.
+
+    Demand no candidate can reach is listed in ``diagnostics["uncoverable_demand"]``
+    rather than making the model infeasible.  The objective is the number of new sites.
+    """
+    t0 = time.perf_counter()
+    cost, w, fx = _prepare(cost, weights, fixed)
+    C = _cover(cost, cutoff)
+    diag = _uncoverable(C, w)
+    if len(diag["uncoverable_demand"]):
+        log.warning("%d demand point(s) cannot be covered by any candidate", len(diag["uncoverable_demand"]))
+    unit = (np.asarray(C.sum(axis=0)).ravel() > 0).astype(float)  # count demand points, not weight
+    if solver == "exact":
+        x, obj, bnd, status = _coverage_lp(C, unit, fx, None, integer=True, time_limit=time_limit, min_sites=True)
+        if x is None:
+            raise InfeasibleError(f"HiGHS found no solution: {status}")
+        open_mask = x[: C.shape[0]] > 0.5
+        sel = np.flatnonzero(open_mask & ~fx)
+        order, gains = _rank_by_marginal(C, w, fx, sel)
+        obj = float(len(sel))
+        return Solution("lscp", "highs", order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
+                        _assign(cost, open_mask, cutoff), diag)
+    sel, _g, open_mask = _greedy_cover(C, unit, fx, None, full=True)
+    _x, lp_obj, lp_bnd, lp_status = _coverage_lp(C, unit, fx, None, integer=False, time_limit=time_limit, min_sites=True)
+    bnd = math.ceil(lp_bnd - 1e-6) if lp_bnd is not None else None  # integral objective: round the LP bound up
+    order, gains = _rank_by_marginal(C, w, fx, sel)
+    obj = float(len(sel))
+    return Solution("lscp", "greedy", order, gains, obj, bnd, _rel_gap(obj, bnd), "heuristic", time.perf_counter() - t0,
+                    _assign(cost, open_mask, cutoff), diag)
+
+
+def reach_target(cost, weights, target: float, *, cutoff: float | None = None, fixed=None, solver: str = "exact",
+                 time_limit: float | None = 60.0) -> Solution:
+    """Fewest new sites so that the covered share of demand weight reaches ``target`` (0–1).
+
+    Raises :class:`~geoplan.InfeasibleError` when even opening every candidate cannot reach it,
+    saying the best share that can be had.
+    """
+    t0 = time.perf_counter()
+    cost, w, fx = _prepare(cost, weights, fixed)
+    if not 0 <= target <= 1:
+        raise InputError(f"target is a share between 0 and 1, got {target}", field="target")
+    total = float(w.sum())
+    if total <= 0:
+        raise InfeasibleError("total demand is zero: nothing to cover")
+    C = _cover(cost, cutoff)
+    need = target * total
+    best = _covered_weight(C, w, np.ones(C.shape[0], bool))
+    if best < need - _EPS:
+        raise InfeasibleError(
+            f"target {target:.1%} cannot be reached: opening every candidate covers {best / total:.1%}; "
+            f"{total - best:g} of the demand weight is beyond the cutoff of every candidate"
+        )
+    diag = _uncoverable(C, w)
+    diag["already_covered_share"] = _covered_weight(C, w, fx) / total
+    if solver == "exact":
+        x, obj, bnd, status = _coverage_lp(C, w, fx, None, integer=True, time_limit=time_limit, min_sites=True, need=need)
+        if x is None:
+            raise InfeasibleError(f"HiGHS found no solution: {status}")
+        open_mask = x[: C.shape[0]] > 0.5
+        sel = np.flatnonzero(open_mask & ~fx)
+        order, gains = _rank_by_marginal(C, w, fx, sel)
+        obj = float(len(sel))
+        diag["covered_share"] = _covered_weight(C, w, open_mask) / total
+        return Solution("reach_target", "highs", order, gains, obj, bnd, _rel_gap(obj, bnd), status,
+                        time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)
+    sel, gains, open_mask = _greedy_cover(C, w, fx, None, need=need)
+    _x, _o, lp_bnd, _s = _coverage_lp(C, w, fx, None, integer=False, time_limit=time_limit, min_sites=True, need=need)
+    bnd = math.ceil(lp_bnd - 1e-6) if lp_bnd is not None else None
+    obj = float(len(sel))
+    diag["covered_share"] = _covered_weight(C, w, open_mask) / total
+    return Solution("reach_target", "greedy", np.array(sel, dtype=np.int64), np.array(gains), obj, bnd,
+                    _rel_gap(obj, bnd), "heuristic", time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)
+
+
+# --------------------------------------------------------------------------- p-median
+
+
+def _pm_costs(cost: sparse.csr_array, open_mask: np.ndarray, penalty: float) -> np.ndarray:
+    coo = cost.tocoo()
+    keep = open_mask[coo.row]
+    d = np.full(cost.shape[1], penalty)
+    np.minimum.at(d, coo.col[keep], coo.data[keep])
+    return d
+
+
+def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, solver: str = "exact",
+            time_limit: float | None = 60.0) -> Solution:
+    """p-median: ``p`` new sites minimising total weighted travel to the nearest open site.
+
+    Only stored (reachable) pairs are allowed.  Demand that no candidate reaches is
+    listed in ``diagnostics`` and left out of the objective; demand reachable only by
+    closed candidates costs ``penalty`` (default: 10 × the largest stored cost) in
+    heuristics and is forced to be served in the exact model.
+    """
+    t0 = time.perf_counter()
+    cost, w, fx = _prepare(cost, weights, fixed)
+    _check_p(p, int((~fx).sum()))
+    n_cand, n_dem = cost.shape
+    reach = np.asarray(sparse.csr_array((np.ones(cost.nnz), cost.indices, cost.indptr), shape=cost.shape).sum(axis=0)).ravel() > 0
+    diag = {"uncoverable_demand": np.flatnonzero(~reach), "uncoverable_weight": float(w[~reach].sum())}
+    w_eff = np.where(reach, w, 0.0)
+    if penalty is None:
+        penalty = 10.0 * (float(cost.data.max()) if cost.nnz else 1.0)
+    if solver == "exact":
+        # Variables: x_j (cand), z_k per stored pair k = (j, i), u_i per demand (served by no open site, at
+        # the penalty cost: the same problem the heuristic solves).  min Σ w_i c_k z_k + Σ w_i penalty u_i
+        coo = cost.tocoo()
+        keep_dem = reach & (w_eff > 0)
+        kmask = keep_dem[coo.col]
+        pair_j, pair_i, pc = coo.row.astype(np.int64)[kmask], coo.col.astype(np.int64)[kmask], coo.data[kmask]
+        nk = len(pc)
+        dem_idx = np.flatnonzero(keep_dem)
+        nd = len(dem_idx)
+        row_of_dem = np.full(n_dem, -1)
+        row_of_dem[dem_idx] = np.arange(nd)
+        ncol = n_cand + nk + nd
+        # Σ_j z_ji + u_i = 1 for each demand
+        A1 = sparse.csr_array((np.ones(nk + nd), (np.concatenate([row_of_dem[pair_i], np.arange(nd)]),
+                                                  np.concatenate([n_cand + np.arange(nk), n_cand + nk + np.arange(nd)]))),
+                              shape=(nd, ncol))
+        # z_ji − x_j ≤ 0
+        A2 = sparse.csr_array((np.concatenate([np.ones(nk), -np.ones(nk)]),
+                               (np.concatenate([np.arange(nk), np.arange(nk)]), np.concatenate([n_cand + np.arange(nk), pair_j]))),
+                              shape=(nk, ncol))
+        A3 = sparse.csr_array(np.concatenate([(~fx).astype(float), np.zeros(nk + nd)])[None, :])
+        A = sparse.vstack([A1, A2, A3], format="csr")
+        lo = np.concatenate([np.ones(nd), np.full(nk, -np.inf), [p]])
+        hi = np.concatenate([np.ones(nd), np.zeros(nk), [p]])
+        c = np.concatenate([np.zeros(n_cand), w_eff[pair_i] * pc, w_eff[dem_idx] * penalty])
+        col_lo = np.concatenate([fx.astype(float), np.zeros(nk + nd)])
+        col_hi = np.ones(ncol)
+        integer = np.concatenate([np.ones(n_cand, bool), np.zeros(nk + nd, bool)])
+        x, obj, bnd, status = _highs_solve(c, A, lo, hi, col_lo, col_hi, integer, maximize=False, time_limit=time_limit)
+        if x is None:
+            raise InfeasibleError(f"HiGHS found no p-median solution: {status}")
+        open_mask = x[:n_cand] > 0.5
+        d = _pm_costs(cost, open_mask, penalty)
+        obj = float((w_eff * d).sum())
+        sel = np.flatnonzero(open_mask & ~fx)
+        order, gains = _rank_pm(cost, w_eff, fx, sel, penalty)
+        return Solution("pmedian", "highs", order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
+                        _assign(cost, open_mask, None), diag)
+    if solver != "greedy":
+        raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
+    sel = _greedy_pm(cost, w_eff, fx, p, penalty)
+    sel = _swap_pm(cost, w_eff, fx, sel, penalty)
+    open_mask = fx.copy()
+    open_mask[sel] = True
+    d = _pm_costs(cost, open_mask, penalty)
+    obj = float((w_eff * d).sum())
+    order, gains = _rank_pm(cost, w_eff, fx, sel, penalty)
+    bnd, lstatus = _lagrange_pm(cost, w_eff, fx, p, penalty, upper=obj)
+    gap = _rel_gap(obj, bnd)
+    return Solution("pmedian", "greedy+swap", order, gains, obj, bnd, gap, f"heuristic ({lstatus})",
+                    time.perf_counter() - t0, _assign(cost, open_mask, None), diag)
+
+
+def _savings(cost: sparse.csr_array, w: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Per candidate: Σ_i w_i max(0, d_i − c_ji) over stored pairs (vectorised over the CSR data)."""
+    s = w[cost.indices] * np.maximum(0.0, d[cost.indices] - cost.data)
+    rows = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
+    return np.bincount(rows, weights=s, minlength=cost.shape[0])
+
+
+def _greedy_pm(cost, w, fx, p, penalty) -> list[int]:
+    open_mask = fx.copy()
+    d = _pm_costs(cost, open_mask, penalty)
+    sel = []
+    for _ in range(p):
+        s = _savings(cost, w, d)
+        s[open_mask] = -1.0
+        j = int(np.argmax(s))
+        sel.append(j)
+        open_mask[j] = True
+        row = slice(cost.indptr[j], cost.indptr[j + 1])
+        idx = cost.indices[row]
+        d[idx] = np.minimum(d[idx], cost.data[row])
+    return sel
+
+
+def _swap_pm(cost, w, fx, sel, penalty, *, max_rounds: int = 20) -> list[int]:
+    """Teitz–Bart style interchange: best improving swap per round until none improves."""
+    sel = list(sel)
+    for _ in range(max_rounds):
+        open_mask = fx.copy()
+        open_mask[sel] = True
+        base = float((w * _pm_costs(cost, open_mask, penalty)).sum())
+        best = (0.0, None, None)
+        for pos, j in enumerate(sel):
+            m = open_mask.copy()
+            m[j] = False
+            d = _pm_costs(cost, m, penalty)
+            without = float((w * d).sum())
+            s = _savings(cost, w, d)
+            s[m] = -1.0
+            s[j] = -1.0
+            k = int(np.argmax(s))
+            improvement = base - (without - s[k])
+            if improvement > best[0] + 1e-9 * max(1.0, base):
+                best = (improvement, pos, k)
+        if best[1] is None:
+            break
+        sel[best[1]] = best[2]
+    return sel
+
+
+def _rank_pm(cost, w, fx, sel, penalty):
+    remaining = list(sel)
+    open_mask = fx.copy()
+    order, gains = [], []
+    while remaining:
+        d = _pm_costs(cost, open_mask, penalty)
+        s = _savings(cost, w, d)
+        vals = [s[j] for j in remaining]
+        k = int(np.argmax(vals))
+        order.append(remaining.pop(k))
+        gains.append(float(vals[k]))
+        open_mask[order[-1]] = True
+    return np.array(order, dtype=np.int64), np.array(gains, dtype=float)
+
+
+def _lagrange_pm(cost, w, fx, p, penalty, *, upper: float, iters: int = 200) -> tuple[float | None, str]:
+    """Lagrangian lower bound for p-median (relaxing the assignment constraints), subgradient ascent.
+
+    L(λ) = Σ_i λ_i + Σ_j min(0, Σ_i min(0, w_i c_ji − λ_i)) over the p most negative free j (and all fixed j).
+    Demand reachable by no open option has cost ``penalty`` (a virtual always-open option).
+    Every L(λ) is a valid lower bound; the best one is returned.
+    """
+    n_cand, n_dem = cost.shape
+    act = w > 0
+    if not act.any():
+        return 0.0, "bound: no demand"
+    rows = np.repeat(np.arange(n_cand), np.diff(cost.indptr))
+    wc = w[cost.indices] * cost.data
+    lam = np.full(n_dem, 0.0)
+    # Start λ_i at the cheapest weighted cost available to i.
+    lam_start = np.full(n_dem, np.inf)
+    np.minimum.at(lam_start, cost.indices, wc)
+    lam = np.where(act, np.minimum(lam_start, w * penalty), 0.0)
+    best = -np.inf
+    step = 2.0
+    free_idx = np.flatnonzero(~fx)
+    for it in range(iters):
+        red = np.minimum(0.0, wc - lam[cost.indices])
+        rho = np.bincount(rows, weights=red, minlength=n_cand)
+        # Virtual penalty option for each demand: min(0, w_i*penalty − λ_i), always "open".
+        virt = np.minimum(0.0, w * penalty - lam)
+        chosen = fx.copy()
+        if p > 0:
+            free_rho = rho[free_idx]
+            k = np.argsort(free_rho, kind="stable")[:p]
+            chosen[free_idx[k]] = True
+        L = float(lam.sum() + rho[chosen].sum() + virt.sum())
+        best = max(best, L)
+        # Subgradient: 1 − Σ_j z_ji over chosen j and the virtual option.
+        served = np.zeros(n_dem)
+        take = chosen[rows] & (wc - lam[cost.indices] < 0)
+        np.add.at(served, cost.indices[take], 1.0)
+        served += (w * penalty - lam < 0)
+        g = np.where(act, 1.0 - served, 0.0)
+        norm = float((g * g).sum())
+        if norm == 0:
+            return best, "bound: Lagrangian (optimal multipliers)"
+        t = step * (upper - L) / norm
+        lam = lam + t * g
+        if it % 30 == 29:
+            step /= 2
+    return best, "bound: Lagrangian"
+
+
+# --------------------------------------------------------------------------- GeoDataFrame / network adapter
+
+
+def candidates_from_network(net, *, spacing_m: float = 200.0, area=None):
+    """Candidate sites on network nodes thinned to about one per ``spacing_m`` grid cell (WGS-84 points).
+
+    ``area`` (a polygon GeoDataFrame/GeoSeries) keeps only candidates inside it.
+    """
+    import geopandas as gpd
+
+    cell = np.floor(np.column_stack([net.x, net.y]) / spacing_m).astype(np.int64)
+    _, first = np.unique(cell, axis=0, return_index=True)
+    first = np.sort(first)
+    cand = gpd.GeoDataFrame({"id": [f"node:{net.node_ids[i]}" for i in first], "source": "network"},
+                            geometry=gpd.points_from_xy(net.x[first], net.y[first]), crs=net.crs)
+    if area is not None:
+        poly = area.to_crs(net.crs).geometry.union_all()
+        cand = cand[cand.within(poly)]
+    return cand.to_crs(4326).reset_index(drop=True)
+
+
+def candidates_from_units(units):
+    """One candidate per admin unit at its representative point (e.g. where the unit's offices are unknown)."""
+    import geopandas as gpd
+
+    proj = units.to_crs(units.estimate_utm_crs())
+    pts = proj.geometry.representative_point().to_crs(4326)
+    return gpd.GeoDataFrame({"id": "seat:" + units["code"].astype(str), "name": units.get("name"), "source": "unit"},
+                            geometry=pts.to_numpy(), crs=4326).reset_index(drop=True)
+
+
+@dataclasses.dataclass
+class SuggestResult:
+    """Suggested sites for one facility type with before/after indicators.
+
+    Attributes
+    ----------
+    sites
+        GeoDataFrame of the new sites, ranked, with ``rank``, ``gain`` (weight newly covered or
+        travel saved) and candidate attributes.
+    solution
+        The :class:`Solution` of the array core.
+    before, after
+        :class:`~geoplan.coverage.CoverageResult` without and with the new sites.
+    infeasible_candidates
+        Candidates left out, with the reason (too far from the network, outside the area).
+    facility_type
+        The type key.
+    """
+
+    sites: Any
+    solution: Solution
+    before: Any
+    after: Any
+    infeasible_candidates: pd.DataFrame
+    facility_type: str
+
+    def comparison(self) -> pd.DataFrame:
+        """Summary indicators before and after, side by side."""
+        b = self.before.summary.set_index(["type", "indicator", "unit_kind"])
+        a = self.after.summary.set_index(["type", "indicator", "unit_kind"])
+        out = pd.DataFrame({"before": b["value"], "after": a["value"], "target": b["target"],
+                            "passed_before": b["passed"], "passed_after": a["passed"]}).reset_index()
+        return out[out["type"] == self.facility_type].reset_index(drop=True)
+
+    def save(self, folder, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "") -> dict:
+        """Write report (Markdown/HTML/Excel), GeoPackage layers and a before/after map, all-or-nothing."""
+        from geoplan._suggest_outputs import write_suggestion
+
+        return write_suggestion(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note)
+
+
+def suggest_sites(
+    network,
+    facilities,
+    demand,
+    *,
+    facility_type: str,
+    candidates=None,
+    units=None,
+    model: str = "mclp",
+    p: int | None = None,
+    target: float | None = None,
+    catalogue=None,
+    weight: str | None = None,
+    solver: str = "exact",
+    time_limit: float | None = 60.0,
+    spacing_m: float = 200.0,
+) -> SuggestResult:
+    """Suggest new sites for one facility type by the road network.
+
+    Parameters
+    ----------
+    network
+        :class:`~geoplan.network.Network`.
+    facilities, demand, units
+        As for :func:`geoplan.coverage.assess`; existing facilities of ``facility_type`` are kept and counted.
+    facility_type
+        Catalogue key or Chinese name.
+    candidates
+        Candidate sites (points, any CRS); default: network nodes on a ``spacing_m`` grid inside the units.
+    model
+        ``"mclp"`` (needs ``p``), ``"lscp"``, ``"pmedian"`` (needs ``p``) or ``"reach_target"``
+        (``target`` share; default the type's people target).
+    weight
+        Demand column to weigh by (default the type's: pop, pop_60 or pop_0_17).
+    solver
+        ``"exact"`` (HiGHS) or ``"greedy"`` (heuristic with a proven bound where one is computed).
+    """
+    import geopandas as gpd
+
+    from geoplan import coverage
+    from geoplan.network import snap
+    from geoplan.standards import default_catalogue
+
+    catalogue = catalogue or default_catalogue()
+    key = catalogue.resolve(facility_type)
+    if key is None:
+        raise InputError(f"unknown facility type {facility_type!r}; known: {', '.join(catalogue.keys)}", field="type")
+    ft = catalogue[key]
+    wcol = weight or ft.weight
+    if wcol not in demand.columns:
+        raise InputError(f"demand has no {wcol!r} column to weigh by", field=wcol)
+    if model in ("mclp", "pmedian") and p is None:
+        raise InputError(f"model {model!r} needs p, the number of new sites", field="p")
+    if candidates is None:
+        candidates = candidates_from_network(network, spacing_m=spacing_m, area=units)
+    if len(candidates) == 0:
+        raise InfeasibleError("no candidate sites")
+    cand = candidates.copy()
+    if "id" not in cand.columns:
+        cand["id"] = [f"cand:{i}" for i in range(len(cand))]
+    csnap = snap(network, cand)
+    bad = pd.DataFrame({"id": cand["id"], "reason": None}, index=cand.index)
+    bad.loc[csnap["too_far"], "reason"] = "too far from the road network"
+    if units is not None:
+        inside = cand.to_crs(4326).within(units.to_crs(4326).geometry.union_all())
+        bad.loc[~inside & bad["reason"].isna(), "reason"] = "outside the admin units"
+    ok = bad["reason"].isna().to_numpy()
+    infeasible = bad[~ok].reset_index(drop=True)
+    if not ok.any():
+        raise InfeasibleError(f"none of the {len(cand)} candidates is usable: {infeasible['reason'].value_counts().to_dict()}")
+
+    before = coverage.assess(network, facilities, demand, units=units, catalogue=catalogue, types=[key])
+    fac = before.facilities
+    existing = fac[(fac["type"] == key) & ~fac["too_far"]]
+    dsnap = snap(network, demand)
+    dem_nodes = dsnap["node"].to_numpy()
+    w = np.where(dsnap["too_far"], 0.0, np.nan_to_num(pd.to_numeric(demand[wcol], errors="coerce").to_numpy(float)))
+    if w.sum() <= 0:
+        raise InfeasibleError(f"total demand ({wcol}) is zero: nothing to plan for")
+    ex_nodes = snap(network, existing)["node"].to_numpy()
+    cand_ok = cand[ok]
+    site_nodes = np.concatenate([ex_nodes, csnap["node"].to_numpy()[ok]])
+    fixed = np.concatenate([np.ones(len(ex_nodes), bool), np.zeros(int(ok.sum()), bool)])
+    cutoff_s = ft.cutoff_min * 60.0
+    horizon = cutoff_s if model != "pmedian" else cutoff_s * 4  # p-median looks further than the catchment
+    cost = coverage.od_matrix(network, site_nodes, dem_nodes, cutoff=horizon, towards=True)
+    if model == "mclp":
+        sol = mclp(cost, w, p, cutoff=cutoff_s, fixed=fixed, solver=solver, time_limit=time_limit)
+    elif model == "lscp":
+        sol = lscp(cost, cutoff=cutoff_s, fixed=fixed, weights=w, solver=solver, time_limit=time_limit)
+    elif model == "pmedian":
+        sol = pmedian(cost, w, p, fixed=fixed, solver=solver, time_limit=time_limit)
+    elif model == "reach_target":
+        tgt = target if target is not None else ft.people_target
+        if tgt is None:
+            raise InputError(f"{key} has no people target: give target=", field="target")
+        sol = reach_target(cost, w, tgt, cutoff=cutoff_s, fixed=fixed, solver=solver, time_limit=time_limit)
+    else:
+        raise InputError(f"model must be mclp, lscp, pmedian or reach_target, not {model!r}", field="model")
+    new_pos = sol.selected - len(ex_nodes)
+    chosen = cand_ok.iloc[new_pos].to_crs(4326).copy()
+    chosen.insert(0, "rank", np.arange(1, len(chosen) + 1))
+    chosen.insert(1, "gain", sol.gains)
+    chosen["type"] = key
+    chosen["id"] = chosen["id"].astype(str)
+    new_fac = gpd.GeoDataFrame(chosen[["id", "type", "geometry"]], geometry="geometry", crs=4326)
+    all_fac = pd.concat([facilities.to_crs(4326), new_fac.assign(suggested=True)], ignore_index=True)
+    all_fac = gpd.GeoDataFrame(all_fac, geometry="geometry", crs=4326)
+    after = coverage.assess(network, all_fac, demand, units=units, catalogue=catalogue, types=[key])
+    return SuggestResult(chosen.reset_index(drop=True), sol, before, after, infeasible, key)
