@@ -96,7 +96,7 @@ class Solution:
 def _prepare(cost, weights, fixed) -> tuple[sparse.csr_array, np.ndarray, np.ndarray]:
     if not sparse.issparse(cost):
         raise InputError("cost must be a scipy sparse matrix (candidates × demand)", field="cost")
-    cost = sparse.csr_array(cost)
+    cost = sparse.csr_array(cost, copy=True)  # never modify the caller's matrix
     cost.sort_indices()
     n_cand, n_dem = cost.shape
     w = np.ones(n_dem) if weights is None else np.asarray(weights, dtype=float)
@@ -113,7 +113,8 @@ def _prepare(cost, weights, fixed) -> tuple[sparse.csr_array, np.ndarray, np.nda
 def _cover(cost: sparse.csr_array, cutoff: float | None) -> sparse.csr_array:
     """Boolean (as float 1.0) cover matrix: candidate j covers demand i when cost ≤ cutoff."""
     data = cost.data if cutoff is None else np.where(cost.data <= cutoff + _EPS, 1.0, 0.0)
-    c = sparse.csr_array((np.ones_like(data) if cutoff is None else data, cost.indices, cost.indptr), shape=cost.shape)
+    c = sparse.csr_array((np.ones_like(data) if cutoff is None else data, cost.indices.copy(), cost.indptr.copy()),
+                         shape=cost.shape)
     c.eliminate_zeros()
     return c
 

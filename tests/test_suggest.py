@@ -1,0 +1,142 @@
+"""Location-allocation: exact = brute force, equal to spopt, honest gaps, clear errors.
+
+Random instances here are property tests of invariants (exact optimum = enumeration;
+heuristic ≤ optimum ≤ its bound), with fixed seeds so every run checks the same cases.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from geoplan import InfeasibleError, InputError
+from geoplan import suggest as sg
+
+
+def instance(seed, n_cand=8, n_dem=25, horizon=0.45):
+    rng = np.random.default_rng(seed)
+    cx, dx = rng.random((n_cand, 2)), rng.random((n_dem, 2))
+    dense = np.linalg.norm(cx[:, None] - dx[None], axis=2)
+    stored = np.where(dense <= horizon, dense, 0.0)
+    m = sparse.csr_array(stored)
+    m.eliminate_zeros()
+    return m, rng.integers(1, 10, n_dem).astype(float), dense
+
+
+def covered(dense, w, sites, cutoff):
+    return w[(dense[list(sites)] <= cutoff).any(axis=0)].sum() if sites else 0.0
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_mclp_exact_equals_enumeration_and_greedy_is_honest(seed, p):
+    m, w, dense = instance(seed)
+    cutoff = 0.3
+    fixed = np.zeros(m.shape[0], bool)
+    fixed[0] = True
+    best = max(covered(dense, w, (0, *c), cutoff) for c in itertools.combinations(range(1, m.shape[0]), p))
+    ex = sg.mclp(m, w, p, cutoff=cutoff, fixed=fixed)
+    assert ex.objective == pytest.approx(best) and ex.status == "Optimal"
+    assert 0 not in ex.selected and len(ex.selected) == p
+    gr = sg.mclp(m, w, p, cutoff=cutoff, fixed=fixed, solver="greedy")
+    assert gr.objective <= best + 1e-9
+    assert gr.bound is None or gr.bound >= best - 1e-6  # a proven upper bound really bounds the optimum
+    if gr.gap is not None:
+        assert gr.gap >= (best - gr.objective) / max(best, 1e-9) - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_pmedian_exact_equals_enumeration(seed, p):
+    m, w, dense = instance(seed)
+    stored = m.toarray()
+    reach = (stored > 0).any(axis=0)
+    penalty = 10 * m.data.max()
+    d = np.where(stored > 0, stored, np.inf)
+
+    def total(sites):
+        best = d[list(sites)].min(axis=0)
+        return float((w * np.where(reach, np.where(np.isfinite(best), best, penalty), 0.0)).sum())
+
+    opt = min(total(c) for c in itertools.combinations(range(m.shape[0]), p))
+    ex = sg.pmedian(m, w, p)
+    assert ex.objective == pytest.approx(opt, rel=1e-9)
+    gr = sg.pmedian(m, w, p, solver="greedy")
+    assert gr.objective >= opt - 1e-9
+    assert gr.bound is not None and gr.bound <= opt + 1e-6  # Lagrangian lower bound is valid
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lscp_and_reach_target_exact(seed):
+    m, w, dense = instance(seed, horizon=0.6)
+    cutoff = 0.35
+    coverable = (dense <= cutoff).any(axis=0)
+    fewest = next(k for k in range(0, 9) for c in itertools.combinations(range(8), k)
+                  if ((dense[list(c)] <= cutoff).any(axis=0) | ~coverable).all())
+    ex = sg.lscp(m, cutoff=cutoff)
+    assert ex.objective == fewest
+    gr = sg.lscp(m, cutoff=cutoff, solver="greedy")
+    assert gr.objective >= fewest and (gr.bound is None or gr.bound <= fewest)
+    target = 0.8 * w[coverable].sum() / w.sum()  # 80 % of what any set of sites can reach
+    need = target * w.sum()
+    k_star = next(k for k in range(0, 9) for c in itertools.combinations(range(8), k) if covered(dense, w, c, cutoff) >= need - 1e-9)
+    rt = sg.reach_target(m, w, target, cutoff=cutoff)
+    assert rt.objective == k_star and rt.diagnostics["covered_share"] >= target - 1e-9
+
+
+def _spopt_dense(seed, n_cand=10, n_dem=40):
+    rng = np.random.default_rng(100 + seed)
+    cx, dx = rng.random((n_cand, 2)) * 1000, rng.random((n_dem, 2)) * 1000
+    dense = np.linalg.norm(cx[:, None] - dx[None], axis=2)
+    return dense, rng.integers(1, 20, n_dem).astype(float)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_objectives_equal_spopt(seed):
+    pulp = pytest.importorskip("pulp")
+    locate = pytest.importorskip("spopt.locate")
+    dense, w = _spopt_dense(seed)
+    radius = float(np.max(dense.min(axis=0))) + 1.0  # every client coverable (spopt's LSCP needs it)
+    solver = pulp.PULP_CBC_CMD(msg=False)
+    full = sparse.csr_array(dense + 1e-12)  # all pairs stored; tiny offset keeps no zero out of the pattern
+    ls = locate.LSCP.from_cost_matrix(dense.T, radius).solve(solver)
+    assert sg.lscp(full, cutoff=radius).objective == pytest.approx(ls.problem.objective.value())
+    mc = locate.MCLP.from_cost_matrix(dense.T, w, radius * 0.6, p_facilities=3).solve(solver)
+    assert sg.mclp(full, w, 3, cutoff=radius * 0.6).objective == pytest.approx(mc.problem.objective.value())
+    pm = locate.PMedian.from_cost_matrix(dense.T, w, p_facilities=3).solve(solver)
+    assert sg.pmedian(full, w, 3).objective == pytest.approx(pm.problem.objective.value(), rel=1e-6)
+
+
+def test_same_input_same_answer():
+    m, w, _ = instance(3, n_cand=30, n_dem=200)
+    a = sg.mclp(m, w, 4, cutoff=0.25, solver="greedy")
+    b = sg.mclp(m, w, 4, cutoff=0.25, solver="greedy")
+    assert a.selected.tolist() == b.selected.tolist() and a.objective == b.objective
+
+
+def test_bad_input():
+    m, w, _ = instance(0)
+    with pytest.raises(InfeasibleError, match="only 8 candidate"):
+        sg.mclp(m, w, 9, cutoff=0.3)
+    with pytest.raises(InfeasibleError, match="zero"):
+        sg.reach_target(m, np.zeros_like(w), 0.5, cutoff=0.3)
+    with pytest.raises(InfeasibleError, match="cannot be reached"):
+        sg.reach_target(m, w, 1.0, cutoff=0.01)
+    with pytest.raises(InputError, match="weights"):
+        sg.mclp(m, w[:-1], 2, cutoff=0.3)
+    with pytest.raises(InputError, match="sparse"):
+        sg.mclp(m.toarray(), w, 2)
+
+
+def test_suggest_sites_on_demo(demo):
+    r = sg.suggest_sites(demo.network, demo.facilities, demo.demand, facility_type="社工站", units=demo.units, model="mclp", p=2)
+    assert r.sites["rank"].tolist() == [1, 2]
+    cmp = r.comparison().set_index("indicator")
+    assert cmp.loc["share_pop_covered", "after"] >= cmp.loc["share_pop_covered", "before"]
+    # The first site's gain is exactly what the after-run covers beyond the before-run (people, same cutoff).
+    assert r.solution.status == "Optimal"
+    gained = cmp.loc["share_pop_covered", "after"] - cmp.loc["share_pop_covered", "before"]
+    assert gained * demo.demand["pop"].sum() == pytest.approx(r.sites["gain"].sum(), rel=1e-6)
