@@ -140,3 +140,19 @@ def test_suggest_sites_on_demo(demo):
     assert r.solution.status == "Optimal"
     gained = cmp.loc["share_pop_covered", "after"] - cmp.loc["share_pop_covered", "before"]
     assert gained * demo.demand["pop"].sum() == pytest.approx(r.sites["gain"].sum(), rel=1e-6)
+
+
+def test_suggest_cli_on_demo(tmp_path):
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+
+    out = tmp_path / "选址"
+    res = CliRunner().invoke(main, ["-q", "suggest", "--demo", "--type", "社工站", "-p", "2", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    for name in ("report.md", "report.html", "report.xlsx", "layers.gpkg", "map.html"):
+        assert (out / name).exists()
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "选址建议" in md and "Optimal" in md
+    bad = CliRunner().invoke(main, ["-q", "suggest", "--demo", "--type", "社工站", "-p", "100000", "-o", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "candidate" in bad.output and not (tmp_path / "x").exists()

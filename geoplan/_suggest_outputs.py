@@ -1,0 +1,121 @@
+"""Write a :class:`~geoplan.suggest.SuggestResult`: report, layers and a before/after map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geoplan import maps
+from geoplan._coverage_outputs import coverage_layers
+from geoplan._output import output_folder
+from geoplan.report import Section, write_report
+
+_T = {
+    "title": ("{name}选址建议", "Site suggestion: {name}"),
+    "overview": ("概况", "Overview"),
+    "sites": ("建议新址（按新增覆盖排序）", "Suggested sites, ranked by what each adds"),
+    "compare": ("建设前后指标对比", "Indicators before and after"),
+    "units": ("建设后各单位指标", "Indicators per unit after"),
+    "infeasible": ("不可用的候选点", "Candidates left out"),
+    "before": ("现状服务范围", "Service areas now"),
+    "after": ("建设后服务范围", "Service areas after"),
+    "new": ("建议新址", "Suggested sites"),
+    "existing": ("现有设施", "Existing facilities"),
+    "uncovered": ("建设后仍未覆盖", "Still uncovered after"),
+}
+
+
+def _t(key, lang, **kw):
+    zh, en = _T[key]
+    return (zh if lang == "zh" else en).format(**kw)
+
+
+def _overview(res, lang: str, data_note: str) -> str:
+    sol = res.solution
+    ft = res.after.catalogue[res.facility_type]
+    gap = "未证明" if lang == "zh" else "not proven"
+    if sol.gap is not None:
+        gap = f"{sol.gap:.2%}"
+    lines = [data_note] if data_note else []
+    if lang == "zh":
+        lines.append(
+            f"设施类型：{ft.name_zh}；模型 {sol.model}，求解器 {sol.solver}，状态 {sol.status}，最优性差距 {gap}，用时 "
+            f"{sol.seconds:.2f} 秒。现有设施全部保留并计入。建议新址 {len(res.sites)} 处。"
+        )
+    else:
+        lines.append(
+            f"Facility type: {ft.name_en}; model {sol.model}, solver {sol.solver}, status {sol.status}, optimality gap "
+            f"{gap}, {sol.seconds:.2f} s. Existing facilities are all kept and counted. {len(res.sites)} new site(s) suggested."
+        )
+    un = sol.diagnostics.get("uncoverable_weight")
+    if un:
+        lines.append((f"有 {un:g} 人不在任何候选点的服务范围内（已列出，不计入目标）。" if lang == "zh" else
+                      f"{un:g} people are beyond the reach of every candidate (listed, not hidden)."))
+    return "\n\n".join(lines)
+
+
+def write_suggestion(res, folder, *, lang="zh", overwrite=False, basemap="osm", data_note="") -> dict[str, Path]:
+    """Write the suggestion folder all-or-nothing; returns the paths written."""
+    final = Path(folder)
+    ft = res.after.catalogue[res.facility_type]
+    units = pd.DataFrame(res.after.units.drop(columns="geometry", errors="ignore"))
+    sites = pd.DataFrame(res.sites.drop(columns="geometry"))
+    sections = [
+        Section(_t("overview", lang), text=_overview(res, lang, data_note)),
+        Section(_t("sites", lang), table=sites),
+        Section(_t("compare", lang), table=res.comparison()),
+        Section(_t("units", lang), table=units),
+    ]
+    if len(res.infeasible_candidates):
+        sections.append(Section(_t("infeasible", lang), table=res.infeasible_candidates))
+    with output_folder(final, overwrite=overwrite) as tmp:
+        paths = write_report(tmp, title=_t("title", lang, name=ft.name(lang)), sections=sections, lang=lang)
+        layers = {f"after_{k}": v for k, v in coverage_layers(res.after).items()}
+        layers["suggested_sites"] = res.sites.to_crs(4326)
+        gpkg = tmp / "layers.gpkg"
+        for name, gdf in layers.items():
+            if len(gdf):
+                g = gdf.copy()
+                for col in g.columns:
+                    if col != g.geometry.name and g[col].dtype == object:
+                        g[col] = g[col].astype("string")
+                g.to_file(gpkg, layer=name, driver="GPKG")
+        paths["gpkg"] = gpkg
+        paths["map"] = _map(res, tmp / "map.html", lang=lang, basemap=basemap)
+        paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
+    return paths
+
+
+def _map(res, path, *, lang, basemap):
+    key = res.facility_type
+    before, after = res.before, res.after
+    extent = after.units if isinstance(after.units, gpd.GeoDataFrame) and len(after.units) else after.demand
+    m = maps.base_map(extent, basemap=basemap, lang=lang)
+    color = maps.CATEGORY_COLORS.get(key, "#555555")
+    for label_key, result, show, style in (
+        ("before", before, False, {"color": "#718096", "fillColor": "#718096", "fillOpacity": 0.15, "weight": 1}),
+        ("after", after, True, {"color": color, "fillColor": color, "fillOpacity": 0.15, "weight": 1}),
+    ):
+        sa = result.service_areas
+        if len(sa):
+            sa = sa.assign(geometry=sa.geometry.simplify(2.0))
+            maps.add_polygons(m, sa[["facility_id", "geometry"]], name=_t(label_key, lang), style=style, tooltip_col="facility_id",
+                              lang=lang, show=show)
+    dem = after.demand
+    unc = dem[~dem[f"{key}_covered"].astype(bool)]
+    if len(unc):
+        cols = [c for c in ("id", "pop", "pop_60", "pop_0_17", f"{key}_min") if c in unc]
+        maps.add_points(m, gpd.GeoDataFrame(unc[cols], geometry=unc.geometry, crs=dem.crs), name=_t("uncovered", lang),
+                        color="#e53e3e", radius=3, popup_cols=cols, lang=lang)
+    fac = before.facilities
+    ex = fac[fac["type"] == key]
+    if len(ex):
+        cols = [c for c in ("id", "name", "type") if c in ex]
+        maps.add_points(m, gpd.GeoDataFrame(ex[cols], geometry=ex.geometry, crs=fac.crs), name=_t("existing", lang),
+                        color=color, radius=8, popup_cols=cols, tooltip_col="name" if "name" in cols else None, lang=lang)
+    sites = res.sites[["rank", "gain", "id", "geometry"]]
+    maps.add_points(m, sites, name=_t("new", lang), color="#000000", radius=10, popup_cols=["rank", "gain", "id"],
+                    tooltip_col="rank", lang=lang)
+    return maps.finish(m, path, collapsed=True)

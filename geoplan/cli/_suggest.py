@@ -1,0 +1,70 @@
+"""``geoplan suggest``: where to build the next facilities."""
+
+from __future__ import annotations
+
+import click
+
+from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, overwrite_opt
+
+
+@click.command("suggest")
+@click.option("--demo", "use_demo", is_flag=True, help="用内置演示数据 / use the embedded demo data.")
+@click.option("--network", "network_path", type=click.Path(exists=True, dir_okay=False),
+              help="路网文件 / road network (.osm.pbf, .osm, .graphml or a line layer).")
+@click.option("--mode", type=click.Choice(["walk", "drive"]), default="walk", show_default=True)
+@click.option("--facilities", "facilities_path", type=click.Path(exists=True, dir_okay=False), help="现有设施 / existing facilities.")
+@datum_opt("facilities", "设施")
+@click.option("--demand", "demand_path", type=click.Path(exists=True, dir_okay=False), help="需求点 / demand points.")
+@datum_opt("demand", "需求点")
+@click.option("--units", "units_path", type=click.Path(exists=True, dir_okay=False), help="行政单位面 / admin units.")
+@datum_opt("units", "行政单位")
+@click.option("--candidates", "candidates_path", type=click.Path(exists=True, dir_okay=False),
+              help="候选点（公有用地、村委会、社区中心…）/ candidate sites; default: road nodes on a grid.")
+@datum_opt("candidates", "候选点")
+@click.option("--spacing", type=float, default=200.0, show_default=True, help="无候选点时路网候选间距(米) / grid spacing for network candidates.")
+@click.option("--type", "facility_type", required=True, help="设施类型 / facility type (key or Chinese name).")
+@click.option("--model", type=click.Choice(["mclp", "lscp", "pmedian", "reach_target"]), default="mclp", show_default=True,
+              help="mclp: p 处新址覆盖最多; lscp: 最少新址全覆盖; pmedian: 总出行最短; reach_target: 达到目标的最少新址.")
+@click.option("-p", "p", type=int, help="新址数量 / number of new sites (mclp, pmedian).")
+@click.option("--target", type=float, help="目标覆盖率 0–1 (reach_target) / target share.")
+@click.option("--solver", type=click.Choice(["exact", "greedy"]), default="exact", show_default=True)
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help="求解时限(秒) / solver time limit.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="标准与目标配置 / TOML or YAML.")
+@click.option("--basemap", type=click.Choice(["osm", "amap", "tianditu"]), default="osm", show_default=True)
+@output_opt
+@overwrite_opt
+@lang_opt
+def command(use_demo, network_path, mode, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
+            units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, solver, time_limit,
+            config_path, basemap, output, overwrite, lang):
+    """选址建议：保留现有设施，给出排序的新址及建设前后指标 / suggest new sites.
+
+    \b
+    Examples:
+      geoplan suggest --demo --type 社工站 -p 2 -o 选址
+      geoplan suggest --network roads.osm.pbf --facilities 设施.xlsx --demand 人口.csv \\
+          --units 街道.geojson --type 社区养老服务站 --model reach_target --target 0.9 -o 选址
+    """
+    from geoplan import datasets, io, standards, suggest
+    from geoplan._errors import InputError
+    from geoplan._output import check_new_file
+    from geoplan.cli._coverage import load_network
+
+    check_new_file(output, overwrite=overwrite)
+    note = ""
+    if use_demo:
+        demo = datasets.load_demo()
+        net, fac, dem, units = demo.network, demo.facilities, demo.demand, demo.units
+        note = datasets.demo_note(lang, demand=dem)
+    else:
+        if not (network_path and facilities_path and demand_path):
+            raise InputError("give --demo, or --network, --facilities and --demand")
+        net = load_network(network_path, mode=mode)
+        fac = io.read_points(facilities_path, datum=facilities_datum, kind="facilities")
+        dem = io.read_points(demand_path, datum=demand_datum, kind="demand")
+        units = io.read_polygons(units_path, datum=units_datum) if units_path else None
+    cand = io.read_points(candidates_path, datum=candidates_datum, kind="points") if candidates_path else None
+    cat = standards.load_catalogue(config_path)
+    res = suggest.suggest_sites(net, fac, dem, facility_type=facility_type, candidates=cand, units=units, model=model, p=p,
+                                target=target, catalogue=cat, solver=solver, time_limit=time_limit, spacing_m=spacing)
+    echo_paths(res.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note))
