@@ -8,6 +8,11 @@ Building blocks, not a finished map of any one analysis::
                popup_cols=["name", "facility_type"], tooltip_col="name")
     finish(m, "map.html")
 
+Also: :func:`add_suggested_sites` (numbered markers, rank and gain in the
+popup), :func:`add_markers_by_status` (e.g. boundary markers 界桩 by status),
+and ``add_choropleth(..., legend=<earlier layer>)`` so that several layers of
+one indicator (one per facility type, or before/after) share one legend.
+
 Datums.  Layers are given in any CRS and converted to WGS-84 longitude/latitude.
 On the Amap (Gaode) basemap, whose tiles are drawn in GCJ-02, every overlay is
 also shifted WGS-84 → GCJ-02 (:func:`geoplan.crs.geometry_from_wgs84`) so
