@@ -847,3 +847,92 @@ def suggest_sites(
     all_fac = gpd.GeoDataFrame(all_fac, geometry="geometry", crs=4326)
     after = coverage.assess(network, all_fac, demand, units=units, catalogue=catalogue, types=[key])
     return SuggestResult(chosen.reset_index(drop=True), sol, before, after, infeasible, key)
+
+
+# --------------------------------------------------------------------------- p-center and capacities
+
+
+def pcenter(cost, p: int, *, fixed=None, weights=None, time_limit: float | None = 60.0) -> Solution:
+    """p-center: ``p`` new sites minimising the worst travel cost of any (reachable) demand point.
+
+    Exact: binary search over the distinct stored costs, each step an exact LSCP
+    (HiGHS) asking whether ``p`` new sites can cover everyone within that radius.
+    Demand no candidate reaches is listed in ``diagnostics`` and left out.
+    Demand points with zero weight are ignored.
+    """
+    t0 = time.perf_counter()
+    cost, w, fx = _prepare(cost, weights, fixed)
+    _check_p(p, int((~fx).sum()))
+    keep = (w > 0) & (np.diff(cost.tocsc().indptr) > 0)  # stored entries, explicit zeros included
+    diag = {"uncoverable_demand": np.flatnonzero((w > 0) & ~keep)}
+    sub = sparse.csr_array(cost[:, np.flatnonzero(keep)])
+    radii = np.unique(sub.data)
+    lo, hi = 0, len(radii) - 1
+    best = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        C = _cover(sub, radii[mid])
+        if (np.asarray(C.sum(axis=0)).ravel() == 0).any():
+            lo = mid + 1
+            continue
+        x, obj, bnd, status = _coverage_lp(C, np.ones(C.shape[1]), fx, None, integer=True, time_limit=time_limit, min_sites=True)
+        if x is not None and status == "Optimal" and round(obj) <= p:
+            best = (mid, x[: C.shape[0]] > 0.5)
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    if best is None:
+        raise InfeasibleError(f"no set of {p} new sites reaches every reachable demand point")
+    mid, open_mask = best
+    sel = np.flatnonzero(open_mask & ~fx)
+    order, gains = _rank_by_marginal(_cover(cost, radii[mid]), np.where(w > 0, w, 0.0), fx, sel)
+    radius = float(radii[mid])
+    return Solution("pcenter", "highs (binary search on LSCP)", order, gains, radius, radius, 0.0, "Optimal",
+                    time.perf_counter() - t0, _assign(cost, open_mask, None), diag)
+
+
+def capacitated_mclp(cost, weights, p: int, capacity, *, cutoff: float | None = None, fixed=None,
+                     time_limit: float | None = 60.0) -> Solution:
+    """Capacitated MCLP (exact, HiGHS): most demand served within the cutoff by ``p`` new sites, each
+    site serving at most its ``capacity`` (beds, staff places) of demand weight.
+
+    Demand may be split between sites.  Infeasible parts (demand beyond every cutoff) are listed;
+    total demand above total capacity is reported in ``diagnostics["capacity_short"]``.
+    """
+    t0 = time.perf_counter()
+    cost, w, fx = _prepare(cost, weights, fixed)
+    _check_p(p, int((~fx).sum()))
+    cap = np.asarray(capacity, dtype=float)
+    if cap.shape != (cost.shape[0],) or (cap < 0).any():
+        raise InputError("capacity needs one value ≥ 0 per candidate", field="capacity")
+    C = _cover(cost, cutoff).tocoo()
+    n_cand, n_dem = cost.shape
+    nk = C.nnz
+    pj, pi = C.row.astype(np.int64), C.col.astype(np.int64)
+    ncol = n_cand + nk
+    # Σ_j z_ji ≤ 1 per demand; Σ_i w_i z_ji − cap_j x_j ≤ 0 per site; z_ji ≤ x_j; Σ free x = p
+    A1 = sparse.csr_array((np.ones(nk), (pi, n_cand + np.arange(nk))), shape=(n_dem, ncol))
+    A2 = sparse.csr_array((np.concatenate([w[pi], -cap]), (np.concatenate([pj, np.arange(n_cand)]),
+                                                          np.concatenate([n_cand + np.arange(nk), np.arange(n_cand)]))),
+                          shape=(n_cand, ncol))
+    A3 = sparse.csr_array((np.concatenate([np.ones(nk), -np.ones(nk)]),
+                           (np.concatenate([np.arange(nk)] * 2), np.concatenate([n_cand + np.arange(nk), pj]))), shape=(nk, ncol))
+    A4 = sparse.csr_array(np.concatenate([(~fx).astype(float), np.zeros(nk)])[None, :])
+    A = sparse.vstack([A1, A2, A3, A4], format="csr")
+    lo = np.concatenate([np.full(n_dem + n_cand + nk, -np.inf), [p]])
+    hi = np.concatenate([np.ones(n_dem), np.zeros(n_cand + nk), [p]])
+    c = np.concatenate([np.zeros(n_cand), w[pi]])
+    x, obj, bnd, status = _highs_solve(c, A, lo, hi, np.concatenate([fx.astype(float), np.zeros(nk)]), np.ones(ncol),
+                                       np.concatenate([np.ones(n_cand, bool), np.zeros(nk, bool)]), maximize=True,
+                                       time_limit=time_limit)
+    if x is None:
+        raise InfeasibleError(f"HiGHS found no capacitated solution: {status}")
+    open_mask = x[:n_cand] > 0.5
+    sel = np.flatnonzero(open_mask & ~fx)
+    served = np.bincount(pj, weights=w[pi] * x[n_cand:], minlength=n_cand)
+    order = sel[np.argsort(-served[sel], kind="stable")]
+    diag = _uncoverable(_cover(cost, cutoff), w)
+    diag["capacity_short"] = max(0.0, float(w.sum() - cap[open_mask].sum()))
+    diag["served_per_site"] = served
+    return Solution("capacitated_mclp", "highs", order, served[order], float(obj), bnd, _rel_gap(obj, bnd), status,
+                    time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)

@@ -156,3 +156,32 @@ def test_suggest_cli_on_demo(tmp_path):
     assert "选址建议" in md and "Optimal" in md
     bad = CliRunner().invoke(main, ["-q", "suggest", "--demo", "--type", "社工站", "-p", "100000", "-o", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "candidate" in bad.output and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("p", [1, 2])
+def test_pcenter_equals_enumeration(seed, p):
+    m, w, dense = instance(seed, horizon=0.9)
+    stored = np.where(m.toarray() > 0, m.toarray(), np.inf)
+    reach = np.isfinite(stored).any(axis=0)
+    worst = [stored[list(c)][:, reach].min(axis=0).max() for c in itertools.combinations(range(m.shape[0]), p)]
+    worst = [v for v in worst if np.isfinite(v)]
+    if not worst:
+        with pytest.raises(InfeasibleError):
+            sg.pcenter(m, p)
+        return
+    assert sg.pcenter(m, p).objective == pytest.approx(min(worst))
+
+
+def test_capacitated_mclp_by_hand():
+    """Two candidates cover the same 3 demand points (weights 5, 5, 5); capacity 8 each.
+
+    With p = 1 at most 8 can be served; with p = 2, all 15.
+    """
+    cost = sparse.csr_array(np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]]))
+    w = np.array([5.0, 5.0, 5.0])
+    one = sg.capacitated_mclp(cost, w, 1, [8, 8], cutoff=5)
+    assert one.objective == pytest.approx(8) and one.diagnostics["capacity_short"] == pytest.approx(7)
+    two = sg.capacitated_mclp(cost, w, 2, [8, 8], cutoff=5)
+    assert two.objective == pytest.approx(15)
+    assert sg.mclp(cost, w, 1, cutoff=5).objective == 15  # uncapacitated for contrast
