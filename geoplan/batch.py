@@ -442,19 +442,28 @@ def _suggest(hook, area: Area, result, net, fac, dem, units):
     inputs = {"result": result, "network": net, "facilities": fac, "demand": dem, "units": units}
     if callable(hook):
         return hook(**inputs), ""
+    import importlib
+
     try:
-        from geoplan import suggest as suggest_mod  # written by another engineer; optional
+        # import_module honours sys.modules entries, so a missing or disabled module is skipped cleanly
+        suggest_mod = importlib.import_module("geoplan.suggest")
     except ImportError:
         return None, "suggestion skipped: geoplan.suggest is not available"
-    fn = getattr(suggest_mod, "suggest", None)
-    if not callable(fn):
-        return None, "suggestion skipped: geoplan.suggest has no suggest()"
-    import inspect
-
-    params = inspect.signature(fn).parameters
-    kwargs = {k: v for k, v in inputs.items() if k in params}
-    kwargs.update(dict(hook) if isinstance(hook, Mapping) else {})
-    return fn(**kwargs), ""
+    options = dict(hook) if isinstance(hook, Mapping) else {}
+    types = [options.pop("facility_type")] if "facility_type" in options else list(result.catalogue.keys)
+    options.setdefault("model", "mclp")
+    if options["model"] in ("mclp", "pmedian"):
+        options.setdefault("p", 1)  # default: the single best next site per type
+    tables, notes = [], []
+    for t in types:
+        try:
+            res = suggest_mod.suggest_sites(net, fac, dem, facility_type=t, units=units, **options)
+        except GeoplanError as exc:  # one type that cannot be planned must not sink the area
+            notes.append(f"{t}: {exc}")
+            continue
+        tables.append(pd.DataFrame(res.sites.assign(geometry_wkt=res.sites.geometry.to_wkt()).drop(columns="geometry")))
+    table = pd.concat(tables, ignore_index=True) if tables else None
+    return table, "; ".join(notes)
 
 
 def _covered_shares(summary: pd.DataFrame) -> dict[str, float]:
@@ -500,10 +509,12 @@ def run_area(
     suggest
         ``None`` (no suggestion), a callable ``f(*, result, network, facilities,
         demand, units) -> DataFrame`` (written as ``suggestions.parquet``), or
-        ``True``/a mapping of keyword options for ``geoplan.suggest.suggest``,
-        which is given those of ``result``, ``network``, ``facilities``,
-        ``demand``, ``units`` its signature names.  When ``geoplan.suggest`` is
-        absent the step is skipped and the summary's ``note`` says so.
+        ``True``/a mapping of keyword options for
+        :func:`geoplan.suggest.suggest_sites` (e.g. ``{"facility_type": "社工站",
+        "model": "mclp", "p": 2}``); without ``facility_type`` every type is planned,
+        and the default is the single best new site per type (MCLP, p = 1).  A type
+        that cannot be planned is named in the ``note``.  When ``geoplan.suggest``
+        is absent the step is skipped and the ``note`` says so.
         A picklable callable is needed on a cluster (a module-level function).
     lang
         Report language.

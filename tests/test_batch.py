@@ -231,3 +231,13 @@ def test_read_areas_template_and_geojson(tmp_path):
     (c,) = batch.read_areas(tmp_path / "areas.geojson")
     assert shapely.from_wkt(c.polygon).equals(shapely.box(24.93, 60.16, 24.95, 60.17))
     assert c.network == str(tmp_path / "n.graphml")
+
+
+def test_real_suggestion_hook(table, tmp_path):
+    """suggest=True plans the single best new site per type with geoplan.suggest.suggest_sites."""
+    area = next(a for a in batch.read_areas(table) if a.area_id == "00530")
+    rec = batch.run_area(area, tmp_path / "s", buffer_m=BUFFER_M, suggest={"facility_type": "社工站", "p": 1},
+                         with_service_areas=False, lang="en")
+    assert rec["status"] == "ok", rec
+    got = pd.read_parquet(tmp_path / "s" / "areas" / "00530" / "suggestions.parquet")
+    assert got["rank"].tolist() == [1] and got["type"].tolist() == ["social_work"]
