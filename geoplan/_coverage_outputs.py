@@ -153,14 +153,24 @@ def coverage_layers(result) -> dict:
     }
     if isinstance(result.units, gpd.GeoDataFrame):
         layers["unit_indicators"] = result.units
-    out = {}
+    return {name: _for_file(gdf) for name, gdf in layers.items()}
+
+
+def _for_file(gdf):
+    """WGS-84 copy whose mixed-type object columns are text (GDAL writes one type per field)."""
+    g = gdf.to_crs(4326).copy()
+    for col in g.columns:
+        if col != g.geometry.name and g[col].dtype == object:
+            g[col] = g[col].astype("string")
+    return g
+
+
+def write_gpkg(layers: dict, path: Path) -> Path:
+    """Write the non-empty layers into one GeoPackage (inside an output_folder, so all-or-nothing)."""
     for name, gdf in layers.items():
-        g = gdf.to_crs(4326).copy()
-        for col in g.columns:
-            if col != g.geometry.name and g[col].dtype == object:
-                g[col] = g[col].astype("string")
-        out[name] = g
-    return out
+        if len(gdf):
+            _for_file(gdf).to_file(path, layer=name, driver="GPKG")
+    return path
 
 
 def write_coverage(
@@ -178,10 +188,7 @@ def write_coverage(
     with output_folder(final, overwrite=overwrite) as tmp:
         paths = write_report(tmp, title=title or _t("title", lang), sections=coverage_sections(result, lang=lang, data_note=data_note), lang=lang)
         layers = coverage_layers(result)
-        gpkg = tmp / "layers.gpkg"
-        for name, gdf in layers.items():
-            if len(gdf):
-                gdf.to_file(gpkg, layer=name, driver="GPKG")
+        gpkg = write_gpkg(layers, tmp / "layers.gpkg")
         gj = tmp / "geojson"
         gj.mkdir()
         for name, gdf in layers.items():

@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoplan import maps
-from geoplan._coverage_outputs import coverage_layers
+from geoplan._coverage_outputs import coverage_layers, write_gpkg
 from geoplan._output import output_folder
 from geoplan.report import Section, write_report
 
@@ -74,15 +74,7 @@ def write_suggestion(res, folder, *, lang="zh", overwrite=False, basemap="osm", 
         paths = write_report(tmp, title=_t("title", lang, name=ft.name(lang)), sections=sections, lang=lang)
         layers = {f"after_{k}": v for k, v in coverage_layers(res.after).items()}
         layers["suggested_sites"] = res.sites.to_crs(4326)
-        gpkg = tmp / "layers.gpkg"
-        for name, gdf in layers.items():
-            if len(gdf):
-                g = gdf.copy()
-                for col in g.columns:
-                    if col != g.geometry.name and g[col].dtype == object:
-                        g[col] = g[col].astype("string")
-                g.to_file(gpkg, layer=name, driver="GPKG")
-        paths["gpkg"] = gpkg
+        paths["gpkg"] = write_gpkg(layers, tmp / "layers.gpkg")
         paths["map"] = _map(res, tmp / "map.html", lang=lang, basemap=basemap)
         paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
     return paths
