@@ -748,6 +748,7 @@ def suggest_sites(
     model: str = "mclp",
     p: int | None = None,
     target: float | None = None,
+    indicator: str = "people",
     catalogue=None,
     weight: str | None = None,
     solver: str = "exact",
@@ -768,7 +769,10 @@ def suggest_sites(
         Candidate sites (points, any CRS); default: network nodes on a ``spacing_m`` grid inside the units.
     model
         ``"mclp"`` (needs ``p``), ``"lscp"``, ``"pmedian"`` (needs ``p``) or ``"reach_target"``
-        (``target`` share; default the type's people target).
+        (``target`` share; default the type's people or unit target, by ``indicator``).
+    indicator
+        For ``reach_target``: ``"people"`` (share of the weighted demand covered) or ``"units"``
+        (share of admin units with at least one facility; needs ``units``).
     weight
         Demand column to weigh by (default the type's: pop, pop_60 or pop_0_17).
     solver
@@ -829,6 +833,8 @@ def suggest_sites(
         sol = lscp(cost, cutoff=cutoff_s, fixed=fixed, weights=w, solver=solver, time_limit=time_limit)
     elif model == "pmedian":
         sol = pmedian(cost, w, p, fixed=fixed, solver=solver, time_limit=time_limit)
+    elif model == "reach_target" and indicator == "units":
+        sol = _reach_unit_target(cost, w, cutoff_s, fixed, cand_ok, units, before, ft, target, n_existing=len(ex_nodes))
     elif model == "reach_target":
         tgt = target if target is not None else ft.people_target
         if tgt is None:
@@ -836,6 +842,8 @@ def suggest_sites(
         sol = reach_target(cost, w, tgt, cutoff=cutoff_s, fixed=fixed, solver=solver, time_limit=time_limit)
     else:
         raise InputError(f"model must be mclp, lscp, pmedian or reach_target, not {model!r}", field="model")
+    if indicator not in ("people", "units"):
+        raise InputError(f"indicator must be 'people' or 'units', not {indicator!r}", field="indicator")
     new_pos = sol.selected - len(ex_nodes)
     chosen = cand_ok.iloc[new_pos].to_crs(4326).copy()
     chosen.insert(0, "rank", np.arange(1, len(chosen) + 1))
@@ -936,3 +944,52 @@ def capacitated_mclp(cost, weights, p: int, capacity, *, cutoff: float | None = 
     diag["served_per_site"] = served
     return Solution("capacitated_mclp", "highs", order, served[order], float(obj), bnd, _rel_gap(obj, bnd), status,
                     time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)
+
+
+def _reach_unit_target(cost, w, cutoff_s, fixed, cand_ok, units, before, ft, target, *, n_existing: int) -> Solution:
+    """Fewest new sites so the share of admin units with a facility reaches the target.
+
+    Each new site can give at most one more unit a facility, so the fewest is
+    ``ceil(target × units) − units that have one``; exact by construction.  In each unit still
+    lacking one, the candidate covering the most uncovered demand is chosen, and units are
+    taken in order of that gain.  Units without any usable candidate are listed.
+    """
+    import geopandas as gpd
+
+    t0 = time.perf_counter()
+    if units is None:
+        raise InputError("reach_target on the share of units needs the admin units", field="units")
+    tgt = target if target is not None else ft.unit_target(None)
+    if tgt is None:
+        raise InputError(f"{ft.key} has no unit target: give target=", field="target")
+    table = before.units
+    n_units = len(table)
+    have = int(table["has_facility"].sum())
+    need = max(0, math.ceil(round(tgt * n_units, 9)) - have)
+    lacking = set(table.loc[~table["has_facility"].astype(bool), "unit_code"].astype(str))
+    pts = gpd.GeoDataFrame(geometry=cand_ok.geometry.to_crs(4326).to_numpy(), crs=4326)
+    joined = gpd.sjoin(pts, units[["code", "geometry"]].to_crs(4326), how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    code_of = joined["code"].astype("string").to_numpy()
+    C = _cover(sparse.csr_array(cost, copy=True), cutoff_s)
+    base = C.T @ fixed.astype(float)
+    gain_all = C @ np.where(base > 0, 0.0, w)
+    best = {}
+    for k, code in enumerate(code_of):
+        if code is None or code is pd.NA or str(code) not in lacking:
+            continue
+        j = n_existing + k
+        if str(code) not in best or gain_all[j] > gain_all[best[str(code)]]:
+            best[str(code)] = j
+    no_candidate = sorted(lacking - set(best))
+    diag = {"units_without_candidate": no_candidate, "units_needed": need, "units_with_facility": have,
+            "units": n_units}
+    if need > len(best):
+        raise InfeasibleError(f"target {tgt:.0%} of units needs {need} more unit(s) with a facility, but only "
+                              f"{len(best)} unit(s) lacking one have a usable candidate; none in: {', '.join(no_candidate)}")
+    chosen = sorted(best.values(), key=lambda j: -gain_all[j])[:need]
+    open_mask = fixed.copy()
+    open_mask[chosen] = True
+    order, gains = _rank_by_marginal(C, w, fixed, chosen)
+    return Solution("reach_target_units", "exact (one site per unit lacking one)", order, gains, float(len(order)),
+                    float(need), 0.0, "Optimal", time.perf_counter() - t0, _assign(cost, open_mask, cutoff_s), diag)

@@ -185,3 +185,16 @@ def test_capacitated_mclp_by_hand():
     two = sg.capacitated_mclp(cost, w, 2, [8, 8], cutoff=5)
     assert two.objective == pytest.approx(15)
     assert sg.mclp(cost, w, 1, cutoff=5).objective == 15  # uncapacitated for contrast
+
+
+def test_reach_unit_target_on_demo(demo):
+    """Social-work stations: 1 of the 5 postal areas has one; a 100 % unit target needs exactly 4 new sites,
+    one in each area lacking one."""
+    r = sg.suggest_sites(demo.network, demo.facilities, demo.demand, facility_type="社工站", units=demo.units,
+                         model="reach_target", indicator="units", target=1.0)
+    before = r.before.units
+    lacking = int((~before["has_facility"].astype(bool)).sum())
+    assert len(r.sites) == lacking
+    after = r.comparison().set_index("indicator")
+    assert after.loc["share_units_with_facility", "after"] == 1.0
+    assert bool(after.loc["share_units_with_facility", "passed_after"])

@@ -27,6 +27,8 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
               help="mclp: p 处新址覆盖最多; lscp: 最少新址全覆盖; pmedian: 总出行最短; reach_target: 达到目标的最少新址.")
 @click.option("-p", "p", type=int, help="新址数量 / number of new sites (mclp, pmedian).")
 @click.option("--target", type=float, help="目标覆盖率 0–1 (reach_target) / target share.")
+@click.option("--indicator", type=click.Choice(["people", "units"]), default="people", show_default=True,
+              help="reach_target 的指标：覆盖人口比例或有设施的单位比例 / people covered or units with a facility.")
 @click.option("--solver", type=click.Choice(["exact", "greedy"]), default="exact", show_default=True)
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="求解时限(秒) / solver time limit.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="标准与目标配置 / TOML or YAML.")
@@ -35,7 +37,7 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
 @overwrite_opt
 @lang_opt
 def command(use_demo, network_path, mode, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
-            units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, solver, time_limit,
+            units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, indicator, solver, time_limit,
             config_path, basemap, output, overwrite, lang):
     """选址建议：保留现有设施，给出排序的新址及建设前后指标 / suggest new sites.
 
@@ -66,5 +68,5 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
     cand = io.read_points(candidates_path, datum=candidates_datum, kind="points") if candidates_path else None
     cat = standards.load_catalogue(config_path)
     res = suggest.suggest_sites(net, fac, dem, facility_type=facility_type, candidates=cand, units=units, model=model, p=p,
-                                target=target, catalogue=cat, solver=solver, time_limit=time_limit, spacing_m=spacing)
+                                target=target, indicator=indicator, catalogue=cat, solver=solver, time_limit=time_limit, spacing_m=spacing)
     echo_paths(res.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note))
