@@ -82,7 +82,10 @@ def spopt_run(model, cost, w, p):
         m = m.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=120))  # PuLP may still say "Optimal" after a time-out
         return m.problem.objective.value(), pulp.LpStatus[m.problem.status]
 
-    (obj, status), sec, peak = measure(go)
+    try:
+        (obj, status), sec, peak = measure(go)
+    except RuntimeError as exc:  # spopt raises when CBC stops without a solution (e.g. at the time limit)
+        return float("nan"), f"not solved: {exc}".splitlines()[0][:80], float("nan"), float("nan")
     return obj, status, sec, peak
 
 

@@ -486,8 +486,8 @@ def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, 
 
     Only stored (reachable) pairs are allowed.  Demand that no candidate reaches is
     listed in ``diagnostics`` and left out of the objective; demand reachable only by
-    closed candidates costs ``penalty`` (default: 10 × the largest stored cost) in
-    heuristics and is forced to be served in the exact model.
+    closed candidates costs ``penalty`` (default: 10 × the largest stored cost), in the
+    exact model and the heuristics alike, so both solve the same problem.
     """
     t0 = time.perf_counter()
     cost, w, fx = _prepare(cost, weights, fixed)
@@ -877,6 +877,7 @@ def pcenter(cost, p: int, *, fixed=None, weights=None, time_limit: float | None 
     radii = np.unique(sub.data)
     lo, hi = 0, len(radii) - 1
     best = None
+    unproven = False
     while lo <= hi:
         mid = (lo + hi) // 2
         C = _cover(sub, radii[mid])
@@ -884,10 +885,13 @@ def pcenter(cost, p: int, *, fixed=None, weights=None, time_limit: float | None 
             lo = mid + 1
             continue
         x, obj, bnd, status = _coverage_lp(C, np.ones(C.shape[1]), fx, None, integer=True, time_limit=time_limit, min_sites=True)
-        if x is not None and status == "Optimal" and round(obj) <= p:
+        if x is not None and round(obj) <= p:  # a feasible cover with ≤ p sites, proven or not
             best = (mid, x[: C.shape[0]] > 0.5)
             hi = mid - 1
-        else:
+        elif status == "Optimal" or status == "Infeasible":  # proven: p sites cannot cover at this radius
+            lo = mid + 1
+        else:  # time limit without proof: the final radius is only an upper bound
+            unproven = True
             lo = mid + 1
     if best is None:
         raise InfeasibleError(f"no set of {p} new sites reaches every reachable demand point")
@@ -895,7 +899,9 @@ def pcenter(cost, p: int, *, fixed=None, weights=None, time_limit: float | None 
     sel = np.flatnonzero(open_mask & ~fx)
     order, gains = _rank_by_marginal(_cover(cost, radii[mid]), np.where(w > 0, w, 0.0), fx, sel)
     radius = float(radii[mid])
-    return Solution("pcenter", "highs (binary search on LSCP)", order, gains, radius, radius, 0.0, "Optimal",
+    # Never claim optimality an LSCP step that hit its time limit did not prove.
+    status, bound, gap = ("Optimal", radius, 0.0) if not unproven else ("time limit: radius not proven minimal", None, None)
+    return Solution("pcenter", "highs (binary search on LSCP)", order, gains, radius, bound, gap, status,
                     time.perf_counter() - t0, _assign(cost, open_mask, None), diag)
 
 
