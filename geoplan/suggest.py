@@ -129,8 +129,11 @@ def _check_p(p: int, n_free: int) -> None:
 # --------------------------------------------------------------------------- HiGHS
 
 
-def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap=1e-6):
-    """Solve min/max c·x s.t. row_lo ≤ A x ≤ row_hi, bounds; returns (x, obj, bound, status)."""
+def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap=1e-6, start=None):
+    """Solve min/max c·x s.t. row_lo ≤ A x ≤ row_hi, bounds; returns (x, obj, bound, status).
+
+    ``start``: a feasible solution (all columns) handed to the MIP as its first incumbent.
+    """
     import highspy
 
     A = sparse.csc_array(A)
@@ -157,6 +160,11 @@ def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, tim
     if integer is not None and np.any(integer):
         lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous for i in integer]
     h.passModel(lp)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = np.asarray(start, dtype=float)
+        sol.value_valid = True
+        h.setSolution(sol)
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
@@ -182,7 +190,7 @@ def _rel_gap(obj: float, bound: float | None) -> float | None:
 
 
 def _coverage_lp(C: sparse.csr_array, w: np.ndarray, fx: np.ndarray, p: int | None, *, integer: bool, time_limit,
-                 min_sites: bool = False, need: float | None = None):
+                 min_sites: bool = False, need: float | None = None, start=None):
     """Coverage MIP/LP over variables [x_j (cand), y_i (demand)].
 
     max Σ w_i y_i  (MCLP)   or   min Σ x_j (LSCP / reach-target)
@@ -214,12 +222,132 @@ def _coverage_lp(C: sparse.csr_array, w: np.ndarray, fx: np.ndarray, p: int | No
         c = np.concatenate([free, np.zeros(n_dem)])
         return _highs_solve(c, A, np.concatenate(lo), np.concatenate(hi), col_lo, col_hi,
                             np.concatenate([np.full(n_cand, integer), np.zeros(n_dem, bool)]), maximize=False,
-                            time_limit=time_limit)
+                            time_limit=time_limit, start=start)
     c = np.concatenate([np.zeros(n_cand), w])
     # y are continuous: at the optimum y_i = min(1, Σ x_j) for binary x.
     return _highs_solve(c, A, np.concatenate(lo), np.concatenate(hi), col_lo, col_hi,
                         np.concatenate([np.full(n_cand, integer), np.zeros(n_dem, bool)]), maximize=True,
-                        time_limit=time_limit)
+                        time_limit=time_limit, start=start)
+
+
+@dataclasses.dataclass
+class _Reduced:
+    """An equivalent, smaller coverage model over the free candidates.
+
+    Demand already covered by an existing site, of zero weight, or out of every free
+    candidate's reach is a constant and leaves the model; demand points covered by the
+    same set of candidates become one column carrying their summed weight (and count).
+    """
+
+    C: sparse.csr_array  # free candidates × demand groups
+    w: np.ndarray  # summed weight per group
+    n: np.ndarray  # demand points per group
+    free: np.ndarray  # candidate index of each row
+    const_w: float  # weight covered whatever is chosen (by existing sites)
+    const_n: int
+
+
+def _reduce_cover(C: sparse.csr_array, w: np.ndarray, fx: np.ndarray, *, keep_zero_weight: bool = False) -> _Reduced:
+    free = np.flatnonzero(~fx)
+    by_fixed = (C.T @ fx.astype(float)) > 0
+    Cf = sparse.csc_array(C[free])
+    Cf.sort_indices()
+    reach = np.diff(Cf.indptr) > 0
+    keep = ~by_fixed & reach & ((w > 0) | keep_zero_weight)
+    cols = np.flatnonzero(keep)
+    groups: dict[bytes, int] = {}
+    label = np.empty(len(cols), dtype=np.int64)
+    for k, i in enumerate(cols):
+        label[k] = groups.setdefault(Cf.indices[Cf.indptr[i]:Cf.indptr[i + 1]].tobytes(), len(groups))
+    first = np.unique(label, return_index=True)[1]
+    Cr = sparse.csr_array(Cf[:, cols[first]])
+    return _Reduced(Cr, np.bincount(label, weights=w[cols], minlength=len(first)),
+                    np.bincount(label, minlength=len(first)), free, float(w[by_fixed].sum()), int(by_fixed.sum()))
+
+
+def _drop_redundant(C: sparse.csr_array, w: np.ndarray, sel: list[int], need: float) -> list[int]:
+    """Close chosen sites (last chosen first) whose removal keeps the covered weight ≥ ``need``."""
+    sel = list(sel)
+    for j in sel[::-1]:
+        m = np.zeros(C.shape[0], bool)
+        m[[k for k in sel if k != j]] = True
+        if _covered_weight(C, w, m) >= need - _EPS:
+            sel.remove(j)
+    return sel
+
+
+def _solve_cover(C: sparse.csr_array, w: np.ndarray, fx: np.ndarray, p: int | None, *, time_limit,
+                 min_sites: bool = False, need: float | None = None,
+                 mip: bool = True) -> tuple[np.ndarray, float | None, str, dict]:
+    """Coverage models (MCLP; LSCP / reach-target with ``min_sites``) on the reduced model.
+
+    LP first: the LP relaxation of covering models is very often integral (ReVelle, 1993), so the
+    LP is solved, rounded and polished by interchange; when that solution reaches the LP bound it
+    is proven optimal without branching.  Otherwise the MIP is solved with it as the incumbent
+    (``mip=False``, the heuristic: the incumbent is returned with the LP bound).
+    Returns (open mask over all candidates, proven bound in the original objective, status, notes).
+    """
+    t0 = time.perf_counter()
+    if min_sites and need is None:  # LSCP: cover every coverable point; count points, not weight
+        R = _reduce_cover(C, np.ones(C.shape[1]), fx)
+        R.w = R.n.astype(float)
+        need_r = float(R.w.sum())
+    else:
+        R = _reduce_cover(C, w, fx)
+        need_r = None if need is None else max(0.0, need - R.const_w)
+    nf = len(R.free)
+    notes = {"reduced_model": f"{nf} candidates × {R.C.shape[1]} demand groups (from {C.shape[0]} × {C.shape[1]})"}
+
+    def full(sel_r) -> np.ndarray:
+        m = fx.copy()
+        m[R.free[list(sel_r)]] = True
+        return m
+
+    if R.C.shape[1] == 0 or (min_sites and need_r is not None and need_r <= _EPS):
+        # Nothing left to decide: the existing sites already do it, or no free candidate can add anything.
+        sel = list(range(min(p, nf))) if p else []
+        return full(sel), (0.0 if min_sites else R.const_w), "Optimal", notes
+    zero = np.zeros(nf, bool)
+    lp_need = None if (min_sites and need is None) else need_r  # LSCP: every column must be covered
+    x, lp_obj, _b, lp_status = _coverage_lp(R.C, R.w, zero, p, integer=False, time_limit=time_limit, min_sites=min_sites,
+                                            need=lp_need)
+    # Incumbent: greedy + interchange, and (MCLP) the LP rounded to its p largest values + interchange.
+    if min_sites:
+        sel, _g, _m = _greedy_cover(R.C, R.w, zero, None, need=need_r, full=need_r is None)
+        inc = _drop_redundant(R.C, R.w, sel, need_r)
+        inc_obj = float(len(inc))
+    else:
+        cands = [_swap_cover(R.C, R.w, zero, _greedy_cover(R.C, R.w, zero, p)[0])]
+        if x is not None:
+            cands.append(_swap_cover(R.C, R.w, zero, list(np.argsort(-x[:nf], kind="stable")[:p])))
+        vals = [_covered_weight(R.C, R.w, full(c)[R.free]) for c in cands]
+        inc, inc_obj = cands[int(np.argmax(vals))], max(vals)
+    if lp_status == "Optimal":
+        if min_sites:
+            lp_bound = float(math.ceil(lp_obj - 1e-6))  # an integer count of sites
+            proven = inc_obj <= lp_bound
+        else:
+            lp_bound = lp_obj
+            proven = inc_obj >= lp_bound - 1e-9 * max(1.0, abs(lp_bound))
+        if proven:
+            notes["proof"] = "LP relaxation bound reached by the rounded solution: no branching needed"
+            return full(inc), (lp_bound if min_sites else lp_bound + R.const_w), "Optimal", notes
+        if not mip:
+            return full(inc), (lp_bound if min_sites else lp_bound + R.const_w), "heuristic (LP bound: Optimal)", notes
+    if not mip:
+        return full(inc), None, f"heuristic (LP bound: {lp_status})", notes
+    left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - t0))
+    open_r = np.zeros(nf, bool)
+    open_r[inc] = True
+    start = np.concatenate([open_r.astype(float), np.minimum(1.0, R.C.T @ open_r.astype(float))])
+    x, obj, bnd, status = _coverage_lp(R.C, R.w, zero, p, integer=True, time_limit=left, min_sites=min_sites, need=lp_need,
+                                       start=start)
+    if x is None:
+        raise InfeasibleError(f"HiGHS found no solution: {status}")
+    sel = list(np.flatnonzero(x[:nf] > 0.5))
+    if bnd is not None and not min_sites:
+        bnd += R.const_w
+    return full(sel), bnd, status, notes
 
 
 def _covered_weight(C: sparse.csr_array, w: np.ndarray, open_mask: np.ndarray) -> float:
@@ -359,28 +487,25 @@ def mclp(cost, weights, p: int, *, cutoff: float | None = None, fixed=None, solv
     C = _cover(cost, cutoff)
     diag = _uncoverable(C, w)
     if solver == "exact":
-        x, obj, bnd, status = _coverage_lp(C, w, fx, p, integer=True, time_limit=time_limit)
-        if x is None:
-            raise InfeasibleError(f"HiGHS found no solution: {status}")
-        open_mask = x[: C.shape[0]] > 0.5
+        open_mask, bnd, status, notes = _solve_cover(C, w, fx, p, time_limit=time_limit)
+        diag.update(notes)
         sel = np.flatnonzero(open_mask & ~fx)
-        obj = _covered_weight(C, w, open_mask)  # recomputed from x, not trusted from the solver
+        obj = _covered_weight(C, w, open_mask)
         order, gains = _rank_by_marginal(C, w, fx, sel)
         return Solution("mclp", "highs", order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
                         _assign(cost, open_mask, cutoff), diag)
     if solver != "greedy":
         raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
-    sel, _g, _m = _greedy_cover(C, w, fx, p)
-    sel = _swap_cover(C, w, fx, sel)
-    open_mask = fx.copy()
-    open_mask[sel] = True
+    if bound:  # greedy + interchange and the rounded LP, against the LP bound
+        open_mask, bnd, status, notes = _solve_cover(C, w, fx, p, time_limit=time_limit, mip=False)
+        diag.update(notes)
+        sel = np.flatnonzero(open_mask & ~fx)
+    else:
+        sel = _swap_cover(C, w, fx, _greedy_cover(C, w, fx, p)[0])
+        open_mask = fx.copy()
+        open_mask[sel] = True
+        bnd, status = None, "heuristic"
     obj = _covered_weight(C, w, open_mask)
-    bnd = None
-    status = "heuristic"
-    if bound:
-        _x, lp_obj, lp_bnd, lp_status = _coverage_lp(C, w, fx, p, integer=False, time_limit=time_limit)
-        bnd = lp_bnd if lp_status == "Optimal" else None
-        status = f"heuristic (LP bound: {lp_status})"
     order, gains = _rank_by_marginal(C, w, fx, sel)
     return Solution("mclp", "greedy+swap", order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
                     _assign(cost, open_mask, cutoff), diag)
@@ -407,21 +532,21 @@ def lscp(cost, *, cutoff: float | None = None, fixed=None, weights=None, solver:
         log.warning("%d demand point(s) cannot be covered by any candidate", len(diag["uncoverable_demand"]))
     unit = (np.asarray(C.sum(axis=0)).ravel() > 0).astype(float)  # count demand points, not weight
     if solver == "exact":
-        x, obj, bnd, status = _coverage_lp(C, unit, fx, None, integer=True, time_limit=time_limit, min_sites=True)
-        if x is None:
-            raise InfeasibleError(f"HiGHS found no solution: {status}")
-        open_mask = x[: C.shape[0]] > 0.5
+        open_mask, bnd, status, notes = _solve_cover(C, unit, fx, None, time_limit=time_limit, min_sites=True)
+        diag.update(notes)
         sel = np.flatnonzero(open_mask & ~fx)
         order, gains = _rank_by_marginal(C, w, fx, sel)
         obj = float(len(sel))
         return Solution("lscp", "highs", order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
                         _assign(cost, open_mask, cutoff), diag)
-    sel, _g, open_mask = _greedy_cover(C, unit, fx, None, full=True)
-    _x, lp_obj, lp_bnd, lp_status = _coverage_lp(C, unit, fx, None, integer=False, time_limit=time_limit, min_sites=True)
-    bnd = math.ceil(lp_bnd - 1e-6) if lp_bnd is not None else None  # integral objective: round the LP bound up
+    if solver != "greedy":
+        raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
+    open_mask, bnd, status, notes = _solve_cover(C, unit, fx, None, time_limit=time_limit, min_sites=True, mip=False)
+    diag.update(notes)
+    sel = np.flatnonzero(open_mask & ~fx)
     order, gains = _rank_by_marginal(C, w, fx, sel)
     obj = float(len(sel))
-    return Solution("lscp", "greedy", order, gains, obj, bnd, _rel_gap(obj, bnd), "heuristic", time.perf_counter() - t0,
+    return Solution("lscp", "greedy", order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
                     _assign(cost, open_mask, cutoff), diag)
 
 
@@ -450,23 +575,24 @@ def reach_target(cost, weights, target: float, *, cutoff: float | None = None, f
     diag = _uncoverable(C, w)
     diag["already_covered_share"] = _covered_weight(C, w, fx) / total
     if solver == "exact":
-        x, obj, bnd, status = _coverage_lp(C, w, fx, None, integer=True, time_limit=time_limit, min_sites=True, need=need)
-        if x is None:
-            raise InfeasibleError(f"HiGHS found no solution: {status}")
-        open_mask = x[: C.shape[0]] > 0.5
+        open_mask, bnd, status, notes = _solve_cover(C, w, fx, None, time_limit=time_limit, min_sites=True, need=need)
+        diag.update(notes)
         sel = np.flatnonzero(open_mask & ~fx)
         order, gains = _rank_by_marginal(C, w, fx, sel)
         obj = float(len(sel))
         diag["covered_share"] = _covered_weight(C, w, open_mask) / total
         return Solution("reach_target", "highs", order, gains, obj, bnd, _rel_gap(obj, bnd), status,
                         time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)
-    sel, gains, open_mask = _greedy_cover(C, w, fx, None, need=need)
-    _x, _o, lp_bnd, _s = _coverage_lp(C, w, fx, None, integer=False, time_limit=time_limit, min_sites=True, need=need)
-    bnd = math.ceil(lp_bnd - 1e-6) if lp_bnd is not None else None
+    if solver != "greedy":
+        raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
+    open_mask, bnd, status, notes = _solve_cover(C, w, fx, None, time_limit=time_limit, min_sites=True, need=need, mip=False)
+    diag.update(notes)
+    sel = np.flatnonzero(open_mask & ~fx)
+    order, gains = _rank_by_marginal(C, w, fx, sel)
     obj = float(len(sel))
     diag["covered_share"] = _covered_weight(C, w, open_mask) / total
-    return Solution("reach_target", "greedy", np.array(sel, dtype=np.int64), np.array(gains), obj, bnd,
-                    _rel_gap(obj, bnd), "heuristic", time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)
+    return Solution("reach_target", "greedy", order, gains, obj, bnd, _rel_gap(obj, bnd), status,
+                    time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)
 
 
 # --------------------------------------------------------------------------- p-median
@@ -884,11 +1010,14 @@ def pcenter(cost, p: int, *, fixed=None, weights=None, time_limit: float | None 
         if (np.asarray(C.sum(axis=0)).ravel() == 0).any():
             lo = mid + 1
             continue
-        x, obj, bnd, status = _coverage_lp(C, np.ones(C.shape[1]), fx, None, integer=True, time_limit=time_limit, min_sites=True)
-        if x is not None and round(obj) <= p:  # a feasible cover with ≤ p sites, proven or not
-            best = (mid, x[: C.shape[0]] > 0.5)
+        try:
+            m, bnd, status, _n = _solve_cover(C, np.ones(C.shape[1]), fx, None, time_limit=time_limit, min_sites=True)
+        except InfeasibleError:  # HiGHS stopped without any cover
+            m, bnd, status = None, None, "no solution"
+        if m is not None and int((m & ~fx).sum()) <= p:  # a feasible cover with ≤ p sites, proven or not
+            best = (mid, m)
             hi = mid - 1
-        elif status == "Optimal" or status == "Infeasible":  # proven: p sites cannot cover at this radius
+        elif status == "Optimal" or (bnd is not None and bnd > p + 1e-6):  # proven: p sites cannot cover at this radius
             lo = mid + 1
         else:  # time limit without proof: the final radius is only an upper bound
             unproven = True

@@ -198,3 +198,36 @@ def test_reach_unit_target_on_demo(demo):
     after = r.comparison().set_index("indicator")
     assert after.loc["share_units_with_facility", "after"] == 1.0
     assert bool(after.loc["share_units_with_facility", "passed_after"])
+
+
+def _k4_edges():
+    """4 candidates; one demand point on each of the 6 pairs, reached only by the pair's two candidates.
+
+    By hand: 2 sites reach 5 of the 6 pairs (all but the pair they leave out), and covering all 6
+    takes 3 sites (a vertex cover of K4).  The LP relaxation is fractional (x = ½ everywhere reaches
+    all 6 with "2 sites"), so these answers need the branch-and-bound path, not the LP shortcut.
+    """
+    pairs = list(itertools.combinations(range(4), 2))
+    dense = np.full((4, 6), 9.0)
+    for i, (a, b) in enumerate(pairs):
+        dense[a, i] = dense[b, i] = 1.0
+    return sparse.csr_array(dense), np.ones(6)
+
+
+def test_fractional_lp_goes_to_branch_and_bound():
+    m, w = _k4_edges()
+    ex = sg.mclp(m, w, 2, cutoff=2.0)
+    assert ex.objective == 5 and ex.status == "Optimal" and "proof" not in ex.diagnostics
+    gr = sg.mclp(m, w, 2, cutoff=2.0, solver="greedy")
+    assert gr.objective == 5 and gr.bound == pytest.approx(6.0) and gr.gap == pytest.approx(1 / 6)
+    assert sg.lscp(m, cutoff=2.0).objective == 3
+    lg = sg.lscp(m, cutoff=2.0, solver="greedy")
+    assert lg.objective >= 3 and lg.bound == 2  # ⌈LP = 2⌉: a true lower bound, not the optimum
+    assert sg.pcenter(m, 3).objective == 1.0 and sg.pcenter(m, 2).objective == 9.0
+
+
+def test_identical_demand_is_merged_without_changing_answers():
+    m, w = _k4_edges()
+    twice = sparse.csr_array(sparse.hstack([m, m]))
+    r = sg.mclp(twice, np.concatenate([w, 2 * w]), 2, cutoff=2.0)
+    assert r.objective == 15 and "4 candidates × 6 demand groups" in r.diagnostics["reduced_model"]
