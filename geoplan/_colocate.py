@@ -568,3 +568,434 @@ def colocate(
                         for k, b, tg, be, tot in shares])
     return Colocation(p_table, s_table, cost, without, bound, _rel_gap(cost, bound), status, name,
                       time.perf_counter() - t0, cov, diag)
+
+
+# --------------------------------------------------------------------------- GeoDataFrame / network adapter
+
+
+@dataclasses.dataclass
+class ColocatedResult:
+    """New facilities of several types, co-located where that saves, with before/after indicators.
+
+    Attributes
+    ----------
+    sites
+        GeoDataFrame (WGS-84), one row per site that gets new facilities, ranked: ``rank``, ``id``,
+        ``name``, ``types`` (new types, Chinese names joined by 、), ``type_keys``, ``existing_types``
+        (already there, Chinese names), ``new_site`` (a new building; False: moves into an existing
+        facility's building), ``cost``, ``cost_without_saving``.
+    placements
+        GeoDataFrame (WGS-84), one row per new facility: ``rank``, ``site_rank``, ``id`` (the site),
+        ``type``, ``gain`` (people of the type's ``weight`` newly covered, in rank order), ``weight``,
+        ``new_site``, ``colocated``, ``cost``.
+    solution
+        The :class:`Colocation` of the array core.
+    before, after
+        :class:`~geoplan.coverage.CoverageResult` without and with the new facilities.
+    infeasible_candidates
+        Candidates left out, with the reason.
+    types
+        The type keys planned for.
+    targets
+        Target share of each type's people to cover.
+    site_cost, saving
+        The cost parameters used.
+    """
+
+    sites: Any
+    placements: Any
+    solution: Colocation
+    before: Any
+    after: Any
+    infeasible_candidates: pd.DataFrame
+    types: list[str]
+    targets: dict[str, float]
+    site_cost: float
+    saving: float
+
+    def comparison(self) -> pd.DataFrame:
+        """Summary indicators of every planned type before and after, side by side."""
+        b = self.before.summary.set_index(["type", "indicator", "unit_kind"])
+        a = self.after.summary.set_index(["type", "indicator", "unit_kind"])
+        out = pd.DataFrame({"before": b["value"], "after": a["value"], "target": b["target"],
+                            "passed_before": b["passed"], "passed_after": a["passed"]}).reset_index()
+        return out[out["type"].isin(self.types)].reset_index(drop=True)
+
+    def save(self, folder, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "") -> dict:
+        """Write report (Markdown/HTML/Excel), GeoPackage layers and a before/after map, all-or-nothing.
+
+        Returns the paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``map``.  An existing
+        folder is replaced only with ``overwrite=True``.
+        """
+        return _write(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note)
+
+
+def _resolve_types(types, catalogue) -> list[str]:
+    if isinstance(types, str):
+        types = [types]
+    keys: list[str] = []
+    for name in types or []:
+        key = catalogue.resolve(name)
+        if key is None:
+            raise InputError(f"unknown facility type {name!r}; known: {', '.join(catalogue.keys)}", field="type")
+        if key not in keys:
+            keys.append(key)
+    if not keys:
+        raise InputError("give at least one facility type", field="type")
+    return keys
+
+
+def _resolve_targets(targets, keys, catalogue) -> dict[str, float]:
+    """Default per type: its catalogue people target, else 1.0 (everyone within the cutoff)."""
+    out = {k: (catalogue[k].people_target if catalogue[k].people_target is not None else 1.0) for k in keys}
+    if targets is None:
+        return out
+    if isinstance(targets, Mapping):
+        for name, v in targets.items():
+            key = catalogue.resolve(name)
+            if key not in keys:
+                raise InputError(f"target given for {name!r}, which is not among the types planned for: {keys}", field="target")
+            out[key] = v
+    else:
+        out = {k: targets for k in keys}
+    for k, v in out.items():
+        v = _finite(v, f"target of {k}", "target")
+        if not 0 <= v <= 1:
+            raise InputError(f"target is a share between 0 and 1, got {v:g}", field="target")
+        out[k] = v
+    return out
+
+
+def _existing_sites(fac, units):
+    """Existing facilities (any type, on the network) grouped by location: one building per location."""
+    import geopandas as gpd
+
+    fac = fac[~fac["too_far"].astype(bool)].to_crs(4326)
+    if len(fac) == 0:
+        return gpd.GeoDataFrame({"id": [], "name": [], "existing": [], "eligible": []}, geometry=[], crs=4326)
+    pts = fac.geometry.representative_point()
+    loc = list(zip(np.round(pts.x.to_numpy(), 6), np.round(pts.y.to_numpy(), 6)))  # ~0.1 m
+    groups: dict[tuple, list[int]] = {}
+    for pos, key in enumerate(loc):
+        groups.setdefault(key, []).append(pos)
+    rows = []
+    for members in groups.values():
+        sub = fac.iloc[members]
+        names = [str(n) for n in sub.get("name", pd.Series([""] * len(sub))).fillna("") if str(n)]
+        rows.append({"id": ";".join(sub["id"].astype(str)), "name": names[0] if names else "",
+                     "existing": list(dict.fromkeys(sub["type"])), "geometry": pts.iloc[members[0]]})
+    sites = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    sites["eligible"] = True
+    if units is not None:  # a building outside the planning area keeps its coverage but takes nothing new
+        sites["eligible"] = sites.within(units.to_crs(4326).geometry.union_all()).to_numpy()
+    return sites
+
+
+def suggest_colocated(
+    network,
+    facilities,
+    demand,
+    *,
+    types: list[str],
+    candidates=None,
+    units=None,
+    targets: float | Mapping[str, float] | None = None,
+    catalogue=None,
+    site_cost: float = 1.0,
+    saving: float = 0.5,
+    solver: str = "exact",
+    time_limit: float | None = 60.0,
+    spacing_m: float = 200.0,
+) -> ColocatedResult:
+    """Least-cost new facilities of several types, co-located where sharing a building saves.
+
+    Existing facilities are kept and counted; the building of every existing facility (of any type,
+    e.g. a township elder-care centre) is also a candidate that a new type can move into at the
+    co-located price.  Each type must reach its target share of people within its cutoff.
+
+    Parameters
+    ----------
+    network
+        :class:`~geoplan.network.Network`.
+    facilities, demand, units
+        As for :func:`geoplan.coverage.assess`.
+    types
+        Catalogue keys or Chinese names of the types to plan for.
+    candidates
+        Candidate sites (points, any CRS); default: network nodes on a ``spacing_m`` grid inside the units.
+    targets
+        Share (0–1) of each type's people (its catalogue weight: pop, pop_60 or pop_0_17) to cover within
+        its cutoff: one number for all, or per type; default the type's people target, else 1.0.
+    catalogue
+        Facility types (default :func:`geoplan.standards.default_catalogue`).
+    site_cost, saving
+        Cost of one new facility in a building of its own, and how much less a facility costs that shares a
+        building (``0 ≤ saving ≤ site_cost``); see :func:`colocate`.
+    solver
+        ``"exact"`` (HiGHS) or ``"greedy"`` (heuristic, gap against the LP relaxation).
+    time_limit
+        Seconds for HiGHS.
+    spacing_m
+        Grid spacing of the default network candidates.
+    """
+    import geopandas as gpd
+
+    from geoplan import coverage
+    from geoplan.network import snap
+    from geoplan.standards import default_catalogue
+    from geoplan.suggest import candidates_from_network
+
+    catalogue = catalogue or default_catalogue()
+    keys = _resolve_types(types, catalogue)
+    for k in keys:
+        if catalogue[k].weight not in demand.columns:
+            raise InputError(f"demand has no {catalogue[k].weight!r} column to weigh {k} by", field=catalogue[k].weight)
+    tgt = _resolve_targets(targets, keys, catalogue)
+    if candidates is None:
+        candidates = candidates_from_network(network, spacing_m=spacing_m, area=units)
+    cand = candidates.copy()
+    if "id" not in cand.columns:
+        cand["id"] = [f"cand:{i}" for i in range(len(cand))]
+    bad = pd.DataFrame({"id": cand["id"], "reason": None}, index=cand.index)
+    if len(cand):
+        csnap = snap(network, cand)
+        bad.loc[csnap["too_far"], "reason"] = "too far from the road network"
+        if units is not None:
+            inside = cand.to_crs(4326).within(units.to_crs(4326).geometry.union_all())
+            bad.loc[~inside & bad["reason"].isna(), "reason"] = "outside the admin units"
+    ok = bad["reason"].isna().to_numpy()
+    infeasible = bad[~ok].reset_index(drop=True)
+
+    before = coverage.assess(network, facilities, demand, units=units, catalogue=catalogue, types=keys)
+    ex = _existing_sites(before.facilities, units)
+    n_ex = len(ex)
+    if not ok.any() and not ex["eligible"].any():
+        raise InfeasibleError(f"none of the {len(cand)} candidates is usable and no existing building is in the area: "
+                              f"{infeasible['reason'].value_counts().to_dict()}")
+    cand_ok = cand[ok].to_crs(4326)
+    ex_nodes = snap(network, ex)["node"].to_numpy() if n_ex else np.zeros(0, np.int64)
+    site_nodes = np.concatenate([ex_nodes, snap(network, cand_ok)["node"].to_numpy() if len(cand_ok) else np.zeros(0, np.int64)])
+    dsnap = snap(network, demand)
+    far = dsnap["too_far"].to_numpy()
+    cutoff_s = {k: catalogue[k].cutoff_min * 60.0 for k in keys}
+    od = coverage.od_matrix(network, site_nodes, dsnap["node"].to_numpy(), cutoff=max(cutoff_s.values()), towards=True).tocoo()
+    # Demand too far from any road is counted but never covered, as coverage.assess counts it.
+    keep = ~far[od.col]
+    row, col, val = od.row[keep], od.col[keep], od.data[keep]
+    occupied = np.zeros(len(site_nodes), bool)
+    occupied[:n_ex] = True
+    costs, weights, fixed = {}, {}, {}
+    for k in keys:
+        fx = np.zeros(len(site_nodes), bool)
+        fx[:n_ex] = [k in e for e in ex["existing"]]
+        # An existing building outside the area keeps covering for its own types but takes no new one.
+        blocked = np.zeros(len(site_nodes), bool)
+        blocked[:n_ex] = ~ex["eligible"].to_numpy(bool)
+        m = ~(blocked & ~fx)[row]
+        costs[k] = sparse.csr_array((val[m], (row[m], col[m])), shape=(len(site_nodes), len(demand)))
+        weights[k] = np.nan_to_num(pd.to_numeric(demand[catalogue[k].weight], errors="coerce").to_numpy(float))
+        fixed[k] = fx
+    sol = colocate(costs, weights, cutoffs=cutoff_s, targets=tgt, fixed=fixed, site_cost=site_cost, saving=saving,
+                   occupied=occupied, solver=solver, time_limit=time_limit)
+
+    # Site attributes: existing buildings first, then the usable candidates (the rows of the cost matrices).
+    site_geo = pd.concat([ex.geometry, cand_ok.geometry], ignore_index=True)
+    site_id = np.concatenate([ex["id"].astype(str).to_numpy(), cand_ok["id"].astype(str).to_numpy()])
+    site_name = np.concatenate([ex["name"].astype(str).to_numpy(),
+                                cand_ok["name"].fillna("").astype(str).to_numpy() if "name" in cand_ok else np.full(len(cand_ok), "")])
+    zh = {k: catalogue[k].name_zh for k in catalogue.keys}
+    s = sol.sites
+    sites = gpd.GeoDataFrame({
+        "rank": s["rank"].to_numpy(int),
+        "id": site_id[s["site"].to_numpy(int)],
+        "name": site_name[s["site"].to_numpy(int)],
+        "types": ["、".join(zh[t] for t in ts) for ts in s["types"]],
+        "type_keys": [",".join(ts) for ts in s["types"]],
+        "existing_types": ["、".join(zh.get(t, t) for t in (ex["existing"].iloc[j] if j < n_ex else []))
+                           for j in s["site"].to_numpy(int)],
+        "new_site": s["new_site"].to_numpy(bool),
+        "cost": s["cost"].to_numpy(float),
+        "cost_without_saving": s["cost_without_saving"].to_numpy(float),
+    }, geometry=site_geo.iloc[s["site"].to_numpy(int)].to_numpy(), crs=4326)
+    p = sol.placements[sol.placements["new"]]
+    placements = gpd.GeoDataFrame({
+        "rank": p["rank"].to_numpy(int),
+        "site_rank": p["site_rank"].to_numpy(int),
+        "id": site_id[p["site"].to_numpy(int)],
+        "type": p["type"].to_numpy(),
+        "gain": p["gain"].to_numpy(float),
+        "weight": [catalogue[t].weight for t in p["type"]],
+        "new_site": p["new_site"].to_numpy(bool),
+        "colocated": p["colocated"].to_numpy(bool),
+        "cost": p["cost"].to_numpy(float),
+    }, geometry=site_geo.iloc[p["site"].to_numpy(int)].to_numpy(), crs=4326)
+
+    taken = set(facilities["id"].astype(str))
+    new_ids = []
+    for sid, t in zip(placements["id"], placements["type"]):
+        nid = f"new:{sid}#{t}"
+        while nid in taken:
+            nid += "'"
+        taken.add(nid)
+        new_ids.append(nid)
+    new_fac = gpd.GeoDataFrame({"id": new_ids, "type": placements["type"].to_numpy(), "suggested": True},
+                               geometry=placements.geometry.to_numpy(), crs=4326)
+    all_fac = gpd.GeoDataFrame(pd.concat([facilities.to_crs(4326), new_fac], ignore_index=True), geometry="geometry", crs=4326)
+    after = coverage.assess(network, all_fac, demand, units=units, catalogue=catalogue, types=keys)
+    return ColocatedResult(sites, placements, sol, before, after, infeasible, keys, tgt, float(site_cost), float(saving))
+
+
+# --------------------------------------------------------------------------- outputs
+
+_T = {
+    "title": ("多类设施合址选址建议", "Site suggestion for several facility types"),
+    "overview": ("概况", "Overview"),
+    "sites": ("建议站点（按性价比排序）", "Suggested sites, ranked by people gained per cost"),
+    "placements": ("各站点新增设施", "New facilities per site"),
+    "shares": ("覆盖目标", "Coverage targets"),
+    "compare": ("建设前后指标对比", "Indicators before and after"),
+    "units": ("建设后各单位指标", "Indicators per unit after"),
+    "infeasible": ("不可用的候选点", "Candidates left out"),
+    "before": ("现状服务范围：{name}", "Service areas now: {name}"),
+    "after": ("建设后服务范围：{name}", "Service areas after: {name}"),
+    "uncovered": ("建设后仍未覆盖：{name}", "Still uncovered after: {name}"),
+    "new": ("建议站点", "Suggested sites"),
+    "existing": ("现有设施", "Existing facilities"),
+}
+
+#: Labels of this module's own columns (the shared label table in geoplan._i18n does not have them).
+_COLS = {
+    "types": ("新增设施类型", "New types"),
+    "type_keys": ("类型代码", "Type keys"),
+    "existing_types": ("已有设施", "Already there"),
+    "new_site": ("新建场所", "New building"),
+    "colocated": ("合址（享受节省）", "Co-located (with saving)"),
+    "cost": ("费用", "Cost"),
+    "cost_without_saving": ("不合址费用", "Cost without saving"),
+    "site_rank": ("站点排序", "Site rank"),
+    "best_possible": ("全部候选可达", "Best possible"),
+    "total_weight": ("总人数", "Total people"),
+}
+
+
+def _t(key, lang, **kw):
+    zh, en = _T[key]
+    return (zh if lang == "zh" else en).format(**kw)
+
+
+def _cols(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    i = 0 if lang == "zh" else 1
+    return df.rename(columns={c: v[i] for c, v in _COLS.items() if c in df.columns})
+
+
+def _overview(res: ColocatedResult, lang: str, data_note: str) -> str:
+    sol = res.solution
+    cat = res.after.catalogue
+    names = "、".join(cat[k].name_zh for k in res.types) if lang == "zh" else ", ".join(cat[k].name_en for k in res.types)
+    gap = ("未证明" if lang == "zh" else "not proven") if sol.gap is None else f"{sol.gap:.2%}"
+    n_new = int(res.sites["new_site"].sum())
+    n_old = len(res.sites) - n_new
+    n_col = int(res.placements["colocated"].sum())
+    lines = [data_note] if data_note else []
+    if lang == "zh":
+        lines.append(
+            f"设施类型：{names}；求解器 {sol.solver}，状态 {sol.status}，最优性差距 {gap}，用时 {sol.seconds:.2f} 秒。"
+            f"现有设施全部保留并计入，现有设施所在场所也可容纳新类型。建议新增设施 {len(res.placements)} 处，"
+            f"分布在 {len(res.sites)} 个站点（新建场所 {n_new} 个，利用现有场所 {n_old} 个），其中 {n_col} 处与其他设施合址。"
+        )
+        lines.append(
+            f"费用口径：单独设置一处设施计 {res.site_cost:g}，与其他设施合址（同一场所的第二、第三类设施，或进驻现有场所）"
+            f"每处节省 {res.saving:g}。方案费用 {sol.cost:g}（不合址为 {sol.cost_without_saving:g}）。"
+        )
+    else:
+        lines.append(
+            f"Facility types: {names}; solver {sol.solver}, status {sol.status}, optimality gap {gap}, {sol.seconds:.2f} s. "
+            f"Existing facilities are kept and counted, and their buildings may take new types. {len(res.placements)} new "
+            f"facilities suggested at {len(res.sites)} sites ({n_new} new buildings, {n_old} existing ones); {n_col} share a "
+            "building with another facility."
+        )
+        lines.append(
+            f"Costs: one facility in a building of its own costs {res.site_cost:g}; a facility sharing a building (a second or "
+            f"third type at one site, or moving into an existing building) costs {res.saving:g} less. Plan cost "
+            f"{sol.cost:g} ({sol.cost_without_saving:g} without co-location)."
+        )
+    for k in res.types:
+        un = sol.diagnostics.get("uncoverable_weight", {}).get(k)
+        if un:
+            lines.append(f"{cat[k].name_zh}：有 {un:g} 人不在任何站点的服务范围内（已计入分母）。" if lang == "zh" else
+                         f"{cat[k].name_en}: {un:g} people are beyond the reach of every site (counted in the total).")
+    return "\n\n".join(lines)
+
+
+def _write(res: ColocatedResult, folder, *, lang, overwrite, basemap, data_note) -> dict:
+    from pathlib import Path
+
+    from geoplan._coverage_outputs import coverage_layers, write_gpkg
+    from geoplan._output import output_folder
+    from geoplan.report import Section, write_report
+
+    final = Path(folder)
+    shares = res.solution.covered_share.drop(columns=["total_weight"])
+    for c in ("before", "after", "target", "best_possible"):  # shares shown as percentages
+        shares[c] = shares[c].map(lambda v: f"{v:.1%}")
+    units = pd.DataFrame(res.after.units.drop(columns="geometry", errors="ignore"))
+    sections = [
+        Section(_t("overview", lang), text=_overview(res, lang, data_note)),
+        Section(_t("sites", lang), table=_cols(pd.DataFrame(res.sites.drop(columns="geometry")), lang)),
+        Section(_t("placements", lang), table=_cols(pd.DataFrame(res.placements.drop(columns="geometry")), lang)),
+        Section(_t("shares", lang), table=_cols(shares, lang)),
+        Section(_t("compare", lang), table=res.comparison()),
+        Section(_t("units", lang), table=units),
+    ]
+    if len(res.infeasible_candidates):
+        sections.append(Section(_t("infeasible", lang), table=res.infeasible_candidates))
+    with output_folder(final, overwrite=overwrite) as tmp:
+        paths = write_report(tmp, title=_t("title", lang), sections=sections, lang=lang)
+        layers = {f"after_{k}": v for k, v in coverage_layers(res.after).items()}
+        layers["suggested_sites"] = res.sites
+        layers["suggested_facilities"] = res.placements
+        paths["gpkg"] = write_gpkg(layers, tmp / "layers.gpkg")
+        paths["map"] = _map(res, tmp / "map.html", lang=lang, basemap=basemap)
+        paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
+    return paths
+
+
+def _map(res: ColocatedResult, path, *, lang, basemap):
+    import geopandas as gpd
+
+    from geoplan import maps
+
+    before, after = res.before, res.after
+    extent = after.units if isinstance(after.units, gpd.GeoDataFrame) and len(after.units) else after.demand
+    m = maps.base_map(extent, basemap=basemap, lang=lang)
+    dem = after.demand
+    for key in res.types:
+        name = after.catalogue[key].name(lang)
+        color = maps.CATEGORY_COLORS.get(key, "#555555")
+        for label_key, result, show, col in (("before", before, False, "#718096"), ("after", after, True, color)):
+            sa = result.service_areas
+            sa = sa[sa["type"] == key] if len(sa) else sa
+            if len(sa):
+                sa = sa.assign(geometry=sa.geometry.simplify(2.0))
+                maps.add_polygons(m, sa[["facility_id", "geometry"]], name=_t(label_key, lang, name=name),
+                                  style={"color": col, "fillColor": col, "fillOpacity": 0.15, "weight": 1},
+                                  tooltip_col="facility_id", lang=lang, show=show)
+        unc = dem[~dem[f"{key}_covered"].astype(bool)]
+        if len(unc):
+            cols = [c for c in ("id", after.catalogue[key].weight, f"{key}_min") if c in unc]
+            maps.add_points(m, gpd.GeoDataFrame(unc[cols], geometry=unc.geometry, crs=dem.crs),
+                            name=_t("uncovered", lang, name=name), color="#e53e3e", radius=3, popup_cols=cols, lang=lang,
+                            show=False)
+    fac = before.facilities
+    ex = fac[fac["type"].isin(res.types)]
+    if len(ex):
+        cols = [c for c in ("id", "name", "type") if c in ex]
+        maps.add_points(m, gpd.GeoDataFrame(ex[cols], geometry=ex.geometry, crs=fac.crs), name=_t("existing", lang),
+                        category_col="type", radius=8, popup_cols=cols, tooltip_col="name" if "name" in cols else None,
+                        lang=lang)
+    if len(res.sites):
+        sites = _cols(res.sites[["rank", "types", "existing_types", "new_site", "cost", "id", "geometry"]], lang)
+        pop = [c for c in sites.columns if c not in ("rank", "geometry")]
+        maps.add_suggested_sites(m, sites, name=_t("new", lang), gain_col=None, popup_cols=pop,
+                                 tooltip_col=_COLS["types"][0 if lang == "zh" else 1], color="#000000", lang=lang)
+    return maps.finish(m, path, collapsed=True)

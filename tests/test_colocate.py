@@ -226,3 +226,96 @@ def test_infeasible_target_names_the_type_and_best_share():
         colocate(costs, w, cutoffs={"a": 2.0, "b": 0.5})
     with pytest.raises(InfeasibleError, match="zero"):
         colocate(costs, {"a": w["a"], "b": np.zeros(2)}, cutoffs=cut)
+
+
+# --------------------------------------------------------------------------- demo adapter, outputs, CLI
+
+
+@pytest.fixture(scope="module")
+def demo_plan(demo):
+    from geoplan._colocate import suggest_colocated
+
+    return suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未成年人保护工作站"],
+                             units=demo.units, targets={"社工站": 0.9, "minor_protection": 0.975}, saving=0.5)
+
+
+def test_suggest_colocated_on_demo(demo, demo_plan):
+    from geoplan.suggest import candidates_from_network
+
+    r = demo_plan
+    assert r.types == ["social_work", "minor_protection"] and r.solution.status == "Optimal"
+    assert r.sites.crs.to_epsg() == 4326 and r.sites["rank"].tolist() == list(range(1, len(r.sites) + 1))
+    assert len(r.placements) >= 1 and set(r.placements["type"]) <= set(r.types)
+    # Every site is a usable candidate (network node inside the units) or the building of an existing facility.
+    cand = candidates_from_network(demo.network, spacing_m=200.0, area=demo.units)
+    valid = set(cand["id"]) | {i for ids in r.before.facilities["id"] for i in [str(ids)]}
+    for sid in r.sites["id"]:
+        assert sid in valid or all(part in valid for part in sid.split(";"))
+    assert r.sites.within(demo.units.to_crs(4326).geometry.union_all().buffer(1e-9)).all()
+    # A site that moves into an existing building is charged with the saving, a new building is not (first type).
+    for row in r.sites.itertuples():
+        assert (row.existing_types != "") == (not row.new_site)
+    # Targets met after, recomputed by coverage.assess (same denominators as the model).
+    cmp = r.comparison().set_index(["type", "indicator"])
+    for key, col in (("social_work", "pop"), ("minor_protection", "pop_0_17")):
+        after = cmp.loc[(key, f"share_{col}_covered"), "after"]
+        assert after >= r.targets[key] - 1e-9
+        assert after == pytest.approx(r.solution.covered_share.set_index("type").loc[key, "after"], abs=1e-9)
+        assert after >= cmp.loc[(key, f"share_{col}_covered"), "before"]
+    assert r.solution.cost <= r.solution.cost_without_saving
+    assert r.solution.cost == pytest.approx(r.sites["cost"].sum())
+
+
+def test_suggest_colocated_save(demo_plan, tmp_path):
+    from geoplan import OutputExistsError
+
+    out = tmp_path / "合址"
+    paths = demo_plan.save(out)
+    for name in ("report.md", "report.html", "report.xlsx", "layers.gpkg", "map.html"):
+        assert (out / name).exists()
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "多类设施合址选址建议" in md and "未成年人保护工作站" in md and "合址" in md
+    with pytest.raises(OutputExistsError):
+        demo_plan.save(out)
+    en = demo_plan.save(tmp_path / "en", lang="en")
+    assert "Site suggestion for several facility types" in en["md"].read_text(encoding="utf-8")
+    import geopandas as gpd
+
+    sites = gpd.read_file(paths["gpkg"], layer="suggested_sites")
+    assert len(sites) == len(demo_plan.sites) and "types" in sites.columns
+
+
+def test_suggest_colocated_bad_input(demo):
+    from geoplan._colocate import suggest_colocated
+
+    with pytest.raises(InputError, match="unknown facility type"):
+        suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "火星站"])
+    with pytest.raises(InputError, match="between 0 and 1"):
+        suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], targets=1.5)
+    with pytest.raises(InputError, match="not among the types"):
+        suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], targets={"养老院": 0.5})
+    with pytest.raises(InfeasibleError, match="cannot be reached"):  # some people are beyond every candidate
+        suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], units=demo.units, targets=1.0)
+
+
+def test_cli_several_types(tmp_path):
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+
+    out = tmp_path / "合址"
+    args = ["-q", "suggest", "--demo", "--type", "社工站", "--type", "未成年人保护工作站", "--target", "0.9",
+            "--saving", "0.5", "-o", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    for name in ("report.md", "report.html", "report.xlsx", "layers.gpkg", "map.html"):
+        assert (out / name).exists()
+    assert "多类设施合址选址建议" in (out / "report.md").read_text(encoding="utf-8")
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "exists" in again.output
+    bad = CliRunner().invoke(main, ["-q", "suggest", "--demo", "--type", "社工站", "--type", "未保站", "-p", "2",
+                                    "-o", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "-p" in bad.output and not (tmp_path / "x").exists()
+    worse = CliRunner().invoke(main, ["-q", "suggest", "--demo", "--type", "社工站", "--type", "未保站", "--saving", "2",
+                                      "-o", str(tmp_path / "y")])
+    assert worse.exit_code == 2 and "saving" in worse.output and not (tmp_path / "y").exists()

@@ -22,11 +22,17 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
               help="候选点（公有用地、村委会、社区中心…）/ candidate sites; default: road nodes on a grid.")
 @datum_opt("candidates", "候选点")
 @click.option("--spacing", type=float, default=200.0, show_default=True, help="无候选点时路网候选间距(米) / grid spacing for network candidates.")
-@click.option("--type", "facility_type", required=True, help="设施类型 / facility type (key or Chinese name).")
+@click.option("--type", "facility_type", required=True, multiple=True,
+              help="设施类型，可重复：多类时合址选址 / facility type (key or Chinese name); repeat for several types, co-located.")
 @click.option("--model", type=click.Choice(["mclp", "lscp", "pmedian", "reach_target"]), default="mclp", show_default=True,
               help="mclp: p 处新址覆盖最多; lscp: 最少新址全覆盖; pmedian: 总出行最短; reach_target: 达到目标的最少新址.")
 @click.option("-p", "p", type=int, help="新址数量 / number of new sites (mclp, pmedian).")
-@click.option("--target", type=float, help="目标覆盖率 0–1 (reach_target) / target share.")
+@click.option("--target", type=float,
+              help="目标覆盖率 0–1 (reach_target；多类时用于每一类，缺省取各类人口目标或 1) / target share (several types: for each).")
+@click.option("--site-cost", type=float, default=1.0, show_default=True,
+              help="多类时：单独设置一处设施的费用 / several types: cost of one facility in a building of its own.")
+@click.option("--saving", type=float, default=0.5, show_default=True,
+              help="多类时：合址每处节省的费用 / several types: saving for a facility sharing a building.")
 @click.option("--indicator", type=click.Choice(["people", "units"]), default="people", show_default=True,
               help="reach_target 的指标：覆盖人口比例或有设施的单位比例 / people covered or units with a facility.")
 @click.option("--solver", type=click.Choice(["exact", "greedy"]), default="exact", show_default=True)
@@ -37,8 +43,8 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
 @overwrite_opt
 @lang_opt
 def command(use_demo, network_path, mode, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
-            units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, indicator, solver, time_limit,
-            config_path, basemap, output, overwrite, lang):
+            units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, site_cost, saving, indicator,
+            solver, time_limit, config_path, basemap, output, overwrite, lang):
     """选址建议：保留现有设施，给出排序的新址及建设前后指标 / suggest new sites.
 
     \b
@@ -46,6 +52,11 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
       geoplan suggest --demo --type 社工站 -p 2 -o 选址
       geoplan suggest --network roads.osm.pbf --facilities 设施.xlsx --demand 人口.csv \\
           --units 街道.geojson --type 社区养老服务站 --model reach_target --target 0.9 -o 选址
+      geoplan suggest --demo --type 社工站 --type 未成年人保护工作站 --target 0.9 --saving 0.5 -o 合址
+
+    \b
+    With several --type: the fewest-cost new facilities so each type reaches its target share of people
+    (--target, else the type's people target, else 1), a facility sharing a building costing --saving less.
     """
     from geoplan import datasets, io, standards, suggest
     from geoplan._errors import InputError
@@ -67,6 +78,21 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
         units = io.read_polygons(units_path, datum=units_datum) if units_path else None
     cand = io.read_points(candidates_path, datum=candidates_datum, kind="points") if candidates_path else None
     cat = standards.load_catalogue(config_path)
-    res = suggest.suggest_sites(net, fac, dem, facility_type=facility_type, candidates=cand, units=units, model=model, p=p,
-                                target=target, indicator=indicator, catalogue=cat, solver=solver, time_limit=time_limit, spacing_m=spacing)
+    types = list(dict.fromkeys(facility_type))
+    if len(types) > 1:
+        from geoplan._colocate import suggest_colocated
+
+        # Several types: one model (least cost to reach every type's target); single-type options do not apply.
+        ctx = click.get_current_context()
+        given = [f"--{n}" if n != "p" else "-p" for n in ("model", "p", "indicator")
+                 if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
+        if given:
+            raise InputError(f"{', '.join(given)} apply to one --type; with several types each type's target is reached at "
+                             "least cost (use --target, --site-cost, --saving)", field=given[0])
+        res = suggest_colocated(net, fac, dem, types=types, candidates=cand, units=units, targets=target, catalogue=cat,
+                                site_cost=site_cost, saving=saving, solver=solver, time_limit=time_limit, spacing_m=spacing)
+    else:
+        res = suggest.suggest_sites(net, fac, dem, facility_type=types[0], candidates=cand, units=units, model=model, p=p,
+                                    target=target, indicator=indicator, catalogue=cat, solver=solver, time_limit=time_limit,
+                                    spacing_m=spacing)
     echo_paths(res.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note))
