@@ -365,6 +365,28 @@ def _model(T: list[_Type], occ: np.ndarray, F: float):
                 integer=integer, xk=xk, xj=xj, ysites=ysites, reds=reds, rows_of=rows_of, needs=needs, nx=nx, ny=ny, note=note)
 
 
+def _round_bound(M, bound: float | None) -> float | None:
+    """Raise a lower bound to the next value a plan can cost.
+
+    When every cost coefficient in the model is a whole multiple of one unit ``q`` (1 and 0.5
+    are multiples of 0.5), every plan costs a multiple of ``q``, so ``⌈bound / q⌉ · q`` is still a
+    valid lower bound.
+    """
+    from fractions import Fraction
+
+    if bound is None:
+        return None
+    coef = [float(v) for v in np.unique(M["c"]) if v > 0]
+    if not coef:
+        return bound
+    fr = [Fraction(v).limit_denominator(1000) for v in coef]
+    if any(abs(float(f) - v) > 1e-12 * max(1.0, v) for f, v in zip(fr, coef)):
+        return bound
+    L = math.lcm(*(f.denominator for f in fr))
+    q = math.gcd(*(int(f * L) for f in fr)) / L
+    return max(bound, math.ceil(bound / q - 1e-6) * q)
+
+
 def _solve_model(M, *, integer: bool, time_limit, start=None):
     ncol = len(M["c"])
     if ncol == 0:  # every target is met by the existing facilities
@@ -550,15 +572,17 @@ def colocate(
     else:
         x, _obj, bound, status = _solve_model(M, integer=True, time_limit=time_limit, start=_start(M, T, placed, occ))
         name = "highs"
-        if x is None:
+        if x is None and status == "Infeasible":  # cannot happen after the reachability check above
             raise InfeasibleError(f"HiGHS found no plan: {status}")
-        mip = _drop_redundant(T, _decode(M, T, x, n), [(k, j) for k in range(len(T)) for j in range(n)])
-        # HiGHS keeps the greedy start as incumbent; keep whichever valid plan is cheaper.
-        if _met(T, mip) and _plan_cost(T, mip, occ, F)[0] <= _plan_cost(T, placed, occ, F)[0] + 1e-9:
-            placed = mip
+        if x is not None:  # else HiGHS stopped without reading back a plan: the greedy one stands, with no bound
+            mip = _drop_redundant(T, _decode(M, T, x, n), [(k, j) for k in range(len(T)) for j in range(n)])
+            # HiGHS keeps the greedy start as incumbent; keep whichever valid plan is cheaper.
+            if _met(T, mip) and _plan_cost(T, mip, occ, F)[0] <= _plan_cost(T, placed, occ, F)[0] + 1e-9:
+                placed = mip
         if bound is not None and not math.isfinite(bound):
             bound = None
     cost, without = _plan_cost(T, placed, occ, F)
+    bound = _round_bound(M, bound)
     if bound is not None:
         bound = min(bound, cost)  # a bound a hair above the plan's cost is solver tolerance
     ranked = _rank(T, placed, occ, F)
@@ -582,8 +606,8 @@ class ColocatedResult:
     sites
         GeoDataFrame (WGS-84), one row per site that gets new facilities, ranked: ``rank``, ``id``,
         ``name``, ``types`` (new types, Chinese names joined by 、), ``type_keys``, ``existing_types``
-        (already there, Chinese names), ``new_site`` (a new building; False: moves into an existing
-        facility's building), ``cost``, ``cost_without_saving``.
+        (already there, Chinese names), ``existing_type_keys``, ``new_site`` (a new building; False:
+        moves into an existing facility's building), ``cost``, ``cost_without_saving``.
     placements
         GeoDataFrame (WGS-84), one row per new facility: ``rank``, ``site_rank``, ``id`` (the site),
         ``type``, ``gain`` (people of the type's ``weight`` newly covered, in rank order), ``weight``,
@@ -600,6 +624,8 @@ class ColocatedResult:
         Target share of each type's people to cover.
     site_cost, saving
         The cost parameters used.
+    catalogue
+        The full catalogue in force (type names of existing facilities of other types).
     """
 
     sites: Any
@@ -612,6 +638,7 @@ class ColocatedResult:
     targets: dict[str, float]
     site_cost: float
     saving: float
+    catalogue: Any = None
 
     def comparison(self) -> pd.DataFrame:
         """Summary indicators of every planned type before and after, side by side."""
@@ -795,8 +822,14 @@ def suggest_colocated(
         costs[k] = sparse.csr_array((val[m], (row[m], col[m])), shape=(len(site_nodes), len(demand)))
         weights[k] = np.nan_to_num(pd.to_numeric(demand[catalogue[k].weight], errors="coerce").to_numpy(float))
         fixed[k] = fx
-    sol = colocate(costs, weights, cutoffs=cutoff_s, targets=tgt, fixed=fixed, site_cost=site_cost, saving=saving,
-                   occupied=occupied, solver=solver, time_limit=time_limit)
+    try:
+        sol = colocate(costs, weights, cutoffs=cutoff_s, targets=tgt, fixed=fixed, site_cost=site_cost, saving=saving,
+                       occupied=occupied, solver=solver, time_limit=time_limit)
+    except InfeasibleError as exc:  # name the type as planners know it
+        key = next((k for k in keys if str(exc).startswith(f"{k}:")), None)
+        if key is None:
+            raise
+        raise InfeasibleError(f"{catalogue[key].name_zh} / {exc}") from exc
 
     # Site attributes: existing buildings first, then the usable candidates (the rows of the cost matrices).
     site_geo = pd.concat([ex.geometry, cand_ok.geometry], ignore_index=True)
@@ -813,6 +846,7 @@ def suggest_colocated(
         "type_keys": [",".join(ts) for ts in s["types"]],
         "existing_types": ["、".join(zh.get(t, t) for t in (ex["existing"].iloc[j] if j < n_ex else []))
                            for j in s["site"].to_numpy(int)],
+        "existing_type_keys": [",".join(ex["existing"].iloc[j] if j < n_ex else []) for j in s["site"].to_numpy(int)],
         "new_site": s["new_site"].to_numpy(bool),
         "cost": s["cost"].to_numpy(float),
         "cost_without_saving": s["cost_without_saving"].to_numpy(float),
@@ -842,7 +876,8 @@ def suggest_colocated(
                                geometry=placements.geometry.to_numpy(), crs=4326)
     all_fac = gpd.GeoDataFrame(pd.concat([facilities.to_crs(4326), new_fac], ignore_index=True), geometry="geometry", crs=4326)
     after = coverage.assess(network, all_fac, demand, units=units, catalogue=catalogue, types=keys)
-    return ColocatedResult(sites, placements, sol, before, after, infeasible, keys, tgt, float(site_cost), float(saving))
+    return ColocatedResult(sites, placements, sol, before, after, infeasible, keys, tgt, float(site_cost), float(saving),
+                           catalogue)
 
 
 # --------------------------------------------------------------------------- outputs
@@ -867,6 +902,7 @@ _T = {
 _COLS = {
     "types": ("新增设施类型", "New types"),
     "type_keys": ("类型代码", "Type keys"),
+    "existing_type_keys": ("已有设施类型代码", "Existing type keys"),
     "existing_types": ("已有设施", "Already there"),
     "new_site": ("新建场所", "New building"),
     "colocated": ("合址（享受节省）", "Co-located (with saving)"),
@@ -927,6 +963,16 @@ def _overview(res: ColocatedResult, lang: str, data_note: str) -> str:
     return "\n\n".join(lines)
 
 
+def _sites_table(res: ColocatedResult, lang: str) -> pd.DataFrame:
+    """The sites without geometry; type names in the report's language (the data keeps Chinese)."""
+    df = pd.DataFrame(res.sites.drop(columns="geometry"))
+    if lang != "zh":
+        cat = res.catalogue or res.after.catalogue
+        for col, keys in (("types", "type_keys"), ("existing_types", "existing_type_keys")):
+            df[col] = ["; ".join(cat[k].name_en for k in v.split(",")) if v else "" for v in df[keys]]
+    return _cols(df, lang)
+
+
 def _write(res: ColocatedResult, folder, *, lang, overwrite, basemap, data_note) -> dict:
     from pathlib import Path
 
@@ -941,7 +987,7 @@ def _write(res: ColocatedResult, folder, *, lang, overwrite, basemap, data_note)
     units = pd.DataFrame(res.after.units.drop(columns="geometry", errors="ignore"))
     sections = [
         Section(_t("overview", lang), text=_overview(res, lang, data_note)),
-        Section(_t("sites", lang), table=_cols(pd.DataFrame(res.sites.drop(columns="geometry")), lang)),
+        Section(_t("sites", lang), table=_sites_table(res, lang)),
         Section(_t("placements", lang), table=_cols(pd.DataFrame(res.placements.drop(columns="geometry")), lang)),
         Section(_t("shares", lang), table=_cols(shares, lang)),
         Section(_t("compare", lang), table=res.comparison()),
