@@ -665,17 +665,19 @@ def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, 
                         _assign(cost, open_mask, None), diag)
     if solver != "greedy":
         raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
-    sel = _greedy_pm(cost, w_eff, fx, p, penalty)
-    sel = _swap_pm(cost, w_eff, fx, sel, penalty)
+    from geoplan import _pmedian_fast as fast
+
+    # A tenth of the time limit is kept for ranking, assignment and the objective check below.
+    deadline = None if time_limit is None else t0 + 0.9 * time_limit
+    r = fast.solve(cost, w_eff, fx, p, penalty, deadline=deadline)
+    sel, bnd = r["selected"], r["bound"]
     open_mask = fx.copy()
     open_mask[sel] = True
-    d = _pm_costs(cost, open_mask, penalty)
-    obj = float((w_eff * d).sum())
+    obj = float((w_eff * _pm_costs(cost, open_mask, penalty)).sum())  # recomputed, not taken from the kernels
     order, gains = _rank_pm(cost, w_eff, fx, sel, penalty)
-    bnd, lstatus = _lagrange_pm(cost, w_eff, fx, p, penalty, upper=obj)
-    gap = _rel_gap(obj, bnd)
-    return Solution("pmedian", "greedy+swap", order, gains, obj, bnd, gap, f"heuristic ({lstatus})",
-                    time.perf_counter() - t0, _assign(cost, open_mask, None), diag)
+    diag.update(swaps=r["swaps"], lagrangian_iterations=r["iterations"], lagrangian_rounds=r["rounds"])
+    return Solution("pmedian", "greedy+fast interchange", order, gains, obj, bnd, _rel_gap(obj, bnd),
+                    "heuristic (Lagrangian bound)", time.perf_counter() - t0, _assign(cost, open_mask, None), diag)
 
 
 def _savings(cost: sparse.csr_array, w: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -685,110 +687,23 @@ def _savings(cost: sparse.csr_array, w: np.ndarray, d: np.ndarray) -> np.ndarray
     return np.bincount(rows, weights=s, minlength=cost.shape[0])
 
 
-def _greedy_pm(cost, w, fx, p, penalty) -> list[int]:
-    open_mask = fx.copy()
-    d = _pm_costs(cost, open_mask, penalty)
-    sel = []
-    for _ in range(p):
-        s = _savings(cost, w, d)
-        s[open_mask] = -1.0
-        j = int(np.argmax(s))
-        sel.append(j)
-        open_mask[j] = True
-        row = slice(cost.indptr[j], cost.indptr[j + 1])
-        idx = cost.indices[row]
-        d[idx] = np.minimum(d[idx], cost.data[row])
-    return sel
-
-
-def _swap_pm(cost, w, fx, sel, penalty, *, max_rounds: int = 20) -> list[int]:
-    """Teitz–Bart style interchange: best improving swap per round until none improves."""
-    sel = list(sel)
-    for _ in range(max_rounds):
-        open_mask = fx.copy()
-        open_mask[sel] = True
-        base = float((w * _pm_costs(cost, open_mask, penalty)).sum())
-        best = (0.0, None, None)
-        for pos, j in enumerate(sel):
-            m = open_mask.copy()
-            m[j] = False
-            d = _pm_costs(cost, m, penalty)
-            without = float((w * d).sum())
-            s = _savings(cost, w, d)
-            s[m] = -1.0
-            s[j] = -1.0
-            k = int(np.argmax(s))
-            improvement = base - (without - s[k])
-            if improvement > best[0] + 1e-9 * max(1.0, base):
-                best = (improvement, pos, k)
-        if best[1] is None:
-            break
-        sel[best[1]] = best[2]
-    return sel
-
-
 def _rank_pm(cost, w, fx, sel, penalty):
-    remaining = list(sel)
-    open_mask = fx.copy()
+    """Order chosen sites by the weighted travel each saves given those before it (reads only their rows)."""
+    d = _pm_costs(sparse.csr_array(cost[np.flatnonzero(fx)]), np.ones(int(fx.sum()), bool), penalty)
+    sel = np.asarray(sel, dtype=np.int64)
+    sub = sparse.csr_array(cost[sel])
+    remaining = list(range(len(sel)))
     order, gains = [], []
     while remaining:
-        d = _pm_costs(cost, open_mask, penalty)
-        s = _savings(cost, w, d)
-        vals = [s[j] for j in remaining]
-        k = int(np.argmax(vals))
-        order.append(remaining.pop(k))
-        gains.append(float(vals[k]))
-        open_mask[order[-1]] = True
+        s = _savings(sub, w, d)
+        k = max(remaining, key=lambda r: (s[r], -r))
+        remaining.remove(k)
+        order.append(int(sel[k]))
+        gains.append(float(s[k]))
+        row = slice(sub.indptr[k], sub.indptr[k + 1])
+        idx = sub.indices[row]
+        d[idx] = np.minimum(d[idx], sub.data[row])
     return np.array(order, dtype=np.int64), np.array(gains, dtype=float)
-
-
-def _lagrange_pm(cost, w, fx, p, penalty, *, upper: float, iters: int = 200) -> tuple[float | None, str]:
-    """Lagrangian lower bound for p-median (relaxing the assignment constraints), subgradient ascent.
-
-    L(λ) = Σ_i λ_i + Σ_j min(0, Σ_i min(0, w_i c_ji − λ_i)) over the p most negative free j (and all fixed j).
-    Demand reachable by no open option has cost ``penalty`` (a virtual always-open option).
-    Every L(λ) is a valid lower bound; the best one is returned.
-    """
-    n_cand, n_dem = cost.shape
-    act = w > 0
-    if not act.any():
-        return 0.0, "bound: no demand"
-    rows = np.repeat(np.arange(n_cand), np.diff(cost.indptr))
-    wc = w[cost.indices] * cost.data
-    lam = np.full(n_dem, 0.0)
-    # Start λ_i at the cheapest weighted cost available to i.
-    lam_start = np.full(n_dem, np.inf)
-    np.minimum.at(lam_start, cost.indices, wc)
-    lam = np.where(act, np.minimum(lam_start, w * penalty), 0.0)
-    best = -np.inf
-    step = 2.0
-    free_idx = np.flatnonzero(~fx)
-    for it in range(iters):
-        red = np.minimum(0.0, wc - lam[cost.indices])
-        rho = np.bincount(rows, weights=red, minlength=n_cand)
-        # Virtual penalty option for each demand: min(0, w_i*penalty − λ_i), always "open".
-        virt = np.minimum(0.0, w * penalty - lam)
-        chosen = fx.copy()
-        if p > 0:
-            free_rho = rho[free_idx]
-            k = np.argsort(free_rho, kind="stable")[:p]
-            chosen[free_idx[k]] = True
-        L = float(lam.sum() + rho[chosen].sum() + virt.sum())
-        best = max(best, L)
-        # Subgradient: 1 − Σ_j z_ji over chosen j and the virtual option.
-        served = np.zeros(n_dem)
-        take = chosen[rows] & (wc - lam[cost.indices] < 0)
-        np.add.at(served, cost.indices[take], 1.0)
-        served += (w * penalty - lam < 0)
-        g = np.where(act, 1.0 - served, 0.0)
-        norm = float((g * g).sum())
-        if norm == 0:
-            return best, "bound: Lagrangian (optimal multipliers)"
-        t = step * (upper - L) / norm
-        lam = lam + t * g
-        if it % 30 == 29:
-            step /= 2
-    return best, "bound: Lagrangian"
 
 
 # --------------------------------------------------------------------------- GeoDataFrame / network adapter
