@@ -49,6 +49,13 @@ def _overview(res, lang: str, data_note: str) -> str:
             f"Facility type: {ft.name_en}; model {sol.model}, solver {sol.solver}, status {sol.status}, optimality gap "
             f"{gap}, {sol.seconds:.2f} s. Existing facilities are all kept and counted. {len(res.sites)} new site(s) suggested."
         )
+    short, unserved = sol.diagnostics.get("capacity_short"), sol.diagnostics.get("unserved_total")
+    if short:
+        lines.append((f"总需求超过开放设施的总容量：无论如何选址，仍有 {short:g} 人无法得到服务。" if lang == "zh" else
+                      f"Total demand is above the capacity of the open sites: {short:g} cannot be served wherever they go."))
+    if unserved:
+        lines.append((f"容量限制下有 {unserved:g} 人未能分配到设施（附近站点已满）。" if lang == "zh" else
+                      f"Within the capacities, {unserved:g} people are left unassigned (the sites near them are full)."))
     un = sol.diagnostics.get("uncoverable_weight")
     if un:
         lines.append((f"有 {un:g} 人不在任何候选点的服务范围内（已列出，不计入目标）。" if lang == "zh" else

@@ -12,6 +12,8 @@ Models
 - :func:`mclp` — most demand covered with ``p`` new sites.
 - :func:`pmedian` — least total weighted travel with ``p`` new sites.
 - :func:`reach_target` — fewest new sites so that the covered share of demand reaches a target.
+- :func:`pcenter` — least worst travel; :func:`capacitated_mclp`, :func:`capacitated_pmedian` — with
+  beds/places per site.  Several types sharing sites: :mod:`geoplan._colocate` (``suggest_colocated``).
 
 Solvers: ``"exact"`` builds the MIP directly as sparse matrices for HiGHS
 (:mod:`highspy`) and reads back the true model status, objective and dual bound;
@@ -795,6 +797,7 @@ def suggest_sites(
     solver: str = "exact",
     time_limit: float | None = 60.0,
     spacing_m: float = 200.0,
+    capacity: str | float | None = None,
 ) -> SuggestResult:
     """Suggest new sites for one facility type by the road network.
 
@@ -818,6 +821,11 @@ def suggest_sites(
         Demand column to weigh by (default the type's: pop, pop_60 or pop_0_17).
     solver
         ``"exact"`` (HiGHS) or ``"greedy"`` (heuristic with a proven bound where one is computed).
+    capacity
+        Beds/places per site, for the capacitated ``mclp`` and ``pmedian``: a column name (read from
+        the candidates and the existing facilities; every row needs a value), or a number for every
+        site without its own ``capacity`` value (a standard station size).  Total demand above the
+        total capacity is an error for p-median and a listed shortfall for MCLP.
     """
     import geopandas as gpd
 
@@ -868,7 +876,15 @@ def suggest_sites(
     cutoff_s = ft.cutoff_min * 60.0
     horizon = cutoff_s if model != "pmedian" else cutoff_s * 4  # p-median looks further than the catchment
     cost = coverage.od_matrix(network, site_nodes, dem_nodes, cutoff=horizon, towards=True)
-    if model == "mclp":
+    if capacity is not None:
+        if model not in ("mclp", "pmedian"):
+            raise InputError(f"capacity applies to the mclp and pmedian models, not {model!r}", field="capacity")
+        cap = np.concatenate([_capacity_of(existing, capacity, "facilities"), _capacity_of(cand_ok, capacity, "candidates")])
+        if model == "mclp":
+            sol = capacitated_mclp(cost, w, p, cap, cutoff=cutoff_s, fixed=fixed, time_limit=time_limit)
+        else:
+            sol = capacitated_pmedian(cost, w, p, cap, fixed=fixed, solver=solver, time_limit=time_limit)
+    elif model == "mclp":
         sol = mclp(cost, w, p, cutoff=cutoff_s, fixed=fixed, solver=solver, time_limit=time_limit)
     elif model == "lscp":
         sol = lscp(cost, cutoff=cutoff_s, fixed=fixed, weights=w, solver=solver, time_limit=time_limit)
@@ -896,6 +912,24 @@ def suggest_sites(
     all_fac = gpd.GeoDataFrame(all_fac, geometry="geometry", crs=4326)
     after = coverage.assess(network, all_fac, demand, units=units, catalogue=catalogue, types=[key])
     return SuggestResult(chosen.reset_index(drop=True), sol, before, after, infeasible, key)
+
+
+def _capacity_of(sites, capacity: str | float, what: str) -> np.ndarray:
+    """Capacity per row of ``sites``: from a column (every row must have one), or a default number."""
+    col = capacity if isinstance(capacity, str) else "capacity"
+    if isinstance(capacity, str) and col not in sites.columns:
+        raise InputError(f"the {what} have no {col!r} column to read capacities from", field=col)
+    vals = (pd.to_numeric(sites[col], errors="coerce").to_numpy(float) if col in sites.columns
+            else np.full(len(sites), np.nan))
+    if not isinstance(capacity, str):
+        vals = np.where(np.isnan(vals), float(capacity), vals)
+    bad = np.flatnonzero(~np.isfinite(vals) | (vals < 0))
+    if len(bad):
+        k = bad[0]
+        ident = sites["id"].iloc[k] if "id" in sites.columns else sites.index[k]
+        raise InputError(f"{what} {ident!s}: capacity {sites[col].iloc[k]!r} is not a number ≥ 0 "
+                         f"({len(bad)} row(s) like this)", row=sites.index[k], field=col)
+    return vals
 
 
 # --------------------------------------------------------------------------- p-center and capacities
@@ -961,8 +995,8 @@ def capacitated_mclp(cost, weights, p: int, capacity, *, cutoff: float | None = 
     cost, w, fx = _prepare(cost, weights, fixed)
     _check_p(p, int((~fx).sum()))
     cap = np.asarray(capacity, dtype=float)
-    if cap.shape != (cost.shape[0],) or (cap < 0).any():
-        raise InputError("capacity needs one value ≥ 0 per candidate", field="capacity")
+    if cap.shape != (cost.shape[0],) or (cap < 0).any() or not np.isfinite(cap).all():
+        raise InputError("capacity needs one finite value ≥ 0 per candidate", field="capacity")
     C = _cover(cost, cutoff).tocoo()
     n_cand, n_dem = cost.shape
     nk = C.nnz
@@ -992,6 +1026,12 @@ def capacitated_mclp(cost, weights, p: int, capacity, *, cutoff: float | None = 
     diag = _uncoverable(_cover(cost, cutoff), w)
     diag["capacity_short"] = max(0.0, float(w.sum() - cap[open_mask].sum()))
     diag["served_per_site"] = served
+    if diag["capacity_short"] > 0:
+        # Not infeasible for a covering model (it serves what it can), but the planner must hear it.
+        msg = (f"total demand {w.sum():g} is above the capacity of the open sites {cap[open_mask].sum():g}: "
+               f"{diag['capacity_short']:g} cannot be served whatever the locations")
+        log.warning(msg)
+        diag["messages"] = [msg]
     return Solution("capacitated_mclp", "highs", order, served[order], float(obj), bnd, _rel_gap(obj, bnd), status,
                     time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)
 
@@ -1043,3 +1083,6 @@ def _reach_unit_target(cost, w, cutoff_s, fixed, cand_ok, units, before, ft, tar
     order, gains = _rank_by_marginal(C, w, fixed, chosen)
     return Solution("reach_target_units", "exact (one site per unit lacking one)", order, gains, float(len(order)),
                     float(need), 0.0, "Optimal", time.perf_counter() - t0, _assign(cost, open_mask, cutoff_s), diag)
+
+
+from geoplan._capacitated import capacitated_pmedian  # noqa: E402  (it builds on this module's helpers)

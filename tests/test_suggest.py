@@ -255,3 +255,37 @@ def test_pmedian_heuristic_ends_at_a_swap_local_optimum(seed):
     for out in sel:
         for into in set(range(10)) - set(sel) - {3}:
             assert total([into if s == out else s for s in sel]) >= gr.objective - 1e-9 * gr.objective
+
+
+def test_capacitated_models_through_the_adapter_and_cli(demo, tmp_path):
+    """Capacities reach the models from a number or a column; too little capacity is said, not hidden."""
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+
+    total = float(demo.demand["pop"].sum())
+    kw = dict(facility_type="社工站", units=demo.units, p=2)
+    # MCLP with small stations: the shortfall is computed and reported (a covering model still answers).
+    r = sg.suggest_sites(demo.network, demo.facilities, demo.demand, model="mclp", capacity=1000.0, **kw)
+    served = r.solution.diagnostics["served_per_site"]
+    assert r.solution.model == "capacitated_mclp" and served.max() <= 1000 + 1e-6
+    assert r.solution.diagnostics["capacity_short"] == pytest.approx(total - 1000 * (1 + 2))  # 1 existing + 2 new
+    # p-median: total capacity below total demand is infeasible, with the numbers in the message.
+    with pytest.raises(InfeasibleError, match="short by"):
+        sg.suggest_sites(demo.network, demo.facilities, demo.demand, model="pmedian", capacity=1000.0, **kw)
+    big = sg.suggest_sites(demo.network, demo.facilities, demo.demand, model="pmedian", capacity=total, **kw)
+    assert big.solution.model == "capacitated_pmedian" and len(big.sites) == 2
+    # A column: every site needs a value.
+    cand = sg.candidates_from_network(demo.network, spacing_m=400, area=demo.units).assign(beds=50.0)
+    cand.loc[3, "beds"] = None
+    with pytest.raises(InputError, match="capacity") as e:
+        sg.suggest_sites(demo.network, demo.facilities.assign(beds=80), demo.demand, model="mclp", candidates=cand,
+                         capacity="beds", **kw)
+    assert e.value.field == "beds"
+    with pytest.raises(InputError, match="mclp and pmedian"):
+        sg.suggest_sites(demo.network, demo.facilities, demo.demand, model="lscp", capacity=10.0, **kw)
+    out = tmp_path / "cap"
+    res = CliRunner().invoke(main, ["-q", "suggest", "--demo", "--type", "社工站", "-p", "2", "--capacity", "1000",
+                                    "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "无论如何选址" in (out / "report.md").read_text(encoding="utf-8")

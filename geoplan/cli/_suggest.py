@@ -35,6 +35,9 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
               help="多类时：合址每处节省的费用 / several types: saving for a facility sharing a building.")
 @click.option("--indicator", type=click.Choice(["people", "units"]), default="people", show_default=True,
               help="reach_target 的指标：覆盖人口比例或有设施的单位比例 / people covered or units with a facility.")
+@click.option("--capacity", "capacity",
+              help="容量（床位/服务名额）：列名，或统一数值（无该列值的站点）/ capacity per site: a column name, or one "
+                   "number for every site without its own 'capacity' (mclp, pmedian).")
 @click.option("--solver", type=click.Choice(["exact", "greedy"]), default="exact", show_default=True)
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="求解时限(秒) / solver time limit.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="标准与目标配置 / TOML or YAML.")
@@ -44,7 +47,7 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
 @lang_opt
 def command(use_demo, network_path, mode, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
             units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, site_cost, saving, indicator,
-            solver, time_limit, config_path, basemap, output, overwrite, lang):
+            capacity, solver, time_limit, config_path, basemap, output, overwrite, lang):
     """选址建议：保留现有设施，给出排序的新址及建设前后指标 / suggest new sites.
 
     \b
@@ -84,7 +87,7 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
 
         # Several types: one model (least cost to reach every type's target); single-type options do not apply.
         ctx = click.get_current_context()
-        given = [f"--{n}" if n != "p" else "-p" for n in ("model", "p", "indicator")
+        given = [f"--{n}" if n != "p" else "-p" for n in ("model", "p", "indicator", "capacity")
                  if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
         if given:
             raise InputError(f"{', '.join(given)} apply to one --type; with several types each type's target is reached at "
@@ -94,5 +97,15 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
     else:
         res = suggest.suggest_sites(net, fac, dem, facility_type=types[0], candidates=cand, units=units, model=model, p=p,
                                     target=target, indicator=indicator, catalogue=cat, solver=solver, time_limit=time_limit,
-                                    spacing_m=spacing)
+                                    spacing_m=spacing, capacity=_capacity_arg(capacity))
     echo_paths(res.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note))
+
+
+def _capacity_arg(text: str | None) -> str | float | None:
+    """``--capacity 30`` is a number for every site; anything else names a column."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
