@@ -1085,4 +1085,11 @@ def _reach_unit_target(cost, w, cutoff_s, fixed, cand_ok, units, before, ft, tar
                     float(need), 0.0, "Optimal", time.perf_counter() - t0, _assign(cost, open_mask, cutoff_s), diag)
 
 
-from geoplan._capacitated import capacitated_pmedian  # noqa: E402  (it builds on this module's helpers)
+def capacitated_pmedian(cost, weights, p: int, capacity, **kwargs) -> Solution:
+    """Capacitated p-median: see :func:`geoplan._capacitated.capacitated_pmedian` (same arguments).
+
+    A thin forwarder: that module builds on this one's helpers, so it is imported on first use.
+    """
+    from geoplan._capacitated import capacitated_pmedian as solve
+
+    return solve(cost, weights, p, capacity, **kwargs)

@@ -35,6 +35,7 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
               help="多类时：合址每处节省的费用 / several types: saving for a facility sharing a building.")
 @click.option("--indicator", type=click.Choice(["people", "units"]), default="people", show_default=True,
               help="reach_target 的指标：覆盖人口比例或有设施的单位比例 / people covered or units with a facility.")
+@click.option("--weight", help="需求权重列（缺省按类型：pop / pop_60 / pop_0_17）/ demand column to weigh by (default: the type's).")
 @click.option("--capacity", "capacity",
               help="容量（床位/服务名额）：列名，或统一数值（无该列值的站点）/ capacity per site: a column name, or one "
                    "number for every site without its own 'capacity' (mclp, pmedian).")
@@ -47,7 +48,7 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
 @lang_opt
 def command(use_demo, network_path, mode, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
             units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, site_cost, saving, indicator,
-            capacity, solver, time_limit, config_path, basemap, output, overwrite, lang):
+            weight, capacity, solver, time_limit, config_path, basemap, output, overwrite, lang):
     """选址建议：保留现有设施，给出排序的新址及建设前后指标 / suggest new sites.
 
     \b
@@ -87,7 +88,7 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
 
         # Several types: one model (least cost to reach every type's target); single-type options do not apply.
         ctx = click.get_current_context()
-        given = [f"--{n}" if n != "p" else "-p" for n in ("model", "p", "indicator", "capacity")
+        given = [f"--{n}" if n != "p" else "-p" for n in ("model", "p", "indicator", "capacity", "weight")
                  if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
         if given:
             raise InputError(f"{', '.join(given)} apply to one --type; with several types each type's target is reached at "
@@ -97,7 +98,7 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
     else:
         res = suggest.suggest_sites(net, fac, dem, facility_type=types[0], candidates=cand, units=units, model=model, p=p,
                                     target=target, indicator=indicator, catalogue=cat, solver=solver, time_limit=time_limit,
-                                    spacing_m=spacing, capacity=_capacity_arg(capacity))
+                                    spacing_m=spacing, capacity=_capacity_arg(capacity), weight=weight)
     echo_paths(res.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note))
 
 

@@ -2,8 +2,8 @@
 
 Run from the repository root::
 
-    python benchmarks/coverage.py            # real Helsinki walk graph + synthetic 1M-node graph
-    python benchmarks/coverage.py --quick    # real graph + synthetic ~100k nodes (under a minute)
+    python benchmarks/coverage_bench.py            # real Helsinki walk graph + synthetic 1M-node graph
+    python benchmarks/coverage_bench.py --quick    # real graph + synthetic ~100k nodes (under a minute)
 
 The question each tool answers: which network nodes lie within ``cutoff`` of
 the nearest of ``n`` facilities (the coverage of a facility type), and how far
