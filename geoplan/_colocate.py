@@ -733,6 +733,7 @@ def suggest_colocated(
     solver: str = "exact",
     time_limit: float | None = 60.0,
     spacing_m: float = 200.0,
+    checks: Mapping[str, Any] | None = None,
 ) -> ColocatedResult:
     """Least-cost new facilities of several types, co-located where sharing a building saves.
 
@@ -764,6 +765,9 @@ def suggest_colocated(
         Seconds for HiGHS.
     spacing_m
         Grid spacing of the default network candidates.
+    checks
+        Options of the input checks passed to :func:`geoplan.coverage.assess` (``invalid_units``,
+        ``allow_empty_units``, ``allow_outside``, ``allow_far_facilities``).
     """
     import geopandas as gpd
 
@@ -793,7 +797,7 @@ def suggest_colocated(
     ok = bad["reason"].isna().to_numpy()
     infeasible = bad[~ok].reset_index(drop=True)
 
-    before = coverage.assess(network, facilities, demand, units=units, catalogue=catalogue, types=keys)
+    before = coverage.assess(network, facilities, demand, units=units, catalogue=catalogue, types=keys, **(checks or {}))
     ex = _existing_sites(before.facilities, units)
     n_ex = len(ex)
     if not ok.any() and not ex["eligible"].any():
@@ -805,7 +809,9 @@ def suggest_colocated(
     dsnap = snap(network, demand)
     far = dsnap["too_far"].to_numpy()
     cutoff_s = {k: catalogue[k].cutoff_min * 60.0 for k in keys}
-    od = coverage.od_matrix(network, site_nodes, dsnap["node"].to_numpy(), cutoff=max(cutoff_s.values()), towards=True).tocoo()
+    # Door-to-door costs (access + partial edges), as coverage.assess measures them.
+    site_pts = pd.concat([snap(network, f) for f in (ex, cand_ok) if len(f)], ignore_index=True)
+    od = coverage.od_matrix(network, site_pts, dsnap, cutoff=max(cutoff_s.values()), towards=True).tocoo()
     # Demand too far from any road is counted but never covered, as coverage.assess counts it.
     keep = ~far[od.col]
     row, col, val = od.row[keep], od.col[keep], od.data[keep]
@@ -875,7 +881,7 @@ def suggest_colocated(
     new_fac = gpd.GeoDataFrame({"id": new_ids, "type": placements["type"].to_numpy(), "suggested": True},
                                geometry=placements.geometry.to_numpy(), crs=4326)
     all_fac = gpd.GeoDataFrame(pd.concat([facilities.to_crs(4326), new_fac], ignore_index=True), geometry="geometry", crs=4326)
-    after = coverage.assess(network, all_fac, demand, units=units, catalogue=catalogue, types=keys)
+    after = coverage.assess(network, all_fac, demand, units=units, catalogue=catalogue, types=keys, **(checks or {}))
     return ColocatedResult(sites, placements, sol, before, after, infeasible, keys, tgt, float(site_cost), float(saving),
                            catalogue)
 

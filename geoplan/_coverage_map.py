@@ -26,7 +26,12 @@ def _t(key, lang, **kw):
 
 
 def coverage_map(result, path: str | Path, *, lang: str = "zh", basemap: str = "osm", overwrite: bool = False) -> Path:
-    """Write the coverage map of a :class:`~geoplan.coverage.CoverageResult` as one HTML file."""
+    """Write the coverage map of a :class:`~geoplan.coverage.CoverageResult` as one HTML file.
+
+    Layer names carry each type's travel mode and cutoff as used in the result (never the config's).
+    """
+    from geoplan._coverage_outputs import type_caption
+
     cat = result.catalogue
     first = cat.keys[0]
     extent = result.units if isinstance(result.units, gpd.GeoDataFrame) and len(result.units) else result.demand
@@ -38,7 +43,7 @@ def coverage_map(result, path: str | Path, *, lang: str = "zh", basemap: str = "
             ft = cat[t]
             sub = result.units[result.units["type"] == t]
             col = f"share_{ft.weight}_covered"
-            what = f"{ft.name(lang)} — {label(col, lang)}"
+            what = f"{type_caption(result, t, lang)} — {label(col, lang)}"
             layer = maps.add_choropleth(
                 m, sub, value_col=col, name=_t("units", lang, what=what), legend_title=_t("legend", lang),
                 legend=first_layer if first_layer is not None else True,
@@ -56,7 +61,7 @@ def coverage_map(result, path: str | Path, *, lang: str = "zh", basemap: str = "
             part = part.assign(geometry=part.geometry.simplify(2.0))  # metres: keeps the HTML small
             color = maps.CATEGORY_COLORS.get(t, "#555555")
             maps.add_polygons(
-                m, part, name=_t("area", lang, name=cat[t].name(lang)),
+                m, part, name=_t("area", lang, name=type_caption(result, t, lang)),
                 style={"color": color, "fillColor": color, "fillOpacity": 0.15, "weight": 1},
                 tooltip_col="facility_id", lang=lang, show=(i == 0),
             )
@@ -69,11 +74,11 @@ def coverage_map(result, path: str | Path, *, lang: str = "zh", basemap: str = "
         view[f"{t}_min"] = view[f"{t}_min"].round(1)
         view = gpd.GeoDataFrame(view, geometry="geometry", crs=dem.crs)
         if (~cov).any():
-            maps.add_points(m, view[~cov.to_numpy()], name=_t("uncovered", lang, name=cat[t].name(lang)), color="#e53e3e",
+            maps.add_points(m, view[~cov.to_numpy()], name=_t("uncovered", lang, name=type_caption(result, t, lang)), color="#e53e3e",
                             radius=4, popup_cols=cols, tooltip_col="name" if "name" in cols else None, lang=lang,
                             show=(i == 0), legend=(i == 0))
         if cov.any():
-            maps.add_points(m, view[cov.to_numpy()], name=_t("covered", lang, name=cat[t].name(lang)), color="#38a169",
+            maps.add_points(m, view[cov.to_numpy()], name=_t("covered", lang, name=type_caption(result, t, lang)), color="#38a169",
                             radius=3, popup_cols=cols, tooltip_col="name" if "name" in cols else None, lang=lang,
                             show=False, legend=(i == 0))
 

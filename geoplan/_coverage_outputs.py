@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from geoplan._i18n import label
 from geoplan._output import output_folder
 from geoplan.report import Section, write_report
 
@@ -28,6 +29,9 @@ _T = {
     "standards": ("服务标准与目标来源", "Service standards and sources of targets"),
     "network": ("路网", "Road network"),
     "notes": ("说明", "Notes"),
+    "checks": ("输入数据检查", "Input checks"),
+    "checks_none": ("未发现问题。", "Nothing found."),
+    "modes": ("各类设施的出行方式（实际计算所用路网）：", "Travel mode per facility type (the network each was measured on): "),
     "figure_units": ("各单位覆盖率与目标", "Coverage by unit against target"),
     "figure_times": ("出行时间分布", "Travel-time distribution"),
 }
@@ -51,22 +55,41 @@ def _judged(summary: pd.DataFrame):
         yield r
 
 
+def mode_of(result, key: str) -> str:
+    """The travel mode a type was actually measured with (the result's, not the config's)."""
+    modes = getattr(result, "modes", None) or {}
+    return modes.get(key) or result.catalogue[key].mode
+
+
+def type_caption(result, key: str, lang: str) -> str:
+    """E.g. ``社工站（步行 15 分钟）`` / ``Social-work station (walk, 15 min)``, mode from the result."""
+    ft = result.catalogue[key]
+    mode = label(mode_of(result, key), lang)
+    return f"{ft.name(lang)}（{mode} {ft.cutoff_min:g} 分钟）" if lang == "zh" else f"{ft.name(lang)} ({mode}, {ft.cutoff_min:g} min)"
+
+
 def overview_text(result, *, lang: str, data_note: str = "") -> str:
     """Plain-language overview: what was measured, on what network, key results."""
-    rep = result.network_report
     zh = lang == "zh"
     lines = [data_note] if data_note else []
     n_dem, n_fac = len(result.demand), len(result.facilities)
-    nodes, edges = rep.get("nodes", "?"), rep.get("edges", "?")
-    read, dropped = rep.get("nodes_read", "?"), rep.get("nodes_dropped_not_strongly_connected", 0)
+    reports = getattr(result, "network_reports", None) or {None: result.network_report}
+    nets = []
+    for mode, rep in reports.items():
+        nodes, edges = rep.get("nodes", "?"), rep.get("edges", "?")
+        read, dropped = rep.get("nodes_read", "?"), rep.get("nodes_dropped_not_strongly_connected", 0)
+        name = "" if mode is None else label(mode, lang)
+        nets.append(f"{name}路网节点 {nodes} 个、边 {edges} 条（读入 {read} 个节点，为保证连通去除 {dropped} 个）" if zh else
+                    f"{name + ' ' if name else ''}network of {nodes} nodes and {edges} edges ({read} read, {dropped} "
+                    "dropped to keep it connected)")
     lines.append(
-        f"需求点 {n_dem} 个，设施 {n_fac} 处；路网节点 {nodes} 个、边 {edges} 条（读入 {read} 个节点，为保证连通去除 {dropped} 个）。"
+        f"需求点 {n_dem} 个，设施 {n_fac} 处；" + "；".join(nets) + "。"
         "出行时间按路网最短路计算（节点到节点），需求点与设施到最近路网节点的直线距离另列（snap_m）。"
         if zh else
-        f"{n_dem} demand points, {n_fac} facilities; network of {nodes} nodes and {edges} edges ({read} read, {dropped} "
-        "dropped to keep it connected). Travel times are network shortest paths node to node; straight-line distances "
-        "from points to their nearest node are listed (snap_m)."
+        f"{n_dem} demand points, {n_fac} facilities; " + "; ".join(nets) + ". Travel times are network shortest paths "
+        "node to node; straight-line distances from points to their nearest node are listed (snap_m)."
     )
+    lines.append(_t("modes", lang) + ("；" if zh else "; ").join(type_caption(result, t, lang) for t in result.catalogue.keys))
     for r in _judged(result.summary):
         name = result.catalogue[r["type"]].name(lang)
         by_units = r["indicator"] == "share_units_with_facility"
@@ -84,12 +107,13 @@ def overview_text(result, *, lang: str, data_note: str = "") -> str:
     return "\n\n".join(lines)
 
 
-def standards_table(catalogue, lang: str) -> pd.DataFrame:
+def standards_table(catalogue, lang: str, modes=None) -> pd.DataFrame:
+    """The standards in force; ``mode`` is the mode used (``modes``), the catalogue's only when not given."""
     rows = []
     for ft in catalogue:
         rows.append({
             "type": ft.key,
-            "mode": ft.mode,
+            "mode": (modes or {}).get(ft.key, ft.mode),
             "cutoff_min": ft.cutoff_min,
             "weight": ft.weight,
             "unit_targets": ", ".join(f"{k}: {v:.0%}" for k, v in ft.unit_targets.items()) or "—",
@@ -115,7 +139,7 @@ def _figures(result, lang: str) -> list[Section]:
             target = ft.people_target if ft.people_target is not None else None
             png = figures.coverage_by_unit(sub, value=col, target=target, label_col="unit_name", lang=lang)
             out.append(Section(_t("figure_units", lang) + f" — {ft.name(lang)}", figure=png))
-        mins = {result.catalogue[t].name(lang): result.demand[f"{t}_min"] for t in result.catalogue.keys}
+        mins = {type_caption(result, t, lang): result.demand[f"{t}_min"] for t in result.catalogue.keys}
         cut = max(ft.cutoff_min for ft in result.catalogue)
         out.append(Section(_t("figure_times", lang), figure=figures.travel_time_hist(mins, cutoff_min=cut, lang=lang)))
     except Exception as exc:  # a chart must never sink the report
@@ -123,22 +147,67 @@ def _figures(result, lang: str) -> list[Section]:
     return out
 
 
+def _named_types(df: pd.DataFrame, result, lang: str) -> pd.DataFrame:
+    """Types the label table does not know (added in a config, e.g. 殡仪馆) shown by their catalogue name."""
+    if "type" not in df.columns or not len(df):
+        return df
+    names = {}
+    for ft in result.catalogue:
+        if label(ft.key, lang) == ft.key:
+            names[ft.key] = ft.name(lang)
+    if not names:
+        return df
+    out = df.copy()
+    out["type"] = out["type"].map(lambda t: names.get(t, t))
+    return out
+
+
 def coverage_sections(result, *, lang: str = "zh", data_note: str = "") -> list[Section]:
     """The report's sections for a coverage result."""
     secs = [Section(_t("overview", lang), text=overview_text(result, lang=lang, data_note=data_note))]
-    summary = result.summary.copy()
+    summary = _named_types(result.summary, result, lang)
     secs.append(Section(_t("summary", lang), table=summary, sheet="summary" if lang == "en" else "指标与目标"))
     units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
     for t in result.catalogue.keys:
         ft = result.catalogue[t]
-        secs.append(Section(_t("units", lang, name=ft.name(lang)), table=units[units["type"] == t].drop(columns="type"),
-                            sheet=ft.name(lang)[:28]))
+        secs.append(Section(_t("units", lang, name=type_caption(result, t, lang)),
+                            table=units[units["type"] == t].drop(columns="type"), sheet=ft.name(lang)[:28]))
     secs.extend(_figures(result, lang))
-    secs.append(Section(_t("gaps", lang), table=result.gaps))
+    secs.append(Section(_t("gaps", lang), table=_named_types(result.gaps, result, lang)))
     fac_cols = [c for c in ("id", "name", "type", "unit_code", "snap_m", "too_far") if c in result.facilities]
-    secs.append(Section(_t("facilities", lang), table=pd.DataFrame(result.facilities[fac_cols])))
-    secs.append(Section(_t("standards", lang), text=result.catalogue.source, table=standards_table(result.catalogue, lang)))
+    secs.append(Section(_t("facilities", lang), table=_named_types(pd.DataFrame(result.facilities[fac_cols]), result, lang)))
+    secs.append(checks_section(result, lang))
+    secs.append(Section(_t("standards", lang), text=result.catalogue.source,
+                        table=_named_types(standards_table(result.catalogue, lang, getattr(result, "modes", None)),
+                                           result, lang)))
     return secs
+
+
+def checks_table(result, lang: str) -> pd.DataFrame:
+    """The input checks in the report's language (one row per unit, facility or group found)."""
+    from geoplan._coverage_checks import CHECK_NAMES
+
+    checks = getattr(result, "checks", None)
+    zh = lang == "zh"
+    cols = ["检查", "对象", "名称", "文件", "行", "说明"] if zh else ["Check", "Item", "Name", "File", "Row", "Detail"]
+    if checks is None or not len(checks):
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame({
+        cols[0]: [CHECK_NAMES.get(c, (c, c))[0 if zh else 1] for c in checks["check"]],
+        cols[1]: checks["item"].to_numpy(),
+        cols[2]: checks["name"].to_numpy(),
+        cols[3]: [Path(f).name if isinstance(f, str) and f else f for f in checks["file"]],
+        cols[4]: checks["row"].to_numpy(),
+        cols[5]: checks["detail_zh" if zh else "detail_en"].to_numpy(),
+    })
+    return out
+
+
+def checks_section(result, lang: str) -> Section:
+    table = checks_table(result, lang)
+    if not len(table):
+        return Section(_t("checks", lang), text=_t("checks_none", lang))
+    return Section(_t("checks", lang), table=table, sheet="检查" if lang == "zh" else "checks")
 
 
 def coverage_layers(result) -> dict:

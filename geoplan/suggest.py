@@ -131,20 +131,16 @@ def _check_p(p: int, n_free: int) -> None:
 # --------------------------------------------------------------------------- HiGHS
 
 
-def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap=1e-6, start=None):
-    """Solve min/max c·x s.t. row_lo ≤ A x ≤ row_hi, bounds; returns (x, obj, bound, status).
-
-    ``start``: a feasible solution (all columns) handed to the MIP as its first incumbent.
-    """
+def _highs_run(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap, start):
+    """One HiGHS run; returns (x or None, reported objective, reported MIP dual bound, status string)."""
     import highspy
 
-    A = sparse.csc_array(A)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
     if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
+        h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     lp = highspy.HighsLp()
     lp.num_col_ = A.shape[1]
@@ -170,16 +166,89 @@ def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, tim
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
-    x = np.asarray(h.getSolution().col_value)
-    obj = float(info.objective_function_value)
-    is_mip = integer is not None and np.any(integer)
+    x = np.asarray(h.getSolution().col_value, dtype=float)
+    if len(x) != A.shape[1]:
+        x = None
+    return x, float(info.objective_function_value), float(info.mip_dual_bound), status
+
+
+_TOL = 1e-6  # HiGHS' default primal feasibility / integrality tolerance
+
+
+def _check_point(x, c, A, row_lo, row_hi, col_lo, col_hi, integer, reported: float | None) -> bool:
+    """Whether ``x`` is feasible for the model as we built it and HiGHS' objective is its objective.
+
+    HiGHS 1.16 with a user start (``setSolution``) and presolve can report the objective
+    of the start *in the presolved space* (constant offset lost) and stop with status
+    "Optimal" while handing back the start itself — a non-optimal point (the LSCP of
+    issue 12).  So nothing HiGHS reports is believed until the point is checked here.
+    """
+    if x is None or not np.isfinite(x).all():
+        return False
+    if (x < col_lo - _TOL).any() or (x > col_hi + _TOL).any():
+        return False
+    if integer is not None and np.any(integer):
+        xi = x[np.asarray(integer, bool)]
+        if (np.abs(xi - np.round(xi)) > _TOL).any():
+            return False
+    act = A @ x
+    scale = 1.0 + np.abs(act)
+    if (act < row_lo - _TOL * scale).any() or (act > row_hi + _TOL * scale).any():
+        return False
+    if reported is None:
+        return True
+    obj = float(c @ x)
+    return abs(obj - reported) <= 1e-7 * max(1.0, abs(obj)) + 1e-9 * float(np.abs(c).sum())
+
+
+def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap=1e-6, start=None):
+    """Solve min/max c·x s.t. row_lo ≤ A x ≤ row_hi, bounds; returns (x, obj, bound, status).
+
+    ``start``: a feasible solution (all columns) handed to the MIP as its first incumbent.
+    The returned point is checked against the model (feasibility, and HiGHS' objective
+    equals c·x); a run that fails the check is repeated without the start, and if it still
+    fails its answer is returned as "unverified" with no bound.  ``obj`` is always c·x of
+    the returned point, and "Optimal" is kept only when that objective is within
+    ``mip_rel_gap`` of the dual bound.
+    """
+    A = sparse.csc_array(A)
+    c = np.asarray(c, dtype=float)
+    row_lo, row_hi = np.asarray(row_lo, dtype=float), np.asarray(row_hi, dtype=float)
+    col_lo, col_hi = np.asarray(col_lo, dtype=float), np.asarray(col_hi, dtype=float)
+    is_mip = integer is not None and bool(np.any(integer))
+    t0 = time.perf_counter()
+    x, rep, dual, status = _highs_run(c, A, row_lo, row_hi, col_lo, col_hi, integer, maximize=maximize,
+                                      time_limit=time_limit, mip_rel_gap=mip_rel_gap, start=start)
+    trusted = status not in _NO_ANSWER and _check_point(x, c, A, row_lo, row_hi, col_lo, col_hi, integer, rep)
+    if not trusted and start is not None and status not in ("Infeasible",):
+        log.debug("HiGHS answer with a start failed its check (%s, objective %s); solving again without it", status, rep)
+        left = None if time_limit is None else max(0.5, time_limit - (time.perf_counter() - t0))
+        x, rep, dual, status = _highs_run(c, A, row_lo, row_hi, col_lo, col_hi, integer, maximize=maximize,
+                                          time_limit=left, mip_rel_gap=mip_rel_gap, start=None)
+        trusted = status not in _NO_ANSWER and _check_point(x, c, A, row_lo, row_hi, col_lo, col_hi, integer, rep)
+    if x is None or status in _NO_ANSWER:
+        return None, math.nan, None, status
+    if not trusted:
+        if not _check_point(x, c, A, row_lo, row_hi, col_lo, col_hi, integer, None):
+            return None, math.nan, None, status  # no feasible point came back (e.g. stopped before one was found)
+        return x, float(c @ x), None, f"unverified ({status})"
+    obj = float(c @ x)
     if is_mip:
-        bound = float(info.mip_dual_bound)
+        bound = dual if math.isfinite(dual) else None
     else:
         bound = obj if status == "Optimal" else None
-    if len(x) != A.shape[1] or status in ("Infeasible", "Model error", "Not Set", "Load error", "Solve error"):
-        return None, math.nan, None, status
+    if status == "Optimal":
+        if bound is None:
+            status = "feasible (optimality not proven)"
+        else:
+            # Allow HiGHS' own stopping rule (relative gap ≤ mip_rel_gap, absolute gap ≤ 1e-6) plus rounding.
+            gap = (obj - bound) if not maximize else (bound - obj)
+            if gap > max(mip_rel_gap * max(abs(obj), abs(bound)), 1e-6) + 1e-9 * max(1.0, abs(obj)):
+                status = "feasible (optimality not proven)"
     return x, obj, bound, status
+
+
+_NO_ANSWER = ("Infeasible", "Model error", "Not Set", "Load error", "Solve error", "Unbounded", "Primal infeasible or unbounded")
 
 
 def _rel_gap(obj: float, bound: float | None) -> float | None:
@@ -344,9 +413,29 @@ def _solve_cover(C: sparse.csr_array, w: np.ndarray, fx: np.ndarray, p: int | No
     start = np.concatenate([open_r.astype(float), np.minimum(1.0, R.C.T @ open_r.astype(float))])
     x, obj, bnd, status = _coverage_lp(R.C, R.w, zero, p, integer=True, time_limit=left, min_sites=min_sites, need=lp_need,
                                        start=start)
-    if x is None:
-        raise InfeasibleError(f"HiGHS found no solution: {status}")
-    sel = list(np.flatnonzero(x[:nf] > 0.5))
+    if x is None:  # HiGHS stopped without a point of its own: the (feasible) incumbent stands, bound from the LP
+        sel, bnd, status = inc, None, f"heuristic (HiGHS: {status})"
+    else:
+        sel = list(np.flatnonzero(x[:nf] > 0.5))
+        if min_sites:
+            got = float(len(sel))
+            if got > inc_obj:  # never hand back worse than the incumbent we started from
+                sel, got = inc, inc_obj
+                if status == "Optimal":
+                    status = "feasible (optimality not proven)"
+        else:
+            got = _covered_weight(R.C, R.w, full(sel)[R.free])
+            if got < inc_obj:
+                sel, got = inc, inc_obj
+                if status == "Optimal":
+                    status = "feasible (optimality not proven)"
+    if lp_status == "Optimal":  # the LP bound is proven too: keep the sharper of the two
+        if bnd is None:
+            bnd = lp_bound
+        else:
+            bnd = max(bnd, lp_bound) if min_sites else min(bnd, lp_bound)
+    if bnd is not None and min_sites:
+        bnd = float(math.ceil(bnd - 1e-6))  # a count of sites is a whole number
     if bnd is not None and not min_sites:
         bnd += R.const_w
     return full(sel), bnd, status, notes
@@ -626,7 +715,24 @@ def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, 
     w_eff = np.where(reach, w, 0.0)
     if penalty is None:
         penalty = 10.0 * (float(cost.data.max()) if cost.nnz else 1.0)
-    if solver == "exact":
+    if solver not in ("exact", "greedy"):
+        raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
+    from geoplan import _pmedian_fast as fast
+
+    # The heuristic runs first for both solvers: for "exact" its sites start HiGHS, and the exact answer is
+    # never worse than them.  It gets 90% of the time limit alone, 30% before HiGHS; the rest of the time
+    # is for HiGHS, ranking and the objective check (ranking stops refining at the time limit).
+    deadline = None if time_limit is None else t0 + (0.9 if solver == "greedy" else 0.3) * time_limit
+    r = fast.solve(cost, w_eff, fx, p, penalty, deadline=deadline)
+    h_open = fx.copy()
+    h_open[np.asarray(r["selected"], dtype=np.int64)] = True
+    h_obj = float((w_eff * _pm_costs(cost, h_open, penalty)).sum())  # recomputed, not taken from the kernels
+    lag = float(r["bound"]) if r["bound"] is not None and math.isfinite(r["bound"]) else None
+    diag.update(swaps=r["swaps"], lagrangian_iterations=r["iterations"], lagrangian_rounds=r["rounds"])
+    end = None if time_limit is None else t0 + time_limit
+    if solver == "greedy":
+        open_mask, obj, bnd, status, name = h_open, h_obj, lag, "heuristic (Lagrangian bound)", "greedy+fast interchange"
+    else:
         # Variables: x_j (cand), z_k per stored pair k = (j, i), u_i per demand (served by no open site, at
         # the penalty cost: the same problem the heuristic solves).  min Σ w_i c_k z_k + Σ w_i penalty u_i
         coo = cost.tocoo()
@@ -655,31 +761,40 @@ def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, 
         col_lo = np.concatenate([fx.astype(float), np.zeros(nk + nd)])
         col_hi = np.ones(ncol)
         integer = np.concatenate([np.ones(n_cand, bool), np.zeros(nk + nd, bool)])
-        x, obj, bnd, status = _highs_solve(c, A, lo, hi, col_lo, col_hi, integer, maximize=False, time_limit=time_limit)
-        if x is None:
-            raise InfeasibleError(f"HiGHS found no p-median solution: {status}")
-        open_mask = x[:n_cand] > 0.5
-        d = _pm_costs(cost, open_mask, penalty)
-        obj = float((w_eff * d).sum())
-        sel = np.flatnonzero(open_mask & ~fx)
-        order, gains = _rank_pm(cost, w_eff, fx, sel, penalty)
-        return Solution("pmedian", "highs", order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
-                        _assign(cost, open_mask, None), diag)
-    if solver != "greedy":
-        raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
-    from geoplan import _pmedian_fast as fast
-
-    # A tenth of the time limit is kept for ranking, assignment and the objective check below.
-    deadline = None if time_limit is None else t0 + 0.9 * time_limit
-    r = fast.solve(cost, w_eff, fx, p, penalty, deadline=deadline)
-    sel, bnd = r["selected"], r["bound"]
-    open_mask = fx.copy()
-    open_mask[sel] = True
-    obj = float((w_eff * _pm_costs(cost, open_mask, penalty)).sum())  # recomputed, not taken from the kernels
-    order, gains = _rank_pm(cost, w_eff, fx, sel, penalty)
-    diag.update(swaps=r["swaps"], lagrangian_iterations=r["iterations"], lagrangian_rounds=r["rounds"])
-    return Solution("pmedian", "greedy+fast interchange", order, gains, obj, bnd, _rel_gap(obj, bnd),
-                    "heuristic (Lagrangian bound)", time.perf_counter() - t0, _assign(cost, open_mask, None), diag)
+        # The heuristic's sites as HiGHS' first incumbent: each demand on its cheapest open pair, or unserved
+        # when that is dearer than the penalty (its objective is then h_obj).
+        start = np.zeros(ncol)
+        start[:n_cand] = h_open
+        cand_k = np.flatnonzero(h_open[pair_j] & (pc < penalty))
+        cand_k = cand_k[np.lexsort((pc[cand_k], pair_i[cand_k]))]  # by demand, then cost
+        first = np.ones(len(cand_k), bool)
+        first[1:] = pair_i[cand_k[1:]] != pair_i[cand_k[:-1]]
+        start[n_cand + cand_k[first]] = 1.0
+        served = np.zeros(nd, bool)
+        served[row_of_dem[pair_i[cand_k[first]]]] = True
+        start[n_cand + nk:][~served] = 1.0
+        left = None if end is None else max(0.5, 0.95 * end - time.perf_counter())
+        x, _obj, bnd, status = _highs_solve(c, A, lo, hi, col_lo, col_hi, integer, maximize=False, time_limit=left,
+                                            start=start)
+        name = "highs"
+        open_mask, obj = h_open, h_obj
+        if x is None:  # HiGHS stopped without a point: the heuristic's sites stand
+            status = f"heuristic (HiGHS: {status})"
+        else:
+            m = x[:n_cand] > 0.5
+            o = float((w_eff * _pm_costs(cost, m, penalty)).sum())
+            if o <= h_obj + 1e-9 * max(1.0, abs(h_obj)):
+                open_mask, obj = m, o
+            elif status == "Optimal":  # cannot be: HiGHS "optimal" yet worse than a feasible point
+                status = "feasible (optimality not proven)"
+        if lag is not None:  # the Lagrangian bound is proven too: keep the sharper one
+            bnd = lag if bnd is None else max(bnd, lag)
+        if bnd is not None and status == "Optimal":
+            bnd = min(bnd, obj)  # HiGHS' dual bound may sit a tolerance above its objective
+    sel = np.flatnonzero(open_mask & ~fx)
+    order, gains = _rank_pm(cost, w_eff, fx, sel, penalty, deadline=end)
+    return Solution("pmedian", name, order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
+                    _assign(cost, open_mask, None), diag)
 
 
 def _savings(cost: sparse.csr_array, w: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -689,8 +804,12 @@ def _savings(cost: sparse.csr_array, w: np.ndarray, d: np.ndarray) -> np.ndarray
     return np.bincount(rows, weights=s, minlength=cost.shape[0])
 
 
-def _rank_pm(cost, w, fx, sel, penalty):
-    """Order chosen sites by the weighted travel each saves given those before it (reads only their rows)."""
+def _rank_pm(cost, w, fx, sel, penalty, *, deadline: float | None = None):
+    """Order chosen sites by the weighted travel each saves given those before it (reads only their rows).
+
+    Past ``deadline`` the sites not yet ranked follow in one step, by what each saves given those
+    ranked so far (so ranking never holds up an answer the time limit asked for).
+    """
     d = _pm_costs(sparse.csr_array(cost[np.flatnonzero(fx)]), np.ones(int(fx.sum()), bool), penalty)
     sel = np.asarray(sel, dtype=np.int64)
     sub = sparse.csr_array(cost[sel])
@@ -698,6 +817,11 @@ def _rank_pm(cost, w, fx, sel, penalty):
     order, gains = [], []
     while remaining:
         s = _savings(sub, w, d)
+        if deadline is not None and time.perf_counter() > deadline:
+            rest = sorted(remaining, key=lambda r: (-s[r], r))
+            order += [int(sel[r]) for r in rest]
+            gains += [float(s[r]) for r in rest]
+            break
         k = max(remaining, key=lambda r: (s[r], -r))
         remaining.remove(k)
         order.append(int(sel[k]))
@@ -798,6 +922,7 @@ def suggest_sites(
     time_limit: float | None = 60.0,
     spacing_m: float = 200.0,
     capacity: str | float | None = None,
+    checks: dict[str, Any] | None = None,
 ) -> SuggestResult:
     """Suggest new sites for one facility type by the road network.
 
@@ -826,6 +951,9 @@ def suggest_sites(
         the candidates and the existing facilities; every row needs a value), or a number for every
         site without its own ``capacity`` value (a standard station size).  Total demand above the
         total capacity is an error for p-median and a listed shortfall for MCLP.
+    checks
+        Options of the input checks passed to :func:`geoplan.coverage.assess` (``invalid_units``,
+        ``allow_empty_units``, ``allow_outside``, ``allow_far_facilities``).
     """
     import geopandas as gpd
 
@@ -861,17 +989,17 @@ def suggest_sites(
     if not ok.any():
         raise InfeasibleError(f"none of the {len(cand)} candidates is usable: {infeasible['reason'].value_counts().to_dict()}")
 
-    before = coverage.assess(network, facilities, demand, units=units, catalogue=catalogue, types=[key])
+    before = coverage.assess(network, facilities, demand, units=units, catalogue=catalogue, types=[key], **(checks or {}))
     fac = before.facilities
     existing = fac[(fac["type"] == key) & ~fac["too_far"]]
     dsnap = snap(network, demand)
-    dem_nodes = dsnap["node"].to_numpy()
+    dem_nodes = dsnap  # snap tables: door-to-door costs (access + partial edges), as coverage.assess measures
     w = np.where(dsnap["too_far"], 0.0, np.nan_to_num(pd.to_numeric(demand[wcol], errors="coerce").to_numpy(float)))
     if w.sum() <= 0:
         raise InfeasibleError(f"total demand ({wcol}) is zero: nothing to plan for")
-    ex_nodes = snap(network, existing)["node"].to_numpy()
+    ex_nodes = snap(network, existing)
     cand_ok = cand[ok]
-    site_nodes = np.concatenate([ex_nodes, csnap["node"].to_numpy()[ok]])
+    site_nodes = pd.concat([ex_nodes, csnap[ok]], ignore_index=True)
     fixed = np.concatenate([np.ones(len(ex_nodes), bool), np.zeros(int(ok.sum()), bool)])
     cutoff_s = ft.cutoff_min * 60.0
     horizon = cutoff_s if model != "pmedian" else cutoff_s * 4  # p-median looks further than the catchment
@@ -910,7 +1038,7 @@ def suggest_sites(
     new_fac = gpd.GeoDataFrame(chosen[["id", "type", "geometry"]], geometry="geometry", crs=4326)
     all_fac = pd.concat([facilities.to_crs(4326), new_fac.assign(suggested=True)], ignore_index=True)
     all_fac = gpd.GeoDataFrame(all_fac, geometry="geometry", crs=4326)
-    after = coverage.assess(network, all_fac, demand, units=units, catalogue=catalogue, types=[key])
+    after = coverage.assess(network, all_fac, demand, units=units, catalogue=catalogue, types=[key], **(checks or {}))
     return SuggestResult(chosen.reset_index(drop=True), sol, before, after, infeasible, key)
 
 
@@ -949,6 +1077,9 @@ def pcenter(cost, p: int, *, fixed=None, weights=None, time_limit: float | None 
     keep = (w > 0) & (np.diff(cost.tocsc().indptr) > 0)  # stored entries, explicit zeros included
     diag = {"uncoverable_demand": np.flatnonzero((w > 0) & ~keep)}
     sub = sparse.csr_array(cost[:, np.flatnonzero(keep)])
+    if sub.shape[1] == 0:  # no weighted demand any candidate reaches: nothing to serve, no site needed
+        return Solution("pcenter", "highs (binary search on LSCP)", np.zeros(0, np.int64), np.zeros(0), 0.0, 0.0, 0.0,
+                        "Optimal", time.perf_counter() - t0, _assign(cost, fx, None), diag)
     radii = np.unique(sub.data)
     lo, hi = 0, len(radii) - 1
     best = None

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from geoplan import batch  # noqa: E402
-from geoplan._errors import InputError  # noqa: E402
+from geoplan._errors import InputError, OutputExistsError  # noqa: E402
 
 BUFFER_M = 300  # small, so each area's network is visibly clipped (the whole extract is ~2 km across)
 
@@ -241,3 +241,192 @@ def test_real_suggestion_hook(table, tmp_path):
     assert rec["status"] == "ok", rec
     got = pd.read_parquet(tmp_path / "s" / "areas" / "00530" / "suggestions.parquet")
     assert got["rank"].tolist() == [1] and got["type"].tolist() == ["social_work"]
+
+
+# --------------------------------------------------------------------------- safety (issue 13 items 2 and 5)
+
+_WKT = "POLYGON ((24.93 60.16, 24.95 60.16, 24.95 60.17, 24.93 60.16))"
+
+
+def _areas_csv(path, ids, **extra):
+    pd.DataFrame({"area_id": ids, "network": ["n.pbf"] * len(ids), "facilities": ["f.csv"] * len(ids),
+                  "demand": ["d.csv"] * len(ids), "polygon": [_WKT] * len(ids), **extra}).to_csv(
+        path, index=False, encoding="utf-8-sig")
+    return path
+
+
+@pytest.mark.parametrize("bad", [".", "..", "a/b", "a\\b", "../x", ".hidden", "-x", "x" * 65, "a\x07b", "a b",
+                                 "a\tb", "CON", "nul.txt", "x."])
+def test_area_ids_must_be_safe_folder_names(tmp_path, bad):
+    path = _areas_csv(tmp_path / "a.csv", ["430302", "雨湖区", bad])
+    with pytest.raises(InputError, match="cannot name a folder") as e:
+        batch.read_areas(path)
+    assert e.value.row == 4 and e.value.field == "area_id"
+
+
+def test_good_area_ids_and_case_insensitive_duplicates(tmp_path):
+    ids = ["430302", "雨湖区", "A-1_x.2", "x" * 64]
+    assert [a.area_id for a in batch.read_areas(_areas_csv(tmp_path / "ok.csv", ids))] == ids
+    with pytest.raises(InputError, match="duplicate area_id") as e:  # one folder on Windows/macOS disks
+        batch.read_areas(_areas_csv(tmp_path / "dup.csv", ["ab", "AB"]))
+    assert e.value.row == 3
+
+
+def test_dot_ids_never_replace_the_output_folder(tmp_path):
+    """Reported: area id '..' (or '.') replaced the whole output folder, deleting other areas and the user's files."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.docx").write_bytes(b"user")
+    before = sorted(p.name for p in out.iterdir())
+    for bad in (".", ".."):
+        areas = [batch.Area(area_id="00100", name="x", network="n.pbf", facilities="f", demand="d", polygon=_WKT),
+                 batch.Area(area_id=bad, name="y", network="n.pbf", facilities="f", demand="d", polygon=_WKT)]
+        # the whole list is checked before anything is made or run
+        with pytest.raises(InputError, match="cannot name a folder"):
+            batch.run_batch(areas, tmp_path / "new", with_service_areas=False)
+        assert not (tmp_path / "new").exists()
+        # run_area (the task itself) refuses too, without touching anything
+        rec = batch.run_area(areas[1], out, with_service_areas=False)
+        assert rec["status"] == "failed" and "cannot name a folder" in rec["error"]
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_batch_writes_only_into_a_folder_it_created(tmp_path, table):
+    """Reported: `batch -o <existing folder>` wrote into it and replaced its summary/ without --overwrite."""
+    out = tmp_path / "existing"
+    (out / "summary").mkdir(parents=True)
+    (out / "summary" / "my_notes.md").write_text("keep", encoding="utf-8")
+    for overwrite in (False, True):
+        with pytest.raises(OutputExistsError, match="did not create it"):
+            batch.run_batch(table, out, overwrite=overwrite, with_service_areas=False)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["summary", "summary/my_notes.md"]
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+
+    r = CliRunner().invoke(main, ["-q", "batch", str(table), "-o", str(out), "--overwrite"])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert (out / "summary" / "my_notes.md").read_text(encoding="utf-8") == "keep"
+
+
+def test_areas_table_errors_are_one_line_exit_2(tmp_path):
+    """Reported tracebacks: an empty areas table (EmptyDataError), a POINT given as an area polygon."""
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("area_id,network,facilities,demand,polygon\n", encoding="utf-8")
+    point = _areas_csv(tmp_path / "point.csv", ["1", "2"], polygon=[_WKT, "POINT (24.94 60.165)"])
+    with pytest.raises(InputError, match="empty"):
+        batch.read_areas(empty)
+    with pytest.raises(InputError, match="no rows"):
+        batch.read_areas(header_only)
+    with pytest.raises(InputError, match="POLYGON or MULTIPOLYGON.*not a POINT") as e:
+        batch.read_areas(point)
+    assert (e.value.row, e.value.field) == (3, "polygon")
+    for path, words in ((empty, "empty"), (header_only, "no rows"), (point, "POINT")):
+        out = tmp_path / f"out_{path.stem}"
+        r = CliRunner().invoke(main, ["-q", "batch", str(path), "-o", str(out)])
+        assert r.exit_code == 2, r.output
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("错误 / Error:") and words in lines[0]
+        assert not out.exists()
+
+
+def test_rerun_recomputes_what_changed_and_sweeps_leftovers(client, table, tmp_path):
+    """Reported: after the areas table changed (walk -> drive) a rerun reused the stale result;
+    a resumed run left areas/.ID.xxxx.tmp behind.  Also: formula text in names stays text (CSV and xlsx)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import openpyxl
+
+    from geoplan._output import MARKER as OUT_MARKER
+
+    folder = table.parent
+    fac_copy = folder / "facilities_rerun_h7.geojson"
+    shutil.copyfile(folder / "facilities.geojson", fac_copy)
+    areas = pd.read_csv(table, dtype=str)
+    two = areas[areas["area_id"].isin(["00530", "00170"])].copy()
+    two.loc[two["area_id"] == "00530", "facilities"] = fac_copy.name
+    two.loc[two["area_id"] == "00530", "name"] = '=HYPERLINK("http://example.invalid","点我")'
+    path = folder / "areas_rerun_h7.csv"
+    two.to_csv(path, index=False, encoding="utf-8-sig")
+    out = tmp_path / "out"
+    kw = dict(scheduler=client, buffer_m=BUFFER_M, with_service_areas=False, lang="en")
+
+    first = batch.run_batch(path, out, **kw).set_index("area_id")
+    assert (first["status"] == "ok").all()
+    done = json.loads((out / "areas" / "00170" / batch.MARKER).read_text(encoding="utf-8"))
+    prov = done["provenance"]
+    assert set(prov) == {"geoplan", "row", "options", "inputs"}
+    assert prov["inputs"][str(fac_copy.parent / "facilities.geojson")]["sha256"]
+    assert json.loads((out / OUT_MARKER).read_text(encoding="utf-8"))["kind"] == "batch"
+    # formula text: a quoted string in the CSV, a text cell in the workbook
+    assert "'=HYPERLINK" in (out / "summary.csv").read_text(encoding="utf-8-sig")
+    wb = openpyxl.load_workbook(out / "summary" / "report.xlsx")
+    assert not [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+
+    # a killed earlier run left a temporary area folder (its writer process is gone)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    leftover = out / "areas" / ".00530.k1ll3d.tmp"
+    leftover.mkdir()
+    (leftover / OUT_MARKER).write_text(json.dumps({"geoplan": "0", "temporary": True, "pid": dead.pid,
+                                                   "host": __import__("socket").gethostname()}))
+
+    # the row of 00170 changes: walk -> drive; 00530 is unchanged
+    two.loc[two["area_id"] == "00170", "mode"] = "drive"
+    two.to_csv(path, index=False, encoding="utf-8-sig")
+    second = batch.run_batch(path, out, **kw).set_index("area_id")
+    assert second.loc["00530", "status"] == "skipped"
+    # recomputed, not the stale walk result: the demo catalogue's types are walk-only, so by car it fails
+    assert second.loc["00170", "status"] == "failed" and "drive" in second.loc["00170", "error"]
+    assert not leftover.exists()
+    assert not [p for p in (out / "areas").iterdir() if p.name.startswith(".")]
+
+    # back to walk: the recorded result is current again; same content with a new modification time too
+    two.loc[two["area_id"] == "00170", "mode"] = "walk"
+    two.to_csv(path, index=False, encoding="utf-8-sig")
+    os.utime(fac_copy, (1e9, 1e9))
+    third = batch.run_batch(path, out, **kw).set_index("area_id")
+    assert (third["status"] == "skipped").all()
+    assert json.loads((out / "areas" / "00170" / batch.MARKER).read_text(encoding="utf-8"))["provenance"] == prov
+    # changed content: recomputed
+    import geopandas as gpd
+
+    g = gpd.read_file(fac_copy)
+    g.iloc[1:].to_file(fac_copy, driver="GeoJSON")
+    fourth = batch.run_batch(path, out, **kw).set_index("area_id")
+    assert fourth.loc["00530", "status"] == "ok" and fourth.loc["00170", "status"] == "skipped"
+    # the summary on disk matches what exists
+    disk = pd.read_csv(out / "summary.csv", dtype={"area_id": str}).set_index("area_id")
+    assert disk["status"].to_dict() == {"00170": "skipped", "00530": "ok"}
+    # a result that is no longer all there is not reported as done: it is recomputed
+    (out / "areas" / "00170" / "demand.parquet").unlink()
+    fifth = batch.run_batch(path, out, **kw).set_index("area_id")
+    assert fifth["status"].to_dict() == {"00170": "ok", "00530": "skipped"}
+    assert (out / "areas" / "00170" / "demand.parquet").exists()
+
+
+def test_property_accepted_ids_name_exactly_one_child_folder(tmp_path):
+    """Any id the check accepts is one plain child of areas/: never a parent, itself, hidden or nested."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    base = (tmp_path / "out" / "areas").resolve()
+    chars = st.characters(codec="utf-8", exclude_categories=("Cs",))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.one_of(st.text(alphabet="./\\-_ a0雨\x00\n", max_size=6), st.text(chars, max_size=70)))
+    def check(aid):
+        if batch.area_id_problem(aid) is None:
+            p = (base / aid).resolve()
+            assert p.parent == base and p.name == aid and not aid.startswith(".")
+            assert "/" not in aid and "\\" not in aid and len(aid) <= batch.MAX_ID_LENGTH
+
+    check()

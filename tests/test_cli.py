@@ -97,3 +97,14 @@ def test_coverage_bad_type_leaves_nothing(tmp_path, demo):
     assert f"row {row}" in res.output and "设施.csv" in res.output
     assert not out.exists()
     assert not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_demo_with_a_drive_type(tmp_path):
+    """``geoplan demo --mode 社工站=drive``: the drive graph is built from the same extract, the report says so."""
+    out = tmp_path / "drive"
+    res = CliRunner().invoke(main, ["-q", "demo", "-o", str(out), "--mode", "社工站=drive"])
+    assert res.exit_code == 0, res.output
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "乡镇/街道社工站（驾车 15 分钟）" in md and "未成年人保护工作站（步行 15 分钟）" in md
+    assert "驾车路网节点" in md and "步行路网节点" in md
+    assert "输入数据检查" in md  # the two buildings outside the postal areas are listed

@@ -294,8 +294,14 @@ def test_suggest_colocated_bad_input(demo):
         suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], targets=1.5)
     with pytest.raises(InputError, match="not among the types"):
         suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], targets={"养老院": 0.5})
-    with pytest.raises(InfeasibleError, match="cannot be reached"):  # some people are beyond every candidate
-        suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], units=demo.units, targets=1.0)
+    # Some people are beyond every candidate within a 2-minute walk.  (With the 15-minute default nobody is since
+    # snapping no longer puts buildings on tunnel nodes: every demo building is within 15 minutes of a candidate.)
+    from geoplan.standards import load_catalogue
+
+    short = load_catalogue(overrides={"types": {"social_work": {"cutoff_min": 2}}})
+    with pytest.raises(InfeasibleError, match="cannot be reached"):
+        suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], units=demo.units, targets=1.0,
+                          catalogue=short)
 
 
 def test_cli_several_types(tmp_path):

@@ -173,17 +173,32 @@ china_lat = st.floats(min_value=18.0, max_value=53.5, allow_nan=False)
 @settings(max_examples=300, deadline=None)
 @given(china_lon, china_lat)
 def test_roundtrip_wgs_gcj_property(lon, lat):
+    # The box around China also holds Mongolia, Korea, Hanoi, Taiwan...: the shift
+    # applies exactly where in_mainland says, and there the inverse is exact.
     glon, glat = gc.wgs84_to_gcj02(lon, lat)
-    back = gc.gcj02_to_wgs84(glon, glat)
-    assert abs(back[0] - lon) < 1e-6 and abs(back[1] - lat) < 1e-6
-    assert 1 < metres(lon, lat, glon, glat) < 1000
+    if gc.in_mainland(lon, lat):
+        back = gc.gcj02_to_wgs84(glon, glat)
+        assert abs(back[0] - lon) < 1e-6 and abs(back[1] - lat) < 1e-6
+        assert 1 < metres(lon, lat, glon, glat) < 1000
+    else:
+        assert (glon, glat) == (lon, lat)
+        # Whatever the inverse picks, it is a point that maps back onto the input.
+        back = gc.gcj02_to_wgs84(glon, glat)
+        fwd = gc.wgs84_to_gcj02(*back)
+        assert abs(fwd[0] - lon) < 1e-6 and abs(fwd[1] - lat) < 1e-6
 
 
 @settings(max_examples=300, deadline=None)
 @given(china_lon, china_lat)
 def test_roundtrip_wgs_bd_property(lon, lat):
-    back = gc.bd09_to_wgs84(*gc.wgs84_to_bd09(lon, lat))
-    assert abs(back[0] - lon) < 1e-6 and abs(back[1] - lat) < 1e-6
+    b = gc.wgs84_to_bd09(lon, lat)
+    if gc.in_mainland(lon, lat):
+        back = gc.bd09_to_wgs84(*b)
+        assert abs(back[0] - lon) < 1e-6 and abs(back[1] - lat) < 1e-6
+    else:
+        assert b == (lon, lat)
+        fwd = gc.wgs84_to_bd09(*gc.bd09_to_wgs84(*b))
+        assert abs(fwd[0] - lon) < 1e-6 and abs(fwd[1] - lat) < 1e-6
 
 
 @settings(max_examples=100, deadline=None)
@@ -191,9 +206,14 @@ def test_roundtrip_wgs_bd_property(lon, lat):
 def test_roundtrip_vectorised_property(points):
     lon = np.array([p[0] for p in points])
     lat = np.array([p[1] for p in points])
+    inside = gc.in_mainland(lon, lat)
     for datum in ("gcj02", "bd09"):
-        x, y = gc.to_wgs84(*gc.from_wgs84(lon, lat, datum), datum)
-        assert np.max(np.abs(x - lon)) < 1e-6 and np.max(np.abs(y - lat)) < 1e-6
+        fx, fy = gc.from_wgs84(lon, lat, datum)
+        # vectorised equals scalar
+        assert [(a, b) for a, b in zip(fx, fy)] == [gc.from_wgs84(a, b, datum) for a, b in zip(lon, lat)]
+        x, y = gc.to_wgs84(fx, fy, datum)
+        assert np.max(np.abs(x - lon)[inside], initial=0) < 1e-6
+        assert np.max(np.abs(y - lat)[inside], initial=0) < 1e-6
 
 
 # --- geometries -------------------------------------------------------------

@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pyproj
 import pytest
 import shapely
 from scipy.spatial import cKDTree
@@ -35,10 +36,20 @@ STREETS = EX / "geodanet" / "streets.shp"
 pytestmark = pytest.mark.skipif(not (SOHO.exists() and STREETS.exists()), reason="libpysal example data not on disk")
 
 
+GEOD = pyproj.Geod(ellps="WGS84")
+
+
+def geod_length(geom, crs):
+    """Ellipsoidal length (m) of one line drawn in ``crs``: vertices to lon/lat, pyproj Geod along them."""
+    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform(*shapely.get_coordinates(geom).T)
+    return GEOD.line_length(lon, lat)
+
+
 def independent_graph(gdf, crs, tol, decimals=3):
     """Undirected networkx graph noded by GEOS, independent of geoplan's noding.
 
     Nodes are keyed by coordinates rounded to ``decimals`` (None: exact).
+    Edge ``length`` is geodesic (pyproj Geod), ``geometry`` the GEOS piece.
     """
     geoms = gdf.to_crs(crs).geometry.to_numpy()
     ends = shapely.multipoints(
@@ -53,9 +64,9 @@ def independent_graph(gdf, crs, tol, decimals=3):
             c = np.round(c, decimals)
         a, b = tuple(c[0]), tuple(c[-1])
         if a != b:
-            w = part.length
+            w = geod_length(part, crs)
             if not H.has_edge(a, b) or H[a][b]["length"] > w:
-                H.add_edge(a, b, length=w)
+                H.add_edge(a, b, length=w, geometry=part if a <= b else shapely.reverse(part))
     return H
 
 
@@ -90,10 +101,18 @@ def test_soho_falls_apart_naively_and_is_whole_after_noding(soho):
     # After noding with the default tolerances: one connected network.
     assert rep.n_components == 1
     assert nx.number_weakly_connected_components(G) == 1
-    # Web Mercator is not metric in London: the graph is in UTM 30N, total length preserved.
+    # Web Mercator is not metric in London: the graph is in UTM 30N; lengths are on the ellipsoid,
+    # total preserved against pyproj Geod along the layer's own lines (the snaps move ends < 1 m)
     assert G.graph["crs"].to_epsg() == 32630
     total = sum(d["length"] for *_, d in G.edges(data=True)) / 2
-    assert total == pytest.approx(soho.to_crs(32630).length.sum(), abs=1.0)
+    assert total == pytest.approx(sum(geod_length(g, soho.crs) for g in soho.geometry), abs=1.0)
+    # and not the planar UTM length, which is long by UTM's scale factor there (PROJ: 1.0000845, 198 km
+    # east of the central meridian): 1.2 m in 13.9 km
+    k = pyproj.Proj(32630).get_factors(*pyproj.Transformer.from_crs(soho.crs, 4326, always_xy=True).transform(
+        *np.asarray(soho.union_all().centroid.coords[0]))).meridional_scale
+    planar = soho.to_crs(32630).length.sum()
+    assert planar / k == pytest.approx(sum(geod_length(g, soho.crs) for g in soho.geometry), abs=0.01)
+    assert planar - total > 0.5  # the one 0.52 m snap adds length back
 
 
 def test_soho_as_read_by_spaghetti_is_in_pieces(soho):
@@ -163,8 +182,9 @@ def test_soho_coverage_equals_independent_network(soho):
     for k, i in ids.items():
         Hm.add_node(i, x=k[0], y=k[1])
     for a, b, d in H.edges(data=True):
-        Hm.add_edge(ids[a], ids[b], length=d["length"])
-        Hm.add_edge(ids[b], ids[a], length=d["length"])
+        g = d["geometry"] if a <= b else shapely.reverse(d["geometry"])  # drawn from a to b
+        Hm.add_edge(ids[a], ids[b], length=d["length"], geometry=g)
+        Hm.add_edge(ids[b], ids[a], length=d["length"], geometry=shapely.reverse(g))
     ref = network.from_networkx(Hm, mode="walk")
     assert net.n_nodes == ref.n_nodes and net.n_edges == ref.n_edges
 

@@ -105,7 +105,19 @@ def test_graphml_roundtrip(tmp_path, cross_graph):
     ox.save_graphml(cross_graph, path)
     net = gn.from_graphml(path, mode="walk", walk_speed_kmh=3.6)
     assert net.n_nodes == 6
-    assert sorted(net.length.tolist()) == sorted([50.0] * 2 + [100.0] * 8)
+    # GraphML lengths are ellipsoidal metres from the geometry: a 100 m UTM grid segment on the
+    # central meridian (scale factor 0.9996) is 100 / 0.9996 = 100.04 m on the ground. Checked with Geod here.
+    import pyproj
+
+    tr = pyproj.Transformer.from_crs(32649, 4326, always_xy=True)
+    geod = pyproj.Geod(ellps="WGS84")
+    u, v = net.edge_arrays()
+    lon, lat = tr.transform(net.x, net.y)
+    expect = geod.inv(lon[u], lat[u], lon[v], lat[v])[2]
+    np.testing.assert_allclose(net.length, expect, rtol=1e-9)
+    assert sorted(np.round(net.length, 2).tolist()) == sorted([50.02] * 2 + [100.04] * 8)
+    given = gn.from_graphml(path, mode="walk", lengths="given")  # the file's own lengths, on request
+    assert sorted(given.length.tolist()) == sorted([50.0] * 2 + [100.0] * 8)
 
 
 def test_snap_flags_far_points(cross_graph):
@@ -113,10 +125,14 @@ def test_snap_flags_far_points(cross_graph):
     from shapely.geometry import Point
 
     net = gn.from_networkx(cross_graph, mode="walk")
-    pts = gpd.GeoDataFrame(geometry=[Point(500010, 3000000), Point(505000, 3000000)], index=["a", "b"], crs=32649)
+    # "a" is 10 m north of the middle of arm 0-1: it snaps onto that road, not to a node 50 m away.
+    pts = gpd.GeoDataFrame(geometry=[Point(500050, 3000010), Point(505000, 3000000)], index=["a", "b"], crs=32649)
     s = gn.snap(net, pts, max_distance=300)
     assert list(s.index) == ["a", "b"]
     assert s.loc["a", "snap_m"] == pytest.approx(10.0)
+    ends = {net.node_ids[s.loc["a", "u"]], net.node_ids[s.loc["a", "v"]]}
+    assert ends == {0, 1} and s.loc["a", "frac"] == pytest.approx(0.5)
+    assert (s.loc["a", "x"], s.loc["a", "y"]) == pytest.approx((500050, 3000000))
     assert bool(s.loc["b", "too_far"]) and not bool(s.loc["a", "too_far"])
     with pytest.raises(CRSError):
         gn.snap(net, gpd.GeoDataFrame(geometry=[Point(0, 0)]))

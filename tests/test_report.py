@@ -236,3 +236,63 @@ def test_bad_arguments(tmp_path):
         write_report(tmp_path, title="t", sections=[], basename="../x")
     with pytest.raises(ValueError):
         write_report(tmp_path, title="t", sections=[Section("a", figure=b"not a png")])
+
+
+# --------------------------------------------------------------------------- hostile text (issue 13 items 3, 4)
+
+_FORMULAS = ["=1+2", '=HYPERLINK("http://example.invalid/x","点我")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def test_excel_stores_formula_like_text_as_text(tmp_path):
+    """Facility ids/names, unit codes and place names starting with = + - @ are text, never a live formula."""
+    df = pd.DataFrame({"facility_id": _FORMULAS, "name": [f"{t}号养老院" for t in _FORMULAS],
+                       "unit_code": _FORMULAS, "pop": range(len(_FORMULAS))})
+    df["=cmd|' /C calc'!A0"] = "x"  # a hostile column header too
+    paths = write_report(tmp_path, title="=1+2 标题", sections=[Section("表", table=df), Section("仅文字", text="t")])
+    import openpyxl
+
+    wb = openpyxl.load_workbook(paths["xlsx"])
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert cells and not [c.coordinate for c in cells if c.data_type == "f"]
+    ws = wb.worksheets[0]
+    # exact text shown (XML itself reads a stored CR back as LF)
+    assert [ws.cell(row=i, column=1).value for i in range(2, 2 + len(_FORMULAS))] == [
+        t.replace("\r", "\n") for t in _FORMULAS]
+    assert ws.cell(row=2, column=3).value == "=1+2" and ws.cell(row=2, column=3).quotePrefix
+    assert ws.cell(row=1, column=5).value == "=cmd|' /C calc'!A0"
+    assert [c.value for c in ws["D"][1:]] == list(range(len(_FORMULAS)))  # numbers stay numbers
+    # a workbook with no table: the title cell
+    wb = openpyxl.load_workbook(write_report(tmp_path / "t", title="=1+2", sections=[Section("x", text="y")])["xlsx"])
+    assert wb.worksheets[0]["A1"].value == "=1+2" and wb.worksheets[0]["A1"].data_type == "s"
+
+
+_BREAKS = ["\r", "\r\n", "\n", "\u2028", "\u2029", "\x85", "\x0b", "\x0c"]
+
+
+@pytest.mark.parametrize("brk", _BREAKS, ids=[repr(b) for b in _BREAKS])
+def test_markdown_cell_line_breaks_do_not_split_rows(brk):
+    df = pd.DataFrame({"unit_name": [f"雨湖{brk}路街道", f"a|b{brk}c"], "pop": [1, 2]})
+    md = markdown_table(df, lang="zh")
+    # splitlines() knows every line break a renderer or editor might honour
+    lines = md.splitlines()
+    assert len(lines) == 4, lines
+    assert lines[2] == "| 雨湖<br>路街道 | 1 |"
+    assert lines[3] == "| a\\|b<br>c | 2 |"
+
+
+def test_markdown_report_headings_and_text_with_breaks(tmp_path):
+    paths = write_report(tmp_path, title="标题\r第二行",
+                         sections=[Section("节\u2028标题", text="一\r二\u2029三", table=pd.DataFrame({"name": ["x\ry"]}))])
+    md = paths["md"].read_text(encoding="utf-8")
+    assert "\r" not in md and "\u2028" not in md and "\u2029" not in md
+    lines = md.split("\n")
+    assert lines[0] == "# 标题 第二行" and "## 节 标题" in lines
+    assert "| x<br>y |" in lines
+
+
+def test_excel_control_characters_do_not_break_the_workbook(tmp_path):
+    df = pd.DataFrame({"name": ["a\x0bb", "c\x01d", "e\rf"]})
+    import openpyxl
+
+    ws = openpyxl.load_workbook(write_report(tmp_path, title="t", sections=[Section("s", table=df)])["xlsx"]).active
+    assert [c.value for c in ws["A"][1:]] == ["a\nb", "c d", "e\nf"]  # XML reads a stored CR back as LF

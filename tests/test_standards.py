@@ -64,3 +64,18 @@ def test_unparseable_config(tmp_path):
     p.write_text("[types\n", encoding="utf-8")
     with pytest.raises(InputError, match="cannot parse"):
         load_catalogue(p)
+
+
+def test_with_modes_all_one_and_errors():
+    cat = default_catalogue()
+    drive = cat.with_modes("drive", source="--mode")
+    assert {ft.mode for ft in drive} == {"drive"} and drive["social_work"].sources["mode"] == "--mode"
+    one = cat.with_modes({"社工站": "drive"})
+    assert one["social_work"].mode == "drive" and one["minor_protection"].mode == "walk"
+    assert cat.with_modes(None) is cat
+    assert cat["social_work"].mode == "walk"  # the original is not changed
+    with pytest.raises(InputError) as e:
+        cat.with_modes({"游乐场": "drive"})
+    assert e.value.field == "mode" and "游乐场" in str(e.value)
+    with pytest.raises(InputError, match="walk or drive"):
+        cat.with_modes({"social_work": "bike"})

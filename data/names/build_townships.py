@@ -10,7 +10,9 @@ Run::
     python data/names/build_townships.py            # writes data/names/townships_cn.csv.gz
 
 Columns: code (12 digits), name, county_code, county, city, province, province_code, abolished
-(1 where the source marks the township '（撤销）', the suffix removed from the name).
+(1 where the source marks the township as abolished: '（撤销）', '（已撤销）', '（2021年撤销）',
+'（2022年撤分）' and the like; the marker removed from the name), abolished_year (the year the marker
+gives, else empty) and raw_name (the name exactly as the source writes it).
 Rows sorted by code; gzip with mtime 0 so the output is byte-identical on reruns.
 """
 
@@ -20,10 +22,30 @@ import csv
 import gzip
 import io
 import json
+import re
 from importlib import metadata
 from pathlib import Path
 
 OUT = Path(__file__).with_name("townships_cn.csv.gz")
+
+# "（撤销）", "（已撤销）", "（2021年撤销）", "（2022年撤分）", also 撤并/撤消 and ASCII brackets, at the end of the name
+_ABOLISHED = re.compile(r"\s*[（(]\s*(?:已|(?P<year>\d{4})\s*年)?\s*撤(?:销|消|分|并)\s*[）)]\s*$")
+
+
+def parse_abolished(raw: str) -> tuple[str, int, str]:
+    """Split a source name into (name, abolished 0/1, year or '').
+
+    >>> parse_abolished("岭上乡（2021年撤销）")
+    ('岭上乡', 1, '2021')
+    >>> parse_abolished("迎祥镇（已撤销）")
+    ('迎祥镇', 1, '')
+    >>> parse_abolished("雨湖路街道")
+    ('雨湖路街道', 0, '')
+    """
+    m = _ABOLISHED.search(raw)
+    if m is None:
+        return raw, 0, ""
+    return raw[: m.start()], 1, m.group("year") or ""
 
 
 def _package_file(rel: str) -> Path:
@@ -47,20 +69,19 @@ def build(out: Path = OUT) -> int:
     for ccode, cv in towns.items():
         kname, cname, pname, pcode = county_info.get(ccode, (cv.get("county", ""), "", "", ccode[:2] + "0" * 10))
         for tname, tcode in cv["townships"].items():
-            # the source marks abolished townships with a "（撤销）" suffix: split it into a column
-            abolished = int(tname.endswith("（撤销）"))
-            name = tname[: -len("（撤销）")] if abolished else tname
-            rows.append((tcode, name, ccode, kname, cname, pname, pcode, abolished))
+            # the source marks abolished townships with a suffix such as "（撤销）" or "（2021年撤销）":
+            # move it into columns so that no marker is mistaken for part of a current name
+            name, abolished, year = parse_abolished(tname)
+            rows.append((tcode, name, ccode, kname, cname, pname, pcode, abolished, year, tname))
     rows.sort()
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["code", "name", "county_code", "county", "city", "province", "province_code", "abolished"])
+    w.writerow(["code", "name", "county_code", "county", "city", "province", "province_code", "abolished",
+                "abolished_year", "raw_name"])
     w.writerows(rows)
     with open(out, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0, filename="") as gz:
         gz.write(buf.getvalue().encode("utf-8"))
     return len(rows)
-
-
 
 
 def build_char_list(out: Path = Path(__file__).resolve().parents[2] / "geoplan" / "data" / "names" / "chars_official_extra.txt") -> int:

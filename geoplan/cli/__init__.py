@@ -6,8 +6,11 @@ One module per subcommand (``geoplan/cli/_<name>.py``), each exposing a
 
 from __future__ import annotations
 
+import errno
+import functools
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -18,15 +21,84 @@ from geoplan._errors import GeoplanError
 _SUBCOMMANDS = ("demo", "coverage", "suggest", "names", "boundaries", "network", "batch")
 
 
+# OSErrors that are the disk's or the permissions' fault (not a bug): a one-line message, exit 2.
+_WRITE_ERRORS = {
+    errno.EACCES: "无法访问 / cannot access: 没有权限 / permission denied",
+    errno.EPERM: "无法访问 / cannot access: 不允许的操作 / operation not permitted",
+    errno.ENOSPC: "无法写入 / cannot write: 磁盘已满 / no space left on device",
+    errno.EROFS: "无法写入 / cannot write: 只读文件系统 / read-only file system",
+    errno.EDQUOT: "无法写入 / cannot write: 超出磁盘配额 / disk quota exceeded",
+    errno.EFBIG: "无法写入 / cannot write: 文件过大 / file too large",
+}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 class _Group(click.Group):
-    """Turns a GeoplanError into a one-line message and exit code 2 (no traceback)."""
+    """Turns a GeoplanError (or a write error: permission, disk full, read-only) into a one-line
+    message and exit code 2 (no traceback); SIGTERM/SIGINT/SIGHUP remove unfinished output."""
 
     def invoke(self, ctx):
+        from geoplan._output import cleanup_temporaries, signal_cleanup
+
         try:
-            return super().invoke(ctx)
+            with signal_cleanup():
+                return super().invoke(ctx)
         except GeoplanError as exc:
-            click.echo(f"错误 / Error: {exc}", err=True)
+            cleanup_temporaries()
+            click.echo(f"错误 / Error: {_one_line(exc)}", err=True)
             sys.exit(2)
+        except OSError as exc:
+            if exc.errno not in _WRITE_ERRORS:
+                raise
+            cleanup_temporaries()
+            where = exc.filename or ""
+            click.echo(f"错误 / Error: {_WRITE_ERRORS[exc.errno]}{': ' + str(where) if where else ''}", err=True)
+            sys.exit(2)
+
+
+def _input_paths(ctx: click.Context) -> list[str]:
+    """Existing paths given to the command, except its output (they must survive any output)."""
+    paths = []
+    for param in ctx.command.params:
+        if not isinstance(param.type, click.Path) or "-o" in getattr(param, "opts", ()) \
+                or (param.name or "").startswith("output"):
+            continue
+        value = ctx.params.get(param.name)
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if v not in (None, "", "-") and os.path.exists(v):
+                paths.append(os.fspath(v))
+    return paths
+
+
+def _with_run_context(cmd: click.Command, name: str) -> None:
+    """Wrap a (sub)command so output_folder knows the command name and the inputs it reads."""
+    if isinstance(cmd, click.Group):
+        for sub_name, sub in cmd.commands.items():
+            _with_run_context(sub, f"{name} {sub_name}")
+        return
+    callback = cmd.callback
+    if callback is None or getattr(callback, "_geoplan_wrapped", False):
+        return
+
+    @functools.wraps(callback)
+    def wrapped(*args, **kwargs):
+        from geoplan._output import run_context
+
+        ctx = click.get_current_context()
+        try:
+            with run_context(command=name, inputs=_input_paths(ctx)):
+                return callback(*args, **kwargs)
+        except OSError as exc:
+            # a failed write() (disk full) names no file: name the output the user gave
+            if exc.errno in _WRITE_ERRORS and not exc.filename and ctx.params.get("output"):
+                exc.filename = os.fspath(ctx.params["output"])
+            raise
+
+    wrapped._geoplan_wrapped = True  # type: ignore[attr-defined]
+    cmd.callback = wrapped
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,4 +129,5 @@ for _name in _SUBCOMMANDS:
         if _exc.name != _modname:
             raise
         continue
+    _with_run_context(_mod.command, _mod.command.name)
     main.add_command(_mod.command)

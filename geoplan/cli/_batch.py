@@ -24,9 +24,14 @@ from geoplan.cli._common import lang_opt, output_opt, overwrite_opt
 def command(areas, output, scheduler, workers, buffer_m, no_service_areas, overwrite, lang):
     """分区批量覆盖评估（Dask）/ run coverage for every area of an areas table on Dask.
 
-    Finished areas in OUTPUT are skipped unless --overwrite; a failing area is
-    reported in the summary and the others go on.  Prints the summary path;
-    exit code 1 when any area failed.
+    OUTPUT is created by batch (marked with .geoplan-output) or must be a
+    batch folder it created earlier (or empty); any other folder is refused.
+    Finished areas are skipped unless --overwrite, but only while what
+    produced them is unchanged (their row, the content of their input files,
+    the options, geoplan's version; recorded in done.json); a changed area is
+    recomputed.  Area ids must be safe folder names, checked for the whole
+    table before any work.  A failing area is reported in the summary and the
+    others go on.  Prints the summary path; exit code 1 when any area failed.
 
     \b
     Example:

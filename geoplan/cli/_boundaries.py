@@ -56,11 +56,13 @@ def demo(output: str, overwrite: bool, lang: str) -> None:
 def import_(path, store_path, valid_from, datum, code_col, name_col) -> None:
     """导入区划多边形到库（全部或不导入）/ import division polygons into a store (all or nothing)."""
     from geoplan import boundaries as B
-    from geoplan.store import Store
+    from geoplan.store import open_store
 
-    with Store(store_path) as store:
-        div = B.import_divisions(path, valid_from=valid_from, datum="wgs84" if datum == "cgcs2000" else datum,
-                                 code_col=code_col, name_col=name_col, store=store)
+    # read and check the file before the store is touched; a store created here is removed if the import fails
+    div = B.import_divisions(path, valid_from=valid_from, datum="wgs84" if datum == "cgcs2000" else datum,
+                             code_col=code_col, name_col=name_col)
+    with open_store(store_path) as store:
+        B.store_divisions(store, div, file=str(path), code_col=code_col)
     click.echo(f"{len(div)}\t{store_path}")
 
 
@@ -156,9 +158,9 @@ def history(store_path, date_) -> None:
     from geoplan import boundaries as B
     from geoplan.store import Store
 
-    with Store(store_path, create=False) as store:
+    with Store(store_path, readonly=True) as store:  # looking never modifies the file
         if date_:
-            d = B.divisions_at(B.load_divisions(store), date_)
+            d = B.divisions_at(B.load_divisions(store), B.iso_date(date_))
             click.echo(pd.DataFrame(d.drop(columns="geometry")).to_csv(sep="\t", index=False), nl=False)
         elif store.has_layer(B.EVENTS_LAYER):
             click.echo(store.read_layer(B.EVENTS_LAYER).to_csv(sep="\t", index=False), nl=False)

@@ -17,9 +17,20 @@ lang_opt = click.option(
 
 
 def datum_opt(name: str, what: str):
+    """``--NAME-datum``: the datum of one input's coordinates, with no default.
+
+    geoplan never guesses a datum: when the option is not given the reader
+    (:func:`geoplan.io.read_points`, :func:`geoplan.io.read_polygons`) takes it
+    from the file (a 坐标系 column, a CGCS2000 or projected CRS) or, for
+    coordinates inside mainland China, stops and asks for this option.
+    Outside the mainland (e.g. the Helsinki demo) no datum question arises.
+    """
     return click.option(
-        f"--{name}-datum", f"{name}_datum", type=click.Choice(DATUMS), default="wgs84", show_default=True,
-        help=f"{what}坐标系：wgs84/cgcs2000（GPS、天地图）、gcj02（高德、腾讯）、bd09（百度） / datum of the {what} coordinates.",
+        f"--{name}-datum", f"{name}_datum", type=click.Choice(DATUMS), default=None,
+        help=(f"{what}坐标系：wgs84/cgcs2000（GPS、天地图）、gcj02（高德、腾讯）、bd09（百度）；"
+              f"中国大陆的坐标必须说明（或在表中加“坐标系”列），不作猜测 / datum of the {what} coordinates; "
+              "required for points in mainland China unless the file states it (a 坐标系 column, a CGCS2000 "
+              "or projected CRS): geoplan never guesses."),
     )
 
 

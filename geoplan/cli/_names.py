@@ -42,10 +42,13 @@ def command() -> None:
 @wordlists_opt
 def import_cmd(store, file, date, approval_doc, category, sheet, wordlists) -> None:
     """把 CSV/Excel/GeoJSON 导入地名库（全部成功或全部不写）。 Import names into STORE (.gpkg)."""
-    from geoplan.names import Gazetteer
+    from geoplan.names import Gazetteer, read_names
+    from geoplan.store import open_store
 
-    gz = Gazetteer(store, wordlists=wordlists)
-    ev = gz.import_file(file, date=date, approval_doc=approval_doc, sheet=sheet, default_category=category)
+    # check the whole file before the store is touched: a bad file never creates or changes a store
+    names = read_names(file, sheet=sheet, default_category=category)
+    with open_store(store) as st:  # a store created here is removed again if the import fails
+        ev = Gazetteer(st, wordlists=wordlists).record(names, date=date, approval_doc=approval_doc, source=str(file))
     counts = ev["event"].value_counts().to_dict() if len(ev) else {}
     click.echo(f"{len(ev)} events: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), err=True)
     click.echo(f"store\t{Path(store).resolve()}")
@@ -56,9 +59,15 @@ def _load_names(path: str, *, date: str | None, category: str | None) -> pd.Data
 
     p = Path(path)
     if p.suffix.lower() == ".gpkg":
-        return pd.DataFrame(Gazetteer(p).state_at(date))
+        gz = Gazetteer(p, readonly=True)  # checking never writes to the store
+        try:
+            return pd.DataFrame(gz.state_at(date))
+        finally:
+            gz.store.close()
     if p.name.endswith(".csv.gz"):
-        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        from geoplan.names import _read_table
+
+        df, _ = _read_table(p)  # plain table (e.g. the shipped townships): clean errors, `abolished` kept
         if category and "category" not in df:
             df["category"] = category
         return df
@@ -88,18 +97,26 @@ def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sectio
     from geoplan._output import output_folder
     from geoplan.names import check_names, summarize_findings
 
+    from geoplan.names import abolished_mask
+
     findings = check_names(df, wordlists=wordlists)
     summary = summarize_findings(findings)
     click.echo(summary.to_string(index=False), err=True)
+    n_gone = int(abolished_mask(df).sum())
+    gone_zh = f"（另有已撤销地名 {n_gone} 条不参与检查）" if n_gone else ""
+    gone_en = f" ({n_gone} abolished names skipped)" if n_gone else ""
     sections = [
         _section(_T(lang, "概况", "Summary"),
-                 _T(lang, f"检查地名 {len(df)} 条，发现问题 {len(findings)} 条。",
-                    f"{len(df)} names checked, {len(findings)} findings."), summary, "summary"),
+                 _T(lang, f"检查地名 {len(df) - n_gone} 条，发现问题 {len(findings)} 条。{gone_zh}",
+                    f"{len(df) - n_gone} names checked, {len(findings)} findings.{gone_en}"), summary, "summary"),
         _section(_T(lang, "问题清单", "Findings"), "", findings.drop(columns=["row"]), "findings"),
         *extra_sections,
     ]
     with output_folder(output, overwrite=overwrite) as tmp:
-        findings.to_csv(tmp / "findings.csv", index=False, encoding="utf-8-sig")
+        from geoplan._output import csv_safe
+
+        # names are user data: '=...' must stay text in Excel (OWASP CSV injection)
+        csv_safe(findings).to_csv(tmp / "findings.csv", index=False, encoding="utf-8-sig")
         paths = _write_report(tmp, title=title, sections=sections, lang=lang)
     final = Path(output).resolve()
     return {k: final / Path(v).name for k, v in {**paths, "findings": tmp / "findings.csv"}.items()}
@@ -265,14 +282,17 @@ def history_cmd(store, code, at) -> None:
     """地名沿革（事件）或某日的地名库，TSV 输出。 Events, or the state at a date, as TSV."""
     from geoplan.names import Gazetteer
 
-    gz = Gazetteer(store)
+    gz = Gazetteer(store, readonly=True)  # looking never modifies the file
     if at:
         df = pd.DataFrame(gz.state_at(at)).drop(columns="geometry")
         if code:
             df = df[df["code"] == code]
     else:
         df = gz.history(code)
-    df.to_csv(sys.stdout, sep="\t", index=False)
+    gz.store.close()
+    from geoplan._output import csv_safe
+
+    csv_safe(df).to_csv(sys.stdout, sep="\t", index=False)
 
 
 @command.command("export")
@@ -284,7 +304,11 @@ def export_cmd(store, out, date, overwrite) -> None:
     """导出地名库为 CSV/Excel/GeoJSON（按后缀）。 Export the gazetteer."""
     from geoplan.names import Gazetteer
 
-    p = Gazetteer(store).export(out, date=date, overwrite=overwrite)
+    gz = Gazetteer(store, readonly=True)
+    try:
+        p = gz.export(out, date=date, overwrite=overwrite)
+    finally:
+        gz.store.close()
     click.echo(f"export\t{p.resolve()}")
 
 

@@ -41,7 +41,8 @@ def _field_map(pairs: tuple[str, ...]) -> dict[str, str]:
               help="Close gaps at junctions up to this many metres (every move is reported).")
 @click.option("--node-tolerance", type=float, default=0.01, show_default=True,
               help="Ends closer than this many metres are one node.")
-@click.option("--level-col", multiple=True, help="Level column(s) (layer, bridge, tunnel, 层级): crossings on different levels are not joined.")
+@click.option("--level-col", multiple=True, help="Level column(s) (layer, bridge, tunnel, 层级): crossings on different levels are not joined "
+              "and ends snap only to lines on their own level.")
 @click.option("--field", "fields", multiple=True, help="ATTRIBUTE=COLUMN for highway/name/oneway/maxspeed, e.g. highway=道路等级.")
 @click.option("--largest", is_flag=True, default=False, help="Keep only the largest connected part.")
 @click.option("--drop-non-lines", is_flag=True, default=False, help="Leave out points/polygons mixed into the layer (reported).")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, overwrite_opt
+from geoplan.cli._coverage import check_kwargs, check_opts, mode_opt
 
 
 @click.command("suggest")
 @click.option("--demo", "use_demo", is_flag=True, help="用内置演示数据 / use the embedded demo data.")
 @click.option("--network", "network_path", type=click.Path(exists=True, dir_okay=False),
               help="路网文件 / road network (.osm.pbf, .osm, .graphml or a line layer).")
-@click.option("--mode", type=click.Choice(["walk", "drive"]), default="walk", show_default=True)
+@mode_opt
 @click.option("--facilities", "facilities_path", type=click.Path(exists=True, dir_okay=False), help="现有设施 / existing facilities.")
 @datum_opt("facilities", "设施")
 @click.option("--demand", "demand_path", type=click.Path(exists=True, dir_okay=False), help="需求点 / demand points.")
@@ -42,13 +43,15 @@ from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, ove
 @click.option("--solver", type=click.Choice(["exact", "greedy"]), default="exact", show_default=True)
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="求解时限(秒) / solver time limit.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="标准与目标配置 / TOML or YAML.")
+@check_opts
 @click.option("--basemap", type=click.Choice(["osm", "amap", "tianditu"]), default="osm", show_default=True)
 @output_opt
 @overwrite_opt
 @lang_opt
-def command(use_demo, network_path, mode, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
+def command(use_demo, network_path, mode_args, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
             units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, site_cost, saving, indicator,
-            weight, capacity, solver, time_limit, config_path, basemap, output, overwrite, lang):
+            weight, capacity, solver, time_limit, config_path, invalid_units, allow_empty_units, allow_outside,
+            allow_far_facilities, basemap, output, overwrite, lang):
     """选址建议：保留现有设施，给出排序的新址及建设前后指标 / suggest new sites.
 
     \b
@@ -65,12 +68,21 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
     from geoplan import datasets, io, standards, suggest
     from geoplan._errors import InputError
     from geoplan._output import check_new_file
-    from geoplan.cli._coverage import load_network
+    from geoplan.cli._coverage import load_network, parse_modes, resolve_types
 
     check_new_file(output, overwrite=overwrite)
+    cat = standards.load_catalogue(config_path)
+    cat = cat.with_modes(parse_modes(mode_args, cat), source="--mode")
+    types = resolve_types(facility_type, cat)
+    modes = {t: cat[t].mode for t in types}
+    if len(set(modes.values())) > 1:
+        raise InputError("co-located site suggestion measures every type on one network, but the modes differ ("
+                         + ", ".join(f"{t}: {m}" for t, m in modes.items()) + "); give one --mode walk|drive",
+                         field="--mode")
+    mode = modes[types[0]]  # the mode the types are configured (or overridden) to use; no fallback
     note = ""
     if use_demo:
-        demo = datasets.load_demo()
+        demo = datasets.load_demo(mode=mode)
         net, fac, dem, units = demo.network, demo.facilities, demo.demand, demo.units
         note = datasets.demo_note(lang, demand=dem)
     else:
@@ -81,8 +93,7 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
         dem = io.read_points(demand_path, datum=demand_datum, kind="demand")
         units = io.read_polygons(units_path, datum=units_datum) if units_path else None
     cand = io.read_points(candidates_path, datum=candidates_datum, kind="points") if candidates_path else None
-    cat = standards.load_catalogue(config_path)
-    types = list(dict.fromkeys(facility_type))
+    checks = check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities)
     if len(types) > 1:
         from geoplan._colocate import suggest_colocated
 
@@ -94,11 +105,12 @@ def command(use_demo, network_path, mode, facilities_path, facilities_datum, dem
             raise InputError(f"{', '.join(given)} apply to one --type; with several types each type's target is reached at "
                              "least cost (use --target, --site-cost, --saving)", field=given[0])
         res = suggest_colocated(net, fac, dem, types=types, candidates=cand, units=units, targets=target, catalogue=cat,
-                                site_cost=site_cost, saving=saving, solver=solver, time_limit=time_limit, spacing_m=spacing)
+                                site_cost=site_cost, saving=saving, solver=solver, time_limit=time_limit, spacing_m=spacing,
+                                checks=checks)
     else:
         res = suggest.suggest_sites(net, fac, dem, facility_type=types[0], candidates=cand, units=units, model=model, p=p,
                                     target=target, indicator=indicator, catalogue=cat, solver=solver, time_limit=time_limit,
-                                    spacing_m=spacing, capacity=_capacity_arg(capacity), weight=weight)
+                                    spacing_m=spacing, capacity=_capacity_arg(capacity), weight=weight, checks=checks)
     echo_paths(res.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note))
 
 

@@ -1,0 +1,286 @@
+"""Checks that :func:`geoplan.coverage.assess` runs before it measures anything.
+
+Travel modes: every facility type is measured on a network of its own mode,
+and a missing mode is an error (never a silent fallback to another network).
+
+Geometry: invalid admin-unit polygons are repaired with shapely ``make_valid``
+(or refused); units without demand, demand outside every unit above a share,
+and facilities beyond the snap limit stop the run unless the caller says to
+continue.  Everything found is returned as rows of a checks table so the
+report lists it, each row naming the unit or facility, its file and row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from geoplan._errors import InputError, NetworkError
+
+#: Check keys → (zh, en) display names.
+CHECK_NAMES = {
+    "invalid_unit_repaired": ("行政单位面无效，已修复", "Invalid unit polygon, repaired"),
+    "units_overlap": ("行政单位相互重叠", "Admin units overlap"),
+    "unit_without_demand": ("行政单位内无需求点", "Unit contains no demand"),
+    "demand_outside_units": ("需求点不在任何行政单位内", "Demand outside every unit"),
+    "facility_far_from_network": ("设施距路网过远，未参与计算", "Facility far from the network, left out"),
+    "demand_far_from_network": ("需求点距路网过远，计为未覆盖", "Demand far from the network, counted as uncovered"),
+}
+CHECK_COLUMNS = ["check", "item", "name", "file", "row", "detail_zh", "detail_en"]
+#: Default largest share of demand (points or people) allowed outside every unit.
+MAX_OUTSIDE_SHARE = 0.05
+MODE_ZH = {"walk": "步行", "drive": "驾车"}
+
+
+def _row(check: str, item: Any, name: Any, file: Any, row: Any, zh: str, en: str) -> dict:
+    return {"check": check, "item": None if item is None else str(item), "name": None if name is None else str(name),
+            "file": None if file is None else str(file), "row": row, "detail_zh": zh, "detail_en": en}
+
+
+def empty_checks() -> pd.DataFrame:
+    return pd.DataFrame(columns=CHECK_COLUMNS)
+
+
+def _where(frame, label) -> dict:
+    from geoplan.coverage import _where as where
+
+    return where(frame, label)
+
+
+# --------------------------------------------------------------------------- modes
+
+
+def networks_by_mode(network) -> dict[str, Any]:
+    """``{mode: Network}`` from one Network or a mapping; a mapping's key must be its network's mode."""
+    if not isinstance(network, Mapping):
+        return {network.mode: network}
+    nets = {}
+    for key, net in network.items():
+        if key not in ("walk", "drive"):
+            raise NetworkError(f"networks are keyed 'walk' or 'drive', not {key!r}")
+        if net.mode != key:
+            # A walk graph under "drive" would time a drive type on foot and label it 驾车.
+            raise NetworkError(f"the network given as {key!r} was built for {net.mode!r}")
+        nets[key] = net
+    if not nets:
+        raise NetworkError("no network given")
+    return nets
+
+
+def require_modes(nets: Mapping[str, Any], catalogue, type_list) -> None:
+    """Raise unless every type's mode has a network (no fallback to another mode)."""
+    missing = [(t, catalogue[t].mode) for t in type_list if catalogue[t].mode not in nets]
+    if missing:
+        what = ", ".join(f"{t} ({catalogue[t].name_zh}): {m}" for t, m in missing)
+        raise NetworkError(
+            f"no network for the travel mode of {what}; networks given: {', '.join(sorted(nets))}. Pass a mapping "
+            "{'walk': ..., 'drive': ...} built from the same source, or override the mode (modes=..., CLI --mode TYPE=MODE)"
+        )
+
+
+# --------------------------------------------------------------------------- units
+
+
+#: GEOS validity reasons in Chinese (the English text of ``shapely.is_valid_reason`` before the ``[x y]``).
+_REASONS_ZH = {
+    "Self-intersection": "自相交",
+    "Ring Self-intersection": "环自相交",
+    "Too few points in geometry component": "组成部分的点数过少",
+    "Hole lies outside shell": "内环位于外环之外",
+    "Nested holes": "内环相互嵌套",
+    "Interior is disconnected": "内部不连通",
+    "Nested shells": "外环相互嵌套",
+    "Duplicate Rings": "存在重复的环",
+    "Invalid Coordinate": "坐标无效",
+    "Ring is not closed": "环未闭合",
+}
+
+
+def reason_zh(reason: str) -> str:
+    """``Self-intersection[24.94 60.17]`` → ``自相交（位置 24.94, 60.17）``."""
+    text, _, rest = reason.partition("[")
+    where = rest.rstrip("]").split()
+    zh = _REASONS_ZH.get(text.strip(), "几何无效")
+    return f"{zh}（位置 {', '.join(where)}）" if where else zh
+
+
+def _polygonal(geom):
+    """The polygonal part of what make_valid returns (it may add lines or points)."""
+    import shapely
+
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def repair_units(units, *, how: str, crs) -> tuple[Any, list[dict]]:
+    """Repair (``how="repair"``) or refuse (``"refuse"``) invalid unit polygons.
+
+    Returns the units (repaired copy) and one check row per repaired unit,
+    saying what was wrong (GEOS reason and place), and the parts and area after.
+    """
+    import shapely
+
+    if how not in ("repair", "refuse"):
+        raise InputError(f"invalid_units must be 'repair' or 'refuse', not {how!r}", field="invalid_units")
+    src = units.attrs.get("source")
+    rows: list[dict] = []
+    geoms = units.geometry.to_numpy().copy()
+    for i, label in enumerate(units.index):
+        g = geoms[i]
+        code, name = units.at[label, "code"], units.at[label, "name"]
+        if g is None or g.is_empty:
+            raise InputError(f"admin unit {code} ({name}) has no geometry", **_where(units, label), field="geometry")
+        if g.is_valid:
+            continue
+        reason = shapely.is_valid_reason(g)
+        if how == "refuse":
+            raise InputError(
+                f"admin unit {code} ({name}) has an invalid polygon: {reason}. Fix it in the file, or pass "
+                "invalid_units='repair' (CLI --invalid-units repair) to repair it with shapely make_valid",
+                **_where(units, label), field="geometry",
+            )
+        fixed = _polygonal(shapely.make_valid(g))
+        if fixed.is_empty:
+            raise InputError(f"admin unit {code} ({name}) has an invalid polygon ({reason}) that make_valid cannot "
+                             "turn into an area", **_where(units, label), field="geometry")
+        geoms[i] = fixed
+        import geopandas as gpd
+
+        area = float(gpd.GeoSeries([fixed], crs=units.crs).to_crs(crs).area.iloc[0])
+        n_parts = len(shapely.get_parts(fixed))
+        rows.append(_row(
+            "invalid_unit_repaired", code, name, src, _where(units, label)["row"],
+            f"{reason_zh(reason)}；已用 make_valid 修复为 {n_parts} 个部分，面积 {area / 1e6:.3f} 平方公里。请核对原始面。",
+            f"{reason}; repaired with make_valid into {n_parts} part(s), area {area / 1e6:.3f} km². Check the source polygon.",
+        ))
+    if rows:
+        units = units.copy()
+        units["geometry"] = geoms
+        units = units.set_geometry("geometry")
+    return units, rows
+
+
+def assign_units(points, units, *, crs) -> tuple[pd.Series, list[dict]]:
+    """Code of the unit containing each point (representative point), NaN outside all.
+
+    A point inside several (overlapping) units goes to the first of them in the
+    units file; each overlapping pair is returned as a check row.
+    """
+    import geopandas as gpd
+
+    pts = gpd.GeoDataFrame(geometry=points.geometry.to_crs(crs).representative_point(), index=points.index, crs=crs)
+    u = units[["code", "geometry"]].reset_index(drop=True).to_crs(crs)
+    joined = gpd.sjoin(pts, u, how="left", predicate="within")
+    joined = joined.sort_values("index_right", kind="stable")  # first unit in file order wins
+    multi = joined[joined.index.duplicated(keep=False)]
+    rows = []
+    if len(multi):
+        pairs = multi.groupby(level=0)["code"].agg(lambda s: tuple(s)).value_counts()
+        for codes, n in pairs.items():
+            rows.append(_row(
+                "units_overlap", " / ".join(codes), None, units.attrs.get("source"), None,
+                f"{n} 个需求点同时落在这些单位内，均计入 {codes[0]}（文件中靠前者）。请检查单位边界是否重叠。",
+                f"{n} demand point(s) lie in all of these units; each is counted in {codes[0]} (first in the file). "
+                "Check the unit boundaries for overlaps.",
+            ))
+    first = joined[~joined.index.duplicated(keep="first")]
+    return first["code"].reindex(points.index), rows
+
+
+def check_unit_demand(dem, units, *, demand_src, allow_outside: bool, allow_empty_units: bool,
+                      max_outside_share: float = MAX_OUTSIDE_SHARE) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Units without demand and demand outside every unit: check rows, notes, or an InputError.
+
+    The error names the units file and the first empty unit (or the demand file and the first
+    point outside), and the option that lets the run continue.
+    """
+    rows: list[dict] = []
+    notes: list[tuple[str, str]] = []
+    src_u = units.attrs.get("source")
+    counts = dem["unit_code"].value_counts()
+    empty = [lab for lab in units.index if counts.get(units.at[lab, "code"], 0) == 0]
+    for lab in empty:
+        rows.append(_row("unit_without_demand", units.at[lab, "code"], units.at[lab, "name"], src_u,
+                         _where(units, lab)["row"], "单位内没有任何需求点：其指标为空。请核对单位位置与坐标系。",
+                         "no demand point lies inside: its indicators are empty. Check the unit's location and datum."))
+    outside = dem["unit_code"].isna().to_numpy()
+    n_out = int(outside.sum())
+    pop = np.nan_to_num(dem["pop"].to_numpy(float))
+    share_n = n_out / len(dem)
+    share_pop = float(pop[outside].sum() / pop.sum()) if pop.sum() > 0 else share_n
+    share = max(share_n, share_pop)
+    if n_out:
+        first = dem.index[outside][0]
+        ids = dem["id"].astype(str)[outside].tolist()[:10] if "id" in dem else dem.index[outside].tolist()[:10]
+        rows.append(_row(
+            "demand_outside_units", ", ".join(map(str, ids)) + (" …" if n_out > 10 else ""), None, demand_src,
+            _where(dem, first)["row"],
+            f"{n_out} / {len(dem)} 个需求点（{share_n:.1%}，人口 {share_pop:.1%}）不在任何行政单位内，不计入各单位指标。",
+            f"{n_out} of {len(dem)} demand points ({share_n:.1%}; {share_pop:.1%} of people) fall outside every unit "
+            "and count in no unit's indicators.",
+        ))
+        notes.append((f"{n_out} 个需求点不在任何行政单位内（{share_n:.1%}）",
+                      f"{n_out} demand point(s) fall outside every admin unit ({share_n:.1%})"))
+    if empty:
+        notes.append((f"{len(empty)} 个行政单位内没有需求点：{', '.join(str(units.at[lab, 'code']) for lab in empty)}",
+                      f"{len(empty)} admin unit(s) contain no demand: {', '.join(str(units.at[lab, 'code']) for lab in empty)}"))
+    stop_empty = bool(empty) and not allow_empty_units
+    stop_out = share > max_outside_share + 1e-12 and not allow_outside
+    if stop_empty or stop_out:
+        parts, options = [], []
+        if empty:
+            lab = empty[0]
+            parts.append(f"{len(empty)} of {len(units)} admin units contain no demand point (first: "
+                         f"{units.at[lab, 'code']} {units.at[lab, 'name']})")
+            if stop_empty:
+                options.append("allow_empty_units=True (CLI --allow-empty-units)")
+        if share > max_outside_share + 1e-12:
+            parts.append(f"{n_out} of {len(dem)} demand points ({share_n:.1%}; {share_pop:.1%} of people) fall "
+                         f"outside every unit, above the {max_outside_share:.0%} limit")
+            if stop_out:
+                options.append("allow_outside=True (CLI --allow-outside)")
+        where = _where(units, empty[0]) if stop_empty else _where(dem, dem.index[outside][0])
+        if not stop_empty:
+            where["file"] = demand_src
+        raise InputError(
+            "; ".join(parts) + ". Are the units and the demand in the same area and datum "
+            f"(wgs84/gcj02/bd09)? To continue anyway, pass {' and '.join(options)}",
+            **where, field="geometry",
+        )
+    return rows, notes
+
+
+# --------------------------------------------------------------------------- facilities
+
+
+def check_far_facilities(fac, src_frame, *, type_list, catalogue, limits: Mapping[str, float],
+                         allow: bool) -> list[dict]:
+    """Facilities of the assessed types beyond their network's snap limit: rows, or an InputError."""
+    far = fac.index[fac["type"].isin(type_list).to_numpy() & fac["too_far"].to_numpy(bool)]
+    rows = []
+    for lab in far:
+        ft = catalogue[fac.at[lab, "type"]]
+        where = _where(src_frame, lab)
+        d, lim = float(fac.at[lab, "snap_m"]), limits[ft.mode]
+        name = fac.at[lab, "name"] if "name" in fac else None
+        rows.append(_row(
+            "facility_far_from_network", fac.at[lab, "id"], name, where["file"], where["row"],
+            f"{ft.name_zh}：距{MODE_ZH[ft.mode]}路网最近节点 {d:,.0f} 米，超过吸附限值 {lim:,.0f} 米，未参与计算。",
+            f"{ft.name_en}: {d:,.0f} m from the nearest {ft.mode} network node, beyond the {lim:,.0f} m snap limit; "
+            "left out of the search.",
+        ))
+    if len(far) and not allow:
+        lab = far[0]
+        ft = catalogue[fac.at[lab, "type"]]
+        raise InputError(
+            f"facility {fac.at[lab, 'id']!s} ({ft.name_en}) is {float(fac.at[lab, 'snap_m']):,.0f} m from the nearest "
+            f"{ft.mode} network node, beyond the {limits[ft.mode]:,.0f} m snap limit ({len(far)} facility(ies) like this): "
+            "is it inside the network's area, are the coordinates and datum right? To leave such facilities out and "
+            "continue, pass allow_far_facilities=True (CLI --allow-far-facilities)",
+            **_where(src_frame, lab), field="geometry",
+        )
+    return rows
