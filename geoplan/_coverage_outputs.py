@@ -84,10 +84,13 @@ def overview_text(result, *, lang: str, data_note: str = "") -> str:
                     "dropped to keep it connected)")
     lines.append(
         f"需求点 {n_dem} 个，设施 {n_fac} 处；" + "；".join(nets) + "。"
-        "出行时间按路网最短路计算（节点到节点），需求点与设施到最近路网节点的直线距离另列（snap_m）。"
+        "出行时间按门到门计算：需求点或设施沿直线到最近的可进入道路（不含隧道、地下及室内通道、高速公路；距离另列为 snap_m，"
+        "按接入速度计时），加上沿该路段到路口的部分和路网最短路；路段长度为 WGS-84 椭球面长度。"
         if zh else
         f"{n_dem} demand points, {n_fac} facilities; " + "; ".join(nets) + ". Travel times are network shortest paths "
-        "node to node; straight-line distances from points to their nearest node are listed (snap_m)."
+        "door to door: the straight stretch from each point to the nearest road it may enter (not tunnels, underground "
+        "or indoor ways, motorways; listed as snap_m, timed at the access speed), the part of that road to its "
+        "junctions, and the network path; road lengths are ellipsoidal (WGS-84)."
     )
     lines.append(_t("modes", lang) + ("；" if zh else "; ").join(type_caption(result, t, lang) for t in result.catalogue.keys))
     for r in _judged(result.summary):

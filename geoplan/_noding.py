@@ -402,16 +402,21 @@ def node_lines(
     # split points: (line, distance along, x, y)
     extra: list[tuple[int, float, float, float]] = []
 
-    # 3. dead ends onto lines (every end of a dead-end node moves together, so copies stay together)
+    # 3. dead ends onto lines (every end of a dead-end node moves together, so copies stay together);
+    # other nodes only onto lines within the node tolerance (a junction drawn on a road, or the
+    # cut between two pieces of a line that is also drawn whole)
     if tol > 0 and n:
         first, cpos, dead_end = _cluster_tables(labels, ends, _end_directions(lines))
-        dc = np.flatnonzero(dead_end)
+        dc = np.arange(len(cpos))
         if len(dc):
-            pos_in_dc = np.full(len(cpos), -1)
-            pos_in_dc[dc] = np.arange(len(dc))
+            pos_in_dc = dc
             pts = shapely.points(cpos[dc])
-            cl, q_line, d = _line_targets(tree, lines, labels, n, length, lev, first, cpos, dc,
+            cl, q_line, d = _line_targets(tree, lines, labels, n, length, lev, first, cpos, np.flatnonzero(dead_end),
                                           node_tolerance=node_tolerance, snap_tolerance=snap_tolerance)
+            cl2, q_line2, d2 = _line_targets(tree, lines, labels, n, length, lev, first, cpos,
+                                             np.flatnonzero(~dead_end), node_tolerance=node_tolerance,
+                                             snap_tolerance=0.0)
+            cl, q_line, d = np.r_[cl, cl2], np.r_[q_line, q_line2], np.r_[d, d2]
             q_pt = pos_in_dc[cl]
             if len(q_pt):
                 order = np.lexsort((q_line, d, q_pt))

@@ -574,7 +574,7 @@ class CoverageResult:
     ----------
     demand
         GeoDataFrame aligned to the input demand, with ``unit_code``, ``snap_m``,
-        ``too_far`` and per type ``{type}_min`` (minutes to nearest, network part),
+        ``too_far`` and per type ``{type}_min`` (minutes to the nearest, door to door: access stretch, partial edges and network),
         ``{type}_nearest`` (facility id) and ``{type}_covered``.
     facilities
         GeoDataFrame aligned to the input facilities with ``type``, ``unit_code``, ``snap_m``, ``too_far``.
@@ -795,6 +795,10 @@ def assess(
     if units is not None:
         # Unit checks first: they are cheap and a wrong unit layer makes every later number wrong.
         _require_columns(units, ["code", "name"], "admin units")
+        if units.crs is None:
+            from geoplan._errors import CRSError
+
+            raise CRSError("admin units have no CRS", file=units.attrs.get("source"))
         units = units.copy()
         units["code"] = units["code"].astype(str)
         units, rows = _checks.repair_units(units, how=invalid_units, crs=first_net.crs)
@@ -967,7 +971,7 @@ def _indicators(dem, fac, units, catalogue: Catalogue, type_list: list[str]):
             rows.append(rec)
             uncovered = float(np.nansum(dem[wcol].to_numpy()[in_u][~cov[in_u]]))
             if uncovered > 0:
-                gaps.append({"unit_code": u["code"], "unit_name": u["name"], "type": t, "weight": wcol, "people_uncovered": uncovered,
+                gaps.append({"unit_code": u["code"], "unit_name": u["name"], "type": t, "mode": ft.mode, "weight": wcol, "people_uncovered": uncovered,
                              "demand_points_uncovered": int((~cov[in_u]).sum())})
         table = pd.DataFrame([r for r in rows if r["type"] == t])
         # Units with a facility, per unit kind that has a target.
@@ -1007,6 +1011,7 @@ def _indicators(dem, fac, units, catalogue: Catalogue, type_list: list[str]):
     if units is not None:
         geo = units.set_index("code").geometry
         unit_table = gpd.GeoDataFrame(unit_table, geometry=unit_table["unit_code"].map(geo).to_numpy(), crs=units.crs)
-    gaps_df = pd.DataFrame(gaps, columns=["unit_code", "unit_name", "type", "weight", "people_uncovered", "demand_points_uncovered"])
+    gaps_df = pd.DataFrame(gaps, columns=["unit_code", "unit_name", "type", "mode", "weight", "people_uncovered",
+                                         "demand_points_uncovered"])
     gaps_df = gaps_df.sort_values("people_uncovered", ascending=False, kind="stable").reset_index(drop=True)
     return unit_table, pd.DataFrame(summary), gaps_df

@@ -26,8 +26,8 @@ again refined iteratively.
 Where the shifts apply: **only inside mainland China** (:func:`in_mainland`),
 the 31 provincial-level units including Hainan and the coastal islands, and
 not in Hong Kong, Macau or Taiwan, nor in neighbouring countries.  That is
-the common convention (it is where Chinese law requires the offset, and it is
-what eviltransform does for both datums); the published algorithm's own test
+the convention geoplan follows (the offset is a mainland regulation; services
+outside the mainland publish WGS-84 there); the published algorithm's own test
 is a rectangle (longitude 72.004-137.8347, latitude 0.8293-55.8271) that
 also covers Hong Kong, Taipei, Seoul and Hanoi, where it would move points by
 400-700 m.  The outline ships with geoplan
@@ -42,12 +42,15 @@ WGS-84: no shift of either kind, so there is nothing to guess there (Baidu data
 outside the mainland is rare; gcoord applies BD-09's own 0.006° offset
 everywhere, eviltransform does not, and neither do we).  Caveats, kept on
 purpose: Amap itself draws Hong Kong and Macau in GCJ-02, so an Amap export of
-Hong Kong read as ``"gcj02"`` stays ~500 m off (read it as ``"wgs84"`` is no
-better: it is simply not WGS-84); Kinmen and Matsu count as mainland because
+Hong Kong read as ``"gcj02"`` stays ~500 m off (reading it as ``"wgs84"`` is no
+better); Kinmen and Matsu count as mainland because
 both source packages draw them as part of Fujian.  Near the outline the
 forward shift is not one-to-one (a band a few hundred metres wide just inside
 the border maps onto points just outside it); the inverse then prefers the
-shifted reading whenever its result lies inside the outline.
+shifted reading whenever its result lies inside the outline.  Geometries
+(:func:`geometry_to_wgs84`) are shifted feature by feature, as their
+representative point decides, so a district touching Hong Kong moves in one
+piece.
 
 **Projected CRS.**  geoplan computes distances in metres.
 :func:`ensure_projected` returns a projected copy of a layer, choosing a UTM
@@ -176,7 +179,9 @@ def _outline() -> shapely.Geometry:
     """The shipped mainland outline, prepared for fast point tests (read once)."""
     import json
 
-    res = importlib.resources.files("geoplan").joinpath("data", *_OUTLINE_FILE)
+    res = importlib.resources.files("geoplan").joinpath("data")
+    for part in _OUTLINE_FILE:  # one name per call: Python 3.10's Traversable takes one
+        res = res.joinpath(part)
     doc = json.loads(res.read_text(encoding="utf-8"))
     geom = shapely.from_geojson(json.dumps(doc["features"][0]["geometry"]))
     shapely.prepare(geom)
@@ -525,14 +530,46 @@ def from_wgs84(lon: ArrayLike, lat: ArrayLike, datum: str) -> tuple[Coords, Coor
 GeomLike = Union[gpd.GeoDataFrame, gpd.GeoSeries, shapely.Geometry, np.ndarray]
 
 
-def _transform_geometries(data: GeomLike, datum: str, *, to: bool) -> GeomLike:
-    d = check_datum(datum)
-    func = to_wgs84 if to else from_wgs84
+def _shift_everywhere(x: np.ndarray, y: np.ndarray, datum: str, to: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The datum's shift with no region test (callers decide where it applies)."""
+    if to:
+        if datum == "bd09":
+            x, y = _bd_to_gcj(x, y)
+        return _gcj_to_wgs_everywhere(x, y)
+    gx, gy = _wgs_to_gcj(x, y)
+    return _gcj_to_bd(gx, gy) if datum == "bd09" else (gx, gy)
+
+
+def _shift_features(geoms: np.ndarray, datum: str, *, to: bool) -> np.ndarray:
+    """Shift whole features: each one moves, or not, as its representative point does.
+
+    Deciding per vertex would tear a polygon that touches Hong Kong or Macau
+    (its border vertices lie on the outline, the rest inside it); a feature
+    lies in the mainland or not as a whole.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not ok.any():
+        return out
+    rep = shapely.point_on_surface(geoms[ok])
+    rx, ry = shapely.get_x(rep).astype(float), shapely.get_y(rep).astype(float)
+    if to:  # the representative point's WGS-84 position decides
+        rx, ry = _shift_everywhere(rx, ry, datum, to=True)
+    idx = np.flatnonzero(ok)[np.asarray(in_mainland(rx, ry), dtype=bool)]
 
     def coords(xy: np.ndarray) -> np.ndarray:
-        out = xy.copy()  # (N, 2) or (N, 3): z is carried through untouched
-        out[:, 0], out[:, 1] = func(xy[:, 0], xy[:, 1], d)
-        return out
+        res = xy.copy()  # (N, 2) or (N, 3): z is carried through untouched
+        res[:, 0], res[:, 1] = _shift_everywhere(xy[:, 0].copy(), xy[:, 1].copy(), datum, to)
+        return res
+
+    if idx.size:
+        out[idx] = shapely.transform(geoms[idx], coords, include_z=None)
+    return out
+
+
+def _transform_geometries(data: GeomLike, datum: str, *, to: bool) -> GeomLike:
+    d = check_datum(datum)
 
     if isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
         crs = data.crs
@@ -550,7 +587,7 @@ def _transform_geometries(data: GeomLike, datum: str, *, to: bool) -> GeomLike:
             data = data.to_crs(4326)
         out = data.copy()
         geoms = np.asarray(out.geometry.values, dtype=object)
-        new = shapely.transform(geoms, coords, include_z=None) if d in ("gcj02", "bd09") else geoms
+        new = _shift_features(geoms, d, to=to) if d in ("gcj02", "bd09") else geoms
         if isinstance(out, gpd.GeoDataFrame):
             out[out.geometry.name] = gpd.GeoSeries(new, index=out.index)
             out = out.set_crs(4326, allow_override=True)
@@ -559,7 +596,10 @@ def _transform_geometries(data: GeomLike, datum: str, *, to: bool) -> GeomLike:
         return out
     if d in ("wgs84", "cgcs2000"):
         return data
-    return shapely.transform(data, coords, include_z=None)
+    if isinstance(data, shapely.Geometry):
+        return _shift_features(np.array([data], dtype=object), d, to=to)[0]
+    arr = np.asarray(data, dtype=object)
+    return _shift_features(arr.ravel(), d, to=to).reshape(arr.shape)
 
 
 def geometry_to_wgs84(data: GeomLike, datum: str) -> GeomLike:
@@ -575,7 +615,10 @@ def geometry_to_wgs84(data: GeomLike, datum: str) -> GeomLike:
         the shift.  A projected layer is accepted for ``"wgs84"`` and
         ``"cgcs2000"`` (it is simply reprojected) but not for GCJ-02/BD-09.
     datum
-        See :func:`to_wgs84`.
+        See :func:`to_wgs84`.  Each feature is shifted as a whole, or not at
+        all, as its representative point (``point_on_surface``) lies inside
+        mainland China or not: a district polygon that touches Hong Kong
+        moves in one piece instead of tearing along the border.
 
     Returns
     -------

@@ -11,6 +11,12 @@ Builders
 - :func:`from_graphml` — a GraphML file saved by osmnx.
 - :func:`from_place`, :func:`from_polygon` — download with osmnx (online).
 - :func:`from_networkx` — any osmnx-style MultiDiGraph.
+
+Edge lengths are ellipsoidal (WGS-84) metres along each way (pyproj ``Geod``).
+Each edge also says whether a point may be snapped onto it (:func:`surface_edges`:
+not tunnels, underground or indoor ways, motorways); :func:`snap` puts points on
+the nearest point of such an edge, and :mod:`geoplan.coverage` counts the access
+stretch and the partial edge in every travel time.
 """
 
 from __future__ import annotations
@@ -209,7 +215,6 @@ class Network:
     def edges_gdf(self):
         """Edges as a GeoDataFrame in the network's CRS (straight lines unless geometry was kept)."""
         import geopandas as gpd
-        import shapely
 
         u, v = self.edge_arrays()
         snappable = np.ones(self.n_edges, bool) if self.snappable is None else self.snappable
@@ -618,10 +623,15 @@ def from_osm_file(
     if not name.endswith(".pbf"):
         import osmnx as ox
 
+        # osmnx keeps only its "useful" way tags: add the ones the snap rule reads, for this read only.
+        saved = list(ox.settings.useful_tags_way)
+        ox.settings.useful_tags_way = list(dict.fromkeys(saved + list(SNAP_TAGS)))
         try:
             G = ox.graph_from_xml(path, simplify=True, retain_all=True, bidirectional=(mode == "walk"))
         except Exception as exc:  # XML parse errors, no data elements, bad encoding...
             raise NetworkError(f"{path}: cannot read this as OSM XML ({type(exc).__name__}: {exc})") from exc
+        finally:
+            ox.settings.useful_tags_way = saved
         if G.number_of_edges() == 0:
             raise NetworkError(f"{path}: no {mode} roads in the file")
         net = from_networkx(

@@ -192,13 +192,13 @@ def _check_point(x, c, A, row_lo, row_hi, col_lo, col_hi, integer, reported: flo
         if (np.abs(xi - np.round(xi)) > _TOL).any():
             return False
     act = A @ x
-    scale = 1.0 + np.abs(act)
+    scale = 1.0 + abs(A) @ np.abs(x)  # tolerance relative to the size of the row's terms (weights × shares)
     if (act < row_lo - _TOL * scale).any() or (act > row_hi + _TOL * scale).any():
         return False
     if reported is None:
         return True
     obj = float(c @ x)
-    return abs(obj - reported) <= 1e-7 * max(1.0, abs(obj)) + 1e-9 * float(np.abs(c).sum())
+    return abs(obj - reported) <= 1e-6 * max(1.0, float(np.abs(c) @ np.abs(x)))
 
 
 def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap=1e-6, start=None):

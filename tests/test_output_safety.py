@@ -66,6 +66,24 @@ def test_boundaries_check_overwrite_refuses_folder_holding_input(tmp_path, units
     assert [p.name for p in tmp_path.iterdir()] == ["项目资料"]  # no temporary folder either
 
 
+def test_coverage_overwrite_refuses_the_input_folder(tmp_path):
+    """Reported: `geoplan coverage ... -o <input folder> --overwrite` deleted the inputs and an unrelated PDF."""
+    from geoplan import datasets
+
+    folder = tmp_path / "输入"
+    folder.mkdir()
+    datasets.demo_facilities().to_file(folder / "设施.geojson", driver="GeoJSON")
+    (folder / "需求点.csv").write_text("编号,人口,经度,纬度\n1,10,24.94,60.17\n", encoding="utf-8")
+    (folder / "规划.pdf").write_bytes(b"%PDF-1.4 unrelated")
+    before = _snapshot(folder)
+    r = CliRunner().invoke(main, ["-q", "coverage", "--network", str(datasets.helsinki_pbf()),
+                                  "--facilities", str(folder / "设施.geojson"), "--demand", str(folder / "需求点.csv"),
+                                  "-o", str(folder), "--overwrite"])
+    assert r.exit_code == 2, r.output
+    assert "holds the input" in r.output
+    assert _snapshot(folder) == before
+
+
 def test_overwrite_refuses_folder_geoplan_did_not_create(tmp_path, units_file):
     """A folder without the marker (here: not holding the input) is not replaced either."""
     folder = tmp_path / "others"
@@ -330,3 +348,19 @@ def test_csv_safe_prefixes_formula_text_only():
     assert safe["n"].tolist() == df["n"].tolist()  # numbers are numbers, a negative one is untouched
     assert df["name"].iloc[0] == "=1+2"  # the caller's frame is not changed
     assert list(csv_safe(pd.DataFrame(columns=["=cmd"])).columns) == ["'=cmd"]
+
+
+def test_cli_csv_keeps_formula_names_as_text(tmp_path, units_file):
+    """Unit codes and names starting with '=' (real Helsinki areas, two renamed) stay text in the CSV written."""
+    import geopandas as gpd
+
+    g = gpd.read_file(units_file)
+    g.loc[0, "code"] = "=1+2"
+    g.loc[0, "name"] = '=HYPERLINK("http://example.invalid","点我")'
+    g.to_file(tmp_path / "evil.geojson", driver="GeoJSON")
+    r = CliRunner().invoke(main, ["-q", "boundaries", "lines", str(tmp_path / "evil.geojson"), "-o", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    got = pd.read_csv(tmp_path / "o" / "lines.csv", dtype=str)
+    cells = set(got[["unit_a", "unit_b", "name_a", "name_b"]].to_numpy().ravel())
+    assert "'=1+2" in cells and "'=HYPERLINK(\"http://example.invalid\",\"点我\")" in cells
+    assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)

@@ -8,7 +8,6 @@ shapely distances, and plain networkx Dijkstra on a graph whose edges are split 
 
 from __future__ import annotations
 
-import json
 
 import geopandas as gpd
 import networkx as nx
@@ -348,3 +347,43 @@ def test_osm_xml_without_roads(tmp_path):
     with pytest.raises(NetworkError) as e:
         gn.from_osm_file(path, mode="walk")
     assert "points_only.osm" in str(e.value)
+
+
+def test_osm_xml_reads_tags_and_ellipsoidal_lengths(tmp_path, ways, demo):
+    """The real extract around building osm:way/22981702, written as OSM XML (one way per segment, its tags kept)."""
+    from xml.sax.saxutils import quoteattr
+
+    b = demo.demand[demo.demand["id"] == "osm:way/22981702"].geometry.iloc[0]
+    box = shapely.box(b.x - 0.004, b.y - 0.002, b.x + 0.004, b.y + 0.002)
+    sub = ways[shapely.intersects(ways.geometry.to_numpy(), box)]
+    nodes, rows = {}, []
+    for k, (g, row) in enumerate(zip(sub.geometry, sub.itertuples())):
+        c = list(g.coords)
+        nodes.setdefault(row.u, c[0])
+        nodes.setdefault(row.v, c[-1])
+        refs = [row.u] + [f"9{k:05d}{i:03d}" for i in range(1, len(c) - 1)] + [row.v]
+        for r, xy in zip(refs[1:-1], c[1:-1]):
+            nodes[r] = xy
+        tags = {t: getattr(row, t) for t in ("highway", "tunnel", "layer", "level", "indoor") if isinstance(getattr(row, t), str)}
+        rows.append((k + 1, refs, tags))
+    xml = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="geoplan test">']
+    xml += [f'<node id="{n}" lat="{y!r}" lon="{x!r}" version="1"/>' for n, (x, y) in nodes.items()]
+    for wid, refs, tags in rows:
+        xml.append(f'<way id="{wid}" version="1">' + "".join(f'<nd ref="{r}"/>' for r in refs)
+                   + "".join(f"<tag k={quoteattr(t)} v={quoteattr(v)}/>" for t, v in tags.items()) + "</way>")
+    xml.append("</osm>")
+    path = tmp_path / "helsinki_part.osm"
+    path.write_text("\n".join(xml), encoding="utf-8")
+    net = gn.from_osm_file(path, mode="walk", largest_component=False)
+    assert net.report["length"].startswith("ellipsoidal")
+    # Ellipsoidal lengths: the network (each road once) is as long as Geod measures the ways it kept.
+    geod = pyproj.Geod(ellps="WGS84")
+    twin = net.twins()
+    once = (twin < 0) | (np.arange(net.n_edges) < twin)
+    tr = pyproj.Transformer.from_crs(net.crs, 4326, always_xy=True)
+    lonlat = shapely.transform(net.edge_lines()[once], lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+    np.testing.assert_allclose(net.length[once], [geod.geometry_length(g) for g in lonlat], rtol=1e-6)
+    # Tunnels are read from the XML tags too, and the building snaps to the same street as from the .pbf.
+    assert (~net.snappable).sum() > 0
+    s = gn.snap(net, demo.demand[demo.demand["id"] == "osm:way/22981702"])
+    assert s["snap_m"].iloc[0] == pytest.approx(18.07, abs=0.05)

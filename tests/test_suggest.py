@@ -289,3 +289,151 @@ def test_capacitated_models_through_the_adapter_and_cli(demo, tmp_path):
                                     "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert "无论如何选址" in (out / "report.md").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- issue 12: "Optimal" only when proven
+
+
+def _milp_lscp(cost, cutoff, fixed):
+    """Fewest new sites covering every coverable demand point (scipy milp, dense; independent of geoplan)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    C = cost.toarray() if cutoff is None else np.where(cost.toarray() <= cutoff + 1e-9, 1.0, 0.0)
+    stored = np.zeros(cost.shape, bool)
+    coo = cost.tocoo()
+    stored[coo.row, coo.col] = True  # explicit zeros are real zero costs
+    C = np.where(stored, C, 0.0) > 0
+    need = C.any(axis=0) & ~C[fixed].any(axis=0)
+    n = cost.shape[0]
+    res = milp((~fixed).astype(float), constraints=LinearConstraint(C[:, need].T.astype(float), 1, np.inf),
+               integrality=np.ones(n), bounds=Bounds(fixed.astype(float), np.ones(n)), options={"mip_rel_gap": 0})
+    assert res.status == 0
+    return res.fun
+
+
+def test_lscp_on_demo_is_the_true_optimum(demo, monkeypatch):
+    """Issue 12: the demo LSCP (elder-care stations, 40 m candidate grid) came back 14 sites, "Optimal", bound 12;
+    the optimum is 13.  Compared with scipy milp on the very cost matrix suggest_sites built."""
+    seen = {}
+    real = sg.lscp
+
+    def spy(cost, **kw):
+        seen.update(cost=cost, **kw)
+        return real(cost, **kw)
+
+    monkeypatch.setattr(sg, "lscp", spy)
+    sol = sg.suggest_sites(demo.network, demo.facilities, demo.demand, facility_type="elder_care_station",
+                           units=demo.units, model="lscp", spacing_m=40).solution
+    best = _milp_lscp(seen["cost"], seen["cutoff"], np.asarray(seen["fixed"], bool))
+    assert sol.status == "Optimal"
+    assert sol.objective == best == len(sol.selected)
+    assert sol.bound == best and sol.gap == 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_lscp_random_geometric_120x400_is_optimal(seed):
+    """Issue 12: on random geometric 120 × 400 instances (SYNTHETIC) LSCP was suboptimal in 8 of 12, all "Optimal"."""
+    rng = np.random.default_rng(seed)
+    c, d = rng.random((120, 2)), rng.random((400, 2))
+    dist = np.linalg.norm(c[:, None] - d[None], axis=2)
+    cost = sparse.csr_array(np.where(dist <= 0.12, dist + 1e-9, 0.0))
+    fixed = np.zeros(120, bool)
+    best = _milp_lscp(cost, None, fixed)
+    for solver in ("exact", "greedy"):
+        sol = sg.lscp(cost, solver=solver)
+        assert sol.objective >= best
+        assert sol.bound is None or sol.bound <= best
+        if sol.status == "Optimal":
+            assert sol.objective == best
+    assert sg.lscp(cost).objective == best
+
+
+def test_highs_start_with_presolve_is_checked():
+    """The root cause: HiGHS 1.16 given a start (setSolution) reported the start's objective without presolve's
+    offset and stopped "Optimal" at the start itself.  _highs_solve checks every answer (objective = c·x of the
+    point, feasibility) and solves again without the start when the check fails."""
+    rng = np.random.default_rng(6)
+    c, d = rng.random((120, 2)), rng.random((400, 2))
+    dist = np.linalg.norm(c[:, None] - d[None], axis=2)
+    cost = sparse.csr_array(np.where(dist <= 0.12, dist + 1e-9, 0.0))
+    C = sg._cover(cost, None)
+    fx = np.zeros(120, bool)
+    R = sg._reduce_cover(C, np.ones(C.shape[1]), fx)
+    R.w = R.n.astype(float)
+    zero = np.zeros(len(R.free), bool)
+    sel, _g, _m = sg._greedy_cover(R.C, R.w, zero, None, need=float(R.w.sum()), full=False)
+    inc = sg._drop_redundant(R.C, R.w, sel, float(R.w.sum()))
+    open_r = np.zeros(len(R.free), bool)
+    open_r[inc] = True
+    start = np.concatenate([open_r.astype(float), np.minimum(1.0, R.C.T @ open_r.astype(float))])
+    x, obj, bound, status = sg._coverage_lp(R.C, R.w, zero, None, integer=True, time_limit=30, min_sites=True,
+                                            start=start)
+    best = _milp_lscp(cost, None, fx)
+    assert len(inc) > best  # the greedy start is not optimal here, so a start taken on trust would show
+    assert obj == x[:len(R.free)].sum()  # the objective is that of the point handed back
+    assert status == "Optimal" and obj == best and bound <= best + 1e-6
+
+
+def test_check_point_rejects_a_misreported_objective():
+    A = sparse.csr_array(np.array([[1.0, 1.0]]))
+    args = (np.array([1.0, 1.0]), A, np.array([1.0]), np.array([np.inf]), np.zeros(2), np.ones(2), np.array([True, True]))
+    assert sg._check_point(np.array([1.0, 0.0]), *args, 1.0)
+    assert not sg._check_point(np.array([1.0, 1.0]), *args, 1.0)  # HiGHS says 1, the point costs 2
+    assert not sg._check_point(np.array([0.0, 0.0]), *args, 0.0)  # row violated
+    assert not sg._check_point(np.array([0.5, 0.5]), *args, 1.0)  # not integral
+
+
+def test_pcenter_without_weighted_demand_needs_no_site():
+    cost = sparse.csr_array(np.array([[1.0, 2.0], [3.0, 0.0]]))
+    sol = sg.pcenter(cost, 1, weights=np.zeros(2))
+    assert sol.objective == 0 and sol.status == "Optimal" and len(sol.selected) == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pmedian_exact_never_worse_than_heuristic(seed):
+    m, w, _dense = instance(seed, n_cand=30, n_dem=120, horizon=0.35)
+    gr = sg.pmedian(m, w, 5, solver="greedy")
+    ex = sg.pmedian(m, w, 5, solver="exact")
+    assert ex.objective <= gr.objective + 1e-9 * gr.objective
+    assert ex.status == "Optimal" and ex.bound <= ex.objective + 1e-9
+    assert gr.bound <= ex.objective * (1 + 1e-6)
+
+
+def test_pmedian_time_limit_reaches_greedy_and_ranking():
+    """A deadline already past: the greedy construction fills its p sites in one step, ranking in one step."""
+    from geoplan import _pmedian_fast as fast
+
+    m, w, _dense = instance(0, n_cand=40, n_dem=200, horizon=0.35)
+    ip, ix, data = fast._csr(m)
+    fx = np.zeros(40, bool)
+    sel = fast._greedy(ip, ix, data, w, fx, 7, 10.0, 200, deadline=0.0)
+    assert len(sel) == len(set(sel)) == 7
+    order, gains = sg._rank_pm(m, w, fx, sel, 10.0, deadline=0.0)
+    assert sorted(order.tolist()) == sorted(sel) and len(gains) == 7
+    assert list(gains) == sorted(gains, reverse=True)  # one step: by savings given no new site
+    sol = sg.pmedian(m, w, 7, solver="greedy", time_limit=1e-6)
+    assert len(sol.selected) == 7 and sol.status != "Optimal"
+    assert sol.objective == pytest.approx(float((w * sg._pm_costs(m, np.isin(np.arange(40), sol.selected), 10 * m.data.max())).sum()))
+
+
+def test_highs_status_is_not_taken_on_trust(monkeypatch):
+    """"Optimal" from HiGHS with its objective far from its bound is downgraded; a point whose objective HiGHS
+    misreports even without a start is returned as unverified, with no bound."""
+    A = sparse.csr_array(np.array([[1.0, 1.0]]))
+    model = (np.array([1.0, 1.0]), A, np.array([1.0]), np.array([np.inf]), np.zeros(2), np.ones(2), np.array([True, True]))
+    calls = []
+
+    def fake(*args, start=None, **kw):
+        calls.append(start)
+        return answer
+
+    monkeypatch.setattr(sg, "_highs_run", fake)
+    answer = (np.array([1.0, 1.0]), 2.0, 1.0, "Optimal")  # objective 2, dual bound 1
+    x, obj, bound, status = sg._highs_solve(*model, maximize=False, time_limit=None)
+    assert obj == 2 and bound == 1 and status != "Optimal"
+    answer = (np.array([1.0, 1.0]), 1.0, 1.0, "Optimal")  # misreported objective: the point costs 2
+    x, obj, bound, status = sg._highs_solve(*model, maximize=False, time_limit=None, start=np.array([1.0, 1.0]))
+    assert len(calls) == 3 and calls[-1] is None  # solved again without the start
+    assert obj == 2 and bound is None and status.startswith("unverified")
+    answer = (np.array([0.0, 0.0]), 0.0, 0.0, "Time limit reached")  # infeasible point: no answer at all
+    assert sg._highs_solve(*model, maximize=False, time_limit=1)[0] is None

@@ -67,11 +67,11 @@ def import_(path, store_path, valid_from, datum, code_col, name_col) -> None:
 
 
 def _outputs(output, overwrite, layers: dict[str, pd.DataFrame]) -> None:
-    from geoplan._output import output_folder
+    from geoplan._output import csv_safe, output_folder
 
     with output_folder(output, overwrite=overwrite) as tmp:
-        for name, df in layers.items():
-            pd.DataFrame(df.drop(columns="geometry", errors="ignore")).to_csv(Path(tmp) / f"{name}.csv", index=False)
+        for name, df in layers.items():  # csv_safe: names like "=1+2" stay text in a spreadsheet
+            csv_safe(df.drop(columns="geometry", errors="ignore")).to_csv(Path(tmp) / f"{name}.csv", index=False)
             if isinstance(df, gpd.GeoDataFrame) and len(df):
                 df.to_file(Path(tmp) / f"{name}.gpkg", driver="GPKG")
     echo_paths({n: Path(output) / f"{n}.csv" for n in layers})
@@ -137,13 +137,13 @@ def markers(markers_path, lines_path, output, overwrite, tolerance, roads, marke
 def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_layer) -> None:
     """联检记录 → 更新登记表、报告 / apply an inspection record, write the report."""
     from geoplan import boundaries as B
-    from geoplan._output import output_folder
+    from geoplan._output import csv_safe, output_folder
     from geoplan.report import Section, write_report
 
     reg, hist = B.record_inspection(_read(markers_path, markers_layer), pd.read_csv(records_csv, dtype=str), date=date_)
     with output_folder(output, overwrite=overwrite) as tmp:
         reg.to_file(Path(tmp) / "markers.gpkg", driver="GPKG")
-        hist.to_csv(Path(tmp) / "history.csv", index=False)
+        csv_safe(hist).to_csv(Path(tmp) / "history.csv", index=False)
         paths = write_report(tmp, title="界线联检 / joint inspection " + date_, lang=lang, sections=[
             Section("界桩状态 / marker status", table=reg["status"].value_counts().rename_axis("status").reset_index()),
             Section("记录 / records", table=hist)])
