@@ -16,7 +16,9 @@ Models
   beds/places per site.  Several types sharing sites: :mod:`geoplan._colocate` (``suggest_colocated``).
 
 Solvers: ``"exact"`` builds the MIP directly as sparse matrices for HiGHS
-(:mod:`highspy`) and reads back the true model status, objective and dual bound;
+(:mod:`highspy`) and reads back the true model status, objective and dual bound —
+each answer checked against the model first (the point is feasible and HiGHS'
+objective is its objective; "Optimal" only when objective and bound meet);
 ``"greedy"`` is a vectorised greedy plus interchange (swap) heuristic whose gap
 is reported only against a bound actually computed (the LP relaxation from
 HiGHS), else ``None``.  Same input, same answer: no randomness is used.
@@ -704,7 +706,12 @@ def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, 
     Only stored (reachable) pairs are allowed.  Demand that no candidate reaches is
     listed in ``diagnostics`` and left out of the objective; demand reachable only by
     closed candidates costs ``penalty`` (default: 10 × the largest stored cost), in the
-    exact model and the heuristics alike, so both solve the same problem.
+    exact model and the heuristics alike, so both solve the same problem.  (Demand may
+    always be left unserved at the penalty, so a ``penalty`` below a travel cost caps it.)
+
+    Both solvers first run the heuristic (greedy, fast interchange, Lagrangian bound);
+    ``"exact"`` then starts HiGHS from its sites and never returns anything worse.
+    ``time_limit`` covers everything: the heuristic's construction, HiGHS and the ranking.
     """
     t0 = time.perf_counter()
     cost, w, fx = _prepare(cost, weights, fixed)
@@ -1090,8 +1097,13 @@ def pcenter(cost, p: int, *, fixed=None, weights=None, time_limit: float | None 
         if (np.asarray(C.sum(axis=0)).ravel() == 0).any():
             lo = mid + 1
             continue
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+        if left is not None and left <= 0 and best is not None:  # the time limit covers the whole search
+            unproven = True
+            break
         try:
-            m, bnd, status, _n = _solve_cover(C, np.ones(C.shape[1]), fx, None, time_limit=time_limit, min_sites=True)
+            m, bnd, status, _n = _solve_cover(C, np.ones(C.shape[1]), fx, None, min_sites=True,
+                                              time_limit=None if left is None else max(left, 0.5))
         except InfeasibleError:  # HiGHS stopped without any cover
             m, bnd, status = None, None, "no solution"
         if m is not None and int((m & ~fx).sum()) <= p:  # a feasible cover with ≤ p sites, proven or not

