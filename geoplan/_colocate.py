@@ -56,7 +56,8 @@ import pandas as pd
 from scipy import sparse
 
 from geoplan._errors import InfeasibleError, InputError
-from geoplan.suggest import _cover, _covered_weight, _highs_solve, _prepare, _reduce_cover, _rel_gap, _uncoverable
+from geoplan.suggest import (_cover, _covered_weight, _highs_solve, _prepare, _reduce_cover, _rel_gap, _uncoverable,
+                             status_text)
 
 __all__ = ["Colocation", "colocate", "ColocatedResult", "suggest_colocated"]
 
@@ -941,7 +942,7 @@ def _overview(res: ColocatedResult, lang: str, data_note: str) -> str:
     lines = [data_note] if data_note else []
     if lang == "zh":
         lines.append(
-            f"设施类型：{names}；求解器 {sol.solver}，状态 {sol.status}，最优性差距 {gap}，用时 {sol.seconds:.2f} 秒。"
+            f"设施类型：{names}；求解器 {sol.solver}，状态：{status_text(sol.status, 'zh')}，最优性差距 {gap}，用时 {sol.seconds:.2f} 秒。"
             f"现有设施全部保留并计入，现有设施所在场所也可容纳新类型。建议新增设施 {len(res.placements)} 处，"
             f"分布在 {len(res.sites)} 个站点（新建场所 {n_new} 个，利用现有场所 {n_old} 个），其中 {n_col} 处与其他设施合址。"
         )
@@ -951,7 +952,7 @@ def _overview(res: ColocatedResult, lang: str, data_note: str) -> str:
         )
     else:
         lines.append(
-            f"Facility types: {names}; solver {sol.solver}, status {sol.status}, optimality gap {gap}, {sol.seconds:.2f} s. "
+            f"Facility types: {names}; solver {sol.solver}, status: {status_text(sol.status, 'en')}, optimality gap {gap}, {sol.seconds:.2f} s. "
             f"Existing facilities are kept and counted, and their buildings may take new types. {len(res.placements)} new "
             f"facilities suggested at {len(res.sites)} sites ({n_new} new buildings, {n_old} existing ones); {n_col} share a "
             "building with another facility."

@@ -253,6 +253,23 @@ def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, tim
 _NO_ANSWER = ("Infeasible", "Model error", "Not Set", "Load error", "Solve error", "Unbounded", "Primal infeasible or unbounded")
 
 
+def status_text(status: str, lang: str = "zh") -> str:
+    """A solver status for a report: whether optimality was proven, in Chinese (default) or English.
+
+    Only the exact string "Optimal" (proven, see :func:`_highs_solve`) reads as optimal.
+    """
+    s = str(status)
+    if s == "Optimal":
+        return "已证明最优" if lang == "zh" else "proven optimal"
+    if s.startswith("heuristic"):
+        return "启发式解（未证明最优）" if lang == "zh" else f"heuristic, optimality not proven ({s})"
+    if s.startswith("unverified"):
+        return "求解器答案未通过校验（未证明最优）" if lang == "zh" else f"solver answer failed its check, not proven ({s})"
+    if "time limit" in s.lower():
+        return "达到时间上限（未证明最优）" if lang == "zh" else f"time limit reached, optimality not proven ({s})"
+    return "可行解（未证明最优）" if lang == "zh" else f"feasible, optimality not proven ({s})"
+
+
 def _rel_gap(obj: float, bound: float | None) -> float | None:
     if bound is None or not math.isfinite(bound):
         return None

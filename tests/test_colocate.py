@@ -275,6 +275,7 @@ def test_suggest_colocated_save(demo_plan, tmp_path):
         assert (out / name).exists()
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "多类设施合址选址建议" in md and "未成年人保护工作站" in md and "合址" in md
+    assert "最优" in md and "Optimal" not in md  # the solver status in Chinese, saying whether it was proven
     with pytest.raises(OutputExistsError):
         demo_plan.save(out)
     en = demo_plan.save(tmp_path / "en", lang="en")

@@ -437,3 +437,12 @@ def test_highs_status_is_not_taken_on_trust(monkeypatch):
     assert obj == 2 and bound is None and status.startswith("unverified")
     answer = (np.array([0.0, 0.0]), 0.0, 0.0, "Time limit reached")  # infeasible point: no answer at all
     assert sg._highs_solve(*model, maximize=False, time_limit=1)[0] is None
+
+
+def test_status_text_says_whether_optimality_was_proven():
+    assert sg.status_text("Optimal") == "已证明最优"
+    for s in ("Time limit reached", "heuristic (LP bound: Optimal)", "feasible (optimality not proven)",
+              "unverified (Optimal)", "Interrupted by user"):
+        zh, en = sg.status_text(s), sg.status_text(s, "en")
+        assert "未证明最优" in zh and not any(ch.isascii() and ch.isalpha() for ch in zh)
+        assert "not proven" in en
