@@ -166,11 +166,13 @@ def _members(labels: np.ndarray, n: int):
 
 
 def _on_other_line(tree, lines: np.ndarray, labels: np.ndarray, n: int, cpos: np.ndarray, cand: np.ndarray,
-                   tol: float) -> np.ndarray:
+                   tol: float, cdir: np.ndarray) -> np.ndarray:
     """Which clusters in ``cand`` lie within ``tol`` of another line's interior (already a T junction).
 
     A point within ``tol`` of the other line's end is a near-miss of two ends,
-    not a T: those are left to end merging.
+    not a T; nor is an end whose own line (direction ``cdir[c]``) runs along
+    the other one, within about 6 degrees: collinear pieces that overlap.
+    Those are left to end merging.
     """
     out = np.zeros(len(cpos), bool)
     if len(cand) == 0:
@@ -181,9 +183,17 @@ def _on_other_line(tree, lines: np.ndarray, labels: np.ndarray, n: int, cpos: np
     foreign = (labels[q_line] != c) & (labels[q_line + n] != c)
     q_pt, q_line, c = q_pt[foreign], q_line[foreign], c[foreign]
     if len(c):
-        at = shapely.line_locate_point(lines[q_line], pts[q_pt])
-        inside = (at > tol) & (at < shapely.length(lines[q_line]) - tol)
-        out[np.unique(c[inside])] = True
+        other = lines[q_line]
+        at = shapely.line_locate_point(other, pts[q_pt])
+        total = shapely.length(other)
+        inside = (at > tol) & (at < total - tol)
+        # direction of the other line around the point (a 1 m window)
+        a = shapely.get_coordinates(shapely.line_interpolate_point(other, np.maximum(at - 0.5, 0.0)))
+        b = shapely.get_coordinates(shapely.line_interpolate_point(other, np.minimum(at + 0.5, total)))
+        d = b - a
+        d /= np.maximum(np.hypot(*d.T), 1e-12)[:, None]
+        along = np.abs(cdir[c, 0] * d[:, 1] - cdir[c, 1] * d[:, 0]) < 0.1
+        out[np.unique(c[inside & ~along])] = True
     return out
 
 
@@ -371,9 +381,11 @@ def node_lines(
     if snap_tolerance > node_tolerance:
         tree = shapely.STRtree(lines)
         length = shapely.length(lines)
-        _, cpos, dead_end = _cluster_tables(labels, ends, _end_directions(lines))
+        direction = _end_directions(lines)
+        first, cpos, dead_end = _cluster_tables(labels, ends, direction)
         # an end already on another line is a T junction as drawn: it stays
-        movable = dead_end & ~_on_other_line(tree, lines, labels, n, cpos, np.flatnonzero(dead_end), node_tolerance)
+        movable = dead_end & ~_on_other_line(tree, lines, labels, n, cpos, np.flatnonzero(dead_end), node_tolerance,
+                                             direction[first])
         new_ends = _merge_dangling_ends(ends, labels, n, snap_tolerance, length, movable=movable, level=lev)
         moved = np.hypot(*(new_ends - ends).T)
         for k in np.flatnonzero(moved > 0):
@@ -407,60 +419,56 @@ def node_lines(
     # cut between two pieces of a line that is also drawn whole)
     if tol > 0 and n:
         first, cpos, dead_end = _cluster_tables(labels, ends, _end_directions(lines))
-        dc = np.arange(len(cpos))
-        if len(dc):
-            pos_in_dc = dc
-            pts = shapely.points(cpos[dc])
-            cl, q_line, d = _line_targets(tree, lines, labels, n, length, lev, first, cpos, np.flatnonzero(dead_end),
-                                          node_tolerance=node_tolerance, snap_tolerance=snap_tolerance)
-            cl2, q_line2, d2 = _line_targets(tree, lines, labels, n, length, lev, first, cpos,
-                                             np.flatnonzero(~dead_end), node_tolerance=node_tolerance,
-                                             snap_tolerance=0.0)
-            cl, q_line, d = np.r_[cl, cl2], np.r_[q_line, q_line2], np.r_[d, d2]
-            q_pt = pos_in_dc[cl]
-            if len(q_pt):
-                order = np.lexsort((q_line, d, q_pt))
-                best = np.r_[True, q_pt[order][1:] != q_pt[order][:-1]]
-                q_pt, q_line, d = q_pt[order][best], q_line[order][best], d[order][best]
-                ptr, mem_line, mem_end = _members(labels, n)
-                new_start = ends[:n].copy()
-                new_end = ends[n:].copy()
-                touched = np.zeros(n, bool)
-                snapped_pts = []
-                for p, li, dist in zip(q_pt, q_line, d):
-                    c = int(dc[p])
-                    target = lines[li]
-                    along = float(shapely.line_locate_point(target, pts[p]))
-                    on = shapely.get_coordinates(shapely.line_interpolate_point(target, along))[0]
-                    extra.append((int(li), np.nan, on[0], on[1]))  # distance once the line's own ends are final
-                    snapped_pts.append((int(li), on, c))
-                    for k in mem_end[ptr[c]:ptr[c + 1]]:
-                        line_i = k % n
-                        if dist > node_tolerance:
-                            repairs.append(Repair("end_snapped_to_line", shapely.linestrings([ends[k], on]),
-                                                  int(src[line_i]), float(np.hypot(*(ends[k] - on)))))
-                            counts["end_snapped_to_line"] += 1
-                        if k < n:
-                            new_start[line_i] = on
-                        else:
-                            new_end[line_i] = on
-                        touched[line_i] = True
-                # other lines through the new junction (copies of the target line) are cut there too
-                if snapped_pts:
-                    at_pts = shapely.points(np.array([o for _, o, _ in snapped_pts]))
-                    s_i, o_line = tree.query(at_pts, predicate="dwithin", distance=node_tolerance)
-                    tgt = np.array([li for li, _, _ in snapped_pts], dtype=np.int64)[s_i]
-                    cls = np.array([cc for _, _, cc in snapped_pts], dtype=np.int64)[s_i]
-                    keep_o = ((o_line != tgt) & (lev[o_line] == lev[tgt])
-                              & (labels[o_line] != cls) & (labels[o_line + n] != cls))
-                    for si, oi in zip(s_i[keep_o], o_line[keep_o]):
-                        o = snapped_pts[si][1]
-                        extra.append((int(oi), np.nan, o[0], o[1]))
-                if touched.any():
-                    idx = np.flatnonzero(touched)
-                    lines[idx] = _set_ends(lines[idx], new_start[idx], new_end[idx])
-                    ends = np.vstack([new_start, new_end])
-                    tree = shapely.STRtree(lines)
+        pts = shapely.points(cpos)
+        cl, q_line, d = _line_targets(tree, lines, labels, n, length, lev, first, cpos, np.flatnonzero(dead_end),
+                                      node_tolerance=node_tolerance, snap_tolerance=snap_tolerance)
+        cl2, q_line2, d2 = _line_targets(tree, lines, labels, n, length, lev, first, cpos,
+                                         np.flatnonzero(~dead_end), node_tolerance=node_tolerance,
+                                         snap_tolerance=0.0)
+        q_pt, q_line, d = np.r_[cl, cl2], np.r_[q_line, q_line2], np.r_[d, d2]  # q_pt: cluster number
+        if len(q_pt):
+            order = np.lexsort((q_line, d, q_pt))
+            best = np.r_[True, q_pt[order][1:] != q_pt[order][:-1]]
+            q_pt, q_line, d = q_pt[order][best], q_line[order][best], d[order][best]
+            ptr, mem_line, mem_end = _members(labels, n)
+            new_start = ends[:n].copy()
+            new_end = ends[n:].copy()
+            touched = np.zeros(n, bool)
+            snapped_pts = []
+            for p, li, dist in zip(q_pt, q_line, d):
+                c = int(p)
+                target = lines[li]
+                along = float(shapely.line_locate_point(target, pts[p]))
+                on = shapely.get_coordinates(shapely.line_interpolate_point(target, along))[0]
+                extra.append((int(li), np.nan, on[0], on[1]))  # distance once the line's own ends are final
+                snapped_pts.append((int(li), on, c))
+                for k in mem_end[ptr[c]:ptr[c + 1]]:
+                    line_i = k % n
+                    if dist > node_tolerance:
+                        repairs.append(Repair("end_snapped_to_line", shapely.linestrings([ends[k], on]),
+                                              int(src[line_i]), float(np.hypot(*(ends[k] - on)))))
+                        counts["end_snapped_to_line"] += 1
+                    if k < n:
+                        new_start[line_i] = on
+                    else:
+                        new_end[line_i] = on
+                    touched[line_i] = True
+            # other lines through the new junction (copies of the target line) are cut there too
+            if snapped_pts:
+                at_pts = shapely.points(np.array([o for _, o, _ in snapped_pts]))
+                s_i, o_line = tree.query(at_pts, predicate="dwithin", distance=node_tolerance)
+                tgt = np.array([li for li, _, _ in snapped_pts], dtype=np.int64)[s_i]
+                cls = np.array([cc for _, _, cc in snapped_pts], dtype=np.int64)[s_i]
+                keep_o = ((o_line != tgt) & (lev[o_line] == lev[tgt])
+                          & (labels[o_line] != cls) & (labels[o_line + n] != cls))
+                for si, oi in zip(s_i[keep_o], o_line[keep_o]):
+                    o = snapped_pts[si][1]
+                    extra.append((int(oi), np.nan, o[0], o[1]))
+            if touched.any():
+                idx = np.flatnonzero(touched)
+                lines[idx] = _set_ends(lines[idx], new_start[idx], new_end[idx])
+                ends = np.vstack([new_start, new_end])
+                tree = shapely.STRtree(lines)
 
     # 4. crossings and touches
     a, b = tree.query(lines, predicate="intersects")

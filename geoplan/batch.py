@@ -6,12 +6,16 @@ task that
 
 1. loads **only its own area's network**: the area polygon buffered by
    ``buffer_m`` (so residents near a county line can reach facilities across
-   it); ``.osm.pbf`` files are clipped while reading (pyrosm
-   ``bounding_box``), GraphML and line layers are read and then clipped;
+   it), one graph per travel mode its facility types need (walk and/or drive,
+   from the catalogue and the row's 方式 override), all from the area's one
+   network file and read exactly as ``geoplan coverage`` reads it
+   (:func:`geoplan._loading.load_networks`); ``.osm.pbf`` files are clipped
+   while reading (pyrosm ``bounding_box``), GraphML and line layers are read
+   and then clipped;
 2. takes the facilities inside the buffered area and the demand inside the
    area itself (people are counted once, in their own county);
-3. runs :func:`geoplan.coverage.assess` (and, when asked and when
-   ``geoplan.suggest`` exists, site suggestion);
+3. runs :func:`geoplan.coverage.assess`, each type on its own mode's graph
+   (and, when asked and when ``geoplan.suggest`` exists, site suggestion);
 4. writes ``output/areas/<area_id>/`` all-or-nothing
    (:func:`geoplan._output.output_folder`): GeoParquet tables
    (``demand.parquet``, ``facilities.parquet``, ``units.parquet``),
@@ -59,6 +63,8 @@ import numpy as np
 import pandas as pd
 
 from geoplan._errors import GeoplanError, InputError, OutputExistsError
+from geoplan._loading import clip_network  # noqa: F401 - re-exported: batch.clip_network
+from geoplan._loading import check_modes, load_networks, parse_modes, split_modes
 
 log = logging.getLogger("geoplan")
 
@@ -151,7 +157,10 @@ class Area:
     polygon_file
         Or a polygon file (its union is the outline).
     mode
-        ``"walk"`` or ``"drive"``.
+        Travel-mode override in the syntax of ``geoplan coverage --mode``:
+        ``"drive"`` (or ``"walk"``) for every type, ``"殡仪馆=drive;社工站=walk"``
+        per type (key or Chinese name), canonical (步行/驾车 read as
+        walk/drive); ``None``: each type's mode from the catalogue.
     facilities_datum, demand_datum, units_datum
         Datum of each input's coordinates (see :func:`geoplan.io.read_points`).
     row
@@ -166,7 +175,7 @@ class Area:
     units: str | None = None
     polygon: str | None = None
     polygon_file: str | None = None
-    mode: str = "walk"
+    mode: str | None = None
     facilities_datum: str | None = None  # None: stated by the file or not needed, never guessed (io)
     demand_datum: str | None = None
     units_datum: str | None = None
@@ -190,7 +199,9 @@ def read_areas(path: str | os.PathLike) -> list[Area]:
     Columns (Chinese or English headers): ``area_id`` (编号/区划代码), ``name``
     (名称), ``network`` (路网), ``facilities`` (设施), ``demand`` (需求点),
     optional ``units`` (行政单位), ``polygon`` (范围: a WKT polygon in WGS-84 or
-    a polygon file), ``mode`` (walk/drive), ``facilities_datum``,
+    a polygon file), ``mode`` (方式: a travel-mode override as ``geoplan
+    coverage --mode`` takes it, ``drive`` or ``殡仪馆=drive;社工站=walk``;
+    blank: the catalogue's modes), ``facilities_datum``,
     ``demand_datum``, ``units_datum``.  In a GeoJSON/GeoPackage the row's
     geometry is the area polygon.  Relative paths are resolved against the
     table's folder.  Each area needs a polygon or a units file.
@@ -292,10 +303,10 @@ def read_areas(path: str | os.PathLike) -> list[Area]:
         for col in ("network", "facilities", "demand"):
             if _blank(rec[col]):
                 raise InputError(f"blank {col}", file=file, row=row, field=col)
-        mode = "walk" if _blank(rec.get("mode")) else str(rec["mode"]).strip().lower()
-        mode = {"步行": "walk", "驾车": "drive"}.get(mode, mode)
-        if mode not in ("walk", "drive"):
-            raise InputError(f"mode must be walk or drive, not {mode!r}", file=file, row=row, field="mode")
+        # Mode words are checked here; type names against the catalogue in run_batch, still before any work.
+        modes = check_modes(split_modes(None if _blank(rec.get("mode")) else str(rec["mode"])),
+                            option="方式 (mode)", field="mode", file=file, row=row)
+        mode = ";".join(modes) or None
         wkt = polygon_file = None
         poly_value = rec.get("polygon")
         if geoms is not None and geoms.iloc[i] is not None and not geoms.iloc[i].is_empty:
@@ -428,78 +439,29 @@ def _buffered(poly, buffer_m: float):
     return s.buffer(buffer_m).to_crs(4326).iloc[0], crs
 
 
-def clip_network(net, polygon, *, crs_of_polygon: Any = 4326):
-    """The part of ``net`` whose nodes lie inside ``polygon`` (edges with both ends inside).
+def area_catalogue(area: Area, catalogue: Any = None, *, file: str | None = None):
+    """The catalogue in force for ``area``: ``catalogue`` (default: geoplan's) with the row's 方式 override applied.
 
     Parameters
     ----------
-    net
-        A :class:`~geoplan.network.Network`.
-    polygon
-        A shapely polygon in ``crs_of_polygon``.
-    crs_of_polygon
-        CRS of ``polygon`` (default WGS-84).
+    area
+        The area; ``area.mode`` is parsed as ``geoplan coverage --mode`` parses its values.
+    catalogue
+        Facility types and targets for every area.
+    file
+        The areas table, for messages.
 
-    Returns
-    -------
-    Network
-        Nodes renumbered; ``report["clipped_nodes_dropped"]`` says how many went.
+    Raises
+    ------
+    InputError
+        An unknown facility type in the override (with the area's row and field ``mode``).
     """
-    import geopandas as gpd
-    import shapely
+    from geoplan.standards import default_catalogue
 
-    from geoplan.network import Network
-
-    poly = gpd.GeoSeries([polygon], crs=crs_of_polygon).to_crs(net.crs).iloc[0]
-    keep = shapely.contains_xy(poly, net.x, net.y)
-    if not keep.any():
-        from geoplan._errors import NetworkError
-
-        raise NetworkError("no network nodes inside the buffered area")
-    new_id = np.full(net.n_nodes, -1, dtype=np.int64)
-    new_id[keep] = np.arange(int(keep.sum()))
-    src = np.repeat(np.arange(net.n_nodes), np.diff(net.indptr))
-    ok = keep[src] & keep[net.indices]
-    counts = np.bincount(new_id[src[ok]], minlength=int(keep.sum()))
-    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(net.indptr.dtype)
-    report = dict(net.report)
-    report["clipped_nodes_dropped"] = int((~keep).sum())
-    return Network(
-        indptr=indptr,
-        indices=new_id[net.indices[ok]].astype(net.indices.dtype),
-        length=net.length[ok],
-        time=net.time[ok],
-        x=net.x[keep],
-        y=net.y[keep],
-        node_ids=net.node_ids[keep],
-        crs=net.crs,
-        mode=net.mode,
-        report=report,
-        edge_geometry=None if net.edge_geometry is None else net.edge_geometry[ok],
-        snappable=None if getattr(net, "snappable", None) is None else net.snappable[ok],
-        access_kmh=getattr(net, "access_kmh", None),
-    )
-
-
-def _load_network(area: Area, buffered):
-    """Only the buffered area's network: clipped while reading a .pbf, after reading anything else."""
-    from geoplan import network
-
-    path = Path(area.network)
-    if not path.exists():
-        raise InputError("network file not found", file=str(path))
-    name = path.name.lower()
-    if name.endswith(".pbf"):
-        return network.from_osm_file(path, mode=area.mode, bounding_box=buffered)
-    if name.endswith(".graphml"):
-        net = network.from_graphml(path, mode=area.mode)
-    elif name.endswith((".osm", ".xml", ".osm.bz2")):
-        net = network.from_osm_file(path, mode=area.mode)
-    else:
-        from geoplan import lines
-
-        net = lines.network_from_lines(path, mode=area.mode)
-    return clip_network(net, buffered)
+    cat = catalogue if catalogue is not None else default_catalogue()
+    where = f"areas table 方式 (mode){'' if area.row is None else f', row {area.row}'}"
+    over = parse_modes(split_modes(area.mode), cat, option="方式 (mode)", field="mode", file=file, row=area.row)
+    return cat.with_modes(over, source=where)
 
 
 def _within(gdf, polygon):
@@ -508,11 +470,14 @@ def _within(gdf, polygon):
     return gdf[shapely.contains_xy(polygon, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())]
 
 
-def _suggest(hook, area: Area, result, net, fac, dem, units):
-    """Run the optional site-suggestion hook; returns (table or None, note)."""
+def _suggest(hook, area: Area, result, nets, fac, dem, units):
+    """Run the optional site-suggestion hook; returns (table or None, note).
+
+    ``nets`` is ``{mode: Network}``; each type is planned on its own mode's graph.
+    """
     if hook is None or hook is False:
         return None, ""
-    inputs = {"result": result, "network": net, "facilities": fac, "demand": dem, "units": units}
+    inputs = {"result": result, "network": nets, "facilities": fac, "demand": dem, "units": units}
     if callable(hook):
         return hook(**inputs), ""
     import importlib
@@ -523,6 +488,7 @@ def _suggest(hook, area: Area, result, net, fac, dem, units):
     except ImportError:
         return None, "suggestion skipped: geoplan.suggest is not available"
     options = dict(hook) if isinstance(hook, Mapping) else {}
+    cat = options.pop("catalogue", None) or result.catalogue  # the area's catalogue, its modes overridden
     types = [options.pop("facility_type")] if "facility_type" in options else list(result.catalogue.keys)
     options.setdefault("model", "mclp")
     if options["model"] in ("mclp", "pmedian"):
@@ -530,13 +496,22 @@ def _suggest(hook, area: Area, result, net, fac, dem, units):
     tables, notes = [], []
     for t in types:
         try:
-            res = suggest_mod.suggest_sites(net, fac, dem, facility_type=t, units=units, **options)
+            key = cat.resolve(t)
+            if key is None:
+                raise InputError(f"unknown facility type {t!r}", field="facility_type")
+            res = suggest_mod.suggest_sites(nets[cat[key].mode], fac, dem, facility_type=key, units=units,
+                                            catalogue=cat, **options)
         except GeoplanError as exc:  # one type that cannot be planned must not sink the area
             notes.append(f"{t}: {exc}")
             continue
         tables.append(pd.DataFrame(res.sites.assign(geometry_wkt=res.sites.geometry.to_wkt()).drop(columns="geometry")))
     table = pd.concat(tables, ignore_index=True) if tables else None
     return table, "; ".join(notes)
+
+
+def _modes_used(result) -> dict[str, str]:
+    """``{type}_mode`` = the travel mode each type was timed with (``walk``/``drive``)."""
+    return {f"{t}_mode": m for t, m in result.modes.items()}
 
 
 def _covered_shares(summary: pd.DataFrame) -> dict[str, float]:
@@ -593,7 +568,9 @@ def run_area(
     lang
         Report language.
     catalogue
-        Facility types and targets (default: :func:`geoplan.standards.default_catalogue`).
+        Facility types and targets (default: :func:`geoplan.standards.default_catalogue`);
+        the row's 方式 override (``area.mode``) applies on top.  Every travel
+        mode the types then need is built from the area's network file.
     with_service_areas
         Compute service-area polygons for the report map.
     provenance
@@ -605,8 +582,10 @@ def run_area(
     -------
     dict
         One summary row: ``status`` ``"ok"`` or ``"failed"``, ``error_type``,
-        ``error``, ``elapsed_s``, ``peak_rss_mb``, ``rss_increase_mb``, counts,
-        per-type covered shares.
+        ``error``, ``elapsed_s``, ``peak_rss_mb``, ``rss_increase_mb``, counts
+        (``n_nodes``/``n_edges`` summed over the graphs built), ``modes`` (the
+        graphs built, e.g. ``"drive,walk"``), per-type covered shares
+        ``{type}_covered`` and modes used ``{type}_mode``.
     """
     from geoplan import coverage, io
     from geoplan._output import csv_safe, output_folder
@@ -626,9 +605,11 @@ def run_area(
                 provenance = fingerprint(area, options=_options(buffer_m=buffer_m, suggest=suggest, lang=lang,
                                                                 catalogue=catalogue,
                                                                 with_service_areas=with_service_areas))
+            cat = area_catalogue(area, catalogue)
             poly, units = _area_polygon(area)
             buffered, _ = _buffered(poly, buffer_m)
-            net = _load_network(area, buffered)
+            # Every mode the types need, from the one file, read as `geoplan coverage` reads it; no fallback.
+            nets = load_networks(area.network, modes={ft.mode for ft in cat}, within=buffered)
             fac = io.read_points(area.facilities, datum=area.facilities_datum, kind="facilities",
                                  datum_option="设施坐标系 (facilities_datum)")
             dem = io.read_points(area.demand, datum=area.demand_datum, kind="demand",
@@ -644,12 +625,14 @@ def run_area(
                                          geometry=[poly], crs=4326)
             else:
                 units = units[units.geometry.representative_point().within(poly.buffer(1e-9))]
-            result = coverage.assess(net, fac, dem, units=units, catalogue=catalogue,
+            result = coverage.assess(nets, fac, dem, units=units, catalogue=cat,
                                      with_service_areas=with_service_areas)
-            suggestions, note = _suggest(suggest, area, result, net, fac, dem, units)
-            rec.update(n_nodes=net.n_nodes, n_edges=net.n_edges, n_facilities=len(fac), n_demand=len(dem),
+            suggestions, note = _suggest(suggest, area, result, nets, fac, dem, units)
+            rec.update(n_nodes=sum(n.n_nodes for n in nets.values()), n_edges=sum(n.n_edges for n in nets.values()),
+                       modes=",".join(sorted(nets)), n_facilities=len(fac), n_demand=len(dem),
                        pop=float(pd.to_numeric(dem["pop"]).sum()))
             rec.update(_covered_shares(result.summary))
+            rec.update(_modes_used(result))
             rec["note"] = note
             with output_folder(folder, overwrite=True, inputs=_area_files(area), kind="area") as tmp:
                 _write_table(result.demand, tmp / "demand.parquet")
@@ -860,7 +843,7 @@ def _client(scheduler: Any, n_workers: int):
 
 
 _SUMMARY_COLUMNS = ["area_id", "name", "status", "error_type", "error", "elapsed_s", "peak_rss_mb",
-                    "rss_increase_mb", "n_nodes", "n_edges", "n_facilities", "n_demand", "pop", "note"]
+                    "rss_increase_mb", "modes", "n_nodes", "n_edges", "n_facilities", "n_demand", "pop", "note"]
 
 
 def run_batch(
@@ -918,8 +901,9 @@ def run_batch(
     pandas.DataFrame
         One row per area (table order): ``area_id``, ``name``, ``status``
         (``ok``/``failed``/``skipped``), ``error_type``, ``error``,
-        ``elapsed_s``, ``peak_rss_mb``, ``rss_increase_mb``, counts,
-        ``{type}_covered`` shares, ``output``.  ``attrs["paths"]`` holds the
+        ``elapsed_s``, ``peak_rss_mb``, ``rss_increase_mb``, ``modes`` (graphs
+        built), counts, ``{type}_covered`` shares, ``{type}_mode`` (the travel
+        mode each type was timed with), ``output``.  ``attrs["paths"]`` holds the
         summary files written.
 
     Raises
@@ -939,6 +923,8 @@ def run_batch(
     if not area_list:
         raise InputError("no areas to run", file=table_file)
     check_area_ids(area_list, file=table_file)
+    for a in area_list:  # an unknown type in a 方式 override stops the batch before any work, like a bad id
+        area_catalogue(a, catalogue, file=table_file)
     out = _batch_folder(output)
     inputs = ([table_file] if table_file else []) + [f for a in area_list for f in _area_files(a)]
     options = _options(buffer_m=buffer_m, suggest=suggest, lang=lang, catalogue=catalogue,
@@ -1008,13 +994,14 @@ def run_batch(
     sweep_stale(out / "areas")  # temporary folders of workers that died during this run
     rows = [records[a.area_id] for a in area_list]
     summary = pd.DataFrame(rows)
-    extra = sorted(c for c in summary.columns if c.endswith("_covered"))
+    extra = sorted(c for c in summary.columns if c.endswith(("_covered", "_mode")))
     cols = [c for c in _SUMMARY_COLUMNS if c in summary.columns] + extra + ["output"]
+    text_cols = ["error_type", "error", "note", "output", "modes"] + [c for c in extra if c.endswith("_mode")]
     for c in cols:
         if c not in summary.columns:
-            summary[c] = np.nan if c not in ("error_type", "error", "note", "output") else ""
+            summary[c] = "" if c in text_cols else np.nan
     summary = summary[cols]
-    text_cols = ["error_type", "error", "note", "output"]
+    text_cols = [c for c in text_cols if c in summary.columns]
     summary[text_cols] = summary[text_cols].fillna("")
 
     paths = {"csv": write_csv(summary, out / "summary.csv", overwrite=True)}
@@ -1031,8 +1018,13 @@ def run_batch(
         text = f"{len(summary)} areas: {n_ok} done, {n_skip} skipped (finished earlier), {n_fail} failed. " \
                "Peak memory is the worker process's resident memory peak while the task ran (sampled every 10 ms)."
         heading = "Areas"
+    shown = summary.copy()
+    if lang == "zh":  # mode values in Chinese in the Chinese report (the CSV keeps walk/drive for machines)
+        words = {"walk": "步行", "drive": "驾车"}
+        for c in [c for c in shown.columns if c == "modes" or c.endswith("_mode")]:
+            shown[c] = shown[c].map(lambda v: "、".join(words.get(m, m) for m in str(v).split(",")) if v else v)
     with output_folder(out / "summary", overwrite=True, inputs=inputs) as tmp:
-        rep = write_report(tmp, title=title, sections=[Section(heading, text=text, table=summary, sheet=heading)],
+        rep = write_report(tmp, title=title, sections=[Section(heading, text=text, table=shown, sheet=heading)],
                            lang=lang)
     paths.update({k: out / "summary" / Path(v).name for k, v in rep.items()})
     summary.attrs["paths"] = paths
@@ -1123,7 +1115,7 @@ def demo_areas(folder: str | os.PathLike, *, drop_types: Mapping[str, Sequence[s
                 fac_file = f"facilities_{aid}.geojson"
                 fac[~fac["type"].isin(left_out)].to_file(folder / fac_file, driver="GeoJSON")
             rows.append({"area_id": aid, "name": u["name"], "network": pbf, "facilities": fac_file,
-                         "demand": "demand.geojson", "polygon": u.geometry.wkt, "mode": "walk"})
+                         "demand": "demand.geojson", "polygon": u.geometry.wkt, "mode": ""})
     path = folder / "areas.csv"
     pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
     return path

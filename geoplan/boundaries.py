@@ -34,6 +34,7 @@ __all__ = [
     "parse_marker_code", "check_markers", "propose_markers", "lines_due",
     "inspection_route", "record_inspection", "save_divisions", "load_divisions",
     "compare_sources", "geodesic_length_m", "record_inspection_in_store", "store_divisions",
+    "read_units", "read_inspection",
 ]
 
 DIVISION_COLUMNS = ["code", "name", "level", "parent", "valid_from", "valid_to",
@@ -339,8 +340,106 @@ def load_divisions(store) -> gpd.GeoDataFrame:
     return d
 
 
-def import_divisions(path: str | Path, *, valid_from: str, datum: str = "wgs84", code_col: str = "code",
-                     name_col: str = "name", layer: str | None = None, store=None) -> gpd.GeoDataFrame:
+# Table files have no geometry: a planner who passes one needs to hear that, not a pandas error.
+_TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"}
+
+
+def _read_layer(p: Path, file: str, *, layer: str | int | None, encoding: str | None) -> gpd.GeoDataFrame:
+    """A GIS layer as read by :mod:`geoplan.io`, with its encoding detected like a CSV's.
+
+    GeoJSON is UTF-8 by definition, but files exported by Chinese tools are
+    sometimes GBK; as for CSV files (:mod:`geoplan.io`), UTF-8 is tried first,
+    then GB18030 (a superset of GBK).
+    """
+    from geoplan import io as gio
+
+    try:
+        return gio._read_vector(p, file, layer=layer, encoding=encoding)
+    except InputError as exc:
+        if encoding is not None or exc.field != "encoding":
+            raise
+    try:
+        return gio._read_vector(p, file, layer=layer, encoding="gb18030")
+    except InputError as exc:
+        if exc.field != "encoding":
+            raise
+        raise InputError("cannot decode the attribute text (tried UTF-8 and GBK/GB18030); save the file as "
+                         "UTF-8 or pass encoding=...", file=file, field="encoding") from exc
+
+
+def read_units(path: str | Path, *, datum: str | None = None, layer: str | int | None = None,
+               encoding: str | None = None, datum_option: str = "--datum") -> gpd.GeoDataFrame:
+    """Read a polygon layer (GeoJSON/Shapefile/GeoPackage) into WGS-84 lon/lat, the datum stated or asked for.
+
+    The same rule as :func:`geoplan.io.read_polygons`: datums are never guessed.
+
+    Parameters
+    ----------
+    path
+        The file.
+    datum
+        ``"wgs84"``, ``"cgcs2000"``, ``"gcj02"`` or ``"bd09"``: what the file's lon/lat really
+        are (Amap exports are GCJ-02 while labelled EPSG:4326); GCJ-02/BD-09 are converted to
+        WGS-84.  None: the file must state it -- a CGCS2000 or projected CRS, or a
+        ``坐标系``/``datum`` column -- unless the polygons lie outside mainland China, where the
+        datums coincide; otherwise an :class:`InputError` asks for it.
+    layer
+        Layer of a multi-layer file (a GeoPackage with several layers needs it).
+    encoding
+        Attribute text encoding (default: UTF-8, else GBK/GB18030).
+    datum_option
+        How the user states the datum, named in that error (default ``--datum``, the option of
+        ``geoplan boundaries``; the message also names ``datum=``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The file's columns and polygons in EPSG:4326; ``attrs["datum"]`` and
+        ``attrs["datum_source"]`` say which datum was read and how it was stated.
+
+    Raises
+    ------
+    InputError
+        Missing, empty or unreadable file (undecodable text included), a table without
+        geometry, a missing or non-polygon geometry (row = feature number + 1, as elsewhere
+        in this module), no datum stated for polygons in mainland China.
+    """
+    from geoplan import io as gio
+    from geoplan.crs import check_datum, geometry_to_wgs84
+
+    if datum is not None:
+        datum = check_datum(datum)
+    p, file = gio._existing(path)
+    if p.suffix.lower() in _TABLE_SUFFIXES:
+        raise InputError("no geometry: this is a table; give a polygon layer (GeoJSON, GeoPackage, Shapefile)",
+                         file=file, field="geometry")
+    with gio._Reading(file):  # any other reader failure becomes an InputError naming the file
+        gdf = _read_layer(p, file, layer=layer, encoding=encoding)
+        if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
+            raise InputError("no geometry; give a polygon layer (GeoJSON, GeoPackage, Shapefile)",
+                             file=file, field="geometry")
+        bad = gdf.geometry.isna() | ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError("geometry is missing or not a polygon", file=file, row=i + 2, field="geometry")
+        crs_note = gio._crs_datum(gdf.crs)  # a CGCS2000 or projected CRS states the datum; EPSG:4326 does not
+        # No CRS at all: GeoJSON without one is lon/lat by definition.
+        gdf = gdf.set_crs("EPSG:4326") if gdf.crs is None else gdf.to_crs("EPSG:4326")
+        xy = shapely.get_coordinates(np.asarray(gdf.geometry.values, dtype=object))
+        if not np.isfinite(xy).all():
+            raise InputError("the polygons have no valid coordinates", file=file, field="geometry")
+        rows = list(range(2, len(gdf) + 2))
+        datum, stated = gio._resolve_datum(
+            datum, column=gio._datum_column(pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), rows, file),
+            crs_note=crs_note, lon=xy[:, 0], lat=xy[:, 1], file=file, option=datum_option)
+        gdf = geometry_to_wgs84(gdf, datum).set_crs("EPSG:4326", allow_override=True)
+    gdf.attrs.update(source=file, datum=datum, datum_source=stated)
+    return gdf
+
+
+def import_divisions(path: str | Path, *, valid_from: str, datum: str | None = "wgs84", code_col: str = "code",
+                     name_col: str = "name", layer: str | None = None, store=None, encoding: str | None = None,
+                     datum_option: str = "--datum") -> gpd.GeoDataFrame:
     """Read divisions from GeoJSON/Shapefile/GeoPackage (pyogrio) and optionally append them to a store.
 
     Parameters
@@ -350,35 +449,28 @@ def import_divisions(path: str | Path, *, valid_from: str, datum: str = "wgs84",
     valid_from
         ISO date the units are in force from.
     datum
-        ``"wgs84"`` (default), ``"gcj02"`` or ``"bd09"``: what the file's lon/lat really are
-        (Amap exports are GCJ-02 while labelled EPSG:4326).  Converted to WGS-84.
+        ``"wgs84"`` (default), ``"cgcs2000"``, ``"gcj02"`` or ``"bd09"``: what the file's lon/lat
+        really are (Amap exports are GCJ-02 while labelled EPSG:4326).  Converted to WGS-84.
+        None: stated by the file or asked for, as in :func:`read_units` (what
+        ``geoplan boundaries import`` does without ``--datum``).
     code_col, name_col, layer
         Column names; layer inside a GeoPackage.
     store
         A :class:`geoplan.store.Store`; every row is checked before anything is written, then
         all rows are appended in one transaction (a bad row leaves the store unchanged); see
         :func:`store_divisions`.
-    """
-    import pyogrio
+    encoding, datum_option
+        As in :func:`read_units`.
 
+    Raises
+    ------
+    InputError
+        As :func:`read_units`, bad or duplicate codes, a code already in force in the store.
+    """
     valid_from = iso_date(valid_from, what="valid_from", file=str(path))
-    try:
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"cannot read: {exc}", file=str(path)) from exc
-    if gdf.crs is None:
-        gdf = gdf.set_crs("EPSG:4326")
-    if gdf.crs.is_geographic is False:
-        gdf = gdf.to_crs("EPSG:4326")
-    bad = gdf.geometry.isna() | ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError("geometry is missing or not a polygon", file=str(path), row=i + 2, field="geometry")
-    if datum.lower() != "wgs84":
-        from geoplan.crs import geometry_to_wgs84
-        gdf = geometry_to_wgs84(gdf, datum)
-    gdf = gdf.set_crs("EPSG:4326", allow_override=True)
+    gdf = read_units(path, datum=datum, layer=layer, encoding=encoding, datum_option=datum_option)
     div = new_divisions(gdf, valid_from=valid_from, code_col=code_col, name_col=name_col, file=str(path))
+    div.attrs.update(gdf.attrs)
     if store is not None:
         store_divisions(store, div, file=str(path), code_col=code_col)
     return div
@@ -791,6 +883,50 @@ def inspection_route(markers: gpd.GeoDataFrame, *, graph=None, start: int = 0) -
     return order, _tour_length(order, D)
 
 
+def read_inspection(path: str | Path, *, encoding: str | None = None, sheet: str | int | None = None) -> pd.DataFrame:
+    """Read a joint-inspection record (CSV/TXT or Excel) with :mod:`geoplan.io`'s table reader.
+
+    Parameters
+    ----------
+    path
+        Columns ``marker_code``, ``result`` and optionally ``notes``, ``photo``.  The text
+        encoding is detected as for every geoplan table (UTF-8, else GBK/GB18030).
+    encoding, sheet
+        Force a CSV encoding; an Excel sheet (default: the first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells (empty cells are None), indexed by spreadsheet row (header = 1), with
+        ``attrs["source"]`` = the file, as :func:`record_inspection` takes it.
+
+    Raises
+    ------
+    InputError
+        Missing, empty or unreadable file, no data rows, or a missing column; the message
+        names the file.
+    """
+    from geoplan import io as gio
+
+    p, file = gio._existing(path)
+    ext = p.suffix.lower()
+    with gio._Reading(file):
+        if ext in (".csv", ".txt", ".tsv"):
+            raw = gio._csv_rows(p, encoding, file)
+        elif ext in (".xlsx", ".xlsm"):
+            raw = gio._excel_rows(p, sheet, file)
+        else:
+            raise InputError("an inspection record must be a CSV or Excel (.xlsx) table", file=file)
+        frame = gio._rows_to_frame(raw, ["marker_code", "result"], file)
+    for col in ("marker_code", "result"):
+        if col not in frame.columns:
+            raise InputError(f"missing column {col!r}; columns are: {', '.join(map(str, frame.columns))}",
+                             file=file, field=col)
+    frame = frame.map(lambda v: None if v is None else str(v).strip())
+    frame.attrs["source"] = file
+    return frame
+
+
 def record_inspection(markers: gpd.GeoDataFrame, records: pd.DataFrame, *, date: str,
                       history: pd.DataFrame | None = None) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Apply an inspection record to the register and append to its history.
@@ -815,11 +951,15 @@ def record_inspection(markers: gpd.GeoDataFrame, records: pd.DataFrame, *, date:
     reg = markers.copy()
     hist = [] if history is None else history.to_dict("records")
     known = set(reg["marker_code"])
-    for i, r in enumerate(records.itertuples(index=False)):
+    file = records.attrs.get("source")
+    # read_inspection indexes rows by spreadsheet row (a title line above the header shifts them)
+    rows = list(records.index) if records.index.name == "row" else list(range(2, len(records) + 2))
+    for row, r in zip(rows, records.itertuples(index=False)):
         if r.marker_code not in known:
-            raise InputError(f"unknown marker {r.marker_code}", row=i + 2, field="marker_code")
+            raise InputError(f"unknown marker {r.marker_code}", file=file, row=row, field="marker_code")
         if r.result not in ("found", "moved", "damaged", "missing"):
-            raise InputError(f"result {r.result!r} must be found, moved, damaged or missing", row=i + 2, field="result")
+            raise InputError(f"result {r.result!r} must be found, moved, damaged or missing", file=file, row=row,
+                             field="result")
         k = reg.index[reg["marker_code"] == r.marker_code][0]
         old = reg.at[k, "status"]
         new = old if (old == "proposed" and r.result == "found") else r.result

@@ -515,6 +515,7 @@ class RepairReport:
         """A Markdown summary (Chinese and English labels)."""
         lines = ["# 路网修复报告 / Road network repair report", ""]
         lines.append(f"- 坐标系 / CRS: {self.crs.to_string()} ({self.crs_note})")
+        lines.append("- 长度 / lengths: WGS-84 椭球面测地线长度（米）/ geodesic on the WGS-84 ellipsoid (m)")
         for k in ("mode", "node_tolerance_m", "snap_tolerance_m", "level_col"):
             if k in self.info:
                 lines.append(f"- {k}: {self.info[k]}")

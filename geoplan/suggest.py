@@ -175,6 +175,9 @@ def _highs_run(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_
 
 
 _TOL = 1e-6  # HiGHS' default primal feasibility / integrality tolerance
+# Statuses after which HiGHS has no point worth reading.
+_NO_ANSWER = ("Infeasible", "Model error", "Not Set", "Load error", "Solve error", "Unbounded",
+              "Primal infeasible or unbounded")
 
 
 def _check_point(x, c, A, row_lo, row_hi, col_lo, col_hi, integer, reported: float | None) -> bool:
@@ -248,9 +251,6 @@ def _highs_solve(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, tim
             if gap > max(mip_rel_gap * max(abs(obj), abs(bound)), 1e-6) + 1e-9 * max(1.0, abs(obj)):
                 status = "feasible (optimality not proven)"
     return x, obj, bound, status
-
-
-_NO_ANSWER = ("Infeasible", "Model error", "Not Set", "Load error", "Solve error", "Unbounded", "Primal infeasible or unbounded")
 
 
 def status_text(status: str, lang: str = "zh") -> str:

@@ -338,7 +338,8 @@ def test_areas_table_errors_are_one_line_exit_2(tmp_path):
 
 def test_rerun_recomputes_what_changed_and_sweeps_leftovers(client, table, tmp_path):
     """Reported: after the areas table changed (walk -> drive) a rerun reused the stale result;
-    a resumed run left areas/.ID.xxxx.tmp behind.  Also: formula text in names stays text (CSV and xlsx)."""
+    a resumed run left areas/.ID.xxxx.tmp behind.  Also: formula text in names stays text (CSV and xlsx).
+    Issue 12 item 2: the rerun by car now succeeds, on the drive graph built from the same file."""
     import shutil
     import subprocess
     import sys
@@ -361,6 +362,9 @@ def test_rerun_recomputes_what_changed_and_sweeps_leftovers(client, table, tmp_p
 
     first = batch.run_batch(path, out, **kw).set_index("area_id")
     assert (first["status"] == "ok").all()
+    types = ("elder_care_centre", "elder_care_station", "minor_protection", "social_work")
+    assert (first.loc["00170", [f"{t}_mode" for t in types]] == "walk").all() and first.loc["00170", "modes"] == "walk"
+    walk_min = pd.read_parquet(out / "areas" / "00170" / "demand.parquet")["social_work_min"].to_numpy(float)
     done = json.loads((out / "areas" / "00170" / batch.MARKER).read_text(encoding="utf-8"))
     prov = done["provenance"]
     assert set(prov) == {"geoplan", "row", "options", "inputs"}
@@ -379,23 +383,37 @@ def test_rerun_recomputes_what_changed_and_sweeps_leftovers(client, table, tmp_p
     (leftover / OUT_MARKER).write_text(json.dumps({"geoplan": "0", "temporary": True, "pid": dead.pid,
                                                    "host": __import__("socket").gethostname()}))
 
-    # the row of 00170 changes: walk -> drive; 00530 is unchanged
+    # the row of 00170 changes: (the catalogue's) walk -> drive; 00530 is unchanged
+    as_before = two["mode"].copy()
     two.loc[two["area_id"] == "00170", "mode"] = "drive"
     two.to_csv(path, index=False, encoding="utf-8-sig")
     second = batch.run_batch(path, out, **kw).set_index("area_id")
     assert second.loc["00530", "status"] == "skipped"
-    # recomputed, not the stale walk result: the demo catalogue's types are walk-only, so by car it fails
-    assert second.loc["00170", "status"] == "failed" and "drive" in second.loc["00170", "error"]
+    # recomputed, not the stale walk result: every type timed on the drive graph of the same file
+    assert second.loc["00170", "status"] == "ok", second.loc["00170", "error"]
+    assert (second.loc["00170", [f"{t}_mode" for t in types]] == "drive").all()
+    assert second.loc["00170", "modes"] == "drive"
+    disk = pd.read_csv(out / "summary.csv", dtype={"area_id": str}).set_index("area_id")
+    assert disk.loc["00170", "social_work_mode"] == "drive" and disk.loc["00530", "social_work_mode"] == "walk"
+    drive_min = pd.read_parquet(out / "areas" / "00170" / "demand.parquet")["social_work_min"].to_numpy(float)
+    assert not np.allclose(drive_min, walk_min, equal_nan=True)  # a new result, not the walk one relabelled
+    assert json.loads((out / "areas" / "00170" / batch.MARKER).read_text(encoding="utf-8"))["social_work_mode"] == "drive"
     assert not leftover.exists()
     assert not [p for p in (out / "areas").iterdir() if p.name.startswith(".")]
 
-    # back to walk: the recorded result is current again; same content with a new modification time too
-    two.loc[two["area_id"] == "00170", "mode"] = "walk"
+    # back as it was: recomputed again, and the result is the first run's (same provenance, same times)
+    two["mode"] = as_before
     two.to_csv(path, index=False, encoding="utf-8-sig")
+    third = batch.run_batch(path, out, **kw).set_index("area_id")
+    assert third["status"].to_dict() == {"00170": "ok", "00530": "skipped"}
+    assert third.loc["00170", "social_work_mode"] == "walk"
+    np.testing.assert_array_equal(
+        pd.read_parquet(out / "areas" / "00170" / "demand.parquet")["social_work_min"].to_numpy(float), walk_min)
+    assert json.loads((out / "areas" / "00170" / batch.MARKER).read_text(encoding="utf-8"))["provenance"] == prov
+    # same content with a new modification time: the recorded results are current
     os.utime(fac_copy, (1e9, 1e9))
     third = batch.run_batch(path, out, **kw).set_index("area_id")
     assert (third["status"] == "skipped").all()
-    assert json.loads((out / "areas" / "00170" / batch.MARKER).read_text(encoding="utf-8"))["provenance"] == prov
     # changed content: recomputed
     import geopandas as gpd
 

@@ -282,9 +282,7 @@ def test_seeds_themselves_read_cleanly(tmp_path):
     assert np.isfinite(units.total_bounds).all()
 
 
-# Failures the fuzzing found in files this suite does not own (reported, not fixed here):
-# geoplan.boundaries.import_divisions lets pyogrio's and pandas' errors through.
-@pytest.mark.xfail(reason="boundaries.import_divisions: invalid UTF-8 attribute -> UnicodeDecodeError", strict=False)
+# Found by the fuzzing: boundaries.import_divisions let pyogrio's and pandas' errors through (fixed).
 def test_boundaries_import_invalid_utf8(tmp_path):
     from geoplan import boundaries
 
@@ -293,8 +291,6 @@ def test_boundaries_import_invalid_utf8(tmp_path):
     _only_geoplan_errors(boundaries.import_divisions, path, valid_from="2020-01-01")
 
 
-@pytest.mark.xfail(reason="boundaries.import_divisions: a table without geometry -> AttributeError 'crs'",
-                   strict=False)
 def test_boundaries_import_table_without_geometry(tmp_path):
     from geoplan import boundaries
 

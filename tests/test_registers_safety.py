@@ -250,7 +250,7 @@ def test_boundaries_reimport_with_earlier_valid_from_is_refused(tmp_path):
         assert _content(tmp_path / "b.gpkg") == before
         live = B.divisions_at(B.load_divisions(st), "2020-01-01")
         assert live["code"].is_unique and len(live) == len(gpd.read_file(XIANGTAN))
-    r = CliRunner().invoke(main, ["boundaries", "import", str(XIANGTAN), "--store", str(tmp_path / "b.gpkg"),
+    r = CliRunner().invoke(main, ["boundaries", "import", str(XIANGTAN), "--datum", "wgs84", "--store", str(tmp_path / "b.gpkg"),
                                   "--valid-from", "2015-01-01"])
     assert r.exit_code == 2 and "already in force" in r.output
 
@@ -313,7 +313,7 @@ def test_two_processes_importing_at_once_lose_nothing(tmp_path):
 def test_two_processes_importing_the_same_divisions_at_once(tmp_path):
     store = tmp_path / "界线.gpkg"
     cmd = "import sys; from geoplan.cli import main; sys.argv = ['geoplan'] + sys.argv[1:]; main()"
-    procs = [subprocess.Popen([sys.executable, "-c", cmd, "boundaries", "import", str(XIANGTAN), "--store", str(store),
+    procs = [subprocess.Popen([sys.executable, "-c", cmd, "boundaries", "import", str(XIANGTAN), "--datum", "wgs84", "--store", str(store),
                                "--valid-from", "2018-01-01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
     outs = [p.communicate(timeout=600) for p in procs]
@@ -367,7 +367,7 @@ def test_failed_boundaries_import_into_a_new_path_leaves_nothing(tmp_path):
     src = tmp_path / "bad.geojson"
     bad.to_file(src, driver="GeoJSON")
     store = tmp_path / "new.gpkg"
-    r = CliRunner().invoke(main, ["boundaries", "import", str(src), "--store", str(store), "--valid-from", "2018-01-01"])
+    r = CliRunner().invoke(main, ["boundaries", "import", str(src), "--datum", "wgs84", "--store", str(store), "--valid-from", "2018-01-01"])
     assert r.exit_code == 2 and "row 5" in r.output
     assert not store.exists() and list(tmp_path.iterdir()) == [src]
 

@@ -17,16 +17,33 @@ def command() -> None:
     """行政区划与界线 / administrative divisions, boundary lines and markers."""
 
 
-def _read(path: str, layer: str | None = None, datum: str = "wgs84") -> gpd.GeoDataFrame:
+# Datums are never guessed (as for every geoplan input): without --datum the file must state it.
+_DATUM_HELP = ("坐标系：wgs84/cgcs2000（GPS、天地图）、gcj02（高德、腾讯）、bd09（百度）；中国大陆的坐标必须说明"
+               "（文件的 CGCS2000/投影坐标系或“坐标系”列也算），不作猜测 / datum of the polygons; required in "
+               "mainland China unless the file states it (a CGCS2000 or projected CRS, a 坐标系 column): "
+               "geoplan never guesses.")
+
+
+def _datum_opt(f):
+    return click.option("--datum", type=click.Choice(DATUMS), default=None, help=_DATUM_HELP)(f)
+
+
+def _read(path: str, layer: str | None = None) -> gpd.GeoDataFrame:
+    """A layer geoplan wrote (markers, shared lines, roads), read as it is: no datum question."""
     try:
         g = gpd.read_file(path, layer=layer)
     except Exception as exc:  # pyogrio errors vary by driver
         raise InputError(f"cannot read: {exc}", file=path) from exc
-    if datum in ("gcj02", "bd09"):
-        from geoplan.crs import geometry_to_wgs84
+    if "code" in g.columns:
+        g["code"] = g["code"].astype(str)
+    return g
 
-        g = geometry_to_wgs84(g.to_crs("EPSG:4326") if g.crs and not g.crs.is_geographic else g, datum)
-        g = g.set_crs("EPSG:4326", allow_override=True)
+
+def _units(path: str, datum: str | None) -> gpd.GeoDataFrame:
+    """Division polygons, read by :func:`geoplan.boundaries.read_units` (datum stated or asked for)."""
+    from geoplan import boundaries as B
+
+    g = B.read_units(path, datum=datum, datum_option="--datum")
     if "code" in g.columns:
         g["code"] = g["code"].astype(str)
     return g
@@ -50,7 +67,7 @@ def demo(output: str, overwrite: bool, lang: str) -> None:
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--store", "store_path", required=True, type=click.Path(dir_okay=False), help="GeoPackage store.")
 @click.option("--valid-from", required=True, help="ISO date the units are in force from.")
-@click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True)
+@_datum_opt
 @click.option("--code-col", default="code", show_default=True)
 @click.option("--name-col", default="name", show_default=True)
 def import_(path, store_path, valid_from, datum, code_col, name_col) -> None:
@@ -59,7 +76,7 @@ def import_(path, store_path, valid_from, datum, code_col, name_col) -> None:
     from geoplan.store import open_store
 
     # read and check the file before the store is touched; a store created here is removed if the import fails
-    div = B.import_divisions(path, valid_from=valid_from, datum="wgs84" if datum == "cgcs2000" else datum,
+    div = B.import_divisions(path, valid_from=valid_from, datum=datum, datum_option="--datum",
                              code_col=code_col, name_col=name_col)
     with open_store(store_path) as store:
         B.store_divisions(store, div, file=str(path), code_col=code_col)
@@ -83,12 +100,12 @@ def _outputs(output, overwrite, layers: dict[str, pd.DataFrame]) -> None:
 @overwrite_opt
 @click.option("--tolerance", type=float, default=1.0, show_default=True, help="metres")
 @click.option("--sliver-width", type=float, default=50.0, show_default=True, help="metres")
-@click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True)
+@_datum_opt
 def check(path, output, overwrite, tolerance, sliver_width, datum) -> None:
     """缝隙、重叠、狭长多边形 / gaps, overlaps, slivers between neighbours."""
     from geoplan import boundaries as B
 
-    res = B.check_topology(_read(path, datum=datum), tolerance_m=tolerance, sliver_width_m=sliver_width)
+    res = B.check_topology(_units(path, datum), tolerance_m=tolerance, sliver_width_m=sliver_width)
     _outputs(output, overwrite, {"topology": res.layer})
 
 
@@ -97,12 +114,12 @@ def check(path, output, overwrite, tolerance, sliver_width, datum) -> None:
 @output_opt
 @overwrite_opt
 @click.option("--tolerance", type=float, default=0.0, show_default=True, help="metres")
-@click.option("--datum", type=click.Choice(DATUMS), default="wgs84", show_default=True)
+@_datum_opt
 def lines(path, output, overwrite, tolerance, datum) -> None:
     """共有界线及长度 / shared boundary lines with lengths, and the outer boundary."""
     from geoplan import boundaries as B
 
-    units = _read(path, datum=datum)
+    units = _units(path, datum)
     _outputs(output, overwrite, {"lines": B.shared_lines(units, tolerance_m=tolerance),
                                  "outer": B.outer_boundary(units)})
 
@@ -140,7 +157,8 @@ def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_l
     from geoplan._output import csv_safe, output_folder
     from geoplan.report import Section, write_report
 
-    reg, hist = B.record_inspection(_read(markers_path, markers_layer), pd.read_csv(records_csv, dtype=str), date=date_)
+    # geoplan's table reader: encoding detected, an empty or malformed file is an error naming it
+    reg, hist = B.record_inspection(_read(markers_path, markers_layer), B.read_inspection(records_csv), date=date_)
     with output_folder(output, overwrite=overwrite) as tmp:
         reg.to_file(Path(tmp) / "markers.gpkg", driver="GPKG")
         csv_safe(hist).to_csv(Path(tmp) / "history.csv", index=False)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
+from geoplan._loading import MODES, load_network, load_networks, parse_modes  # noqa: F401 - one loader, re-exported
 from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, overwrite_opt
-
-MODES = ("walk", "drive")
-_MODE_WORDS = {"步行": "walk", "驾车": "drive"}
 
 mode_opt = click.option(
     "--mode", "mode_args", multiple=True, metavar="[TYPE=]walk|drive",
@@ -39,36 +37,6 @@ def check_opts(f):
 def check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities) -> dict:
     return {"invalid_units": invalid_units, "allow_empty_units": allow_empty_units, "allow_outside": allow_outside,
             "allow_far_facilities": allow_far_facilities}
-
-
-def parse_modes(values, catalogue):
-    """``--mode`` values → ``{type key: mode}`` (None when not given).
-
-    A plain ``walk``/``drive`` applies to every type; ``TYPE=MODE`` (key, Chinese name or
-    alias; 步行/驾车 accepted) to one and wins over a plain value whatever the order.
-    """
-    from geoplan._errors import InputError
-
-    if not values:
-        return None
-    every: str | None = None
-    per: dict[str, str] = {}
-    for text in values:
-        name, sep, mode = str(text).rpartition("=")
-        mode = _MODE_WORDS.get(mode.strip(), mode.strip().lower())
-        if mode not in MODES:
-            raise InputError(f"--mode {text!r}: the mode must be walk or drive (步行/驾车)", field="--mode")
-        if not sep:
-            every = mode
-            continue
-        key = catalogue.resolve(name.strip())
-        if key is None:
-            raise InputError(f"--mode {text!r}: unknown facility type {name.strip()!r}; known: "
-                             f"{', '.join(catalogue.keys)} (or their Chinese names)", field="--mode")
-        per[key] = mode
-    out = {t: every for t in catalogue.keys} if every else {}
-    out.update(per)
-    return out
 
 
 def resolve_types(types, catalogue) -> list[str] | None:
@@ -147,35 +115,3 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
                              **check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities))
     paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap)
     echo_paths(paths)
-
-
-def load_network(path, *, place=None, mode="walk", walk_speed_kmh=4.5):
-    """A Network from a file (by its suffix) or a place name (online): the one place that reads networks by suffix."""
-    from pathlib import Path
-
-    from geoplan import network
-
-    if place:
-        return network.from_place(place, mode=mode, walk_speed_kmh=walk_speed_kmh)
-    suffix = "".join(Path(path).suffixes[-2:]).lower()
-    if suffix.endswith(".graphml"):
-        return network.from_graphml(path, mode=mode, walk_speed_kmh=walk_speed_kmh)
-    if suffix.endswith((".pbf", ".osm", ".xml", ".osm.bz2")):
-        return network.from_osm_file(path, mode=mode, walk_speed_kmh=walk_speed_kmh)
-    from geoplan import lines
-
-    return lines.network_from_lines(path, mode=mode, walk_speed_kmh=walk_speed_kmh)
-
-
-def load_networks(path, *, place=None, modes, walk_speed_kmh=4.5) -> dict:
-    """``{mode: Network}``, each needed mode built once from the same source (file or place)."""
-    from geoplan._errors import NetworkError
-
-    out = {}
-    for mode in sorted(set(modes)):
-        try:
-            out[mode] = load_network(path, place=place, mode=mode, walk_speed_kmh=walk_speed_kmh)
-        except NetworkError as exc:
-            # No fallback to the other mode: that would time a drive type on foot (or the reverse).
-            raise NetworkError(f"cannot build the {mode} network from {path or place}: {exc}") from exc
-    return out

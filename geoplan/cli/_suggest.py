@@ -68,7 +68,8 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     from geoplan import datasets, io, standards, suggest
     from geoplan._errors import InputError
     from geoplan._output import check_new_file
-    from geoplan.cli._coverage import load_network, parse_modes, resolve_types
+    from geoplan._loading import load_network, parse_modes
+    from geoplan.cli._coverage import resolve_types
 
     check_new_file(output, overwrite=overwrite)
     cat = standards.load_catalogue(config_path)
