@@ -63,8 +63,8 @@ import numpy as np
 import pandas as pd
 
 from geoplan._errors import GeoplanError, InputError, OutputExistsError
-from geoplan._loading import clip_network  # noqa: F401 - re-exported: batch.clip_network
-from geoplan._loading import check_modes, load_networks, parse_modes, split_modes
+from geoplan.network._loading import clip_network  # noqa: F401 - re-exported: batch.clip_network
+from geoplan.network._loading import check_modes, load_networks, parse_modes, split_modes
 
 log = logging.getLogger("geoplan")
 
@@ -411,7 +411,7 @@ def _area_polygon(area: Area):
     """The area outline (shapely, WGS-84) and the units GeoDataFrame (or None)."""
     import shapely
 
-    from geoplan import io
+    from geoplan.io._io import _io as io
 
     units = (io.read_polygons(area.units, datum=area.units_datum, datum_option="行政单位坐标系 (units_datum)")
              if area.units else None)
@@ -431,7 +431,7 @@ def _buffered(poly, buffer_m: float):
     """``poly`` (WGS-84) buffered by ``buffer_m`` metres in its UTM zone; returns (buffered WGS-84, UTM CRS)."""
     import geopandas as gpd
 
-    from geoplan.crs import utm_crs
+    from geoplan.io._crs import utm_crs
 
     c = poly.centroid
     crs = utm_crs(c.x, c.y)
@@ -456,7 +456,7 @@ def area_catalogue(area: Area, catalogue: Any = None, *, file: str | None = None
     InputError
         An unknown facility type in the override (with the area's row and field ``mode``).
     """
-    from geoplan.standards import default_catalogue
+    from geoplan.coverage.standards import default_catalogue
 
     cat = catalogue if catalogue is not None else default_catalogue()
     where = f"areas table 方式 (mode){'' if area.row is None else f', row {area.row}'}"
@@ -587,7 +587,8 @@ def run_area(
         graphs built, e.g. ``"drive,walk"``), per-type covered shares
         ``{type}_covered`` and modes used ``{type}_mode``.
     """
-    from geoplan import coverage, io
+    from geoplan.coverage._coverage import _coverage as coverage
+    from geoplan.io._io import _io as io
     from geoplan._output import csv_safe, output_folder
 
     rec: dict[str, Any] = {"area_id": area.area_id, "name": area.name, "status": "failed", "error_type": "",
@@ -914,7 +915,7 @@ def run_batch(
         ``output`` exists and is not a batch folder geoplan created.
     """
     from geoplan._output import output_folder, sweep_stale, write_csv, write_marker
-    from geoplan.report import Section, write_report
+    from geoplan.outputs._report import Section, write_report
 
     if lang not in ("zh", "en"):
         raise InputError(f"lang must be zh or en, not {lang!r}", field="lang")
@@ -1088,13 +1089,13 @@ def demo_areas(folder: str | os.PathLike, *, drop_types: Mapping[str, Sequence[s
     -------
     Path
     """
-    from geoplan import datasets
+    from geoplan.demo import _datasets as datasets
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     units = datasets.demo_units()
     fac = datasets.demo_facilities()
-    from geoplan.crs import utm_crs
+    from geoplan.io._crs import utm_crs
 
     c = units.geometry.union_all().centroid
     dem = datasets.demo_demand(utm_crs(c.x, c.y))

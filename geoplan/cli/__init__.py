@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import importlib
 import logging
 import os
 import sys
@@ -121,13 +120,16 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.obj["quiet"] = quiet
 
 
-for _name in _SUBCOMMANDS:
-    _modname = f"geoplan.cli._{_name}"
-    try:
-        _mod = importlib.import_module(_modname)
-    except ModuleNotFoundError as _exc:  # subcommand not written yet
-        if _exc.name != _modname:
-            raise
-        continue
-    _with_run_context(_mod.command, _mod.command.name)
-    main.add_command(_mod.command)
+def _register() -> None:
+    """Add every subcommand explicitly: a broken subcommand module is an ImportError, never a missing command."""
+    from geoplan.cli import _batch, _boundaries, _coverage, _demo, _names, _network, _suggest
+
+    modules = {"demo": _demo, "coverage": _coverage, "suggest": _suggest, "names": _names,
+               "boundaries": _boundaries, "network": _network, "batch": _batch}
+    for name in _SUBCOMMANDS:
+        command = modules[name].command
+        _with_run_context(command, command.name)
+        main.add_command(command)
+
+
+_register()

@@ -41,7 +41,7 @@ def _read(path: str, layer: str | None = None) -> gpd.GeoDataFrame:
 
 def _units(path: str, datum: str | None) -> gpd.GeoDataFrame:
     """Division polygons, read by :func:`geoplan.boundaries.read_units` (datum stated or asked for)."""
-    from geoplan import boundaries as B
+    from geoplan.registers import boundaries as B
 
     g = B.read_units(path, datum=datum, datum_option="--datum")
     if "code" in g.columns:
@@ -55,7 +55,7 @@ def _units(path: str, datum: str | None) -> gpd.GeoDataFrame:
 @lang_opt
 def demo(output: str, overwrite: bool, lang: str) -> None:
     """湘潭示例：两个来源比较、拓扑、共有界线、建议界桩、报告与地图 / Xiangtan demo."""
-    from geoplan._boundaries_demo import run_demo
+    from geoplan.demo._boundaries import run_demo
     from geoplan._output import output_folder
 
     with output_folder(output, overwrite=overwrite) as tmp:
@@ -72,8 +72,8 @@ def demo(output: str, overwrite: bool, lang: str) -> None:
 @click.option("--name-col", default="name", show_default=True)
 def import_(path, store_path, valid_from, datum, code_col, name_col) -> None:
     """导入区划多边形到库（全部或不导入）/ import division polygons into a store (all or nothing)."""
-    from geoplan import boundaries as B
-    from geoplan.store import open_store
+    from geoplan.registers import boundaries as B
+    from geoplan.registers import open_store
 
     # read and check the file before the store is touched; a store created here is removed if the import fails
     div = B.import_divisions(path, valid_from=valid_from, datum=datum, datum_option="--datum",
@@ -103,7 +103,7 @@ def _outputs(output, overwrite, layers: dict[str, pd.DataFrame]) -> None:
 @_datum_opt
 def check(path, output, overwrite, tolerance, sliver_width, datum) -> None:
     """缝隙、重叠、狭长多边形 / gaps, overlaps, slivers between neighbours."""
-    from geoplan import boundaries as B
+    from geoplan.registers import boundaries as B
 
     res = B.check_topology(_units(path, datum), tolerance_m=tolerance, sliver_width_m=sliver_width)
     _outputs(output, overwrite, {"topology": res.layer})
@@ -117,7 +117,7 @@ def check(path, output, overwrite, tolerance, sliver_width, datum) -> None:
 @_datum_opt
 def lines(path, output, overwrite, tolerance, datum) -> None:
     """共有界线及长度 / shared boundary lines with lengths, and the outer boundary."""
-    from geoplan import boundaries as B
+    from geoplan.registers import boundaries as B
 
     units = _units(path, datum)
     _outputs(output, overwrite, {"lines": B.shared_lines(units, tolerance_m=tolerance),
@@ -135,7 +135,7 @@ def lines(path, output, overwrite, tolerance, datum) -> None:
 @click.option("--lines-layer", default=None, help="layer in a GeoPackage (e.g. shared_lines)")
 def markers(markers_path, lines_path, output, overwrite, tolerance, roads, markers_layer, lines_layer) -> None:
     """界桩检查与建议 / check the marker register, propose markers for lines with too few."""
-    from geoplan import boundaries as B
+    from geoplan.registers import boundaries as B
 
     mk, ln = _read(markers_path, markers_layer), _read(lines_path, lines_layer)
     _outputs(output, overwrite, {
@@ -153,9 +153,9 @@ def markers(markers_path, lines_path, output, overwrite, tolerance, roads, marke
 @click.option("--markers-layer", default=None, help="layer in a GeoPackage (e.g. markers)")
 def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_layer) -> None:
     """联检记录 → 更新登记表、报告 / apply an inspection record, write the report."""
-    from geoplan import boundaries as B
+    from geoplan.registers import boundaries as B
     from geoplan._output import csv_safe, output_folder
-    from geoplan.report import Section, write_report
+    from geoplan.outputs import Section, write_report
 
     # geoplan's table reader: encoding detected, an empty or malformed file is an error naming it
     reg, hist = B.record_inspection(_read(markers_path, markers_layer), B.read_inspection(records_csv), date=date_)
@@ -173,8 +173,8 @@ def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_l
 @click.option("--date", "date_", default=None, help="show the divisions in force on this date")
 def history(store_path, date_) -> None:
     """区划变更记录 / merges and splits recorded in a store (TSV on stdout)."""
-    from geoplan import boundaries as B
-    from geoplan.store import Store
+    from geoplan.registers import boundaries as B
+    from geoplan.registers import Store
 
     with Store(store_path, readonly=True) as store:  # looking never modifies the file
         if date_:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geoplan._loading import MODES, load_network, load_networks, parse_modes  # noqa: F401 - one loader, re-exported
+from geoplan.network._loading import MODES, load_network, load_networks, parse_modes  # noqa: F401 - one loader, re-exported
 from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, overwrite_opt
 
 mode_opt = click.option(
@@ -95,7 +95,9 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
           --facilities-datum gcj02 --demand 小区人口.csv --units 街道.geojson -o 覆盖评估2026
       geoplan coverage ... --mode 殡仪馆=drive -o 覆盖评估2026
     """
-    from geoplan import coverage, io, standards
+    from geoplan import coverage
+    from geoplan import io
+    from geoplan.coverage import standards
     from geoplan._errors import InputError
     from geoplan._output import check_new_file
 

@@ -24,7 +24,9 @@ def command(output, overwrite, lang, mode_args, basemap):
     buildings with estimated residents, postal-code areas standing in for 街道.
     With --mode (e.g. ``--mode 社工站=drive``) the drive graph is built from the same extract.
     """
-    from geoplan import coverage, datasets, standards
+    from geoplan import coverage
+    from geoplan import demo as datasets
+    from geoplan.coverage import standards
     from geoplan._output import check_new_file
     from geoplan.cli._coverage import load_networks, parse_modes
 

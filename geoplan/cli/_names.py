@@ -42,8 +42,8 @@ def command() -> None:
 @wordlists_opt
 def import_cmd(store, file, date, approval_doc, category, sheet, wordlists) -> None:
     """把 CSV/Excel/GeoJSON 导入地名库（全部成功或全部不写）。 Import names into STORE (.gpkg)."""
-    from geoplan.names import Gazetteer, read_names
-    from geoplan.store import open_store
+    from geoplan.registers.names import Gazetteer, read_names
+    from geoplan.registers import open_store
 
     # check the whole file before the store is touched: a bad file never creates or changes a store
     names = read_names(file, sheet=sheet, default_category=category)
@@ -55,7 +55,7 @@ def import_cmd(store, file, date, approval_doc, category, sheet, wordlists) -> N
 
 
 def _load_names(path: str, *, date: str | None, category: str | None) -> pd.DataFrame:
-    from geoplan.names import Gazetteer, read_names
+    from geoplan.registers.names import Gazetteer, read_names
 
     p = Path(path)
     if p.suffix.lower() == ".gpkg":
@@ -65,7 +65,7 @@ def _load_names(path: str, *, date: str | None, category: str | None) -> pd.Data
         finally:
             gz.store.close()
     if p.name.endswith(".csv.gz"):
-        from geoplan.names import _read_table
+        from geoplan.registers.names import _read_table
 
         df, _ = _read_table(p)  # plain table (e.g. the shipped townships): clean errors, `abolished` kept
         if category and "category" not in df:
@@ -95,9 +95,9 @@ def check_cmd(names_file, category, date, prefix, wordlists, output, overwrite, 
 
 def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sections=()) -> dict:
     from geoplan._output import output_folder
-    from geoplan.names import check_names, summarize_findings
+    from geoplan.registers.names import check_names, summarize_findings
 
-    from geoplan.names import abolished_mask
+    from geoplan.registers.names import abolished_mask
 
     findings = check_names(df, wordlists=wordlists)
     summary = summarize_findings(findings)
@@ -123,13 +123,13 @@ def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sectio
 
 
 def _section(heading, text, table, sheet):
-    from geoplan.report import Section
+    from geoplan.outputs import Section
 
     return Section(heading=heading, text=text, table=table, sheet=sheet)
 
 
 def _write_report(folder: Path, *, title: str, sections, lang: str) -> dict:
-    from geoplan.report import write_report
+    from geoplan.outputs import write_report
 
     return write_report(folder, title=title, sections=sections, lang=lang)
 
@@ -142,7 +142,7 @@ def _write_report(folder: Path, *, title: str, sections, lang: str) -> dict:
 @wordlists_opt
 def pinyin_cmd(names, file_, category, upper, wordlists) -> None:
     """标志用汉语拼音（GB 17733）：专名通名分写、无声调。 Sign pinyin; TSV to stdout."""
-    from geoplan.names import read_names, sign_pinyin
+    from geoplan.registers.names import read_names, sign_pinyin
 
     items = [(n, category) for n in names]
     if file_:
@@ -178,7 +178,7 @@ def _read_geo(path: str, *, layer: str | None, kind: str):
 
 
 def _metric(gdf):
-    from geoplan.crs import ensure_projected
+    from geoplan.io import ensure_projected
 
     return ensure_projected(gdf)
 
@@ -197,7 +197,7 @@ def _metric(gdf):
 def signs_cmd(roads, signs_file, name_col, text_col, max_distance, wordlists, output, overwrite, lang) -> None:
     """路名牌位置（路口、路端）及缺牌、牌文不符。 Road-name sign locations and problems."""
     from geoplan._output import output_folder
-    from geoplan.names import road_signs
+    from geoplan.registers.names import road_signs
 
     r = _metric(_read_geo(roads, layer=None, kind="roads"))
     s = _metric(_read_geo(signs_file, layer=None, kind="signs")).to_crs(r.crs) if signs_file else None
@@ -234,7 +234,7 @@ def doors_cmd(roads, buildings, road_name, name_col, number_col, start, odd_side
               overwrite, lang) -> None:
     """沿道路编门牌号，保留现有号，新增用支号（12-1）。 Door numbers along a road."""
     from geoplan._output import output_folder
-    from geoplan.names import door_numbers
+    from geoplan.registers.names import door_numbers
 
     r = _metric(_read_geo(roads, layer=None, kind="roads"))
     line = r[r[name_col] == road_name]
@@ -254,7 +254,7 @@ def doors_cmd(roads, buildings, road_name, name_col, number_col, start, odd_side
 def _doors_for(line, b, *, start, odd_side, number_col, max_distance, road_name):
     import shapely
 
-    from geoplan.names import door_numbers
+    from geoplan.registers.names import door_numbers
 
     merged = shapely.line_merge(line.geometry.union_all())
     if merged.geom_type != "LineString":
@@ -280,7 +280,7 @@ def _doors_text(res, lang):
 @click.option("--at", "at", default=None, help="显示该日期的地名库 / show the gazetteer as it stood at this date.")
 def history_cmd(store, code, at) -> None:
     """地名沿革（事件）或某日的地名库，TSV 输出。 Events, or the state at a date, as TSV."""
-    from geoplan.names import Gazetteer
+    from geoplan.registers.names import Gazetteer
 
     gz = Gazetteer(store, readonly=True)  # looking never modifies the file
     if at:
@@ -302,7 +302,7 @@ def history_cmd(store, code, at) -> None:
 @overwrite_opt
 def export_cmd(store, out, date, overwrite) -> None:
     """导出地名库为 CSV/Excel/GeoJSON（按后缀）。 Export the gazetteer."""
-    from geoplan.names import Gazetteer
+    from geoplan.registers.names import Gazetteer
 
     gz = Gazetteer(store, readonly=True)
     try:
@@ -324,7 +324,7 @@ def export_cmd(store, out, date, overwrite) -> None:
 @lang_opt
 def demo_cmd(province, city, osm, no_osm, wordlists, output, overwrite, lang) -> None:
     """真实数据示例：全省乡镇重名/同音检查、湘潭乡镇标志拼音、Helsinki 路牌与门牌。 Demo on real data."""
-    from geoplan.names import sign_pinyin
+    from geoplan.registers.names import sign_pinyin
 
     if not TOWNSHIPS_FILE.exists():
         raise InputError("township data missing; run python data/names/build_townships.py", file=TOWNSHIPS_FILE)
@@ -364,7 +364,7 @@ def _osm_demo(osm, *, lang, wordlists):
     if not os.path.exists(path):
         log.warning("OSM extract %s not found; signs/doors demo skipped", path)
         return []
-    from geoplan.names import road_signs
+    from geoplan.registers.names import road_signs
 
     roads = _metric(_read_geo(path, layer=None, kind="roads"))
     survey = road_signs(roads, wordlists=wordlists)

@@ -60,7 +60,7 @@ def from_lines(roads, output, overwrite, mode, layer, crs, datum, snap_tolerance
     """
     import geopandas as gpd
 
-    from geoplan import lines as L
+    from geoplan import network as L
 
     gdf = L.read_lines(roads, layer=layer, datum=datum, crs=crs)
     G, report = L.graph_from_lines(

@@ -65,10 +65,13 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     With several --type: the fewest-cost new facilities so each type reaches its target share of people
     (--target, else the type's people target, else 1), a facility sharing a building costing --saving less.
     """
-    from geoplan import datasets, io, standards, suggest
+    from geoplan import demo as datasets
+    from geoplan import io
+    from geoplan.coverage import standards
+    from geoplan import suggest
     from geoplan._errors import InputError
     from geoplan._output import check_new_file
-    from geoplan._loading import load_network, parse_modes
+    from geoplan.network import load_network, parse_modes
     from geoplan.cli._coverage import resolve_types
 
     check_new_file(output, overwrite=overwrite)
@@ -96,7 +99,7 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     cand = io.read_points(candidates_path, datum=candidates_datum, kind="points") if candidates_path else None
     checks = check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities)
     if len(types) > 1:
-        from geoplan._colocate import suggest_colocated
+        from geoplan.suggest import suggest_colocated
 
         # Several types: one model (least cost to reach every type's target); single-type options do not apply.
         ctx = click.get_current_context()

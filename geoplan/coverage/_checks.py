@@ -44,7 +44,7 @@ def empty_checks() -> pd.DataFrame:
 
 
 def _where(frame, label) -> dict:
-    from geoplan.coverage import _where as where
+    from geoplan.coverage._coverage import _where as where
 
     return where(frame, label)
 

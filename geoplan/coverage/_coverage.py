@@ -21,10 +21,10 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from geoplan import _coverage_checks as _checks
+from geoplan.coverage import _checks
 from geoplan._errors import InputError
-from geoplan.network import MAX_SNAP_M, Network, snap
-from geoplan.standards import Catalogue, default_catalogue, unit_kind
+from geoplan.network._network import MAX_SNAP_M, Network, snap
+from geoplan.coverage.standards import Catalogue, default_catalogue, unit_kind
 
 log = logging.getLogger("geoplan")
 
@@ -631,14 +631,14 @@ class CoverageResult:
         The folder is written all-or-nothing; an existing folder is replaced only with ``overwrite=True``.
         Returns the paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``geojson``, ``map``.
         """
-        from geoplan._coverage_outputs import write_coverage
+        from geoplan.outputs._coverage_outputs import write_coverage
 
         return write_coverage(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note, title=title)
 
 
 def _where(frame, label) -> dict:
     """file/row of a record for an error: spreadsheet row when the frame came from geoplan.io."""
-    from geoplan.io import source_rows  # rows live in attrs as one text (issue 17), not a list
+    from geoplan.io._io import source_rows  # rows live in attrs as one text (issue 17), not a list
 
     rows = source_rows(frame)
     if rows is not None:
@@ -765,7 +765,7 @@ def assess(
     if not type_list:
         raise InputError("no facility types to assess", field="types")
 
-    from geoplan.io import datum_note  # the datum of every input goes into the report (issue 12 item 8)
+    from geoplan.io._io import datum_note  # the datum of every input goes into the report (issue 12 item 8)
 
     for frame, zh, en in ((facilities, "设施", "facilities"), (demand, "需求点", "demand"), (units, "行政单位", "units")):
         line = datum_note(frame, zh, en) if frame is not None else None

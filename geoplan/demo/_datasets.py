@@ -131,7 +131,7 @@ def demo_demand(crs=None):
             non_res |= b[col].notna()
     b = b[btype.isin(_RESIDENTIAL).to_numpy() & ~non_res.to_numpy()].copy()
     if crs is None:
-        from geoplan.crs import utm_crs
+        from geoplan.io._crs import utm_crs
 
         c = b.geometry.union_all().centroid
         crs = utm_crs(c.x, c.y)
@@ -173,7 +173,7 @@ def demo_units(network=None):
         f = frame[frame["addr:postcode"].isin(DEMO_POSTCODES)]
         pts.append(gpd.GeoDataFrame({"code": f["addr:postcode"].to_numpy()}, geometry=f.geometry.representative_point().to_numpy(), crs=4326))
     pts = pd.concat(pts, ignore_index=True)
-    from geoplan.crs import utm_crs
+    from geoplan.io._crs import utm_crs
 
     c = pts.geometry.union_all().centroid
     crs = network.crs if network is not None else utm_crs(c.x, c.y)
@@ -196,7 +196,7 @@ def demo_units(network=None):
 
 @functools.lru_cache(maxsize=2)
 def _network(mode: str):
-    from geoplan.network import from_osm_file
+    from geoplan.network._network import from_osm_file
 
     return from_osm_file(helsinki_pbf(), mode=mode)
 

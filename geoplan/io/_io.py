@@ -63,7 +63,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geoplan._errors import CRSError, GeoplanError, InputError
 from geoplan._output import atomic_write_file
-from geoplan.crs import check_datum, geometry_to_wgs84, in_mainland, to_wgs84
+from geoplan.io._crs import check_datum, geometry_to_wgs84, in_mainland, to_wgs84
 
 __all__ = [
     "COLUMN_ALIASES",

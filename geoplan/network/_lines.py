@@ -63,7 +63,7 @@ import pyproj
 import shapely
 
 from geoplan._errors import CRSError, InputError, NetworkError
-from geoplan._noding import REPAIR_TYPES, Repair, node_lines
+from geoplan.network._noding import REPAIR_TYPES, Repair, node_lines
 
 log = logging.getLogger("geoplan")
 
@@ -181,7 +181,7 @@ def read_lines(
 
 
 def _shift_datum(gdf, datum: str):
-    from geoplan import crs as gcrs
+    from geoplan.io import _crs as gcrs
 
     key = gcrs.check_datum(datum)
     prior = gdf.attrs.get("geoplan_datum_from")
@@ -285,7 +285,7 @@ def metric_crs(crs: Any, bounds: Sequence[float]) -> tuple[pyproj.CRS, str]:
     bounds
         ``(minx, miny, maxx, maxy)`` in that CRS.
     """
-    from geoplan.crs import utm_crs
+    from geoplan.io._crs import utm_crs
 
     c = pyproj.CRS.from_user_input(crs)
     minx, miny, maxx, maxy = (float(b) for b in bounds)
@@ -383,7 +383,7 @@ def parse_speed(value: Any) -> float:
     lowest: travel times are then never shorter than the slowest posted limit,
     so coverage is not over-stated.
     """
-    from geoplan.network import _parse_speed
+    from geoplan.network._network import _parse_speed
 
     if isinstance(value, (bool, np.bool_)):
         return math.nan  # a yes/no column is not a speed
@@ -1088,7 +1088,7 @@ def network_from_lines(
         ``network.report["lines"]`` holds the repair counts and
         ``network.report["repairs"]`` the :class:`RepairReport`.
     """
-    from geoplan import network as gnet
+    from geoplan.network import _network as gnet
 
     G, report = graph_from_lines(lines, mode=mode, largest_component=largest_component, **kwargs)
     opts = {} if walk_speed_kmh is None else {"walk_speed_kmh": walk_speed_kmh}

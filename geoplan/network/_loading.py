@@ -151,7 +151,7 @@ def load_network(path: str | Path | None, *, mode: str = "walk", place: str | No
     NetworkError
         No usable network (for this mode, or inside ``within``).
     """
-    from geoplan import network
+    from geoplan.network import _network as network
 
     if place:
         net = network.from_place(place, mode=mode, walk_speed_kmh=walk_speed_kmh)
@@ -167,7 +167,7 @@ def load_network(path: str | Path | None, *, mode: str = "walk", place: str | No
     elif suffix.endswith((".osm", ".xml", ".osm.bz2")):
         net = network.from_osm_file(p, mode=mode, walk_speed_kmh=walk_speed_kmh)
     else:
-        from geoplan import lines
+        from geoplan.network import _lines as lines
 
         net = lines.network_from_lines(p, mode=mode, walk_speed_kmh=walk_speed_kmh)
     return net if within is None else clip_network(net, within)

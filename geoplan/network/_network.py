@@ -36,7 +36,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from geoplan._errors import CRSError, InputError, NetworkError
-from geoplan.crs import utm_crs
+from geoplan.io._crs import utm_crs
 
 log = logging.getLogger("geoplan")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geoplan import maps
+from geoplan.outputs import maps
 from geoplan._i18n import label
 
 _TXT = {
@@ -30,7 +30,7 @@ def coverage_map(result, path: str | Path, *, lang: str = "zh", basemap: str = "
 
     Layer names carry each type's travel mode and cutoff as used in the result (never the config's).
     """
-    from geoplan._coverage_outputs import type_caption
+    from geoplan.outputs._coverage_outputs import type_caption
 
     cat = result.catalogue
     first = cat.keys[0]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from geoplan._i18n import label
 from geoplan._output import output_folder
-from geoplan.report import Section, write_report
+from geoplan.outputs._report import Section, write_report
 
 log = logging.getLogger("geoplan")
 
@@ -129,7 +129,7 @@ def standards_table(catalogue, lang: str, modes=None) -> pd.DataFrame:
 def _figures(result, lang: str) -> list[Section]:
     """Charts when geoplan.figures is available and a font renders the labels."""
     try:
-        from geoplan import figures
+        from geoplan.outputs import figures
     except ImportError:  # figures module not installed in this build
         return []
     out = []
@@ -188,7 +188,7 @@ def coverage_sections(result, *, lang: str = "zh", data_note: str = "") -> list[
 
 def checks_table(result, lang: str) -> pd.DataFrame:
     """The input checks in the report's language (one row per unit, facility or group found)."""
-    from geoplan._coverage_checks import CHECK_NAMES
+    from geoplan.coverage._checks import CHECK_NAMES
 
     checks = getattr(result, "checks", None)
     zh = lang == "zh"
@@ -269,7 +269,7 @@ def write_coverage(
         paths["gpkg"] = gpkg
         paths["geojson"] = gj
         try:
-            from geoplan._coverage_map import coverage_map
+            from geoplan.outputs._coverage_map import coverage_map
         except ImportError:
             coverage_map = None
         if coverage_map is not None:

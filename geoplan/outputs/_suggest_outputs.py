@@ -7,10 +7,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geoplan import maps
-from geoplan._coverage_outputs import coverage_layers, type_caption, write_gpkg
+from geoplan.outputs import maps
+from geoplan.outputs._coverage_outputs import coverage_layers, type_caption, write_gpkg
 from geoplan._output import output_folder
-from geoplan.report import Section, write_report
+from geoplan.outputs._report import Section, write_report
 
 _T = {
     "title": ("{name}选址建议", "Site suggestion: {name}"),

@@ -74,7 +74,7 @@ from geoplan._output import check_new_file
 log = logging.getLogger("geoplan")
 
 try:  # the conversion lives in geoplan.crs
-    from geoplan.crs import geometry_from_wgs84 as _geometry_from_wgs84
+    from geoplan.io._crs import geometry_from_wgs84 as _geometry_from_wgs84
 except ImportError:  # pragma: no cover - only while geoplan.crs is being written
     _geometry_from_wgs84 = None
 

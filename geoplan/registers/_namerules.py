@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geoplan._pinyin import HAN_RE, DATA_DIR, _find, no_pinyin_chars, read_list, split_name, toneless_key
+from geoplan.registers._pinyin import HAN_RE, DATA_DIR, _find, no_pinyin_chars, read_list, split_name, toneless_key
 
 #: rule id -> (severity, short title, source paraphrase)
 RULES: dict[str, tuple[str, str, str]] = {

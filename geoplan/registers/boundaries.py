@@ -351,7 +351,7 @@ def _read_layer(p: Path, file: str, *, layer: str | int | None, encoding: str | 
     sometimes GBK; as for CSV files (:mod:`geoplan.io`), UTF-8 is tried first,
     then GB18030 (a superset of GBK).
     """
-    from geoplan import io as gio
+    from geoplan.io import _io as gio
 
     try:
         return gio._read_vector(p, file, layer=layer, encoding=encoding)
@@ -404,8 +404,8 @@ def read_units(path: str | Path, *, datum: str | None = None, layer: str | int |
         geometry, a missing or non-polygon geometry (row = feature number + 1, as elsewhere
         in this module), no datum stated for polygons in mainland China.
     """
-    from geoplan import io as gio
-    from geoplan.crs import check_datum, geometry_to_wgs84
+    from geoplan.io import _io as gio
+    from geoplan.io._crs import check_datum, geometry_to_wgs84
 
     if datum is not None:
         datum = check_datum(datum)
@@ -510,7 +510,7 @@ def _projected(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         raise InputError("layer has no CRS")
     if gdf.crs.is_projected:
         return gdf
-    from geoplan.crs import projected_crs_for
+    from geoplan.io._crs import projected_crs_for
     return gdf.to_crs(projected_crs_for(gdf))
 
 
@@ -906,7 +906,7 @@ def read_inspection(path: str | Path, *, encoding: str | None = None, sheet: str
         Missing, empty or unreadable file, no data rows, or a missing column; the message
         names the file.
     """
-    from geoplan import io as gio
+    from geoplan.io import _io as gio
 
     p, file = gio._existing(path)
     ext = p.suffix.lower()

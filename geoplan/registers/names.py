@@ -36,9 +36,9 @@ import shapely
 from shapely import wkt as _wkt
 
 from geoplan._errors import CRSError, InputError, StoreError
-from geoplan._namerules import RULES, _as_folder, scope_findings, shipped_folder, word_findings
-from geoplan._pinyin import NameParts, sign_pinyin as _sign_pinyin, split_name as _split_name, toneless_key
-from geoplan.store import Store
+from geoplan.registers._namerules import RULES, _as_folder, scope_findings, shipped_folder, word_findings
+from geoplan.registers._pinyin import NameParts, sign_pinyin as _sign_pinyin, split_name as _split_name, toneless_key
+from geoplan.registers._store import Store
 
 __all__ = [
     "FIELDS",

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import sparse
 
 from geoplan._errors import InfeasibleError, InputError
-from geoplan.suggest import Solution, _check_p, _cover, _highs_solve, _prepare, _rel_gap, _uncoverable
+from geoplan.suggest._suggest import Solution, _check_p, _cover, _highs_solve, _prepare, _rel_gap, _uncoverable
 
 
 @dataclasses.dataclass

@@ -56,7 +56,7 @@ import pandas as pd
 from scipy import sparse
 
 from geoplan._errors import InfeasibleError, InputError
-from geoplan.suggest import (_cover, _covered_weight, _highs_solve, _prepare, _reduce_cover, _rel_gap, _uncoverable,
+from geoplan.suggest._suggest import (_cover, _covered_weight, _highs_solve, _prepare, _reduce_cover, _rel_gap, _uncoverable,
                              status_text)
 
 __all__ = ["Colocation", "colocate", "ColocatedResult", "suggest_colocated"]
@@ -772,10 +772,10 @@ def suggest_colocated(
     """
     import geopandas as gpd
 
-    from geoplan import coverage
-    from geoplan.network import snap
-    from geoplan.standards import default_catalogue
-    from geoplan.suggest import candidates_from_network
+    from geoplan.coverage import _coverage as coverage
+    from geoplan.network._network import snap
+    from geoplan.coverage.standards import default_catalogue
+    from geoplan.suggest._suggest import candidates_from_network
 
     catalogue = catalogue or default_catalogue()
     keys = _resolve_types(types, catalogue)
@@ -983,9 +983,9 @@ def _sites_table(res: ColocatedResult, lang: str) -> pd.DataFrame:
 def _write(res: ColocatedResult, folder, *, lang, overwrite, basemap, data_note) -> dict:
     from pathlib import Path
 
-    from geoplan._coverage_outputs import coverage_layers, write_gpkg
+    from geoplan.outputs._coverage_outputs import coverage_layers, write_gpkg
     from geoplan._output import output_folder
-    from geoplan.report import Section, write_report
+    from geoplan.outputs._report import Section, write_report
 
     final = Path(folder)
     shares = res.solution.covered_share.drop(columns=["total_weight"])
@@ -1016,7 +1016,7 @@ def _write(res: ColocatedResult, folder, *, lang, overwrite, basemap, data_note)
 def _map(res: ColocatedResult, path, *, lang, basemap):
     import geopandas as gpd
 
-    from geoplan import maps
+    from geoplan.outputs import maps
 
     before, after = res.before, res.after
     extent = after.units if isinstance(after.units, gpd.GeoDataFrame) and len(after.units) else after.demand

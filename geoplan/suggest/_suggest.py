@@ -741,7 +741,7 @@ def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, 
         penalty = 10.0 * (float(cost.data.max()) if cost.nnz else 1.0)
     if solver not in ("exact", "greedy"):
         raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
-    from geoplan import _pmedian_fast as fast
+    from geoplan.suggest import _pmedian_fast as fast
 
     # The heuristic runs first for both solvers: for "exact" its sites start HiGHS, and the exact answer is
     # never worse than them.  It gets 90% of the time limit alone, 30% before HiGHS; the rest of the time
@@ -923,7 +923,7 @@ class SuggestResult:
 
     def save(self, folder, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "") -> dict:
         """Write report (Markdown/HTML/Excel), GeoPackage layers and a before/after map, all-or-nothing."""
-        from geoplan._suggest_outputs import write_suggestion
+        from geoplan.outputs._suggest_outputs import write_suggestion
 
         return write_suggestion(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note)
 
@@ -981,9 +981,9 @@ def suggest_sites(
     """
     import geopandas as gpd
 
-    from geoplan import coverage
-    from geoplan.network import snap
-    from geoplan.standards import default_catalogue
+    from geoplan.coverage import _coverage as coverage
+    from geoplan.network._network import snap
+    from geoplan.coverage.standards import default_catalogue
 
     catalogue = catalogue or default_catalogue()
     key = catalogue.resolve(facility_type)
@@ -1250,6 +1250,6 @@ def capacitated_pmedian(cost, weights, p: int, capacity, **kwargs) -> Solution:
 
     A thin forwarder: that module builds on this one's helpers, so it is imported on first use.
     """
-    from geoplan._capacitated import capacitated_pmedian as solve
+    from geoplan.suggest._capacitated import capacitated_pmedian as solve
 
     return solve(cost, weights, p, capacity, **kwargs)

