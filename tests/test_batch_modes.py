@@ -21,10 +21,15 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoplan import _loading, batch, coverage, datasets, io, network
+from geoplan import network as _loading
+from geoplan.batch import _batch as batch
+from geoplan import coverage
+from geoplan import demo as gdemo
+from geoplan import io
+from geoplan import network
 from geoplan._errors import InputError
-from geoplan.crs import utm_crs
-from geoplan.standards import default_catalogue, load_catalogue
+from geoplan.io import utm_crs
+from geoplan.coverage.standards import default_catalogue, load_catalogue
 
 BUFFER_M = 300
 TYPES = ("elder_care_centre", "elder_care_station", "minor_protection", "social_work")
@@ -42,10 +47,10 @@ def _area(table, aid, mode=None):
 
 def _direct(table, aid, nets_modes, **kw):
     """coverage.assess on this area's inputs, each mode's graph built here from the pbf with the same clip."""
-    poly = datasets.demo_units().set_index("code").geometry[aid]
+    poly = gdemo.demo_units().set_index("code").geometry[aid]
     c = poly.centroid
     buffered = gpd.GeoSeries([poly], crs=4326).to_crs(utm_crs(c.x, c.y)).buffer(BUFFER_M).to_crs(4326).iloc[0]
-    nets = {m: network.from_osm_file(datasets.helsinki_pbf(), mode=m, bounding_box=buffered) for m in nets_modes}
+    nets = {m: network.from_osm_file(gdemo.helsinki_pbf(), mode=m, bounding_box=buffered) for m in nets_modes}
     fac = io.read_points(table.parent / "facilities.geojson", kind="facilities")
     dem = io.read_points(table.parent / "demand.geojson", kind="demand")
     fac = fac[shapely.contains_xy(buffered, fac.geometry.x, fac.geometry.y)]
@@ -181,8 +186,8 @@ def test_one_loader_and_clip_keeps_snapping_attributes():
     assert _coverage.load_networks is _loading.load_networks and _coverage.parse_modes is _loading.parse_modes
     assert batch.clip_network is _loading.clip_network and not hasattr(batch, "_load_network")
 
-    whole = network.from_osm_file(datasets.helsinki_pbf(), mode="walk")
-    poly = datasets.demo_units().set_index("code").geometry["00120"]
+    whole = network.from_osm_file(gdemo.helsinki_pbf(), mode="walk")
+    poly = gdemo.demo_units().set_index("code").geometry["00120"]
     part = _loading.clip_network(whole, poly)
     assert 0 < part.n_nodes < whole.n_nodes and part.access_kmh == whole.access_kmh and part.mode == "walk"
     assert part.report["clipped_nodes_dropped"] == whole.n_nodes - part.n_nodes
@@ -202,7 +207,7 @@ def test_one_loader_and_clip_keeps_snapping_attributes():
         if whole.edge_geometry is not None:
             assert part.edge_geometry[j].equals(whole.edge_geometry[i])
     # the clipped graph snaps like the whole one where it is whole: demand inside the area, far from the edge
-    dem = datasets.demo_demand(whole.crs).to_crs(whole.crs)
+    dem = gdemo.demo_demand(whole.crs).to_crs(whole.crs)
     core = gpd.GeoSeries([poly], crs=4326).to_crs(whole.crs).buffer(-150).iloc[0]  # metres, in the graph's UTM zone
     dem = dem[dem.within(core)]
     assert len(dem)
@@ -217,7 +222,7 @@ def test_line_layer_area_builds_both_modes_like_coverage(tmp_path):
 
     import libpysal
 
-    from geoplan import lines
+    from geoplan import network as lines
 
     ex = os.path.join(os.path.dirname(libpysal.__file__), "examples", "snow_maps")
     soho = os.path.join(ex, "Soho_Network.shp")

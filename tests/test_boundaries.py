@@ -10,9 +10,9 @@ import shapely
 from shapely.geometry import LineString, Point, box
 from click.testing import CliRunner
 
-from geoplan import boundaries as B
+from geoplan.registers import boundaries as B
 from geoplan._errors import InputError
-from geoplan._boundaries_demo import load_sources
+from geoplan.demo._boundaries import load_sources
 
 UTM = "EPSG:32649"  # metres; squares placed near Xiangtan
 X0, Y0 = 700_000, 3_080_000
@@ -244,7 +244,7 @@ def test_split_recorded():
 
 
 def test_store_merge_and_failed_import_leaves_store_unchanged(tmp_path):
-    store_mod = pytest.importorskip("geoplan.store")
+    from geoplan import registers as store_mod
     good = units(sq(0, 0), sq(100, 0), codes=["430302", "430304"]).to_crs("EPSG:4326")
     gpath = tmp_path / "good.geojson"
     good.to_file(gpath, driver="GeoJSON")
@@ -294,7 +294,7 @@ def test_cli_demo_and_lines(tmp_path):
 
 
 def test_inspection_in_store_and_cli(tmp_path):
-    store_mod = pytest.importorskip("geoplan.store")
+    from geoplan import registers as store_mod
     from geoplan.cli import main
 
     lines = B.shared_lines(units(sq(0, 0), sq(100, 0)))
@@ -351,14 +351,11 @@ def test_build_script_reproduces_committed_files(tmp_path):
         assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
 
 
-try:
-    from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
-    @settings(max_examples=30, deadline=None)
-    @given(d=st.integers(min_value=1, max_value=99))
-    def test_overlap_area_property(d):
-        # two 100 m squares, the second shifted east by 100 - d: overlap d x 100 m²
-        res = B.check_topology(units(sq(0, 0), sq(100 - d, 0)), tolerance_m=0.5, sliver_width_m=0)
-        assert res.table["area_m2"].sum() == pytest.approx(100 * d, rel=1e-9)
-except ImportError:  # pragma: no cover
-    pass
+@settings(max_examples=30, deadline=None)
+@given(d=st.integers(min_value=1, max_value=99))
+def test_overlap_area_property(d):
+    # two 100 m squares, the second shifted east by 100 - d: overlap d x 100 m²
+    res = B.check_topology(units(sq(0, 0), sq(100 - d, 0)), tolerance_m=0.5, sliver_width_m=0)
+    assert res.table["area_m2"].sum() == pytest.approx(100 * d, rel=1e-9)

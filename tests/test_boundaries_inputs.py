@@ -14,7 +14,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from geoplan import boundaries as B
+from geoplan.registers import boundaries as B
 from geoplan._errors import InputError
 from geoplan.cli import main
 
@@ -193,10 +193,10 @@ def test_datum_column_states_the_datum(tmp_path):
 
 def test_outside_mainland_needs_no_datum(tmp_path):
     """Helsinki (the demo units): GCJ-02 does not apply, so there is nothing to ask."""
-    from geoplan import datasets
+    from geoplan import demo as gdemo
 
     f = tmp_path / "helsinki.geojson"
-    datasets.demo_units().to_file(f, driver="GeoJSON")
+    gdemo.demo_units().to_file(f, driver="GeoJSON")
     units = B.read_units(f)
     assert units.attrs["datum"] == "wgs84"
     assert shapely.equals_exact(units.geometry.iloc[0], gpd.read_file(f).geometry.iloc[0], tolerance=0)
@@ -205,17 +205,14 @@ def test_outside_mainland_needs_no_datum(tmp_path):
 
 
 # ----------------------------------------------------------------------------- property: any encoding, same text
-try:
-    from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(notes=st.text(alphabet="界桩冲毁移位完好损坏湘潭岳塘雨湖区号abc 123", min_size=1, max_size=20)
-           .filter(lambda s: s.strip() and "," not in s),
-           enc=st.sampled_from(["utf-8", "utf-8-sig", "gbk"]))
-    def test_inspection_notes_survive_any_encoding(tmp_path_factory, notes, enc):
-        f = tmp_path_factory.mktemp("rec") / "rec.csv"
-        f.write_bytes(f"marker_code,result,notes\nM1,found,{notes}\n".encode(enc))
-        rec = B.read_inspection(f)
-        assert rec["notes"].tolist() == [notes.strip()] and rec.index.tolist() == [2]
-except ImportError:  # pragma: no cover
-    pass
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(notes=st.text(alphabet="界桩冲毁移位完好损坏湘潭岳塘雨湖区号abc 123", min_size=1, max_size=20)
+       .filter(lambda s: s.strip() and "," not in s),
+       enc=st.sampled_from(["utf-8", "utf-8-sig", "gbk"]))
+def test_inspection_notes_survive_any_encoding(tmp_path_factory, notes, enc):
+    f = tmp_path_factory.mktemp("rec") / "rec.csv"
+    f.write_bytes(f"marker_code,result,notes\nM1,found,{notes}\n".encode(enc))
+    rec = B.read_inspection(f)
+    assert rec["notes"].tolist() == [notes.strip()] and rec.index.tolist() == [2]

@@ -182,7 +182,7 @@ def layers():
 
 
 def _map(tmp_path: Path, layers, basemap: str) -> Path:
-    from geoplan import maps
+    from geoplan.outputs import maps
 
     units, fac = layers
     m = maps.base_map(units, basemap=basemap)
@@ -214,7 +214,7 @@ def test_map_in_browser(tmp_path, layers, basemap):
 @needs_chromium
 def test_tianditu_key_given_at_view_time(tmp_path, layers):
     """The key travels in the address fragment, fills the tile URLs, and leaves the address."""
-    from geoplan import maps
+    from geoplan.outputs import maps
 
     page = _map(tmp_path, layers, "tianditu")
     assert "viewkey123" not in page.read_text(encoding="utf-8")
@@ -231,7 +231,7 @@ def test_tianditu_key_given_at_view_time(tmp_path, layers):
 
 @needs_chromium
 def test_legend_follows_its_layer(tmp_path, layers):
-    from geoplan import maps
+    from geoplan.outputs import maps
 
     units, fac = layers
     m = maps.base_map(units)
@@ -247,7 +247,7 @@ def test_legend_follows_its_layer(tmp_path, layers):
 
 @needs_chromium
 def test_popup_shows_markup_as_text(tmp_path, layers):
-    from geoplan import maps
+    from geoplan.outputs import maps
 
     units, fac = layers
     m = maps.base_map(units)
@@ -259,8 +259,8 @@ def test_popup_shows_markup_as_text(tmp_path, layers):
 
 @needs_chromium
 def test_report_in_browser(tmp_path):
-    from geoplan.figures import coverage_by_unit
-    from geoplan.report import Section, write_report
+    from geoplan.outputs.figures import coverage_by_unit
+    from geoplan.outputs import Section, write_report
 
     df = pd.DataFrame({"unit_name": ["雨湖路街道", "城正街街道", "<script>alert(3)</script>"],
                        "unit_code": ["430302001", "430302002", "430302003"],

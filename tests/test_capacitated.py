@@ -10,7 +10,7 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from geoplan import InfeasibleError, InputError
-from geoplan._capacitated import capacitated_pmedian
+from geoplan.suggest import capacitated_pmedian
 
 
 def hand_instance():

@@ -70,7 +70,7 @@ def _write_inputs(tmp_path, demo):
 
 
 def test_coverage_command_from_files(tmp_path, demo):
-    from geoplan.datasets import helsinki_pbf
+    from geoplan.demo import helsinki_pbf
 
     fac_csv, dem_csv, units = _write_inputs(tmp_path, demo)
     out = tmp_path / "out"
@@ -82,7 +82,7 @@ def test_coverage_command_from_files(tmp_path, demo):
 
 
 def test_coverage_bad_type_leaves_nothing(tmp_path, demo):
-    from geoplan.datasets import helsinki_pbf
+    from geoplan.demo import helsinki_pbf
 
     fac_csv, dem_csv, units = _write_inputs(tmp_path, demo)
     text = fac_csv.read_text(encoding="utf-8-sig").replace("社工站", "游乐场", 1)

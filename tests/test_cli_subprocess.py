@@ -65,11 +65,11 @@ def test_refusals_exit_2_with_one_line(demo_run, tmp_path):
     assert sorted(p.name for p in (work / "报告").iterdir()) == before
 
     # a planner's folder holding the input and other files, with --overwrite
-    from geoplan import datasets
+    from geoplan import demo as gdemo
 
     folder = tmp_path / "资料"
     folder.mkdir()
-    datasets.demo_units().to_file(folder / "a.geojson", driver="GeoJSON")
+    gdemo.demo_units().to_file(folder / "a.geojson", driver="GeoJSON")
     (folder / "批复.pdf").write_bytes(b"%PDF-1.4 user")
     res = _run(["boundaries", "check", "a.geojson", "-o", ".", "--overwrite"], cwd=folder)
     assert res.returncode == 2

@@ -13,7 +13,7 @@ from scipy import sparse
 
 from geoplan import InfeasibleError, InputError
 from geoplan import suggest as sg
-from geoplan._colocate import colocate
+from geoplan.suggest import colocate
 
 
 def _plan_cost(plan, occupied, site_cost, type_cost, saving):
@@ -233,7 +233,7 @@ def test_infeasible_target_names_the_type_and_best_share():
 
 @pytest.fixture(scope="module")
 def demo_plan(demo):
-    from geoplan._colocate import suggest_colocated
+    from geoplan.suggest import suggest_colocated
 
     return suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未成年人保护工作站"],
                              units=demo.units, targets={"社工站": 0.9, "minor_protection": 0.975}, saving=0.5)
@@ -287,7 +287,7 @@ def test_suggest_colocated_save(demo_plan, tmp_path):
 
 
 def test_suggest_colocated_bad_input(demo):
-    from geoplan._colocate import suggest_colocated
+    from geoplan.suggest import suggest_colocated
 
     with pytest.raises(InputError, match="unknown facility type"):
         suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "火星站"])
@@ -297,7 +297,7 @@ def test_suggest_colocated_bad_input(demo):
         suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], targets={"养老院": 0.5})
     # Some people are beyond every candidate within a 2-minute walk.  (With the 15-minute default nobody is since
     # snapping no longer puts buildings on tunnel nodes: every demo building is within 15 minutes of a candidate.)
-    from geoplan.standards import load_catalogue
+    from geoplan.coverage.standards import load_catalogue
 
     short = load_catalogue(overrides={"types": {"social_work": {"cutoff_min": 2}}})
     with pytest.raises(InfeasibleError, match="cannot be reached"):

@@ -11,7 +11,7 @@ from shapely.geometry import Point, box
 from geoplan import InputError
 from geoplan import coverage as gc
 from geoplan import network as gn
-from geoplan.standards import load_catalogue
+from geoplan.coverage.standards import load_catalogue
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 from geoplan import CRSError, InputError
-from geoplan import crs as gc
+from geoplan import io as gc
 
 
 def metres(lon1, lat1, lon2, lat2):

@@ -39,7 +39,7 @@ from click.testing import CliRunner
 from shapely.geometry import Point, box
 
 from geoplan import InputError
-from geoplan import crs as gc
+from geoplan.io import _crs as gc
 from geoplan import io as gio
 from geoplan.cli._common import datum_opt
 

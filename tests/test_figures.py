@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoplan import figures
+from geoplan.outputs import figures
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

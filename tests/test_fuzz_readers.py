@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from geoplan import GeoplanError, InputError
-from geoplan import crs as gc
-from geoplan import io as gio
+from geoplan import io as gc
+from geoplan.io import _io as gio
 
 # Deterministic and modest by default (CI); GEOPLAN_FUZZ_EXAMPLES=500 explores new inputs each run.
 _EXPLORE = os.environ.get("GEOPLAN_FUZZ_EXAMPLES")
@@ -140,7 +140,7 @@ def test_network_from_osm_file_random_and_corrupted(tmp_path_factory, ext, data)
 @FUZZ
 @given(ext=st.sampled_from([".csv", ".xlsx", ".geojson"]), data=corrupted(["pts.csv", "pts.xlsx", "pts.geojson"]))
 def test_names_reader_random_and_corrupted(tmp_path_factory, ext, data):
-    from geoplan import names
+    from geoplan.registers import names
 
     path = _write(tmp_path_factory.mktemp("nm"), ext, data)
     _only_geoplan_errors(names.read_names, path)
@@ -149,7 +149,7 @@ def test_names_reader_random_and_corrupted(tmp_path_factory, ext, data):
 @FUZZ
 @given(ext=st.sampled_from([".geojson", ".gpkg"]), data=corrupted(["units.geojson", "units.gpkg"]))
 def test_boundaries_import_random_and_corrupted(tmp_path_factory, ext, data):
-    from geoplan import boundaries
+    from geoplan.registers import boundaries
 
     path = _write(tmp_path_factory.mktemp("b"), ext, data)
     _only_geoplan_errors(boundaries.import_divisions, path, valid_from="2020-01-01")
@@ -257,7 +257,7 @@ def test_utm_zone_and_transforms_any_float(lon, lat):
 @given(value=st.one_of(cell_text, st.integers(-10**14, 10**14), st.floats()), numeric=st.booleans(),
        strict=st.booleans())
 def test_division_codes(value, numeric, strict):
-    from geoplan import boundaries
+    from geoplan.registers import boundaries
 
     try:
         code = gio._division_code(value, numeric=numeric, strict=strict, file="f", row=2, field="code")
@@ -284,7 +284,7 @@ def test_seeds_themselves_read_cleanly(tmp_path):
 
 # Found by the fuzzing: boundaries.import_divisions let pyogrio's and pandas' errors through (fixed).
 def test_boundaries_import_invalid_utf8(tmp_path):
-    from geoplan import boundaries
+    from geoplan.registers import boundaries
 
     data = SEEDS["units.geojson"].replace("430302".encode(), b"\x8030302")
     path = _write(tmp_path, ".geojson", data)
@@ -292,7 +292,7 @@ def test_boundaries_import_invalid_utf8(tmp_path):
 
 
 def test_boundaries_import_table_without_geometry(tmp_path):
-    from geoplan import boundaries
+    from geoplan.registers import boundaries
 
     path = _write(tmp_path, ".csv", b"code,name\n430302,x\n")
     _only_geoplan_errors(boundaries.import_divisions, path, valid_from="2020-01-01")

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiPoint, Point, box
 
 from geoplan import CRSError, InputError, OutputExistsError
-from geoplan import crs as gcrs
+from geoplan import io as gcrs
 from geoplan import io as gio
 
 

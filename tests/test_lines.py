@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
 from geoplan import CRSError, InputError, NetworkError
-from geoplan import lines as L
+from geoplan.network import _lines as L
 
 # CGCS2000 / 3-degree Gauss-Kruger CM 114E: a projected CRS in metres that is kept as it is.
 GK = "EPSG:4547"
@@ -287,7 +287,7 @@ def test_feet_and_web_mercator_layers_go_to_metres():
 
 
 def test_gcj02_datum_is_shifted_to_wgs84():
-    from geoplan.crs import gcj02_to_wgs84
+    from geoplan.io import gcj02_to_wgs84
 
     lon, lat = 112.94, 27.83
     roads = gpd.GeoDataFrame(geometry=[LineString([(lon, lat), (lon + 0.001, lat)])], crs="EPSG:4326")
@@ -378,7 +378,6 @@ def test_components_report_flags_points_on_small_parts():
 
 
 def test_network_from_lines_gives_compact_network():
-    pytest.importorskip("geoplan.network")
     roads = layer([LineString([(-100, 0), (100, 0)]), LineString([(0, -100), (0, 100)])])
     net = L.network_from_lines(roads, mode="walk")
     assert net.n_nodes == 5 and net.n_edges == 8
@@ -475,7 +474,7 @@ def test_cutting_lines_into_pieces_does_not_change_the_graph(cuts, order):
 
 
 def test_graphml_round_trip_drive_gives_same_network(tmp_path):
-    network = pytest.importorskip("geoplan.network")
+    from geoplan import network
     roads = layer(
         [LineString([(0, 0), (200, 0)]), LineString([(100, -100), (100, 100)])],
         道路等级=["主干路", "支路"], 单行=["是", None], 限速=["40", None],

@@ -24,7 +24,7 @@ import pytest
 import shapely
 from scipy.spatial import cKDTree
 
-from geoplan import lines as L
+from geoplan.network import _lines as L
 
 libpysal = pytest.importorskip("libpysal")
 EX = Path(libpysal.__file__).parent / "examples"
@@ -172,8 +172,8 @@ def test_soho_shortest_paths_equal_independent_build(soho, tol, atol):
 
 def test_soho_coverage_equals_independent_network(soho):
     """Nearest-pump walking distance for every cholera death: geoplan's graph vs the GEOS-noded copy."""
-    network = pytest.importorskip("geoplan.network")
-    coverage = pytest.importorskip("geoplan.coverage")
+    from geoplan import network
+    from geoplan import coverage
     net = L.network_from_lines(soho, mode="walk")
     G, _ = L.graph_from_lines(soho)
     H = independent_graph(soho, G.graph["crs"], L.SNAP_TOLERANCE_M)
@@ -208,8 +208,8 @@ def test_soho_naive_graph_leaves_people_cut_off(soho):
     Measured: naive (lines joined at exactly shared ends) 299 of 324 unreachable,
     exact noding without tolerance 66, geoplan's defaults 0.
     """
-    network = pytest.importorskip("geoplan.network")
-    coverage = pytest.importorskip("geoplan.coverage")
+    from geoplan import network
+    from geoplan import coverage
     people, pumps = gpd.read_file(PEOPLE), gpd.read_file(PUMPS)
     g = soho.to_crs(32630)
     naive = nx.MultiDiGraph(crs="EPSG:32630")

@@ -10,7 +10,7 @@ import pytest
 from pyproj import Geod
 from shapely.geometry import Point, box
 
-from geoplan import maps
+from geoplan.outputs import maps
 from geoplan._errors import CRSError, InputError, OutputExistsError
 
 XSS = "<script>alert(1)</script>"

@@ -26,8 +26,8 @@ from geoplan import io as gio
 from geoplan import network as gn
 from geoplan.cli import main
 from geoplan.cli._coverage import parse_modes
-from geoplan.datasets import helsinki_pbf
-from geoplan.standards import default_catalogue, load_catalogue
+from geoplan.demo import helsinki_pbf
+from geoplan.coverage.standards import default_catalogue, load_catalogue
 
 FUNERAL_TOML = """
 [types.funeral_home]

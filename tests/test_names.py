@@ -13,7 +13,7 @@ import shapely
 from click.testing import CliRunner
 
 from geoplan import CRSError, InputError
-from geoplan.names import (
+from geoplan.registers.names import (
     Gazetteer,
     check_names,
     door_numbers,

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from geoplan import CRSError, InputError, NetworkError
-from geoplan import network as gn
-from geoplan.datasets import helsinki_pbf
+from geoplan.network import _network as gn
+from geoplan.demo import helsinki_pbf
 
 
 def test_cross_graph_lengths_and_times(cross_graph):

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString
 
-from geoplan import lines as L
+from geoplan.network import _lines as L
 
 # CGCS2000 / 3-degree Gauss-Kruger CM 114E (kept as it is by geoplan).
 GK = "EPSG:4547"
@@ -263,7 +263,7 @@ def test_network_from_lines_carries_geodesic_lengths():
 
 
 def test_maxspeed_list_gives_the_lowest_like_osm_networks():
-    from geoplan import network
+    from geoplan.network import _network as network
 
     for text in ("40;30", "30;40", "40 km/h;30"):
         assert L.parse_speed(text) == network._parse_speed(text) == 30.0

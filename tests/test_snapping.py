@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from geoplan import NetworkError
 from geoplan import coverage as gc
 from geoplan import network as gn
-from geoplan.datasets import helsinki_pbf
+from geoplan.demo import helsinki_pbf
 
 
 @pytest.fixture(scope="module")

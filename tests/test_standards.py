@@ -1,7 +1,7 @@
 import pytest
 
 from geoplan import InputError
-from geoplan.standards import default_catalogue, load_catalogue, unit_kind
+from geoplan.coverage.standards import default_catalogue, load_catalogue, unit_kind
 
 
 def test_defaults_have_sources():

@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from geoplan import CRSError, StoreError
-from geoplan.store import Store, decode_gpkg_geometry, encode_gpkg_geometry
+from geoplan.registers import Store, decode_gpkg_geometry, encode_gpkg_geometry
 
 
 def _roads():

@@ -13,7 +13,7 @@ import pytest
 from scipy import sparse
 
 from geoplan import InfeasibleError, InputError
-from geoplan import suggest as sg
+from geoplan.suggest import _suggest as sg
 
 
 def instance(seed, n_cand=8, n_dem=25, horizon=0.45):
@@ -401,7 +401,7 @@ def test_pmedian_exact_never_worse_than_heuristic(seed):
 
 def test_pmedian_time_limit_reaches_greedy_and_ranking():
     """A deadline already past: the greedy construction fills its p sites in one step, ranking in one step."""
-    from geoplan import _pmedian_fast as fast
+    from geoplan.suggest import _pmedian_fast as fast
 
     m, w, _dense = instance(0, n_cand=40, n_dem=200, horizon=0.35)
     ip, ix, data = fast._csr(m)

@@ -19,7 +19,7 @@ from shapely.geometry import Point, Polygon, box
 from geoplan import InputError
 from geoplan import coverage as gc
 from geoplan.cli import main
-from geoplan.datasets import helsinki_pbf
+from geoplan.demo import helsinki_pbf
 
 
 def _bow_tie(units, code, crs):
@@ -190,7 +190,7 @@ def test_overlapping_units_listed():
     units = gpd.GeoDataFrame({"code": ["A", "B"], "name": ["甲", "乙"]},
                              geometry=[box(0, 0, 200, 200), box(100, 0, 300, 200)], crs=crs)
     pts = gpd.GeoDataFrame(geometry=[Point(50, 100), Point(150, 100), Point(250, 100)], crs=crs)
-    from geoplan._coverage_checks import assign_units
+    from geoplan.coverage._checks import assign_units
 
     codes, rows = assign_units(pts, units, crs=crs)
     assert codes.tolist() == ["A", "A", "B"]
@@ -202,9 +202,9 @@ def test_overlapping_units_listed():
 def test_outside_share_rule(dx, dy):
     """Property: the demo units shifted by (dx, dy) degrees either pass with ≤ 5 % of demand (points and people)
     outside every unit and every unit non-empty, or stop with an InputError — nothing in between."""
-    from geoplan import datasets
+    from geoplan import demo as gdemo
 
-    demo = datasets.load_demo()
+    demo = gdemo.load_demo()
     shifted = demo.units.copy()
     shifted["geometry"] = shifted.geometry.translate(dx, dy)
     try:

@@ -25,7 +25,7 @@ def command(output, overwrite, lang, mode_args, basemap):
     With --mode (e.g. ``--mode 社工站=drive``) the drive graph is built from the same extract.
     """
     from geoplan import coverage
-    from geoplan import demo as datasets
+    from geoplan import demo as gdemo
     from geoplan.coverage import standards
     from geoplan._output import check_new_file
     from geoplan.cli._coverage import load_networks, parse_modes
@@ -33,11 +33,11 @@ def command(output, overwrite, lang, mode_args, basemap):
     check_new_file(output, overwrite=overwrite)
     cat = standards.default_catalogue()
     cat = cat.with_modes(parse_modes(mode_args, cat), source="--mode")
-    demo = datasets.load_demo()
+    demo = gdemo.load_demo()
     nets = {demo.network.mode: demo.network}
     needed = {ft.mode for ft in cat} - set(nets)
-    nets.update(load_networks(datasets.helsinki_pbf(), modes=needed))
+    nets.update(load_networks(gdemo.helsinki_pbf(), modes=needed))
     result = coverage.assess(nets, demo.facilities, demo.demand, units=demo.units, catalogue=cat)
-    note = datasets.demo_note(lang, demand=demo.demand)
+    note = gdemo.demo_note(lang, demand=demo.demand)
     paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note)
     echo_paths(paths)

@@ -60,10 +60,10 @@ def from_lines(roads, output, overwrite, mode, layer, crs, datum, snap_tolerance
     """
     import geopandas as gpd
 
-    from geoplan import network as L
+    from geoplan import network
 
-    gdf = L.read_lines(roads, layer=layer, datum=datum, crs=crs)
-    G, report = L.graph_from_lines(
+    gdf = network.read_lines(roads, layer=layer, datum=datum, crs=crs)
+    G, report = network.graph_from_lines(
         gdf,
         mode=mode,
         node_tolerance=node_tolerance,
@@ -76,11 +76,11 @@ def from_lines(roads, output, overwrite, mode, layer, crs, datum, snap_tolerance
     layers, notes = {}, ""
     if points is not None:
         pts = gpd.read_file(points, engine="pyogrio")
-        cr = L.components_report(G, pts)
+        cr = network.components_report(G, pts)
         layers["points"] = pts.to_crs(report.crs).join(cr.points.drop(columns=["node"]))
         off = int((~cr.points["on_largest"]).sum())
         notes = f"\n点位 / points: {len(pts):,}; 不在最大连通分量上 / not on the largest part: {off:,}\n"
-    L.save_graph(G, report, output, overwrite=overwrite, layers=layers, notes=notes)
+    network.save_graph(G, report, output, overwrite=overwrite, layers=layers, notes=notes)
     c = report.counts
     msg = (
         f"{c['nodes']:,} nodes, {c['edges']:,} edges; parts before noding {report.naive_components:,}, "

@@ -65,7 +65,7 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     With several --type: the fewest-cost new facilities so each type reaches its target share of people
     (--target, else the type's people target, else 1), a facility sharing a building costing --saving less.
     """
-    from geoplan import demo as datasets
+    from geoplan import demo as gdemo
     from geoplan import io
     from geoplan.coverage import standards
     from geoplan import suggest
@@ -86,9 +86,9 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     mode = modes[types[0]]  # the mode the types are configured (or overridden) to use; no fallback
     note = ""
     if use_demo:
-        demo = datasets.load_demo(mode=mode)
+        demo = gdemo.load_demo(mode=mode)
         net, fac, dem, units = demo.network, demo.facilities, demo.demand, demo.units
-        note = datasets.demo_note(lang, demand=dem)
+        note = gdemo.demo_note(lang, demand=dem)
     else:
         if not (network_path and facilities_path and demand_path):
             raise InputError("give --demo, or --network, --facilities and --demand")
