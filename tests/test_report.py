@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoplan._i18n import LABELS, label, translate_columns
+from geoplan.outputs._i18n import LABELS, label, translate_columns
 from geoplan.outputs import Section, markdown_table, sheet_name, write_report
 
 

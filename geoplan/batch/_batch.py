@@ -480,13 +480,7 @@ def _suggest(hook, area: Area, result, nets, fac, dem, units):
     inputs = {"result": result, "network": nets, "facilities": fac, "demand": dem, "units": units}
     if callable(hook):
         return hook(**inputs), ""
-    import importlib
-
-    try:
-        # import_module honours sys.modules entries, so a missing or disabled module is skipped cleanly
-        suggest_mod = importlib.import_module("geoplan.suggest")
-    except ImportError:
-        return None, "suggestion skipped: geoplan.suggest is not available"
+    from geoplan import suggest as suggest_mod
     options = dict(hook) if isinstance(hook, Mapping) else {}
     cat = options.pop("catalogue", None) or result.catalogue  # the area's catalogue, its modes overridden
     types = [options.pop("facility_type")] if "facility_type" in options else list(result.catalogue.keys)

@@ -44,9 +44,13 @@ def empty_checks() -> pd.DataFrame:
 
 
 def _where(frame, label) -> dict:
-    from geoplan.coverage._coverage import _where as where
+    """file/row of a record for an error: spreadsheet row when the frame came from geoplan.io."""
+    from geoplan.io._io import source_rows  # rows live in attrs as one text (issue 17), not a list
 
-    return where(frame, label)
+    rows = source_rows(frame)
+    if rows is not None:
+        return {"file": frame.attrs.get("source"), "row": int(rows[frame.index.get_loc(label)])}
+    return {"file": frame.attrs.get("source"), "row": label}
 
 
 # --------------------------------------------------------------------------- modes

@@ -636,14 +636,7 @@ class CoverageResult:
         return write_coverage(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note, title=title)
 
 
-def _where(frame, label) -> dict:
-    """file/row of a record for an error: spreadsheet row when the frame came from geoplan.io."""
-    from geoplan.io._io import source_rows  # rows live in attrs as one text (issue 17), not a list
-
-    rows = source_rows(frame)
-    if rows is not None:
-        return {"file": frame.attrs.get("source"), "row": int(rows[frame.index.get_loc(label)])}
-    return {"file": frame.attrs.get("source"), "row": label}
+_where = _checks._where  # one helper, in _checks (which _coverage imports): no import cycle
 
 
 def _require_columns(df, cols, what):

@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoplan.outputs import maps
-from geoplan._i18n import label
+from geoplan.outputs._i18n import label
 
 _TXT = {
     "units": ("行政单位：{what}", "Admin units: {what}"),

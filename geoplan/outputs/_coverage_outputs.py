@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geoplan._i18n import label
+from geoplan.outputs._i18n import label
 from geoplan._output import output_folder
 from geoplan.outputs._report import Section, write_report
 
@@ -128,10 +128,7 @@ def standards_table(catalogue, lang: str, modes=None) -> pd.DataFrame:
 
 def _figures(result, lang: str) -> list[Section]:
     """Charts when geoplan.figures is available and a font renders the labels."""
-    try:
-        from geoplan.outputs import figures
-    except ImportError:  # figures module not installed in this build
-        return []
+    from geoplan.outputs import figures
     out = []
     try:
         units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
@@ -268,11 +265,8 @@ def write_coverage(
                 gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
         paths["gpkg"] = gpkg
         paths["geojson"] = gj
-        try:
-            from geoplan.outputs._coverage_map import coverage_map
-        except ImportError:
-            coverage_map = None
-        if coverage_map is not None:
-            paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap)
+        from geoplan.outputs._coverage_map import coverage_map
+
+        paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap)
         paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
     return paths

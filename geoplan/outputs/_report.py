@@ -14,7 +14,7 @@ heading, optional text, an optional table and an optional figure.
   Chinese font such as SimSun) set in every cell style.
 
 Tables use geoplan's canonical English column names; they are shown with
-labels from :mod:`geoplan._i18n` in the report's language.  Booleans show as
+labels from :mod:`geoplan.outputs._i18n` in the report's language.  Booleans show as
 是/否 (``zh``) or yes/no (``en``); columns whose name starts with ``share_``
 are shown as percentages; GeoDataFrame geometry columns are dropped.
 """
@@ -36,8 +36,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from geoplan._i18n import VALUE_KEY_COLUMNS as _VALUE_KEY_COLUMNS
-from geoplan._i18n import bool_text, label
+from geoplan.outputs._i18n import VALUE_KEY_COLUMNS as _VALUE_KEY_COLUMNS
+from geoplan.outputs._i18n import bool_text, label
 
 #: Font family stack used in the HTML report (CJK first, then generic).
 CSS_FONT_STACK = (

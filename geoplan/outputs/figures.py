@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from geoplan._i18n import label
+from geoplan.outputs._i18n import label
 
 log = logging.getLogger("geoplan")
 

@@ -68,15 +68,12 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from geoplan._errors import CRSError, GeoplanError, InputError
-from geoplan._i18n import VALUE_KEY_COLUMNS, bool_text, label
+from geoplan.outputs._i18n import VALUE_KEY_COLUMNS, bool_text, label
 from geoplan._output import check_new_file
 
 log = logging.getLogger("geoplan")
 
-try:  # the conversion lives in geoplan.crs
-    from geoplan.io._crs import geometry_from_wgs84 as _geometry_from_wgs84
-except ImportError:  # pragma: no cover - only while geoplan.crs is being written
-    _geometry_from_wgs84 = None
+from geoplan.io._crs import geometry_from_wgs84 as _geometry_from_wgs84
 
 AMAP_TILES = (
     "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
@@ -149,8 +146,6 @@ def to_map_datum(m: folium.Map, gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.Ge
         raise CRSError("layer has no CRS; set it (e.g. EPSG:4326) before mapping", field="crs")
     out = gdf.to_crs(4326)
     if map_datum(m) == "gcj02":
-        if _geometry_from_wgs84 is None:  # pragma: no cover
-            raise GeoplanError("geoplan.crs.geometry_from_wgs84 is missing; cannot shift to GCJ-02")
         out = _geometry_from_wgs84(out, "gcj02")
     return out
 
