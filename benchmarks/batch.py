@@ -40,7 +40,7 @@ def main() -> None:
 
     from distributed import Client, LocalCluster
 
-    from geoplan.batch import _batch as batch
+    from geoplan import batch
 
     with tempfile.TemporaryDirectory() as tmp:
         table = batch.demo_areas(Path(tmp) / "in", repeat=args.repeat)

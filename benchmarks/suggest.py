@@ -31,10 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from coverage_bench import tiled  # noqa: E402  (benchmarks/coverage_bench.py; not named coverage.py, which would shadow the coverage package numba probes for)
 
-from geoplan.coverage import _coverage as coverage  # noqa: E402
-from geoplan import network
-from geoplan.suggest import _suggest as suggest
-from geoplan.demo._datasets import helsinki_pbf  # noqa: E402
+from geoplan import coverage, network, suggest  # noqa: E402
+from geoplan.demo import helsinki_pbf  # noqa: E402
 
 CUTOFF = 600.0  # seconds: 10 minutes' walk
 

@@ -118,7 +118,7 @@ def test_real_sources_clean_inside_but_disagree(sources):
 
 def test_gcj02_conversion_improves_agreement(sources):
     fg, cm = sources
-    raw = gpd.read_file(B.__file__.replace("geoplan/boundaries.py", "data/boundaries/xiangtan_cnmaps_gcj02.geojson"))
+    raw = gpd.read_file(B.__file__.replace("geoplan/registers/boundaries.py", "data/boundaries/xiangtan_cnmaps_gcj02.geojson"))
     raw["code"] = raw["code"].astype(str)
     conv = B.compare_sources(fg, cm).set_index("code")["iou"]
     unconv = B.compare_sources(fg, raw).set_index("code")["iou"]
@@ -273,7 +273,7 @@ def test_store_merge_and_failed_import_leaves_store_unchanged(tmp_path):
 def test_gcj02_import(tmp_path):
     _, cm = load_sources()
     raw = tmp_path / "amap.geojson"
-    src = gpd.read_file(B.__file__.replace("geoplan/boundaries.py", "data/boundaries/xiangtan_cnmaps_gcj02.geojson"))
+    src = gpd.read_file(B.__file__.replace("geoplan/registers/boundaries.py", "data/boundaries/xiangtan_cnmaps_gcj02.geojson"))
     src[src["code"].astype(str) == "430302"].to_file(raw, driver="GeoJSON")
     div = B.import_divisions(raw, valid_from="2020-01-01", datum="gcj02")
     assert div["code"].tolist() == ["430302000000"]

@@ -411,7 +411,7 @@ def _area_polygon(area: Area):
     """The area outline (shapely, WGS-84) and the units GeoDataFrame (or None)."""
     import shapely
 
-    from geoplan.io._io import _io as io
+    from geoplan.io import _io as io
 
     units = (io.read_polygons(area.units, datum=area.units_datum, datum_option="行政单位坐标系 (units_datum)")
              if area.units else None)
@@ -581,8 +581,8 @@ def run_area(
         graphs built, e.g. ``"drive,walk"``), per-type covered shares
         ``{type}_covered`` and modes used ``{type}_mode``.
     """
-    from geoplan.coverage._coverage import _coverage as coverage
-    from geoplan.io._io import _io as io
+    from geoplan.coverage import _coverage as coverage
+    from geoplan.io import _io as io
     from geoplan._output import csv_safe, output_folder
 
     rec: dict[str, Any] = {"area_id": area.area_id, "name": area.name, "status": "failed", "error_type": "",

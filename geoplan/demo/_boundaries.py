@@ -9,7 +9,7 @@ import pandas as pd
 
 from geoplan.registers import boundaries as B
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
+DATA = Path(__file__).resolve().parents[2] / "data" / "boundaries"
 FASTGEOCN = DATA / "xiangtan_fastgeocn_wgs84.geojson"
 CNMAPS = DATA / "xiangtan_cnmaps_gcj02.geojson"
 STATUS_COLORS = {"proposed": "#999999", "surveyed": "#2b6cb0", "found": "#2f855a", "moved": "#d69e2e",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pypinyin import Style, lazy_pinyin
 
-DATA_DIR = Path(__file__).parent / "data" / "names"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "names"
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
