@@ -193,3 +193,54 @@ def test_no_module_over_the_size_limit():
     big = {name: n for name, path in MODULES.items()
            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not big, f"modules over {MAX_LINES} lines: {big}"
+
+
+# ----------------------------------------------------------------------------- the front door
+SHIMS = {
+    "geoplan.lines": "geoplan.network._lines", "geoplan.names": "geoplan.registers.names",
+    "geoplan.boundaries": "geoplan.registers.boundaries", "geoplan.standards": "geoplan.coverage.standards",
+    "geoplan.crs": "geoplan.io._crs", "geoplan.report": "geoplan.outputs._report", "geoplan.maps": "geoplan.outputs.maps",
+    "geoplan.figures": "geoplan.outputs.figures", "geoplan.store": "geoplan.registers._store",
+    "geoplan.datasets": "geoplan.demo._datasets", "geoplan._colocate": "geoplan.suggest._colocate",
+}
+
+
+def test_import_geoplan_loads_no_subpackage():
+    import subprocess
+    import sys
+
+    code = "import geoplan, sys; print(sorted(m for m in sys.modules if m.startswith('geoplan.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['geoplan._errors']"
+
+
+def test_subpackages_on_first_access():
+    import geoplan as g
+
+    assert callable(g.suggest.colocate) and g.suggest.colocate is g.suggest.suggest_colocated.__globals__["colocate"]
+    assert set(g.SUBPACKAGES) <= set(dir(g))
+    with pytest.raises(AttributeError):
+        g.no_such_room  # noqa: B018
+
+
+@pytest.mark.parametrize("old,new", sorted(SHIMS.items()))
+def test_old_paths_warn_and_are_the_moved_module(old, new, monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.delitem(sys.modules, old, raising=False)
+    with pytest.warns(DeprecationWarning, match=old.replace(".", r"\.")):
+        module = importlib.import_module(old)
+    assert module is importlib.import_module(new)
+    assert sys.modules[old] is module
+
+
+def test_colocate_shim_keeps_the_readme_path():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from geoplan._colocate import suggest_colocated
+    from geoplan.suggest import suggest_colocated as new
+
+    assert suggest_colocated is new

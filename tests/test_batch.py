@@ -204,9 +204,10 @@ def test_suggestion_hook_optional(table, tmp_path, monkeypatch):
     import sys
 
     (area,) = [a for a in batch.read_areas(table) if a.area_id == "00530"]
-    monkeypatch.setitem(sys.modules, "geoplan.suggest", None)  # as if the module were not written yet
+    # a broken geoplan.suggest is an error of the area, never a silently skipped suggestion (issue 14)
+    monkeypatch.setitem(sys.modules, "geoplan.suggest", None)
     rec = batch.run_area(area, tmp_path / "a", buffer_m=BUFFER_M, suggest=True, with_service_areas=False, lang="en")
-    assert rec["status"] == "ok" and "geoplan.suggest is not available" in rec["note"]
+    assert rec["status"] == "failed" and rec["error_type"] in ("ImportError", "ModuleNotFoundError")
     assert not (tmp_path / "a" / "areas" / "00530" / "suggestions.parquet").exists()
 
     rec = batch.run_area(area, tmp_path / "b", buffer_m=BUFFER_M, suggest=_two_best_unserved,
@@ -222,7 +223,7 @@ def test_read_areas_template_and_geojson(tmp_path):
     import geopandas as gpd
     import shapely
 
-    template = Path(batch.__file__).resolve().parents[1] / "data" / "batch" / "areas_template.csv"
+    template = Path(__file__).resolve().parents[1] / "data" / "batch" / "areas_template.csv"
     a, b = batch.read_areas(template)
     assert (a.area_id, a.name, a.facilities_datum, a.units_datum) == ("430302", "雨湖区", "gcj02", "gcj02")
     assert a.units.endswith("430302/街道.geojson") and a.polygon is None

@@ -222,8 +222,6 @@ def test_line_layer_area_builds_both_modes_like_coverage(tmp_path):
 
     import libpysal
 
-    from geoplan import network as lines
-
     ex = os.path.join(os.path.dirname(libpysal.__file__), "examples", "snow_maps")
     soho = os.path.join(ex, "Soho_Network.shp")
     pumps = gpd.read_file(os.path.join(ex, "SohoWater.shp")).to_crs(4326)
@@ -239,7 +237,7 @@ def test_line_layer_area_builds_both_modes_like_coverage(tmp_path):
     assert rec["status"] == "ok", rec
     assert rec["modes"] == "drive,walk" and rec["social_work_mode"] == "drive"
 
-    nets = {m: lines.network_from_lines(soho, mode=m) for m in ("walk", "drive")}
+    nets = {m: network.network_from_lines(soho, mode=m) for m in ("walk", "drive")}
     assert rec["n_nodes"] == sum(n.n_nodes for n in nets.values())
     fac = io.read_points(tmp_path / "fac.geojson", kind="facilities")
     dem = io.read_points(tmp_path / "dem.geojson", kind="demand")

@@ -18,7 +18,7 @@ from geoplan.registers import boundaries as B
 from geoplan._errors import InputError
 from geoplan.cli import main
 
-DATA = Path(B.__file__).resolve().parents[1] / "data" / "boundaries"
+DATA = Path(__file__).resolve().parents[1] / "data" / "boundaries"
 XIANGTAN = DATA / "xiangtan_fastgeocn_wgs84.geojson"  # WGS-84, labelled only as lon/lat (CRS84)
 CNMAPS = DATA / "xiangtan_cnmaps_gcj02.geojson"  # Amap-derived: GCJ-02, labelled as lon/lat
 
