@@ -499,6 +499,10 @@ def _suggest(hook, area: Area, result, nets, fac, dem, units):
             key = cat.resolve(t)
             if key is None:
                 raise InputError(f"unknown facility type {t!r}", field="facility_type")
+            if cat[key].mode not in nets:  # a catalogue given to the hook alone: no fallback to another mode
+                from geoplan._errors import NetworkError
+
+                raise NetworkError(f"no {cat[key].mode} network was built for {key}")
             res = suggest_mod.suggest_sites(nets[cat[key].mode], fac, dem, facility_type=key, units=units,
                                             catalogue=cat, **options)
         except GeoplanError as exc:  # one type that cannot be planned must not sink the area

@@ -26,7 +26,7 @@ def command(output, overwrite, lang, mode_args, basemap):
     """
     from geoplan import coverage, datasets, standards
     from geoplan._output import check_new_file
-    from geoplan.cli._coverage import load_networks, parse_modes
+    from geoplan._loading import load_networks, parse_modes
 
     check_new_file(output, overwrite=overwrite)
     cat = standards.default_catalogue()
