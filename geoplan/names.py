@@ -569,7 +569,13 @@ class Gazetteer:
         New codes are ``named``; a changed name is ``renamed``; other changed
         fields ``amended``; rows with ``event=abolished`` abolish the code (a code
         not yet in the gazetteer is recorded as abolished only);
-        unchanged rows add nothing.  Row ``date``/``approval_doc`` columns
+        unchanged rows add nothing (an empty cell equals a missing value).  A
+        column the file does not have keeps the stored value: a ``code,name``
+        file renames without losing location, meaning or category (an empty
+        geometry keeps the stored one too).  An abolition of a code already
+        abolished records nothing; a row giving only ``abolished_year`` is
+        dated 1 January of that year, otherwise the import date, and the
+        event's ``history_note`` says which.  Row ``date``/``approval_doc`` columns
         override the arguments.  Any bad row raises :class:`~geoplan.InputError`
         before anything is written: the store is unchanged.
 

@@ -172,10 +172,11 @@ def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_l
 @click.option("--store", "store_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--date", "date_", default=None, help="show the divisions in force on this date")
 def history(store_path, date_) -> None:
-    """区划变更记录 / merges and splits recorded in a store (TSV on stdout).
+    """区划沿革（TSV）/ the division record of a store (TSV on stdout).
 
-    Without ``--date`` the whole record: every version of every unit (with its
-    valid_from / valid_to) and the change events.
+    With ``--date``: the units in force that day.  Without: every version of
+    every unit (valid_from, valid_to, predecessors, successors), then, after an
+    empty line, the change events (merges, splits) when there are any.
     """
     from geoplan import boundaries as B
     from geoplan._errors import StoreError
@@ -191,7 +192,8 @@ def history(store_path, date_) -> None:
         if date_:
             tables = [pd.DataFrame(B.divisions_at(div, B.iso_date(date_)).drop(columns="geometry"))]
         else:
-            tables = [pd.DataFrame(div.drop(columns="geometry", errors="ignore"))]
+            tables = [pd.DataFrame(div.drop(columns="geometry", errors="ignore"))
+                      .sort_values(["code", "valid_from"], kind="stable")]
             if store.has_layer(B.EVENTS_LAYER):
                 tables.append(pd.DataFrame(store.read_layer(B.EVENTS_LAYER)).drop(columns="geometry", errors="ignore"))
         if not len(tables[0]):
