@@ -313,8 +313,6 @@ def read_names(
     given = [f for f in FIELDS if f in df.columns]
     if default_category and "category" not in given:
         given.append("category")
-    if "admin_code" not in given:  # derived from a 12-digit code below
-        given.append("admin_code")
     if "__geometry__" in df.columns or "wkt" in df.columns or "lon" in df.columns or "lat" in df.columns:
         given.append("geometry")
     recs = []
@@ -653,8 +651,8 @@ class Gazetteer:
             else:
                 # a partial file (e.g. only code,name) changes only what it gives: the rest is carried forward
                 for k in FIELDS:
-                    if k not in given and k not in ("approval_doc", "pinyin"):
-                        rec[k] = cur.get(k)
+                    if k not in given and k not in ("approval_doc", "pinyin") and _blank(cur.get(k)) is not None:
+                        rec[k] = cur.get(k)  # (admin_code derived from a 12-digit code fills only a gap)
                 if _blank(r.get("pinyin")) is None:
                     if rec["name"] == cur["name"] and _blank(rec["category"]) == _blank(cur.get("category")):
                         rec["pinyin"] = cur.get("pinyin")  # a pinyin set earlier is not recomputed

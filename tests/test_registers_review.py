@@ -326,3 +326,18 @@ def test_boundaries_history_without_date_lists_versions_and_events(tmp_path):
     gone = u[u["code"].isin(["430302000000", "430304000000"])]
     assert set(gone["valid_to"]) == {"2021-01-01"}
     assert list(e["kind"]) == ["merge"] and e["document"].iloc[0].startswith("'=")
+
+
+def test_partial_reimport_keeps_an_admin_code_it_does_not_mention(tmp_path):
+    towns = _towns()
+    row = towns[towns["code"] == "430302001000"]
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    # a road inside 雨湖路街道: its admin_code is the township's; the second file gives only code and name
+    pd.DataFrame({"code": ["R1"], "name": ["雨湖路"], "category": ["road"], "admin_code": row["code"].tolist()}).to_csv(
+        a, index=False)
+    pd.DataFrame({"code": ["R1"], "name": ["雨湖路"]}).to_csv(b, index=False)
+    gz = Gazetteer(tmp_path / "s.gpkg")
+    gz.import_file(a, date="2020-01-01")
+    assert gz.import_file(b, date="2021-01-01").empty  # nothing it gives has changed
+    assert gz.state_at().loc[0, "admin_code"] == "430302001000"
+    gz.store.close()
