@@ -341,3 +341,37 @@ def test_partial_reimport_keeps_an_admin_code_it_does_not_mention(tmp_path):
     assert gz.import_file(b, date="2021-01-01").empty  # nothing it gives has changed
     assert gz.state_at().loc[0, "admin_code"] == "430302001000"
     gz.store.close()
+
+
+_XT = None
+
+
+def _xt() -> pd.DataFrame:
+    global _XT
+    if _XT is None:
+        t = _towns()
+        _XT = t[t["code"].str.startswith("4303") & (t["abolished"] == "0")].head(8).reset_index(drop=True)
+    return _XT
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.sampled_from(["county", "city", "", "none"]), min_size=8, max_size=8),
+       st.lists(st.booleans(), min_size=8, max_size=8))
+def test_reimporting_any_file_unchanged_adds_nothing(tmp_path_factory, fill, with_point):
+    """Invariant: importing the same file again records no event, whatever cells are empty."""
+    xt = _xt()
+    df = xt[["code", "name"]].assign(category="township")
+    # origin from the real county/city column, or empty; 'none' leaves the cell empty too
+    df["origin"] = [xt.loc[i, f] if f in ("county", "city") else "" for i, f in enumerate(fill)]
+    df["lon"] = ["112.9" if p else "" for p in with_point]
+    df["lat"] = ["27.8" if p else "" for p in with_point]
+    folder = tmp_path_factory.mktemp("re")
+    df.to_csv(folder / "f.csv", index=False)
+    gz = Gazetteer(folder / "s.gpkg")
+    gz.import_file(folder / "f.csv", date="2020-01-01")
+    again = gz.import_file(folder / "f.csv", date="2021-01-01")
+    state = gz.state_at()
+    gz.store.close()
+    assert again.empty
+    assert set(state["since"]) == {"2020-01-01"}
+    assert not {"nan", "None"} & set(state.drop(columns="geometry").astype(str).to_numpy().ravel())
