@@ -98,14 +98,16 @@ def point_ends(net: Network, points: pd.DataFrame, weight: str = "time", *, leav
         Costs including the access stretch; ``inf`` where the edge may not be
         travelled that way (a one-way street).
     """
-    w = _weights(net, weight)
+    _weights(net, weight)
+    ways = net.ways()  # the snapped way's own length/time, also for parallel ways and loops
+    w = ways.weights(weight)
     edge = points["edge"].to_numpy(np.int64)
     frac = points["frac"].to_numpy(float)
     acc = access_cost(net, points["snap_m"].to_numpy(float), weight)
     on = edge >= 0
     e = np.where(on, edge, 0)
-    tails, heads = net.edge_arrays()
-    twin = net.twins()[e]
+    tails, heads = ways.tails, ways.heads
+    twin = ways.twin[e]
     node = points["node"].to_numpy(np.int64) if "node" in points else np.zeros(len(points), np.int64)
     u = np.where(on, tails[e], node)
     v = np.where(on, heads[e], node)
@@ -150,8 +152,10 @@ def _same_road(net: Network, a: pd.DataFrame, b: pd.DataFrame, weight: str):
     ea, eb = a["edge"].to_numpy(np.int64), b["edge"].to_numpy(np.int64)
     if not ((ea >= 0).any() and (eb >= 0).any()):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    w = _weights(net, weight)
-    twin = net.twins()
+    _weights(net, weight)
+    ways = net.ways()
+    w = ways.weights(weight)
+    twin = ways.twin
 
     def canon(e, f):
         # Either direction of a two-way road names the same road: use the lower position.
