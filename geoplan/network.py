@@ -263,6 +263,7 @@ class _Ways:
     lines: np.ndarray
     snappable: np.ndarray
     twin: np.ndarray  # position of the same way travelled the other way round, -1 if none
+    copy: np.ndarray  # True for a side way drawn exactly like a way before it (a duplicated OSM way)
 
     def weights(self, weight: str) -> np.ndarray:
         return self.time if weight == "time" else self.length
@@ -276,7 +277,8 @@ def _build_ways(net: Network) -> _Ways:
     snappable = np.ones(net.n_edges, bool) if net.snappable is None else np.asarray(net.snappable, bool)
     side = net.side_ways
     if side is None or len(side) == 0:
-        return _Ways(tails, heads, net.length, net.time, net.edge_lines(), snappable, net.twins())
+        return _Ways(tails, heads, net.length, net.time, net.edge_lines(), snappable, net.twins(),
+                     np.zeros(net.n_edges, bool))
     order = pd.Index(net.node_ids)
     su = order.get_indexer(side["u_id"].to_numpy())
     sv = order.get_indexer(side["v_id"].to_numpy())
@@ -296,19 +298,38 @@ def _build_ways(net: Network) -> _Ways:
     frame = pd.DataFrame({"pos": np.arange(len(all_t)), "t": all_t, "h": all_h, "len": length})
     other = frame.rename(columns={"pos": "pos2", "t": "h", "h": "t", "len": "len2"})
     pairs = frame.merge(other, on=["t", "h"])
-    pairs = pairs[(pairs["pos"] != pairs["pos2"])
+    # CSR edges keep Network.twins(); only pairs touching a side way are needed here.
+    pairs = pairs[((pairs["pos"] >= net.n_edges) | (pairs["pos2"] >= net.n_edges))
+                  & (pairs["pos"] != pairs["pos2"])
                   & np.isclose(pairs["len"], pairs["len2"], rtol=1e-9, atol=1e-6)]
+    lines = np.concatenate([np.asarray(net.edge_lines(), dtype=object), geoms])
+    # Two loops (or parallel ways) of equal length are still different ways: the shapes must
+    # be each other reversed.
+    same = shapely.equals_exact(lines[pairs["pos"].to_numpy()],
+                                shapely.reverse(lines[pairs["pos2"].to_numpy()]), tolerance=1e-6)
+    pairs = pairs[same]
     pairs = pairs.sort_values(["pos", "pos2"], kind="stable").drop_duplicates("pos")
     twin = np.full(len(all_t), -1, np.int64)
     twin[pairs["pos"].to_numpy()] = pairs["pos2"].to_numpy()
+    # A way drawn twice (same ends, same shape, same length): one snap target is enough, else
+    # two points beside it may land on different copies and miss the stretch between them.
+    same_dir = frame.merge(frame.rename(columns={"pos": "pos2", "len": "len2"}), on=["t", "h"])
+    same_dir = same_dir[(same_dir["pos2"] < same_dir["pos"]) & (same_dir["pos"] >= net.n_edges)
+                        & np.isclose(same_dir["len"], same_dir["len2"], rtol=1e-9, atol=1e-6)]
+    copy = np.zeros(len(all_t), bool)
+    if len(same_dir):
+        eq = shapely.equals_exact(lines[same_dir["pos"].to_numpy()], lines[same_dir["pos2"].to_numpy()],
+                                  tolerance=1e-6)
+        copy[same_dir["pos"].to_numpy()[eq]] = True
     csr_twin = net.twins()
     twin[: net.n_edges] = np.where(csr_twin >= 0, csr_twin, twin[: net.n_edges])
     return _Ways(
         tails=all_t, heads=all_h, length=length,
         time=np.concatenate([net.time, side["time"].to_numpy(float)]),
-        lines=np.concatenate([np.asarray(net.edge_lines(), dtype=object), geoms]),
+        lines=lines,
         snappable=np.concatenate([snappable, side["snappable"].to_numpy(bool)]),
         twin=twin,
+        copy=copy,
     )
 
 
@@ -1074,6 +1095,7 @@ def _snap_index(net: Network, edges: Any) -> _SnapIndex:
         return cache[("snapindex", key)]
     # One road, one entry: of the two directions of a two-way road keep the lower position.
     twin = ways.twin
+    mask &= ~ways.copy
     mask &= ~((twin >= 0) & (twin < np.arange(n_ways)) & mask[np.maximum(twin, 0)])
     cand = np.flatnonzero(mask)
     if len(cand) == 0:
