@@ -622,7 +622,10 @@ new_stations.drop(columns="geometry")"""),
     code("""
 res = suggest.suggest_sites(net, demo.facilities, demo.demand, facility_type="elder_care_station", units=units,
                             model="reach_target", target=target, spacing_m=cell)
-assert np.allclose(res.sites["gain"].round(1), new_stations["gain"])
+# Both answers are proven optimal: the same number of new sites, both reaching the target. Among sites that
+# cover the same people, the two runs may pick different ones, so the gains per rank can differ.
+assert len(res.sites) == len(new_stations) and res.solution.status == solutions["target"].status == "Optimal"
+assert res.solution.diagnostics["covered_share"] >= target and solutions["target"].diagnostics["covered_share"] >= target
 print(len(res.sites), "sites;", len(res.infeasible_candidates), "candidates unusable;",
       "status", res.solution.status, "gap", res.solution.gap)
 res.comparison().round(3)"""),
