@@ -295,6 +295,13 @@ def test_cli_zero_weight_exit_2_naming_file_and_column(tmp_path, demo):
                                     "--demand", str(dem_csv), "-o", str(tmp_path / "out"), "--no-service-areas"])
     assert res.exit_code == 2, res.output
     assert "需求点.csv" in res.output and "pop_60" in res.output and not (tmp_path / "out").exists()
+    # The explicit option continues; an indicator that cannot be computed never reads as "nothing missing".
+    ok = CliRunner().invoke(main, ["-q", "coverage", "--network", str(helsinki_pbf()), "--facilities", str(fac_csv),
+                                   "--demand", str(dem_csv), "-o", str(tmp_path / "out"), "--no-service-areas",
+                                   "--allow-zero-weight"])
+    assert ok.exit_code == 0, ok.output
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "无法计算" in md
 
 
 def test_far_facility_still_counts_as_present_and_report_says_so(demo):
