@@ -1098,6 +1098,9 @@ def _snap_index(net: Network, edges: Any) -> _SnapIndex:
     mask &= ~ways.copy
     mask &= ~((twin >= 0) & (twin < np.arange(n_ways)) & mask[np.maximum(twin, 0)])
     cand = np.flatnonzero(mask)
+    # A zero-length way (a loop drawn without a shape) is a point at its junction: the other ways there cover it,
+    # and GEOS cannot segmentize it.
+    cand = cand[shapely.length(ways.lines[cand]) > 0]
     if len(cand) == 0:
         raise NetworkError("no edge of the network may be snapped to (all are tunnels, underground or excluded)")
     lines = ways.lines[cand]

@@ -353,3 +353,21 @@ def test_outside_demand_message_names_repaired_units(demo):
     row = r.checks[r.checks["check"] == "demand_outside_units"]
     assert "00100" in row["detail_zh"].iloc[0] and "修复" in row["detail_zh"].iloc[0]
     assert "00100" in row["detail_en"].iloc[0] and "repaired" in row["detail_en"].iloc[0]
+
+
+def test_loop_without_a_shape_does_not_break_snapping():
+    """A self-loop drawn without geometry (as a naive line graph makes from a closed ring) is a point, not a target."""
+    import networkx as nx
+
+    from geoplan import network as gn
+
+    g = nx.MultiDiGraph(crs="EPSG:32630")
+    g.add_node(0, x=0.0, y=0.0)
+    g.add_node(1, x=100.0, y=0.0)
+    g.add_edge(0, 1, length=100.0)
+    g.add_edge(1, 0, length=100.0)
+    g.add_edge(1, 1, length=0.0)  # the loop: both ends at node 1, no shape
+    net = gn.from_networkx(g, mode="walk", largest_component=False)
+    pts = gpd.GeoDataFrame(geometry=[Point(60.0, 5.0)], crs="EPSG:32630")
+    s = gn.snap(net, pts)
+    assert s["snap_m"].iloc[0] == pytest.approx(5.0)
