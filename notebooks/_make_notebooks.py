@@ -518,16 +518,18 @@ cands["unit_code"].value_counts(dropna=False)"""),
 Rows: existing facilities (fixed, always open) then candidates; columns: demand points; only pairs within the cutoff are stored.
 """),
     code("""
-dem_nodes = network.snap(net, demo.demand)["node"].to_numpy()
+# Snap tables (not bare nodes): costs run door to door — the walk to the road, the part of the road to the
+# junction, then the network — exactly as coverage.assess and suggest.suggest_sites measure them.
+dem_snap = network.snap(net, demo.demand)
+cand_snap = network.snap(net, cands)
 
 
 def problem(ftype: str):
     \"\"\"Cost matrix (seconds), weights, fixed mask and the existing facilities of one type.\"\"\"
     ft = cat[ftype]
     existing = demo.facilities[demo.facilities["type"] == ftype]
-    fac_nodes = network.snap(net, existing)["node"].to_numpy()
-    rows = np.concatenate([fac_nodes, cands["node"].to_numpy()])
-    cost = coverage.od_matrix(net, rows, dem_nodes, cutoff=ft.cutoff_min * 60, towards=True, progress=False)
+    rows = pd.concat([network.snap(net, existing), cand_snap], ignore_index=True)
+    cost = coverage.od_matrix(net, rows, dem_snap, cutoff=ft.cutoff_min * 60, towards=True, progress=False)
     fixed = np.r_[np.ones(len(existing), bool), np.zeros(len(cands), bool)]
     weights = demo.demand[ft.weight].to_numpy(dtype=float)
     return cost, weights, fixed, existing
@@ -621,7 +623,10 @@ new_stations.drop(columns="geometry")"""),
     code("""
 res = suggest.suggest_sites(net, demo.facilities, demo.demand, facility_type="elder_care_station", units=units,
                             model="reach_target", target=target, spacing_m=cell)
-assert np.allclose(res.sites["gain"].round(1), new_stations["gain"])
+# Both answers are proven optimal: the same number of new sites, both reaching the target. Among sites that
+# cover the same people, the two runs may pick different ones, so the gains per rank can differ.
+assert len(res.sites) == len(new_stations) and res.solution.status == solutions["target"].status == "Optimal"
+assert res.solution.diagnostics["covered_share"] >= target and solutions["target"].diagnostics["covered_share"] >= target
 print(len(res.sites), "sites;", len(res.infeasible_candidates), "candidates unusable;",
       "status", res.solution.status, "gap", res.solution.gap)
 res.comparison().round(3)"""),

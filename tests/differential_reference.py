@@ -93,6 +93,11 @@ def instance(seed: int, *, max_cand: int = 9, max_dem: int = 18, medium: bool | 
     fixed = rng.random(nc) < (0.25 if rng.random() < 0.5 else 0.0)
     if fixed.all():
         fixed[0] = False
+    extra = np.random.default_rng(seed + 1_000_003)  # own stream: the draws above stay as they were
+    if nc >= 2 and extra.random() < 0.2:
+        D[nc - 1] = D[0]  # an identical candidate: symmetric ties
+    if extra.random() < 0.15:
+        w = w * 10_000.0 + extra.integers(0, 1000, len(w)) * (w > 0)  # large populations: relative tolerances
     return dict(kind=kind, D=D, w=w, fixed=fixed, cutoff=cutoff, rng=rng)
 
 
@@ -114,7 +119,7 @@ def _milp_binary(c, A, lo, hi, n_int, lb, ub, *, maximize=False):
     n = len(c)
     integ = np.zeros(n)
     integ[:n_int] = 1
-    cons = [LinearConstraint(A, lo, hi)] if A is not None and len(A) else []
+    cons = [LinearConstraint(A, lo, hi)] if A is not None and A.shape[0] else []
     res = milp(-np.asarray(c) if maximize else np.asarray(c), constraints=cons, integrality=integ,
                bounds=Bounds(lb, ub), options={"mip_rel_gap": 0.0})
     if res.status == 2:
@@ -197,12 +202,13 @@ def ref_pmedian_milp(D, w, p, fixed, penalty):
     row = np.full(D.shape[1], -1)
     row[dem] = np.arange(nu)
     n = nc + nz + nu
-    A = np.zeros((nu + nz + 1, n))
-    A[row[is_], nc + np.arange(nz)] = 1.0  # Σ_j z_ji + u_i = 1
-    A[np.arange(nu), nc + nz + np.arange(nu)] = 1.0
-    A[nu + np.arange(nz), nc + np.arange(nz)] = 1.0  # z_ji ≤ x_j
-    A[nu + np.arange(nz), js] = -1.0
-    A[nu + nz, :nc] = (~fixed).astype(float)  # p new sites
+    # Sparse (scipy milp takes it): a dense matrix here would be (pairs × pairs).
+    r = np.concatenate([row[is_], np.arange(nu),  # Σ_j z_ji + u_i = 1
+                        nu + np.arange(nz), nu + np.arange(nz),  # z_ji − x_j ≤ 0
+                        np.full(nc, nu + nz)])  # Σ_{j free} x_j = p
+    cl = np.concatenate([nc + np.arange(nz), nc + nz + np.arange(nu), nc + np.arange(nz), js, np.arange(nc)])
+    v = np.concatenate([np.ones(nz + nu + nz), -np.ones(nz), (~fixed).astype(float)])
+    A = sparse.csr_array((v, (r, cl)), shape=(nu + nz + 1, n))
     lo = np.concatenate([np.ones(nu), np.full(nz, -np.inf), [p]])
     hi = np.concatenate([np.ones(nu), np.zeros(nz), [p]])
     c = np.concatenate([np.zeros(nc), w[is_] * D[js, is_], w[dem] * penalty])

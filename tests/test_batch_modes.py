@@ -151,31 +151,38 @@ def test_mode_cell_errors_name_row_and_field(tmp_path, table):
     assert rec["status"] == "failed" and rec["error_type"] == "InputError" and "游乐场" in rec["error"]
 
 
-def test_summary_names_the_mode_of_each_type(table, tmp_path):
-    """run_batch on a 1-worker LocalCluster: summary.csv says walk/drive, the Chinese workbook 步行/驾车."""
+def test_cli_config_and_summary_name_the_mode_of_each_type(table, tmp_path):
+    """`geoplan batch --config` (social_work by car) on a 1-worker LocalCluster: summary.csv says walk/drive per
+    type, the Chinese workbook 步行/驾车; the 方式 cell 驾车 puts every type of its area in the car."""
     import openpyxl
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
 
     pytest.importorskip("distributed")
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text('[types.social_work]\nmode = "drive"\n', encoding="utf-8")
     areas = pd.read_csv(table, dtype=str, keep_default_na=False)
     two = areas[areas["area_id"].isin(["00120", "00130"])].copy()
     two.loc[two["area_id"] == "00120", "mode"] = "驾车"
-    two.loc[two["area_id"] == "00130", "mode"] = "社工站=drive"
     path = table.parent / "areas_modes_summary.csv"
     two.to_csv(path, index=False, encoding="utf-8-sig")
-    s = batch.run_batch(path, tmp_path / "out", n_workers=1, buffer_m=BUFFER_M, with_service_areas=False,
-                        lang="zh").set_index("area_id")
-    assert (s["status"] == "ok").all(), s[["status", "error"]]
-    disk = pd.read_csv(tmp_path / "out" / "summary.csv", dtype={"area_id": str}).set_index("area_id")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["-q", "batch", str(path), "-o", str(out), "--workers", "1", "--buffer-m",
+                                    str(BUFFER_M), "--no-service-areas", "--config", str(cfg)])
+    assert res.exit_code == 0, res.output
+    disk = pd.read_csv(out / "summary.csv", dtype={"area_id": str}).set_index("area_id")
+    assert (disk["status"] == "ok").all(), disk[["status", "error"]]
     assert disk.loc["00120", [f"{t}_mode" for t in TYPES]].tolist() == ["drive"] * 4
     assert disk.loc["00130", [f"{t}_mode" for t in TYPES]].tolist() == ["walk", "walk", "walk", "drive"]
     assert disk["modes"].to_dict() == {"00120": "drive", "00130": "drive,walk"}
-    ws = openpyxl.load_workbook(tmp_path / "out" / "summary" / "report.xlsx").worksheets[0]
+    ws = openpyxl.load_workbook(out / "summary" / "report.xlsx").worksheets[0]
     rows = list(ws.iter_rows(values_only=True))
     head = list(rows[0])
     for r in rows[1:]:
         rec = dict(zip(head, r))
         shown = {rec[h] for h in head if h and str(h).endswith("_mode")}
-        assert shown <= {"步行", "驾车"} and shown
+        assert shown and shown <= {"步行", "驾车"}
     assert {dict(zip(head, r))["modes"] for r in rows[1:]} == {"驾车", "驾车、步行"}
 
 
@@ -225,8 +232,9 @@ def test_line_layer_area_builds_both_modes_like_coverage(tmp_path):
     ex = os.path.join(os.path.dirname(libpysal.__file__), "examples", "snow_maps")
     soho = os.path.join(ex, "Soho_Network.shp")
     pumps = gpd.read_file(os.path.join(ex, "SohoWater.shp")).to_crs(4326)
-    gpd.GeoDataFrame({"id": [f"P{i}" for i in range(len(pumps))], "type": "社工站"}, geometry=pumps.geometry,
-                     crs=4326).to_file(tmp_path / "fac.geojson", driver="GeoJSON")
+    ids = [f"P{i}" for i in range(len(pumps))]
+    gpd.GeoDataFrame({"id": ids, "name": ids, "type": "社工站"}, geometry=pumps.geometry, crs=4326).to_file(
+        tmp_path / "fac.geojson", driver="GeoJSON")
     people = gpd.read_file(os.path.join(ex, "SohoPeople.shp")).to_crs(4326)
     gpd.GeoDataFrame({"id": [f"D{i}" for i in range(len(people))], "pop": people["Count"].astype(float)},
                      geometry=people.geometry, crs=4326).to_file(tmp_path / "dem.geojson", driver="GeoJSON")
@@ -234,7 +242,7 @@ def test_line_layer_area_builds_both_modes_like_coverage(tmp_path):
     area = batch.Area(area_id="soho", name="Soho", network=soho, facilities=str(tmp_path / "fac.geojson"),
                       demand=str(tmp_path / "dem.geojson"), polygon=hull.wkt, mode="社工站=drive")
     rec = batch.run_area(area, tmp_path / "out", buffer_m=100, with_service_areas=False, lang="en")
-    assert rec["status"] == "ok", rec
+    assert rec["status"] == "ok", rec["error"]
     assert rec["modes"] == "drive,walk" and rec["social_work_mode"] == "drive"
 
     nets = {m: network.network_from_lines(soho, mode=m) for m in ("walk", "drive")}
@@ -247,3 +255,29 @@ def test_line_layer_area_builds_both_modes_like_coverage(tmp_path):
     np.testing.assert_allclose(got, want.demand["social_work_min"].to_numpy(float))
     walked = coverage.assess(nets, fac, dem, units=one, types=["social_work"], with_service_areas=False)
     assert np.median(walked.demand["social_work_min"]) > 2 * np.median(got)
+
+
+def test_suggestion_plans_a_drive_type_on_the_drive_graph(table, tmp_path):
+    """suggest= in batch plans each type on its own mode's graph: the same site as suggest_sites on a drive graph
+    built here."""
+    from geoplan import suggest as gs
+
+    cat = load_catalogue(overrides={"types": {"social_work": {"mode": "drive"}}})
+    rec = batch.run_area(_area(table, "00530"), tmp_path, buffer_m=BUFFER_M, catalogue=cat, with_service_areas=False,
+                         suggest={"facility_type": "社工站", "p": 1, "solver": "greedy"}, lang="en")
+    assert rec["status"] == "ok" and rec["note"] == "", rec
+    got = pd.read_parquet(tmp_path / "areas" / "00530" / "suggestions.parquet")
+
+    poly = datasets.demo_units().set_index("code").geometry["00530"]
+    c = poly.centroid
+    buffered = gpd.GeoSeries([poly], crs=4326).to_crs(utm_crs(c.x, c.y)).buffer(BUFFER_M).to_crs(4326).iloc[0]
+    drive = network.from_osm_file(datasets.helsinki_pbf(), mode="drive", bounding_box=buffered)
+    fac = io.read_points(table.parent / "facilities.geojson", kind="facilities")
+    dem = io.read_points(table.parent / "demand.geojson", kind="demand")
+    fac = fac[shapely.contains_xy(buffered, fac.geometry.x, fac.geometry.y)]
+    dem = dem[shapely.contains_xy(poly, dem.geometry.x, dem.geometry.y)]
+    one = gpd.GeoDataFrame({"code": ["00530"], "name": ["x"], "kind": [None]}, geometry=[poly], crs=4326)
+    want = gs.suggest_sites(drive, fac, dem, facility_type="social_work", units=one, catalogue=cat, model="mclp", p=1,
+                            solver="greedy")
+    assert got["type"].tolist() == ["social_work"]
+    assert got["geometry_wkt"].tolist() == want.sites.geometry.to_wkt().tolist()

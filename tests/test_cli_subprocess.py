@@ -128,3 +128,29 @@ def test_sigkill_then_rerun_sweeps_the_leftovers(tmp_path):
     assert not tmp.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
+
+
+def test_symlink_loop_output_is_one_line(tmp_path):
+    """ln -s l2 l1; ln -s l1 l2; -o l1: geoplan's one-line error (exit 2), not a RuntimeError traceback."""
+    from geoplan import batch
+    from geoplan import demo as datasets
+
+    os.symlink("l2", tmp_path / "l1")
+    os.symlink("l1", tmp_path / "l2")
+    datasets.demo_units().to_file(tmp_path / "units.geojson", driver="GeoJSON")
+    areas = batch.demo_areas(tmp_path / "areas")
+    for args in (["boundaries", "check", "units.geojson", "-o", "l1"], ["demo", "-o", "l1", "--overwrite"],
+                 ["batch", str(areas), "-o", "l1"]):
+        res = _run(args, cwd=tmp_path)
+        assert res.returncode == 2, (args, res.stderr)
+        assert "symbolic link loop" in _one_error_line(res.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["areas", "l1", "l2", "units.geojson"]
+
+
+def test_quiet_batch_prints_no_dask_logs(tmp_path):
+    from geoplan import batch
+
+    areas = batch.demo_areas(tmp_path / "areas")
+    res = _run(["-q", "batch", str(areas), "-o", "批量", "--workers", "1"], cwd=tmp_path, timeout=600)
+    assert res.returncode in (0, 1), res.stderr
+    assert "INFO" not in res.stderr and "distributed" not in res.stderr, res.stderr

@@ -867,3 +867,18 @@ def test_row_ranges_are_a_scalar_in_attrs(tmp_path):
     assert all(not isinstance(v, (list, tuple, np.ndarray)) for v in gdf.attrs.values())
     assert gio.source_rows(gdf.iloc[:10]) is None  # a subset no longer matches
     assert gio.source_rows(gdf)[[0, -1]].tolist() == [2, 2001]
+
+
+def test_duplicate_demand_ids_name_both_rows(tmp_path):
+    """Review: a demand row pasted twice (same id, same place) used to count its people twice."""
+    lines = ["编号,人口,经度,纬度", "A1,1000,112.944,27.829", "A2,500,112.970,27.860", "A1,1000,112.944,27.829"]
+    path = write_csv(tmp_path / "dup_demand.csv", lines)
+    with pytest.raises(InputError) as exc:
+        read_points(path, kind="demand")
+    assert_error(exc, file=path, row=4, field="编号", text="rows 2 and 4")
+    # The same id at another place is refused the same way.
+    lines[3] = "A1,1000,112.950,27.780"
+    path = write_csv(tmp_path / "dup_demand2.csv", lines)
+    with pytest.raises(InputError) as exc:
+        read_points(path, kind="demand")
+    assert_error(exc, file=path, row=4, field="编号", text="rows 2 and 4")

@@ -187,23 +187,31 @@ _NAMES = st.text(alphabet="abc养老_-.", min_size=1, max_size=8).filter(lambda 
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(names=st.lists(_NAMES, min_size=1, max_size=5, unique=True), marked=st.booleans())
+@given(names=st.lists(_NAMES, min_size=1, max_size=5, unique=True),
+       marked=st.sampled_from(["none", "by hand", "geoplan"]))
 def test_property_unmarked_folder_never_loses_a_file(tmp_path, names, marked):
-    """Whatever a folder holds: without the marker --overwrite changes nothing; with it, it is replaced whole."""
+    """Whatever a folder holds: without geoplan's marker (or with one copied in by hand, listing none of
+    its files) --overwrite changes nothing; a folder geoplan wrote is replaced whole."""
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
-    for n in names:
-        (folder / n).write_text(n, encoding="utf-8")
-    if marked:
-        _output.write_marker(folder)
+    if marked == "geoplan":
+        folder.rmdir()
+        with output_folder(folder) as tmp:
+            for n in names:
+                (tmp / n).write_text(n, encoding="utf-8")
+    else:
+        for n in names:
+            (folder / n).write_text(n, encoding="utf-8")
+        if marked == "by hand":
+            _output.write_marker(folder)
     before = _snapshot(folder)
     try:
         with output_folder(folder, overwrite=True) as tmp:
             (tmp / "result.txt").write_text("r")
     except OutputExistsError:
-        assert not marked
+        assert marked != "geoplan"
         assert _snapshot(folder) == before
     else:
-        assert marked
+        assert marked == "geoplan"
         assert sorted(p.name for p in folder.iterdir()) == sorted([MARKER, "result.txt"])
     assert [p.name for p in folder.parent.iterdir() if p.name.endswith(".tmp")] == []
 

@@ -153,7 +153,7 @@ def test_suggest_cli_on_demo(tmp_path):
     for name in ("report.md", "report.html", "report.xlsx", "layers.gpkg", "map.html"):
         assert (out / name).exists()
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "选址建议" in md and "Optimal" in md
+    assert "选址建议" in md and "已证明最优" in md and "Optimal" not in md
     bad = CliRunner().invoke(main, ["-q", "suggest", "--demo", "--type", "社工站", "-p", "100000", "-o", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "candidate" in bad.output and not (tmp_path / "x").exists()
 

@@ -45,12 +45,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
 import logging
 import math
 import os
 import re
+import shutil
 import threading
 import time
 import traceback
@@ -89,7 +91,9 @@ _REQUIRED = ("area_id", "network", "facilities", "demand")
 _SAFE_ID = re.compile(r"^[\w.\-]+$")
 #: Longest area id (it names a folder; 64 leaves room under every filesystem's 255-byte limit, even in UTF-8 CJK).
 MAX_ID_LENGTH = 64
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+# Windows also reserves COM0/LPT0 and the superscript-digit forms COM¹ COM² COM³ (LPT likewise).
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", "conin$", "conout$",
+                     *(f"{d}{i}" for d in ("com", "lpt") for i in "0123456789¹²³")}
 
 
 def area_id_problem(aid: str) -> str | None:
@@ -493,6 +497,10 @@ def _suggest(hook, area: Area, result, nets, fac, dem, units):
             key = cat.resolve(t)
             if key is None:
                 raise InputError(f"unknown facility type {t!r}", field="facility_type")
+            if cat[key].mode not in nets:  # a catalogue given to the hook alone: no fallback to another mode
+                from geoplan._errors import NetworkError
+
+                raise NetworkError(f"no {cat[key].mode} network was built for {key}")
             res = suggest_mod.suggest_sites(nets[cat[key].mode], fac, dem, facility_type=key, units=units,
                                             catalogue=cat, **options)
         except GeoplanError as exc:  # one type that cannot be planned must not sink the area
@@ -536,6 +544,7 @@ def run_area(
     catalogue: Any = None,
     with_service_areas: bool = True,
     provenance: Mapping | None = None,
+    inputs: Sequence[str | os.PathLike] = (),
 ) -> dict:
     """Run one area and write ``output/areas/<area_id>/``; never raises for the area's own errors.
 
@@ -571,6 +580,10 @@ def run_area(
         What produced the result (:func:`fingerprint`), recorded in ``done.json``
         so a rerun can tell a stale result from a current one (computed here when
         not given).
+    inputs
+        Every file the whole batch reads (all areas and the areas table): the
+        area folder is never replaced when it holds one -- refused for this
+        area before any work.
 
     Returns
     -------
@@ -583,7 +596,7 @@ def run_area(
     """
     from geoplan.coverage import _coverage as coverage
     from geoplan.io import _io as io
-    from geoplan._output import csv_safe, output_folder
+    from geoplan._output import check_output_folder, csv_safe, output_folder
 
     rec: dict[str, Any] = {"area_id": area.area_id, "name": area.name, "status": "failed", "error_type": "",
                            "error": "", "worker_pid": os.getpid()}
@@ -596,6 +609,9 @@ def run_area(
             if problem is not None:  # never let an id like ".." name (and replace) another folder
                 raise InputError(f"area_id {area.area_id!r} cannot name a folder: it {problem}", field="area_id")
             folder = Path(output) / "areas" / area.area_id
+            # all the batch's inputs, not only this area's: another area's file may sit in this folder
+            run_inputs = [*_area_files(area), *(os.fspath(f) for f in inputs)]
+            check_output_folder(folder, overwrite=True, inputs=run_inputs)  # before any work
             if provenance is None:
                 provenance = fingerprint(area, options=_options(buffer_m=buffer_m, suggest=suggest, lang=lang,
                                                                 catalogue=catalogue,
@@ -629,7 +645,7 @@ def run_area(
             rec.update(_covered_shares(result.summary))
             rec.update(_modes_used(result))
             rec["note"] = note
-            with output_folder(folder, overwrite=True, inputs=_area_files(area), kind="area") as tmp:
+            with output_folder(folder, overwrite=True, inputs=run_inputs, kind="area") as tmp, _disk_full_named(tmp):
                 _write_table(result.demand, tmp / "demand.parquet")
                 _write_table(result.facilities, tmp / "facilities.parquet")
                 _write_table(result.units, tmp / "units.parquet")
@@ -645,6 +661,9 @@ def run_area(
         rec["status"] = "failed"
         rec["error_type"] = type(exc).__name__
         rec["error"] = str(exc)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            rec["error_type"] = "DiskFull"
+            rec["error"] = f"无法写入 / cannot write: 磁盘已满 / no space left on device: {exc.filename or folder}"
         log.debug("area %s failed:\n%s", area.area_id, traceback.format_exc())
     rec["elapsed_s"] = round(time.perf_counter() - t0, 3)
     rec["peak_rss_mb"] = round(watch.peak_rss / 2**20, 1)
@@ -653,6 +672,26 @@ def run_area(
         _rewrite_marker(folder / MARKER, _marker(rec, provenance))
     rec["output"] = str(folder) if rec["status"] == "ok" else ""
     return rec
+
+
+#: Below this many free bytes a failed write is taken as "disk full" (libraries report it in their own words).
+_DISK_FULL_BYTES = 1 << 20
+
+
+@contextlib.contextmanager
+def _disk_full_named(folder: Path):
+    """Turn a write error raised while the disk is full (e.g. SQLite's "no such table: gpkg_contents")
+    into ``OSError(ENOSPC)``; checked while the temporary folder still takes the space."""
+    try:
+        yield
+    except Exception as exc:
+        full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        if not full:
+            with contextlib.suppress(OSError):
+                full = shutil.disk_usage(folder).free < _DISK_FULL_BYTES
+        if full and not (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder.parent)) from exc
+        raise
 
 
 def _jsonable(rec: Mapping) -> dict:
@@ -704,8 +743,22 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _sha256_folder(path: Path) -> tuple[int, str]:
+    """Total size and SHA-256 over every file of a folder input (a FileGDB): relative path, size, SHA-256."""
+    h = hashlib.sha256()
+    total = 0
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for n in sorted(files):
+            f = Path(root) / n
+            size = f.stat().st_size
+            total += size
+            h.update(json.dumps([f.relative_to(path).as_posix(), size, _sha256_file(f)]).encode("utf-8"))
+    return total, h.hexdigest()
+
+
 def _file_state(path: str, cache: dict | None = None) -> dict:
-    """Size, modification time and SHA-256 of a file (``{"missing": True}`` when absent)."""
+    """Size, modification time and SHA-256 of a file or a folder input (``{"missing": True}`` when absent)."""
     p = Path(path)
     try:
         st = p.stat()
@@ -714,8 +767,12 @@ def _file_state(path: str, cache: dict | None = None) -> dict:
     key = (str(p), st.st_size, st.st_mtime_ns)
     if cache is not None and key in cache:
         return cache[key]
-    state = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
-             "sha256": _sha256_file(p) if p.is_file() else None}
+    if p.is_dir():  # a folder's own size/mtime miss changes to the files inside it
+        size, digest = _sha256_folder(p)
+        state = {"size": size, "mtime_ns": st.st_mtime_ns, "sha256": digest, "folder": True}
+    else:
+        state = {"size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                 "sha256": _sha256_file(p) if p.is_file() else None}
     if cache is not None:
         cache[key] = state
     return state
@@ -907,6 +964,8 @@ def run_batch(
         A bad areas table (checked whole, before any work or any folder is made).
     OutputExistsError
         ``output`` exists and is not a batch folder geoplan created.
+    OSError
+        ``ENOSPC`` when an area failed because the disk was full (after the summary is written).
     """
     from geoplan._output import output_folder, sweep_stale, write_csv, write_marker
     from geoplan.outputs._report import Section, write_report
@@ -960,7 +1019,7 @@ def run_batch(
             for a in todo:
                 fut = client.submit(run_area, a, str(out), buffer_m=buffer_m, suggest=suggest, lang=lang,
                                     catalogue=catalogue, with_service_areas=with_service_areas,
-                                    provenance=prints[a.area_id],
+                                    provenance=prints[a.area_id], inputs=inputs,
                                     key=f"geoplan-area-{a.area_id}-{run_id}", pure=False, retries=0)
                 futures[fut] = a
             log.info("batch: %d area(s) to run, %d skipped, on %s", len(todo), len(area_list) - len(todo),
@@ -1024,6 +1083,8 @@ def run_batch(
     paths.update({k: out / "summary" / Path(v).name for k, v in rep.items()})
     summary.attrs["paths"] = paths
     log.info("batch: %d ok, %d skipped, %d failed; summary %s", n_ok, n_skip, n_fail, paths["csv"])
+    if (summary["error_type"] == "DiskFull").any():  # the run failed, not the area: say so (CLI: exit 2)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
     return summary
 
 
@@ -1037,7 +1098,10 @@ def read_marker_kind(folder: Path) -> str | None:
 
 def _batch_folder(output: str | os.PathLike) -> Path:
     """The batch folder, resolved; refuses an existing folder batch did not create (unless empty)."""
-    out = Path(output).expanduser().resolve()
+    from geoplan._output import _check_shape, _resolve
+
+    out = _resolve(output)  # a symbolic-link loop, a parent that is a file, a name too long: one-line errors
+    _check_shape(out)
     if not out.exists() and not out.is_symlink():
         return out
     if not out.is_dir():
@@ -1051,7 +1115,8 @@ def _batch_folder(output: str | os.PathLike) -> Path:
         empty = False
     if empty and kind is None:
         return out
-    why = (f"it is a geoplan {kind} folder, not a batch folder" if kind is not None else
+    why = (f"it is {'a geoplan folder' if kind == 'folder' else f'a geoplan {kind} folder'}, not a batch folder"
+           if kind is not None else
            "geoplan batch did not create it (no .geoplan-output marker), so it may hold other files")
     raise OutputExistsError(f"will not write the batch into {out}: {why}; choose a new output folder "
                             f"/ 只写入 geoplan batch 自己创建的文件夹，请换一个新的输出文件夹")

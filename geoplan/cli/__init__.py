@@ -28,7 +28,26 @@ _WRITE_ERRORS = {
     errno.EROFS: "无法写入 / cannot write: 只读文件系统 / read-only file system",
     errno.EDQUOT: "无法写入 / cannot write: 超出磁盘配额 / disk quota exceeded",
     errno.EFBIG: "无法写入 / cannot write: 文件过大 / file too large",
+    # path problems of the output the checks upfront did not catch (e.g. a race): still one line, not a traceback
+    errno.ELOOP: "无法写入 / cannot write: 符号链接循环 / symbolic link loop",
+    errno.ENAMETOOLONG: "无法写入 / cannot write: 名称过长 / file name too long",
+    errno.ENOTDIR: "无法写入 / cannot write: 上级路径不是文件夹 / a parent is not a folder",
+    errno.EBUSY: "无法写入 / cannot write: 设备或资源忙 / device or resource busy",
+    errno.ENOTEMPTY: "无法写入 / cannot write: 文件夹已被另一个运行写入 / folder written by another run meanwhile",
+    errno.EEXIST: "无法写入 / cannot write: 路径已存在 / path exists",
 }
+
+#: Output arguments by command (besides ``-o/--output``): never counted as inputs of the run.
+OUTPUT_PARAMS: dict[str, frozenset[str]] = {
+    "names export": frozenset({"out"}),
+}
+
+
+def is_output_param(command: str, param: click.Parameter) -> bool:
+    """Is ``param`` an output of ``command``?  Declared, not guessed from a name: ``-o``, a param with
+    ``geoplan_output = True``, or one listed in :data:`OUTPUT_PARAMS`."""
+    return ("-o" in getattr(param, "opts", ()) or getattr(param, "geoplan_output", False)
+            or (param.name or "") in OUTPUT_PARAMS.get(command, ()) or (param.name or "") == "output")
 
 
 def _one_line(text: str) -> str:
@@ -49,6 +68,12 @@ class _Group(click.Group):
             cleanup_temporaries()
             click.echo(f"错误 / Error: {_one_line(exc)}", err=True)
             sys.exit(2)
+        except RuntimeError as exc:
+            if "symlink loop" not in str(exc).lower():
+                raise
+            cleanup_temporaries()
+            click.echo(f"错误 / Error: {_WRITE_ERRORS[errno.ELOOP]}: {_one_line(exc)}", err=True)
+            sys.exit(2)
         except OSError as exc:
             if exc.errno not in _WRITE_ERRORS:
                 raise
@@ -58,12 +83,11 @@ class _Group(click.Group):
             sys.exit(2)
 
 
-def _input_paths(ctx: click.Context) -> list[str]:
-    """Existing paths given to the command, except its output (they must survive any output)."""
+def _input_paths(ctx: click.Context, command: str = "") -> list[str]:
+    """Existing paths given to the command, except its outputs (:func:`is_output_param`)."""
     paths = []
     for param in ctx.command.params:
-        if not isinstance(param.type, click.Path) or "-o" in getattr(param, "opts", ()) \
-                or (param.name or "").startswith("output"):
+        if not isinstance(param.type, click.Path) or is_output_param(command, param):
             continue
         value = ctx.params.get(param.name)
         for v in value if isinstance(value, (list, tuple)) else [value]:
@@ -88,12 +112,14 @@ def _with_run_context(cmd: click.Command, name: str) -> None:
 
         ctx = click.get_current_context()
         try:
-            with run_context(command=name, inputs=_input_paths(ctx)):
+            with run_context(command=name, inputs=_input_paths(ctx, name)):
                 return callback(*args, **kwargs)
         except OSError as exc:
             # a failed write() (disk full) names no file: name the output the user gave
-            if exc.errno in _WRITE_ERRORS and not exc.filename and ctx.params.get("output"):
-                exc.filename = os.fspath(ctx.params["output"])
+            outs = [ctx.params.get(p.name) for p in ctx.command.params if is_output_param(name, p)]
+            out = next((o for o in outs if o), None)
+            if exc.errno in _WRITE_ERRORS and not exc.filename and out:
+                exc.filename = os.fspath(out)
             raise
 
     wrapped._geoplan_wrapped = True  # type: ignore[attr-defined]
@@ -116,6 +142,12 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     root_level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=root_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("geoplan").setLevel(logging.ERROR if quiet else min(root_level, logging.INFO))
+    if verbose == 0:  # Dask's INFO chatter only with -v; worker processes read the level from the environment
+        level = "error" if quiet else "warning"
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", level)
+        for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker",
+                     "distributed.core", "distributed.http.proxy"):
+            logging.getLogger(name).setLevel(level.upper())
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
 

@@ -84,11 +84,11 @@ def import_(path, store_path, valid_from, datum, code_col, name_col) -> None:
 
 
 def _outputs(output, overwrite, layers: dict[str, pd.DataFrame]) -> None:
-    from geoplan._output import csv_safe, output_folder
+    from geoplan._output import output_folder, write_csv
 
     with output_folder(output, overwrite=overwrite) as tmp:
-        for name, df in layers.items():  # csv_safe: names like "=1+2" stay text in a spreadsheet
-            csv_safe(df.drop(columns="geometry", errors="ignore")).to_csv(Path(tmp) / f"{name}.csv", index=False)
+        for name, df in layers.items():  # write_csv: names like "=1+2" stay text in a spreadsheet
+            write_csv(pd.DataFrame(df.drop(columns="geometry", errors="ignore")), Path(tmp) / f"{name}.csv")
             if isinstance(df, gpd.GeoDataFrame) and len(df):
                 df.to_file(Path(tmp) / f"{name}.gpkg", driver="GPKG")
     echo_paths({n: Path(output) / f"{n}.csv" for n in layers})
@@ -154,14 +154,14 @@ def markers(markers_path, lines_path, output, overwrite, tolerance, roads, marke
 def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_layer) -> None:
     """联检记录 → 更新登记表、报告 / apply an inspection record, write the report."""
     from geoplan.registers import boundaries as B
-    from geoplan._output import csv_safe, output_folder
+    from geoplan._output import output_folder, write_csv
     from geoplan.outputs import Section, write_report
 
     # geoplan's table reader: encoding detected, an empty or malformed file is an error naming it
     reg, hist = B.record_inspection(_read(markers_path, markers_layer), B.read_inspection(records_csv), date=date_)
     with output_folder(output, overwrite=overwrite) as tmp:
         reg.to_file(Path(tmp) / "markers.gpkg", driver="GPKG")
-        csv_safe(hist).to_csv(Path(tmp) / "history.csv", index=False)
+        write_csv(hist, Path(tmp) / "history.csv")
         paths = write_report(tmp, title="界线联检 / joint inspection " + date_, lang=lang, sections=[
             Section("界桩状态 / marker status", table=reg["status"].value_counts().rename_axis("status").reset_index()),
             Section("记录 / records", table=hist)])
@@ -172,13 +172,31 @@ def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_l
 @click.option("--store", "store_path", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--date", "date_", default=None, help="show the divisions in force on this date")
 def history(store_path, date_) -> None:
-    """区划变更记录 / merges and splits recorded in a store (TSV on stdout)."""
+    """区划沿革（TSV）/ the division record of a store (TSV on stdout).
+
+    With ``--date``: the units in force that day.  Without: every version of
+    every unit (valid_from, valid_to, predecessors, successors), then, after an
+    empty line, the change events (merges, splits) when there are any.
+    """
     from geoplan.registers import boundaries as B
+    from geoplan._errors import StoreError
+    from geoplan._output import csv_safe
     from geoplan.registers import Store
 
     with Store(store_path, readonly=True) as store:  # looking never modifies the file
+        # an empty answer would look like "no changes": a store without divisions is an error
+        if not store.has_layer(B.DIVISIONS_LAYER):
+            raise StoreError(f"{store_path}: no divisions recorded (import division polygons with "
+                             "'geoplan boundaries import' first)")
+        div = B.load_divisions(store)  # StoreError naming the file when the layer is damaged
         if date_:
-            d = B.divisions_at(B.load_divisions(store), B.iso_date(date_))
-            click.echo(pd.DataFrame(d.drop(columns="geometry")).to_csv(sep="\t", index=False), nl=False)
-        elif store.has_layer(B.EVENTS_LAYER):
-            click.echo(store.read_layer(B.EVENTS_LAYER).to_csv(sep="\t", index=False), nl=False)
+            tables = [pd.DataFrame(B.divisions_at(div, B.iso_date(date_)).drop(columns="geometry"))]
+        else:
+            tables = [pd.DataFrame(div.drop(columns="geometry", errors="ignore"))
+                      .sort_values(["code", "valid_from"], kind="stable")]
+            if store.has_layer(B.EVENTS_LAYER):
+                tables.append(pd.DataFrame(store.read_layer(B.EVENTS_LAYER)).drop(columns="geometry", errors="ignore"))
+        if not len(tables[0]):
+            raise StoreError(f"{store_path}: no divisions recorded" + (f" in force on {date_}" if date_ else ""))
+    # names are user data: '=HYPERLINK(...)' must stay text when the TSV is pasted into a spreadsheet
+    click.echo("\n".join(csv_safe(t).to_csv(sep="\t", index=False) for t in tables), nl=False)

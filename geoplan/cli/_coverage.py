@@ -29,14 +29,18 @@ def check_opts(f):
         click.option("--allow-far-facilities", is_flag=True,
                      help="设施距路网超过吸附限值时剔除并继续（默认报错停止）/ leave facilities beyond the snap limit out "
                           "and continue."),
+        click.option("--allow-zero-weight", is_flag=True,
+                     help="某类设施的人口权重列全为 0 时继续（默认报错停止）/ continue when a type's weight column is 0 "
+                          "for every demand point."),
     ]):
         f = opt(f)
     return f
 
 
-def check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities) -> dict:
+def check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities,
+                 allow_zero_weight=False) -> dict:
     return {"invalid_units": invalid_units, "allow_empty_units": allow_empty_units, "allow_outside": allow_outside,
-            "allow_far_facilities": allow_far_facilities}
+            "allow_far_facilities": allow_far_facilities, "allow_zero_weight": allow_zero_weight}
 
 
 def resolve_types(types, catalogue) -> list[str] | None:
@@ -82,7 +86,7 @@ def resolve_types(types, catalogue) -> list[str] | None:
 @lang_opt
 def command(network_path, place, mode_args, walk_speed, facilities_path, facilities_datum, demand_path, demand_datum,
             units_path, units_datum, config_path, types, no_service_areas, invalid_units, allow_empty_units,
-            allow_outside, allow_far_facilities, basemap, output, overwrite, lang):
+            allow_outside, allow_far_facilities, allow_zero_weight, basemap, output, overwrite, lang):
     """评估设施覆盖并生成报告 / assess coverage and write a report folder.
 
     Each facility type is measured on the network of its own travel mode (walk or
@@ -114,6 +118,7 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
     units = io.read_polygons(units_path, datum=units_datum) if units_path else None
     result = coverage.assess(nets, fac, dem, units=units, catalogue=cat, types=keys,
                              with_service_areas=not no_service_areas,
-                             **check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities))
+                             **check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities,
+                                          allow_zero_weight))
     paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap)
     echo_paths(paths)

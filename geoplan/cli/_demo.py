@@ -28,7 +28,7 @@ def command(output, overwrite, lang, mode_args, basemap):
     from geoplan import demo as gdemo
     from geoplan.coverage import standards
     from geoplan._output import check_new_file
-    from geoplan.cli._coverage import load_networks, parse_modes
+    from geoplan.network import load_networks, parse_modes
 
     check_new_file(output, overwrite=overwrite)
     cat = standards.default_catalogue()

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from geoplan._errors import InputError
+from geoplan._errors import InputError, StoreError
 from geoplan.cli._common import echo_paths, lang_opt, output_opt, overwrite_opt
 
 log = logging.getLogger("geoplan")
@@ -61,17 +61,32 @@ def _load_names(path: str, *, date: str | None, category: str | None) -> pd.Data
     if p.suffix.lower() == ".gpkg":
         gz = Gazetteer(p, readonly=True)  # checking never writes to the store
         try:
-            return pd.DataFrame(gz.state_at(date))
+            _require_gazetteer(gz, p)
+            df = pd.DataFrame(gz.state_at(date))
         finally:
             gz.store.close()
+        if df.empty:
+            raise InputError(f"no place names in force{f' on {date}' if date else ''}", file=p)
+        return df
     if p.name.endswith(".csv.gz"):
         from geoplan.registers.names import _read_table
 
         df, _ = _read_table(p)  # plain table (e.g. the shipped townships): clean errors, `abolished` kept
+        if df.empty:
+            raise InputError("no rows: the file has a header but no names", file=p, row=2)
         if category and "category" not in df:
             df["category"] = category
         return df
     return pd.DataFrame(read_names(p, default_category=category))
+
+
+def _require_gazetteer(gz, path) -> None:
+    """An empty answer would look like "no names": a store without a gazetteer is an error."""
+    from geoplan.registers.names import EVENTS_LAYER
+
+    if not gz.store.has_layer(EVENTS_LAYER):
+        raise StoreError(f"{path}: no place-name gazetteer in this GeoPackage (layer {EVENTS_LAYER!r} missing); "
+                         "create one with 'geoplan names import'")
 
 
 @command.command("check")
@@ -88,6 +103,8 @@ def check_cmd(names_file, category, date, prefix, wordlists, output, overwrite, 
     df = _load_names(names_file, date=date, category=category)
     if prefix:
         df = df[df["code"].astype(str).str.startswith(prefix)]
+        if df.empty:
+            raise InputError(f"no names with prefix {prefix}", file=names_file, field="prefix")
     paths = _check_report(df, output=output, overwrite=overwrite, lang=lang, wordlists=wordlists,
                           title=_T(lang, f"地名规则检查：{Path(names_file).name}", f"Place-name check: {Path(names_file).name}"))
     echo_paths(paths)
@@ -113,10 +130,10 @@ def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sectio
         *extra_sections,
     ]
     with output_folder(output, overwrite=overwrite) as tmp:
-        from geoplan._output import csv_safe
+        from geoplan._output import write_csv
 
-        # names are user data: '=...' must stay text in Excel (OWASP CSV injection)
-        csv_safe(findings).to_csv(tmp / "findings.csv", index=False, encoding="utf-8-sig")
+        # names are user data: '=...' must stay text in Excel (OWASP CSV injection), a CR must not split a row
+        write_csv(findings, tmp / "findings.csv")
         paths = _write_report(tmp, title=title, sections=sections, lang=lang)
     final = Path(output).resolve()
     return {k: final / Path(v).name for k, v in {**paths, "findings": tmp / "findings.csv"}.items()}
@@ -142,16 +159,35 @@ def _write_report(folder: Path, *, title: str, sections, lang: str) -> dict:
 @wordlists_opt
 def pinyin_cmd(names, file_, category, upper, wordlists) -> None:
     """标志用汉语拼音（GB 17733）：专名通名分写、无声调。 Sign pinyin; TSV to stdout."""
-    from geoplan.registers.names import read_names, sign_pinyin
+    from geoplan.registers.names import sign_pinyin
 
     items = [(n, category) for n in names]
     if file_:
-        df = read_names(file_, default_category=category)
-        items += list(zip(df["name"], df["category"]))
+        items += _pinyin_items(Path(file_), category)
     if not items:
         raise InputError("give names or --file", field="names")
     for n, c in items:
         click.echo(f"{n}\t{sign_pinyin(n, category=c, upper=upper, wordlists=wordlists)}")
+
+
+def _pinyin_items(path: Path, category: str | None) -> list[tuple[str, str | None]]:
+    """(name, category) of every row of a table with a ``name`` column (``code`` not needed)."""
+    from geoplan.registers.names import _read_table, _text
+
+    df, offset = _read_table(path)
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    if "name" not in df.columns:
+        raise InputError(f"required column 'name' missing (columns: {', '.join(map(str, df.columns))})",
+                         file=path, row=1, field="name")
+    if df.empty:
+        raise InputError("no rows: the file has a header but no names", file=path, row=offset)
+    items = []
+    for i, r in enumerate(df.to_dict("records")):
+        name = _text(r.get("name"))
+        if not name:
+            raise InputError("missing name", file=path, row=i + offset, field="name")
+        items.append((name, _text(r.get("category")).lower() or category))
+    return items
 
 
 def _read_geo(path: str, *, layer: str | None, kind: str):
@@ -244,7 +280,9 @@ def doors_cmd(roads, buildings, road_name, name_col, number_col, start, odd_side
     res = _doors_for(line, b, start=start, odd_side=odd_side, number_col=number_col, max_distance=max_distance,
                      road_name=road_name)
     with output_folder(output, overwrite=overwrite) as tmp:
-        res.to_csv(tmp / "door_numbers.csv", encoding="utf-8-sig")
+        from geoplan._output import write_csv
+
+        write_csv(res, tmp / "door_numbers.csv", index=True)  # street names come from OSM: user text
         paths = _write_report(tmp, title=_T(lang, f"门牌编号：{road_name}", f"Door numbers: {road_name}"), lang=lang,
                               sections=[_section(road_name, _doors_text(res, lang), res, "doors")])
     final = Path(output).resolve()
@@ -283,13 +321,19 @@ def history_cmd(store, code, at) -> None:
     from geoplan.registers.names import Gazetteer
 
     gz = Gazetteer(store, readonly=True)  # looking never modifies the file
-    if at:
-        df = pd.DataFrame(gz.state_at(at)).drop(columns="geometry")
-        if code:
-            df = df[df["code"] == code]
-    else:
-        df = gz.history(code)
-    gz.store.close()
+    try:
+        _require_gazetteer(gz, store)
+        if at:
+            df = pd.DataFrame(gz.state_at(at)).drop(columns="geometry")
+            if code:
+                df = df[df["code"] == code]
+        else:
+            df = gz.history(code)
+    finally:
+        gz.store.close()
+    if code and df.empty:
+        raise InputError(f"code {code} is not in the gazetteer" + (f" on {at}" if at else ""), file=store,
+                         field="code")
     from geoplan._output import csv_safe
 
     csv_safe(df).to_csv(sys.stdout, sep="\t", index=False)
@@ -306,6 +350,7 @@ def export_cmd(store, out, date, overwrite) -> None:
 
     gz = Gazetteer(store, readonly=True)
     try:
+        _require_gazetteer(gz, store)
         p = gz.export(out, date=date, overwrite=overwrite)
     finally:
         gz.store.close()

@@ -51,7 +51,7 @@ from geoplan.cli._coverage import check_kwargs, check_opts, mode_opt
 def command(use_demo, network_path, mode_args, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
             units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, site_cost, saving, indicator,
             weight, capacity, solver, time_limit, config_path, invalid_units, allow_empty_units, allow_outside,
-            allow_far_facilities, basemap, output, overwrite, lang):
+            allow_far_facilities, allow_zero_weight, basemap, output, overwrite, lang):
     """选址建议：保留现有设施，给出排序的新址及建设前后指标 / suggest new sites.
 
     \b
@@ -97,7 +97,7 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
         dem = io.read_points(demand_path, datum=demand_datum, kind="demand")
         units = io.read_polygons(units_path, datum=units_datum) if units_path else None
     cand = io.read_points(candidates_path, datum=candidates_datum, kind="points") if candidates_path else None
-    checks = check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities)
+    checks = check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities, allow_zero_weight)
     if len(types) > 1:
         from geoplan.suggest import suggest_colocated
 

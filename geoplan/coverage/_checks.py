@@ -25,7 +25,8 @@ CHECK_NAMES = {
     "units_overlap": ("行政单位相互重叠", "Admin units overlap"),
     "unit_without_demand": ("行政单位内无需求点", "Unit contains no demand"),
     "demand_outside_units": ("需求点不在任何行政单位内", "Demand outside every unit"),
-    "facility_far_from_network": ("设施距路网过远，未参与计算", "Facility far from the network, left out"),
+    "facility_far_from_network": ("设施距路网过远，未参与出行时间计算（仍计入所在单位的设施覆盖）",
+                                  "Facility far from the network, left out of travel times (still counted in its unit)"),
     "demand_far_from_network": ("需求点距路网过远，计为未覆盖", "Demand far from the network, counted as uncovered"),
 }
 CHECK_COLUMNS = ["check", "item", "name", "file", "row", "detail_zh", "detail_en"]
@@ -196,11 +197,14 @@ def assign_units(points, units, *, crs) -> tuple[pd.Series, list[dict]]:
 
 
 def check_unit_demand(dem, units, *, demand_src, allow_outside: bool, allow_empty_units: bool,
-                      max_outside_share: float = MAX_OUTSIDE_SHARE) -> tuple[list[dict], list[tuple[str, str]]]:
+                      max_outside_share: float = MAX_OUTSIDE_SHARE,
+                      repaired: list[dict] | None = None) -> tuple[list[dict], list[tuple[str, str]]]:
     """Units without demand and demand outside every unit: check rows, notes, or an InputError.
 
     The error names the units file and the first empty unit (or the demand file and the first
-    point outside), and the option that lets the run continue.
+    point outside), and the option that lets the run continue.  When units were repaired
+    (``repaired``: rows of :func:`repair_units`) the error names them first: a repair that
+    lost part of a unit (a bow-tie kept as one half) leaves its demand outside.
     """
     rows: list[dict] = []
     notes: list[tuple[str, str]] = []
@@ -220,12 +224,16 @@ def check_unit_demand(dem, units, *, demand_src, allow_outside: bool, allow_empt
     if n_out:
         first = dem.index[outside][0]
         ids = dem["id"].astype(str)[outside].tolist()[:10] if "id" in dem else dem.index[outside].tolist()[:10]
+        fixed = ", ".join(str(r["item"]) for r in (repaired or []))
         rows.append(_row(
             "demand_outside_units", ", ".join(map(str, ids)) + (" …" if n_out > 10 else ""), None, demand_src,
             _where(dem, first)["row"],
-            f"{n_out} / {len(dem)} 个需求点（{share_n:.1%}，人口 {share_pop:.1%}）不在任何行政单位内，不计入各单位指标。",
+            f"{n_out} / {len(dem)} 个需求点（{share_n:.1%}，人口 {share_pop:.1%}）不在任何行政单位内，不计入各单位指标。"
+            + (f"行政单位 {fixed} 的面无效并已修复，修复可能丢失部分面积，请先核对。" if fixed else ""),
             f"{n_out} of {len(dem)} demand points ({share_n:.1%}; {share_pop:.1%} of people) fall outside every unit "
-            "and count in no unit's indicators.",
+            "and count in no unit's indicators."
+            + (f" Unit(s) {fixed} had invalid polygons, repaired; the repair may have lost area: check them first."
+               if fixed else ""),
         ))
         notes.append((f"{n_out} 个需求点不在任何行政单位内（{share_n:.1%}）",
                       f"{n_out} demand point(s) fall outside every admin unit ({share_n:.1%})"))
@@ -250,9 +258,13 @@ def check_unit_demand(dem, units, *, demand_src, allow_outside: bool, allow_empt
         where = _where(units, empty[0]) if stop_empty else _where(dem, dem.index[outside][0])
         if not stop_empty:
             where["file"] = demand_src
+        hint = ("Are the units and the demand in the same area and datum (wgs84/gcj02/bd09)?")
+        if repaired:
+            names = ", ".join(f"{r['item']} {r['name']} ({r['detail_en']})" for r in repaired[:3])
+            hint = (f"{len(repaired)} unit polygon(s) were invalid and repaired with make_valid, which may have lost "
+                    f"part of their area: {names}. Check those polygons first; otherwise: " + hint)
         raise InputError(
-            "; ".join(parts) + ". Are the units and the demand in the same area and datum "
-            f"(wgs84/gcj02/bd09)? To continue anyway, pass {' and '.join(options)}",
+            "; ".join(parts) + f". {hint} To continue anyway, pass {' and '.join(options)}",
             **where, field="geometry",
         )
     return rows, notes
@@ -273,18 +285,20 @@ def check_far_facilities(fac, src_frame, *, type_list, catalogue, limits: Mappin
         name = fac.at[lab, "name"] if "name" in fac else None
         rows.append(_row(
             "facility_far_from_network", fac.at[lab, "id"], name, where["file"], where["row"],
-            f"{ft.name_zh}：距{MODE_ZH[ft.mode]}路网最近节点 {d:,.0f} 米，超过吸附限值 {lim:,.0f} 米，未参与计算。",
-            f"{ft.name_en}: {d:,.0f} m from the nearest {ft.mode} network node, beyond the {lim:,.0f} m snap limit; "
-            "left out of the search.",
+            f"{ft.name_zh}：距{MODE_ZH[ft.mode]}路网最近的可进入道路 {d:,.0f} 米，超过吸附限值 {lim:,.0f} 米，"
+            "未参与出行时间计算；设施登记在所在单位，仍计入该单位的设施覆盖（有设施）。",
+            f"{ft.name_en}: {d:,.0f} m from the nearest road of the {ft.mode} network it may enter, beyond the "
+            f"{lim:,.0f} m snap limit; left out of travel times, but still counted as present in its unit "
+            "(having a facility is a register fact).",
         ))
     if len(far) and not allow:
         lab = far[0]
         ft = catalogue[fac.at[lab, "type"]]
         raise InputError(
             f"facility {fac.at[lab, 'id']!s} ({ft.name_en}) is {float(fac.at[lab, 'snap_m']):,.0f} m from the nearest "
-            f"{ft.mode} network node, beyond the {limits[ft.mode]:,.0f} m snap limit ({len(far)} facility(ies) like this): "
-            "is it inside the network's area, are the coordinates and datum right? To leave such facilities out and "
-            "continue, pass allow_far_facilities=True (CLI --allow-far-facilities)",
+            f"road of the {ft.mode} network, beyond the {limits[ft.mode]:,.0f} m snap limit ({len(far)} facility(ies) like this): "
+            "is it inside the network's area, are the coordinates and datum right? To leave such facilities out of the "
+            "travel times (still counted as present in their unit) and continue, pass allow_far_facilities=True (CLI --allow-far-facilities)",
             **_where(src_frame, lab), field="geometry",
         )
     return rows

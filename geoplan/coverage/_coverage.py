@@ -98,14 +98,16 @@ def point_ends(net: Network, points: pd.DataFrame, weight: str = "time", *, leav
         Costs including the access stretch; ``inf`` where the edge may not be
         travelled that way (a one-way street).
     """
-    w = _weights(net, weight)
+    _weights(net, weight)
+    ways = net.ways()  # the snapped way's own length/time, also for parallel ways and loops
+    w = ways.weights(weight)
     edge = points["edge"].to_numpy(np.int64)
     frac = points["frac"].to_numpy(float)
     acc = access_cost(net, points["snap_m"].to_numpy(float), weight)
     on = edge >= 0
     e = np.where(on, edge, 0)
-    tails, heads = net.edge_arrays()
-    twin = net.twins()[e]
+    tails, heads = ways.tails, ways.heads
+    twin = ways.twin[e]
     node = points["node"].to_numpy(np.int64) if "node" in points else np.zeros(len(points), np.int64)
     u = np.where(on, tails[e], node)
     v = np.where(on, heads[e], node)
@@ -150,8 +152,10 @@ def _same_road(net: Network, a: pd.DataFrame, b: pd.DataFrame, weight: str):
     ea, eb = a["edge"].to_numpy(np.int64), b["edge"].to_numpy(np.int64)
     if not ((ea >= 0).any() and (eb >= 0).any()):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    w = _weights(net, weight)
-    twin = net.twins()
+    _weights(net, weight)
+    ways = net.ways()
+    w = ways.weights(weight)
+    twin = ways.twin
 
     def canon(e, f):
         # Either direction of a two-way road names the same road: use the lower position.
@@ -584,7 +588,8 @@ class CoverageResult:
         Dissolved per type.
     units
         GeoDataFrame of admin units × types: ``unit_code``, ``unit_name``, ``unit_kind``,
-        ``type``, ``n_facilities``, ``has_facility``, people and covered people for
+        ``type``, ``n_facilities``, ``has_facility`` (facilities registered in the unit, also
+        those too far from the road to take part in the travel times), people and covered people for
         pop/pop_60/pop_0_17 with shares, ``median_min``, ``p90_min``.
     summary
         One row per type and indicator with ``value``, ``target``, ``passed`` and ``shortfall``.
@@ -605,7 +610,8 @@ class CoverageResult:
         Builder report per mode.
     snaps
         Per mode, the snap tables (:func:`geoplan.network.snap`) of ``"demand"`` and
-        ``"facilities"``, aligned to the inputs: snapped edge, end nodes, position
+        ``"facilities"``, aligned to the inputs: snapped way (position in
+        :meth:`geoplan.network.Network.ways`), end nodes, position
         along the edge, access distance — for later steps to reuse.
     """
 
@@ -670,6 +676,7 @@ def assess(
     allow_outside: bool = False,
     max_outside_share: float = _checks.MAX_OUTSIDE_SHARE,
     allow_far_facilities: bool = False,
+    allow_zero_weight: bool = False,
 ) -> CoverageResult:
     """Assess how well facilities cover demand by the road network.
 
@@ -706,8 +713,16 @@ def assess(
         Continue when more than ``max_outside_share`` of the demand (points or people)
         lies outside every unit (default: InputError).
     allow_far_facilities
-        Leave facilities beyond the snap limit out and continue (default: InputError
-        naming the facility).
+        Leave facilities beyond the snap limit out of the travel times and continue
+        (default: InputError naming the facility).  Such a facility still counts for
+        ``has_facility`` of the unit it lies in: "the unit has a centre" is a register
+        fact (the centre exists there), not a travel time.  The checks table and the
+        notes say so for each one (未参与出行时间计算，但计入所在单位的设施覆盖).
+    allow_zero_weight
+        Continue when the weight column of an assessed type (``pop``, ``pop_60``,
+        ``pop_0_17``) is 0 for every demand point; its people indicators are then
+        reported as not computable, never as a shortfall of 0 (default: InputError
+        naming the file and column).
 
     Returns
     -------
@@ -764,15 +779,42 @@ def assess(
         line = datum_note(frame, zh, en) if frame is not None else None
         if line is not None:
             notes.append(Note(*line))
+    # The API gets the checks of geoplan.io's readers, with the same helpers and messages
+    # (index labels, or the source rows when the frame came from geoplan.io).
+    from geoplan import io as _io
+
+    for frame, what in ((facilities, "facility"), (demand, "demand")):
+        rows = _io.source_rows(frame)
+        labels = frame.index if rows is None else rows
+        _io._check_point_geometry(frame.geometry.to_numpy(), labels, file=frame.attrs.get("source"),
+                                  points_only=False)
+        if what == "demand" and "id" in frame.columns:
+            _io._check_duplicates([_io._code_text(v) for v in frame["id"].tolist()], list(labels), field="id",
+                                  file=frame.attrs.get("source"), what="demand id")
     dem = demand.copy()
+    rows = _io.source_rows(demand)
+    labels = demand.index if rows is None else rows
+    pops = {}
     for col in ("pop", "pop_60", "pop_0_17"):
         if col not in dem.columns:
             dem[col] = np.nan
             notes.append(Note(f"需求点没有 {col} 列：以其加权的指标留空", f"demand has no {col} column: indicators weighted by it are left empty"))
-        dem[col] = pd.to_numeric(dem[col], errors="raise").astype(float)
-        if (dem[col] < 0).any():
-            bad = dem.index[dem[col] < 0][0]
-            raise InputError("negative population", **_where(demand, bad), field=col)
+            continue
+        pops[col] = dem[col] = _io._numeric_column(demand, col, what="population", file=demand.attrs.get("source"),
+                                                   rows=labels, required=True, nonneg=True)
+    _io._check_pop_parts(pops, fields={}, file=demand.attrs.get("source"), rows=labels)
+
+    for t in type_list:
+        wcol = catalogue[t].weight
+        if wcol in pops and not allow_zero_weight and not np.nansum(pops[wcol]) > 0:
+            raise InputError(
+                f"{wcol} is 0 for every demand point: coverage of people for {t} cannot be computed "
+                f"(wrong column, or a template without numbers?); pass allow_zero_weight=True to continue "
+                "without those indicators",
+                file=demand.attrs.get("source"), field=wcol)
+        if wcol in pops and not np.nansum(pops[wcol]) > 0:
+            notes.append(Note(f"需求点的 {wcol} 全为 0：{catalogue[t].name_zh}的人口覆盖指标无法计算",
+                              f"{wcol} is 0 for every demand point: people indicators of {t} cannot be computed"))
 
     has_capacity = "capacity" in fac.columns and pd.to_numeric(fac["capacity"], errors="coerce").notna().any()
     if has_capacity:
@@ -796,6 +838,7 @@ def assess(
         units["code"] = units["code"].astype(str)
         units, rows = _checks.repair_units(units, how=invalid_units, crs=first_net.crs)
         check_rows += rows
+        repaired = rows
         for r in rows:
             notes.append(Note(f"行政单位 {r['item']}（{r['name']}）的面无效，已修复：{r['detail_zh']}",
                               f"admin unit {r['item']} ({r['name']}): invalid polygon repaired: {r['detail_en']}"))
@@ -804,7 +847,7 @@ def assess(
         fac["unit_code"] = _checks.assign_units(fac, units, crs=first_net.crs)[0]
         rows, unit_notes = _checks.check_unit_demand(
             dem, units, demand_src=demand.attrs.get("source"), allow_outside=allow_outside,
-            allow_empty_units=allow_empty_units, max_outside_share=max_outside_share)
+            allow_empty_units=allow_empty_units, max_outside_share=max_outside_share, repaired=repaired)
         check_rows += rows
         notes.extend(Note(zh, en) for zh, en in unit_notes)
 
@@ -847,7 +890,11 @@ def assess(
             "this row): counted as not covered."))
     far_fac = fac["type"].isin(type_list).to_numpy() & fac["too_far"].to_numpy()
     if far_fac.any():
-        notes.append(Note(f"{int(far_fac.sum())} 处设施距路网超过吸附限值，未参与计算", f"{int(far_fac.sum())} facility(ies) lie farther than the snap limit from any road: left out of the search"))
+        # Presence in a unit is a register fact (the centre exists there): far facilities still
+        # count for has_facility; only the travel times leave them out.
+        notes.append(Note(f"{int(far_fac.sum())} 处设施距路网超过吸附限值，未参与出行时间计算，但仍计入所在单位的设施覆盖（有设施）",
+                          f"{int(far_fac.sum())} facility(ies) lie farther than the snap limit from any road: left out "
+                          "of travel times, but still counted as present in their unit (a register fact)"))
 
     sa_rows, sa_type_rows = [], []
     for t in type_list:
@@ -989,7 +1036,9 @@ def _indicators(dem, fac, units, catalogue: Catalogue, type_list: list[str]):
             "type": t, "mode": ft.mode, "indicator": f"share_{wcol}_covered", "unit_kind": "all", "value": value,
             "numerator": c, "denominator": tot, "target": pt,
             "passed": None if pt is None or math.isnan(value) else bool(value >= pt - 1e-12),
-            "shortfall": None if pt is None else max(0.0, math.ceil(pt * tot - c - 1e-9)), "shortfall_unit": wcol,
+            # Nobody of the group counted (no people, or no column): nothing computed, never "0 missing".
+            "shortfall": None if pt is None or math.isnan(value) else max(0.0, math.ceil(pt * tot - c - 1e-9)),
+            "shortfall_unit": wcol,
         })
         wts = np.nan_to_num(dem[wcol].to_numpy())
         summary.append({

@@ -497,6 +497,48 @@ def _check_duplicates(ids: list[str | None], rows: list[Any], *, field: str, fil
         seen[v] = row
 
 
+def _check_pop_parts(pops: Mapping[str, np.ndarray], *, fields: Mapping[str, str], file: Any, rows: Any) -> None:
+    """pop_60 and pop_0_17 are parts of pop: neither may exceed it (shared by the readers and assess())."""
+    if "pop" not in pops:
+        return
+    for part in ("pop_60", "pop_0_17"):
+        if part in pops:
+            with np.errstate(invalid="ignore"):
+                bad = np.flatnonzero(np.asarray(pops[part]) > np.asarray(pops["pop"]))
+            if bad.size:
+                i = bad[0]
+                raise InputError(
+                    f"{part} ({pops[part][i]:g}) exceeds the total population ({pops['pop'][i]:g})",
+                    file=file, row=rows[i], field=fields.get(part, part),
+                )
+
+
+def _check_point_geometry(geoms: np.ndarray, rows: Any, *, file: Any, points_only: bool = True) -> None:
+    """Missing/empty geometry, non-point geometry (``points_only``) and non-finite coordinates."""
+    geoms = np.asarray(geoms, dtype=object)
+    gtype = shapely.get_type_id(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    single_multi = (gtype == 4) & (shapely.get_num_geometries(geoms) == 1)
+    wrong = (gtype != 0) & ~single_multi if points_only else np.zeros(len(geoms), bool)
+    bad = np.flatnonzero(missing | wrong)
+    if bad.size:
+        i = bad[0]
+        if missing[i]:
+            raise InputError("missing geometry", file=file, row=rows[i], field="geometry")
+        raise InputError(f"a point is needed here, found a {geoms[i].geom_type}", file=file,
+                         row=rows[i], field="geometry")
+    ok = ~missing
+    finite = np.ones(len(geoms), bool)
+    if ok.any():
+        xy, at = shapely.get_coordinates(geoms[ok], return_index=True)
+        nonfinite = ~np.isfinite(xy).all(axis=1)
+        finite[np.flatnonzero(ok)[np.unique(at[nonfinite])]] = False
+    bad = np.flatnonzero(~finite)
+    if bad.size:
+        raise InputError(f"coordinates are not finite numbers: {geoms[bad[0]].wkt}", file=file,
+                         row=rows[bad[0]], field="geometry")
+
+
 def _check_lonlat(
     lon: np.ndarray, lat: np.ndarray, rows: list[Any], *, file: str, lon_field: str, lat_field: str
 ) -> None:
@@ -1023,16 +1065,9 @@ def _vector_points(data: gpd.GeoDataFrame, file: str):
         )
     data = data.to_crs(4326)
     geoms = np.asarray(data.geometry.values, dtype=object)
+    _check_point_geometry(geoms, data.index, file=file)
     gtype = shapely.get_type_id(geoms)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     single_multi = (gtype == 4) & (shapely.get_num_geometries(geoms) == 1)
-    bad = np.flatnonzero(missing | ((gtype != 0) & ~single_multi))
-    if bad.size:
-        i = bad[0]
-        if missing[i]:
-            raise InputError("missing geometry", file=file, row=data.index[i], field="geometry")
-        raise InputError(f"a point is needed here, found a {geoms[i].geom_type}", file=file,
-                         row=data.index[i], field="geometry")
     pts = np.where(single_multi, shapely.get_geometry(geoms, 0), geoms)
     lon_vals = shapely.get_x(pts).astype(float)
     lat_vals = shapely.get_y(pts).astype(float)
@@ -1052,7 +1087,9 @@ def _canonical_columns(
     else:
         # Source rows make ids a planner can find in the original sheet.
         ids = [str(r) for r in rows]
-    if kind == "facilities":
+    # Demand too: a repeated id is a row pasted twice (its people would be counted twice) or two
+    # places under one name -- either way the planner must decide which one is meant.
+    if kind in ("facilities", "demand"):
         _check_duplicates(ids, list(rows), field=cols.get("id", "id"), file=file, what="id")
     out["id"] = pd.array(ids, dtype=object)
     for c in ("name", "type"):
@@ -1071,16 +1108,7 @@ def _canonical_columns(
     for c in pops:
         out[c] = _numeric_column(frame, cols[c], what="population", file=file, rows=rows,
                                  required=kind == "demand", nonneg=True)
-    if "pop" in out:
-        for part in ("pop_60", "pop_0_17"):
-            if part in out:
-                bad = np.flatnonzero(out[part] > out["pop"])
-                if bad.size:
-                    i = bad[0]
-                    raise InputError(
-                        f"{part} ({out[part][i]:g}) exceeds the total population ({out['pop'][i]:g})",
-                        file=file, row=rows[i], field=cols[part],
-                    )
+    _check_pop_parts(out, fields=cols, file=file, rows=rows)
     if "admin_code" in cols:
         raw = frame[cols["admin_code"]]
         numeric = pd.api.types.is_numeric_dtype(raw.dtype)

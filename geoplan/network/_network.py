@@ -111,6 +111,13 @@ class Network:
         Speed (km/h) for the straight stretch from a point to the road it is
         snapped to; default the walking speed on a walk network, 15 km/h (a
         service road) on a drive network.
+    side_ways
+        Ways kept only as snap targets: the slower of parallel edges (two ways
+        joining the same two junctions) and self-loops (a way starting and ending
+        at one junction).  Routing keeps the quickest parallel edge in the CSR,
+        but a building beside the other way must still be snapped onto it.
+        Columns ``u_id``, ``v_id`` (node ids: the table survives cutting the
+        network), ``length``, ``time``, ``geometry`` (or None), ``snappable``.
     """
 
     indptr: np.ndarray
@@ -126,6 +133,7 @@ class Network:
     edge_geometry: np.ndarray | None = None
     snappable: np.ndarray | None = None
     access_kmh: float | None = None
+    side_ways: pd.DataFrame | None = None
 
     @property
     def access_speed_kmh(self) -> float:
@@ -156,6 +164,17 @@ class Network:
             ok &= np.isclose(self.length[pos], self.length, rtol=1e-9, atol=1e-6)
             cache["twins"] = np.where(ok, pos, -1).astype(np.int64)
         return cache["twins"]
+
+    def ways(self) -> "_Ways":
+        """Every snap target: the CSR edges (positions ``0 .. n_edges-1``) then the :attr:`side_ways`.
+
+        Snap tables (:func:`snap`) name their ``edge`` by a position in this list,
+        so the partial-edge arithmetic uses the snapped way's own length and time.
+        """
+        cache = self.__dict__.setdefault("_cache", {})
+        if "ways" not in cache:
+            cache["ways"] = _build_ways(self)
+        return cache["ways"]
 
     def edge_lines(self) -> np.ndarray:
         """Edge geometries in ``crs`` (kept geometry, else straight lines), aligned with ``indices``."""
@@ -232,6 +251,87 @@ class Network:
 
 
 # --------------------------------------------------------------------------- helpers
+
+@dataclasses.dataclass(frozen=True)
+class _Ways:
+    """Snap targets: CSR edges first (same positions), then the side ways (see :attr:`Network.side_ways`)."""
+
+    tails: np.ndarray
+    heads: np.ndarray
+    length: np.ndarray
+    time: np.ndarray
+    lines: np.ndarray
+    snappable: np.ndarray
+    twin: np.ndarray  # position of the same way travelled the other way round, -1 if none
+    copy: np.ndarray  # True for a side way drawn exactly like a way before it (a duplicated OSM way)
+
+    def weights(self, weight: str) -> np.ndarray:
+        return self.time if weight == "time" else self.length
+
+
+def _build_ways(net: Network) -> _Ways:
+    import shapely
+
+    tails, heads = net.edge_arrays()
+    tails, heads = tails.astype(np.int64), heads.astype(np.int64)
+    snappable = np.ones(net.n_edges, bool) if net.snappable is None else np.asarray(net.snappable, bool)
+    side = net.side_ways
+    if side is None or len(side) == 0:
+        return _Ways(tails, heads, net.length, net.time, net.edge_lines(), snappable, net.twins(),
+                     np.zeros(net.n_edges, bool))
+    order = pd.Index(net.node_ids)
+    su = order.get_indexer(side["u_id"].to_numpy())
+    sv = order.get_indexer(side["v_id"].to_numpy())
+    keep = (su >= 0) & (sv >= 0)  # a cut network (clipped, largest part) may have lost their nodes
+    su, sv, side = su[keep], sv[keep], side[keep]
+    geoms = side["geometry"].to_numpy(dtype=object).copy()
+    missing = pd.isna(geoms)
+    if missing.any():
+        geoms[missing] = shapely.linestrings(np.stack(
+            [np.column_stack([net.x[su[missing]], net.y[su[missing]]]),
+             np.column_stack([net.x[sv[missing]], net.y[sv[missing]]])], axis=1))
+    all_t = np.concatenate([tails, su])
+    all_h = np.concatenate([heads, sv])
+    length = np.concatenate([net.length, side["length"].to_numpy(float)])
+    # Twins: the same way the other way round = reversed ends, same length (as Network.twins),
+    # never itself (a two-way loop has both directions on the same pair of ends).
+    frame = pd.DataFrame({"pos": np.arange(len(all_t)), "t": all_t, "h": all_h, "len": length})
+    other = frame.rename(columns={"pos": "pos2", "t": "h", "h": "t", "len": "len2"})
+    pairs = frame.merge(other, on=["t", "h"])
+    # CSR edges keep Network.twins(); only pairs touching a side way are needed here.
+    pairs = pairs[((pairs["pos"] >= net.n_edges) | (pairs["pos2"] >= net.n_edges))
+                  & (pairs["pos"] != pairs["pos2"])
+                  & np.isclose(pairs["len"], pairs["len2"], rtol=1e-9, atol=1e-6)]
+    lines = np.concatenate([np.asarray(net.edge_lines(), dtype=object), geoms])
+    # Two loops (or parallel ways) of equal length are still different ways: the shapes must
+    # be each other reversed.
+    same = shapely.equals_exact(lines[pairs["pos"].to_numpy()],
+                                shapely.reverse(lines[pairs["pos2"].to_numpy()]), tolerance=1e-6)
+    pairs = pairs[same]
+    pairs = pairs.sort_values(["pos", "pos2"], kind="stable").drop_duplicates("pos")
+    twin = np.full(len(all_t), -1, np.int64)
+    twin[pairs["pos"].to_numpy()] = pairs["pos2"].to_numpy()
+    # A way drawn twice (same ends, same shape, same length): one snap target is enough, else
+    # two points beside it may land on different copies and miss the stretch between them.
+    same_dir = frame.merge(frame.rename(columns={"pos": "pos2", "len": "len2"}), on=["t", "h"])
+    same_dir = same_dir[(same_dir["pos2"] < same_dir["pos"]) & (same_dir["pos"] >= net.n_edges)
+                        & np.isclose(same_dir["len"], same_dir["len2"], rtol=1e-9, atol=1e-6)]
+    copy = np.zeros(len(all_t), bool)
+    if len(same_dir):
+        eq = shapely.equals_exact(lines[same_dir["pos"].to_numpy()], lines[same_dir["pos2"].to_numpy()],
+                                  tolerance=1e-6)
+        copy[same_dir["pos"].to_numpy()[eq]] = True
+    csr_twin = net.twins()
+    twin[: net.n_edges] = np.where(csr_twin >= 0, csr_twin, twin[: net.n_edges])
+    return _Ways(
+        tails=all_t, heads=all_h, length=length,
+        time=np.concatenate([net.time, side["time"].to_numpy(float)]),
+        lines=lines,
+        snappable=np.concatenate([snappable, side["snappable"].to_numpy(bool)]),
+        twin=twin,
+        copy=copy,
+    )
+
 
 
 def _parse_speed(value: Any) -> float:
@@ -310,7 +410,7 @@ def _from_edge_table(
         raise NetworkError("node ids are not unique")
     u = order.get_indexer(u_ids)
     v = order.get_indexer(v_ids)
-    ok = (u >= 0) & (v >= 0) & (u != v)
+    ok = (u >= 0) & (v >= 0)
     if (~ok).any():
         report["edges_dropped_unknown_node_or_loop"] = int((~ok).sum())
     length = np.asarray(length, dtype=float)
@@ -327,14 +427,28 @@ def _from_edge_table(
     time = length / (speed_kmh / 3.6)
     n = len(node_ids)
 
-    # Parallel edges: keep the quickest (sort by time, then take the first per (u, v)).
+    # Parallel edges: route on the quickest (sort by time, then take the first per (u, v)).
+    # Self-loops never shorten a route.  Both stay snap targets (side_ways): a building
+    # beside a footway parallel to a street, or beside a loop, enters the network there.
     key = u.astype(np.int64) * n + v
     srt = np.lexsort((time, key))
     first = np.ones(len(srt), dtype=bool)
     first[1:] = key[srt][1:] != key[srt][:-1]
+    first &= u[srt] != v[srt]
     keep = srt[first]
-    if len(keep) < len(u):
-        report["parallel_edges_merged"] = int(len(u) - len(keep))
+    side = np.setdiff1d(np.arange(len(u)), keep)
+    loops = int((u[side] == v[side]).sum())
+    if len(side) - loops:
+        report["parallel_edges_merged"] = int(len(side) - loops)
+    if loops:
+        report["loops_kept_for_snapping_only"] = loops
+    side_ways = None
+    if len(side):
+        side_ways = pd.DataFrame({
+            "u_id": node_ids[u[side]], "v_id": node_ids[v[side]], "length": length[side], "time": time[side],
+            "geometry": edge_geometry[side] if edge_geometry is not None else np.full(len(side), None, object),
+            "snappable": snappable[side] if snappable is not None else np.ones(len(side), bool),
+        })
     keep = keep[np.argsort(key[keep], kind="stable")]  # CSR order: by tail, then head
     u, v, length, time = u[keep], v[keep], length[keep], time[keep]
     if edge_geometry is not None:
@@ -395,6 +509,7 @@ def _from_edge_table(
         edge_geometry=edge_geometry,
         snappable=snappable,
         access_kmh=access_kmh,
+        side_ways=side_ways,
     )
 
 
@@ -959,14 +1074,19 @@ def _snap_index(net: Network, edges: Any) -> _SnapIndex:
     """Candidate edges and their spatial indexes, cached per edge selection."""
     import shapely
 
+    ways = net.ways()
+    n_ways = len(ways.tails)
     if edges is None or (isinstance(edges, str) and edges == "snappable"):
-        mask = np.ones(net.n_edges, bool) if net.snappable is None else np.asarray(net.snappable, bool).copy()
+        mask = ways.snappable.copy()
         key = "snappable"
     elif isinstance(edges, str) and edges == "all":
-        mask, key = np.ones(net.n_edges, bool), "all"
+        mask, key = np.ones(n_ways, bool), "all"
     else:
         mask = np.array(edges, dtype=bool)
-        if mask.shape != (net.n_edges,):
+        if mask.shape == (net.n_edges,) and n_ways > net.n_edges:
+            # A mask over the CSR edges: side ways follow their own snappable flag.
+            mask = np.concatenate([mask, ways.snappable[net.n_edges:]])
+        if mask.shape != (n_ways,):
             raise InputError(f"edges must be 'snappable', 'all' or one True/False per edge ({net.n_edges})",
                              field="edges")
         key = None
@@ -974,12 +1094,16 @@ def _snap_index(net: Network, edges: Any) -> _SnapIndex:
     if key is not None and ("snapindex", key) in cache:
         return cache[("snapindex", key)]
     # One road, one entry: of the two directions of a two-way road keep the lower position.
-    twin = net.twins()
-    mask &= ~((twin >= 0) & (twin < np.arange(net.n_edges)) & mask[np.maximum(twin, 0)])
+    twin = ways.twin
+    mask &= ~ways.copy
+    mask &= ~((twin >= 0) & (twin < np.arange(n_ways)) & mask[np.maximum(twin, 0)])
     cand = np.flatnonzero(mask)
+    # A zero-length way (a loop drawn without a shape) is a point at its junction: the other ways there cover it,
+    # and GEOS cannot segmentize it.
+    cand = cand[shapely.length(ways.lines[cand]) > 0]
     if len(cand) == 0:
         raise NetworkError("no edge of the network may be snapped to (all are tunnels, underground or excluded)")
-    lines = net.edge_lines()[cand]
+    lines = ways.lines[cand]
     xy, line = shapely.get_coordinates(shapely.segmentize(lines, _SNAP_SPACING_M), return_index=True)
     ok = line[1:] == line[:-1]
     a, b, sline = xy[:-1][ok], xy[1:][ok], line[:-1][ok]
@@ -1081,7 +1205,9 @@ def snap(net: Network, points, *, max_distance: float | None = None, edges: Any 
         Index aligned to ``points``; columns ``node`` (the end node of the
         snapped edge nearer along the road, for node-based searches),
         ``snap_m`` (straight distance to the road, metres), ``too_far``,
-        ``edge`` (CSR position of the edge snapped onto, running ``u`` → ``v``),
+        ``edge`` (position in :meth:`Network.ways` of the way snapped onto, running
+        ``u`` → ``v``: the CSR position for ordinary edges, beyond ``n_edges`` for a
+        slower parallel way or a loop, which keeps its own length and time),
         ``u``, ``v`` (its end nodes), ``frac`` (position along it from ``u``,
         0–1) and ``x``, ``y`` (the snapped point, network CRS).
     """
@@ -1118,12 +1244,12 @@ def snap(net: Network, points, *, max_distance: float | None = None, edges: Any 
         sl = slice(start, start + _SNAP_BLOCK)
         c, snap_m[sl], frac[sl], on[sl] = _nearest_on_edges(idx, xy[sl])
         edge[sl] = idx.cand[c]
-    u, v = net.edge_arrays()
-    eu, ev = u[edge].astype(np.int64), v[edge].astype(np.int64)
-    twin = net.twins()[edge]
+    ways = net.ways()
+    eu, ev = ways.tails[edge], ways.heads[edge]
+    twin = ways.twin[edge]
     # Node-based fallback: the end reached first (u only when the road may be walked/driven back to it).
-    back = np.where(twin >= 0, frac * net.time[np.maximum(twin, 0)], np.inf)
-    node = np.where(back < (1.0 - frac) * net.time[edge], eu, ev)
+    back = np.where(twin >= 0, frac * ways.time[np.maximum(twin, 0)], np.inf)
+    node = np.where(back < (1.0 - frac) * ways.time[edge], eu, ev)
     return pd.DataFrame(
         {"node": node, "snap_m": snap_m, "too_far": snap_m > max_distance, "edge": edge, "u": eu, "v": ev,
          "frac": frac, "x": on[:, 0], "y": on[:, 1]},

@@ -166,6 +166,12 @@ def coverage_sections(result, *, lang: str = "zh", data_note: str = "") -> list[
     """The report's sections for a coverage result."""
     secs = [Section(_t("overview", lang), text=overview_text(result, lang=lang, data_note=data_note))]
     summary = _named_types(result.summary, result, lang)
+    if {"value", "target", "shortfall"} <= set(summary.columns):
+        # An indicator that could not be computed (no people of the group) says so: a blank or 0 reads as "none missing".
+        na = summary["value"].isna() & summary["target"].notna()
+        if na.any():
+            summary = summary.astype({"shortfall": object})
+            summary.loc[na, "shortfall"] = "无法计算" if lang == "zh" else "n/a"
     secs.append(Section(_t("summary", lang), table=summary, sheet="summary" if lang == "en" else "指标与目标"))
     units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
     for t in result.catalogue.keys:

@@ -11,6 +11,7 @@ from geoplan.outputs import maps
 from geoplan.outputs._coverage_outputs import coverage_layers, type_caption, write_gpkg
 from geoplan._output import output_folder
 from geoplan.outputs._report import Section, write_report
+from geoplan.suggest import status_text
 
 _T = {
     "title": ("{name}选址建议", "Site suggestion: {name}"),
@@ -32,6 +33,27 @@ def _t(key, lang, **kw):
     return (zh if lang == "zh" else en).format(**kw)
 
 
+_MODELS = {
+    "mclp": ("最大覆盖模型（MCLP）", "maximal covering (MCLP)"),
+    "lscp": ("最少设施全覆盖模型（LSCP）", "set covering (LSCP)"),
+    "pmedian": ("总出行时间最小模型（p-中值）", "p-median"),
+    "pcenter": ("最远出行时间最小模型（p-中心）", "p-center"),
+    "reach_target": ("达标所需最少新址", "fewest sites to reach the target"),
+    "reach_target_units": ("各单位至少一处所需最少新址", "fewest sites so every unit has one"),
+    "capacitated_mclp": ("有容量限制的最大覆盖模型", "capacitated maximal covering"),
+    "capacitated_pmedian": ("有容量限制的 p-中值模型", "capacitated p-median"),
+}
+_SOLVERS = {"highs": ("精确求解（HiGHS）", "exact (HiGHS)"), "exact": ("精确求解（HiGHS）", "exact (HiGHS)"),
+            "greedy": ("启发式（贪心＋交换）", "heuristic (greedy + interchange)"),
+            "heuristic": ("启发式（贪心＋交换）", "heuristic (greedy + interchange)")}
+
+
+def _word(table: dict, key, lang: str) -> str:
+    """A model or solver name in the report's language; unknown keys pass through."""
+    pair = table.get(str(key).split("+")[0].split(" (")[0].strip().lower())
+    return str(key) if pair is None else pair[0 if lang == "zh" else 1]
+
+
 def _overview(res, lang: str, data_note: str) -> str:
     sol = res.solution
     ft = res.after.catalogue[res.facility_type]
@@ -41,12 +63,12 @@ def _overview(res, lang: str, data_note: str) -> str:
     lines = [data_note] if data_note else []
     if lang == "zh":
         lines.append(
-            f"设施类型：{type_caption(res.after, res.facility_type, 'zh')}；模型 {sol.model}，求解器 {sol.solver}，状态 {sol.status}，最优性差距 {gap}，用时 "
+            f"设施类型：{type_caption(res.after, res.facility_type, 'zh')}；模型：{_word(_MODELS, sol.model, 'zh')}，求解：{_word(_SOLVERS, sol.solver, 'zh')}，结果：{status_text(sol.status, 'zh')}，最优性差距 {gap}，用时 "
             f"{sol.seconds:.2f} 秒。现有设施全部保留并计入。建议新址 {len(res.sites)} 处。"
         )
     else:
         lines.append(
-            f"Facility type: {type_caption(res.after, res.facility_type, 'en')}; model {sol.model}, solver {sol.solver}, status {sol.status}, optimality gap "
+            f"Facility type: {type_caption(res.after, res.facility_type, 'en')}; model {_word(_MODELS, sol.model, 'en')}, solver {_word(_SOLVERS, sol.solver, 'en')}, result: {status_text(sol.status, 'en')}, optimality gap "
             f"{gap}, {sol.seconds:.2f} s. Existing facilities are all kept and counted. {len(res.sites)} new site(s) suggested."
         )
     short, unserved = sol.diagnostics.get("capacity_short"), sol.diagnostics.get("unserved_total")

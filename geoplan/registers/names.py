@@ -204,7 +204,11 @@ def _read_table(path: Path, *, sheet: str | int | None = None) -> tuple[pd.DataF
             props = {k: ("" if v is None else str(v)) for k, v in (f.get("properties") or {}).items()}
             props["__geometry__"] = f.get("geometry")
             recs.append(props)
-        return pd.DataFrame(recs), 1
+        # a property some features lack is empty text there (pandas would fill NaN, read back as "nan")
+        df = pd.DataFrame(recs)
+        props = [c for c in df.columns if c != "__geometry__"]
+        df[props] = df[props].astype(object).where(df[props].notna(), "")
+        return df, 1
     raise InputError(f"unsupported file type {suffix!r} (use .csv, .csv.gz, .xlsx or .geojson)", file=path)
 
 
@@ -216,15 +220,15 @@ def _parse_geometry(r: dict, path: Path, row: int):
         except Exception as exc:
             raise InputError(f"broken geometry: {exc}", file=path, row=row, field="geometry") from exc
         field = "geometry"
-    elif str(r.get("wkt", "")).strip():
+    elif _text(r.get("wkt")):
         try:
-            geom = _wkt.loads(str(r["wkt"]))
+            geom = _wkt.loads(_text(r["wkt"]))
         except Exception as exc:
             raise InputError(f"broken geometry (WKT not readable): {exc}", file=path, row=row, field="wkt") from exc
         field = "wkt"
-    elif str(r.get("lon", "")).strip() or str(r.get("lat", "")).strip():
+    elif _text(r.get("lon")) or _text(r.get("lat")):
         try:
-            lon, lat = float(r.get("lon", "")), float(r.get("lat", ""))
+            lon, lat = float(_text(r.get("lon"))), float(_text(r.get("lat")))
         except ValueError as exc:
             raise InputError("broken geometry: lon/lat not numbers", file=path, row=row, field="lon") from exc
         geom, field = shapely.Point(lon, lat), "lon"
@@ -241,6 +245,22 @@ def _parse_geometry(r: dict, path: Path, row: int):
         raise InputError("geometry outside longitude/latitude range (expected WGS-84/CGCS2000 degrees)",
                          file=path, row=row, field=field)
     return geom
+
+
+def _text(value) -> str:
+    """Cell text, stripped; missing values (None, NaN) are empty, never ``"nan"``/``"None"``."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT:
+        return ""
+    return str(value).strip()
+
+
+def _blank(value):
+    """``None`` for a missing or empty value, else its text (to compare stored and new fields)."""
+    t = _text(value)
+    return t or None
+
+
+_YEAR_RE = re.compile(r"^(\d{4})(?:\.0)?$")
 
 
 def read_names(
@@ -269,14 +289,18 @@ def read_names(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per input row, EPSG:4326, ``source_row`` holding the spreadsheet row.
+        One row per input row, EPSG:4326, ``source_row`` holding the spreadsheet row,
+        ``abolished_year`` the year of an abolition when the file gives only that.
+        ``attrs["columns"]`` lists the fields the file gives (``geometry`` when it
+        has a geometry column): :meth:`Gazetteer.record` keeps the stored value
+        of every other field.
 
     Raises
     ------
     InputError
         Unknown encoding, missing name, bad code, broken geometry, duplicate
         code; the message names file, row (header = 1, first data row = 2;
-        GeoJSON: feature number) and field.
+        GeoJSON: feature number) and field; a file with a header but no rows.
     """
     path = Path(path)
     df, offset = _read_table(path, sheet=sheet)
@@ -284,22 +308,29 @@ def read_names(
     for col in ("code", "name"):
         if col not in df.columns:
             raise InputError(f"required column {col!r} missing (columns: {', '.join(df.columns)})", file=path, row=1, field=col)
+    if df.empty:  # "0 events" and an empty store would hide a wrong file
+        raise InputError("no rows: the file has a header but no names", file=path, row=offset)
+    given = [f for f in FIELDS if f in df.columns]
+    if default_category and "category" not in given:
+        given.append("category")
+    if "__geometry__" in df.columns or "wkt" in df.columns or "lon" in df.columns or "lat" in df.columns:
+        given.append("geometry")
     recs = []
     seen: dict[str, int] = {}
     for i, r in enumerate(df.to_dict("records")):
         row = i + offset
-        name = str(r.get("name", "")).strip()
+        name = _text(r.get("name"))
         if not name:
             raise InputError("missing name", file=path, row=row, field="name")
-        code = str(r.get("code", "")).strip()
+        code = _text(r.get("code"))
         if not _CODE_RE.match(code):
             raise InputError(f"bad code {code!r} (letters, digits, '-' or '_', up to 40)", file=path, row=row, field="code")
-        category = str(r.get("category", "") or default_category or "").strip().lower() or None
+        category = (_text(r.get("category")) or default_category or "").strip().lower() or None
         if category in _ADMIN_CATEGORIES and not re.fullmatch(r"\d{12}", code):
             raise InputError(
                 f"bad code {code!r}: a {category} needs its 12-digit statistical code", file=path, row=row, field="code"
             )
-        admin = str(r.get("admin_code", "")).strip()
+        admin = _text(r.get("admin_code"))
         if admin and not re.fullmatch(r"\d{12}", admin):
             raise InputError(f"bad admin_code {admin!r}: must be 12 digits", file=path, row=row, field="admin_code")
         if not admin and re.fullmatch(r"\d{12}", code):
@@ -307,34 +338,42 @@ def read_names(
         if code in seen:
             raise InputError(f"code {code!r} repeats row {seen[code]}", file=path, row=row, field="code")
         seen[code] = row
-        date = str(r.get("date", "")).strip()
+        date = _text(r.get("date"))
         if date:
             date = _parse_date(date, file=path, row=row)
-        event = str(r.get("event", "")).strip().lower()
-        if not event and str(r.get("abolished", "")).strip().lower() in _TRUTHY:
+        event = _text(r.get("event")).lower()
+        if not event and _text(r.get("abolished")).lower() in _TRUTHY:
             event = "abolished"
         if event and event not in _EVENT_KINDS:
             raise InputError(f"bad event {event!r} (one of {', '.join(_EVENT_KINDS)})", file=path, row=row, field="event")
+        year = None
+        if event == "abolished" and not date:
+            # the shipped township table gives only the year of an abolition
+            m = _YEAR_RE.match(_text(r.get("abolished_year")))
+            year = m.group(1) if m else None
         geom = _parse_geometry(r, path, row)
         rec = {
             "code": code,
             "name": name,
-            "pinyin": str(r.get("pinyin", "")).strip() or None,
+            "pinyin": _text(r.get("pinyin")) or None,
             "category": category,
-            "category_code": str(r.get("category_code", "")).strip() or None,
+            "category_code": _text(r.get("category_code")) or None,
             "admin_code": admin or None,
-            "meaning": str(r.get("meaning", "")).strip() or None,
-            "origin": str(r.get("origin", "")).strip() or None,
-            "history_note": str(r.get("history_note", "")).strip() or None,
-            "approval_doc": str(r.get("approval_doc", "")).strip() or None,
+            "meaning": _text(r.get("meaning")) or None,
+            "origin": _text(r.get("origin")) or None,
+            "history_note": _text(r.get("history_note")) or None,
+            "approval_doc": _text(r.get("approval_doc")) or None,
             "date": date or None,
             "event": event or None,
+            "abolished_year": year,
             "source_row": row,
             "geometry": geom,
         }
         recs.append(rec)
-    cols = list(FIELDS) + ["date", "event", "source_row", "geometry"]
-    return gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry="geometry", crs="EPSG:4326")
+    cols = list(FIELDS) + ["date", "event", "abolished_year", "source_row", "geometry"]
+    out = gpd.GeoDataFrame(pd.DataFrame(recs, columns=cols), geometry="geometry", crs="EPSG:4326")
+    out.attrs["columns"] = given
+    return out
 
 
 def write_names(gdf: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -343,9 +382,10 @@ def write_names(gdf: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool =
     The format follows the suffix: ``.csv``, ``.xlsx``, ``.geojson``.  Written atomically.
     Text is always written as text, never as a spreadsheet formula (OWASP CSV
     injection): in CSV a value starting with ``= + - @``, tab or CR gets a
-    leading ``'``; in Excel every text is a string cell.
+    leading ``'`` (so does such a start after a line break inside a value, and
+    a value holding a line break is quoted); in Excel every text is a string cell.
     """
-    from geoplan._output import atomic_write_file, csv_safe
+    from geoplan._output import atomic_write_file, write_csv
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -354,8 +394,7 @@ def write_names(gdf: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool =
         df["wkt"] = [None if g is None else g.wkt for g in df["geometry"]]
         df = df.drop(columns="geometry")
     if suffix == ".csv":
-        safe = csv_safe(df)
-        writer = lambda p: safe.to_csv(p, index=False, encoding="utf-8-sig")  # noqa: E731
+        return write_csv(df, path, overwrite=overwrite)  # CRLF lines: a CR inside a cell is quoted
     elif suffix == ".xlsx":
         writer = lambda p: _write_xlsx_text_safe(df, p)  # noqa: E731
     elif suffix == ".geojson":
@@ -480,7 +519,8 @@ class Gazetteer:
     def history(self, code: str | None = None) -> pd.DataFrame:
         """Events as a table (no geometry): date, event, code, name, previous_name, approval_doc..."""
         ev = self.events(code=code)
-        cols = ["date", "event", "code", "name", "previous_name", "approval_doc", "pinyin", "category", "admin_code"]
+        cols = ["date", "event", "code", "name", "previous_name", "approval_doc", "pinyin", "category", "admin_code",
+                "history_note"]
         return pd.DataFrame(ev[cols])
 
     def state_at(self, date: str | _dt.date | None = None) -> gpd.GeoDataFrame:
@@ -527,7 +567,13 @@ class Gazetteer:
         New codes are ``named``; a changed name is ``renamed``; other changed
         fields ``amended``; rows with ``event=abolished`` abolish the code (a code
         not yet in the gazetteer is recorded as abolished only);
-        unchanged rows add nothing.  Row ``date``/``approval_doc`` columns
+        unchanged rows add nothing (an empty cell equals a missing value).  A
+        column the file does not have keeps the stored value: a ``code,name``
+        file renames without losing location, meaning or category (an empty
+        geometry keeps the stored one too).  An abolition of a code already
+        abolished records nothing; a row giving only ``abolished_year`` is
+        dated 1 January of that year, otherwise the import date, and the
+        event's ``history_note`` says which.  Row ``date``/``approval_doc`` columns
         override the arguments.  Any bad row raises :class:`~geoplan.InputError`
         before anything is written: the store is unchanged.
 
@@ -561,56 +607,99 @@ class Gazetteer:
         """
         default_date = _iso(date)
         rows = names.to_dict("records")
+        given = names.attrs.get("columns")
+        if given is None:  # a frame built by hand: the fields it has columns for
+            given = [c for c in names.columns if c in FIELDS or c == "geometry"]
+        given = set(given) | {"code", "name"}
         # pinyin depends on the row only: computed before taking the write lock, to keep it short
         pinyins = [
-            r.get("pinyin") or sign_pinyin(r["name"], category=r.get("category"), wordlists=self.wordlists)
+            _blank(r.get("pinyin")) or sign_pinyin(r["name"], category=_blank(r.get("category")), wordlists=self.wordlists)
             for r in rows
         ]
         with self.store.transaction() as tx:
             ev = self.events()
             current = {r["code"]: r for r in self._state(ev).to_dict("records")}
             last = self._last_events(ev)
-            recs = self._records(rows, pinyins, current, last, default_date, approval_doc, source)
+            recs = self._records(rows, pinyins, current, last, default_date, approval_doc, source, given)
             return self._append(tx, recs)
 
-    def _records(self, rows, pinyins, current, last, default_date, approval_doc, source) -> list[dict]:
+    def _records(self, rows, pinyins, current, last, default_date, approval_doc, source, given) -> list[dict]:
         recs = []
         for r, pinyin in zip(rows, pinyins):
             code = str(r["code"])
-            rd = r.get("date")
-            blank = rd is None or (isinstance(rd, float) and rd != rd) or not str(rd).strip()
-            d = default_date if blank else _iso(rd)
-            doc = r.get("approval_doc") or approval_doc
+            rd = _blank(r.get("date"))
+            d = default_date if rd is None else _iso(rd)
+            doc = _blank(r.get("approval_doc")) or approval_doc
             geom = r.get("geometry")
-            rec = {k: r.get(k) for k in FIELDS}
+            rec = {k: _blank(r.get(k)) for k in FIELDS}
             rec.update(code=code, pinyin=pinyin, approval_doc=doc, date=d, geometry=geom, previous_name=None)
             cur = current.get(code)
             if r.get("event") == "abolished":
+                if cur is None and last.get(code, ("", ""))[1] == "abolished":
+                    continue  # already abolished: re-importing the same register records nothing
                 if cur is not None:
                     rec.update({k: cur.get(k) for k in FIELDS if k != "approval_doc"})
                     rec.update(geometry=cur.get("geometry"), previous_name=cur["name"])
                 else:  # known only as abolished (e.g. a register that marks 撤销): recorded as such
                     rec.update(previous_name=rec["name"])
                 rec["event"] = "abolished"
+                if rd is None:
+                    d = self._abolition_date(rec, r, code, default_date, last)
+                    rec["date"] = d
             elif cur is None:
                 rec["event"] = "named"
-            elif cur["name"] != rec["name"]:
-                rec.update(event="renamed", previous_name=cur["name"])
             else:
-                same = all(
-                    (cur.get(k) or None) == (rec.get(k) or None) for k in FIELDS if k not in ("approval_doc",)
-                )
-                g0, g1 = cur.get("geometry"), geom
-                if g1 is None:
-                    rec["geometry"] = g0
-                same_geom = g1 is None or (g0 is not None and g0.equals(g1))
-                if same and same_geom:
-                    continue
-                rec["event"] = "amended"
+                # a partial file (e.g. only code,name) changes only what it gives: the rest is carried forward
+                for k in FIELDS:
+                    if k not in given and k not in ("approval_doc", "pinyin") and _blank(cur.get(k)) is not None:
+                        rec[k] = cur.get(k)  # (admin_code derived from a 12-digit code fills only a gap)
+                if _blank(r.get("pinyin")) is None:
+                    if rec["name"] == cur["name"] and _blank(rec["category"]) == _blank(cur.get("category")):
+                        rec["pinyin"] = cur.get("pinyin")  # a pinyin set earlier is not recomputed
+                    elif _blank(rec["category"]) != _blank(r.get("category")):  # category carried forward
+                        rec["pinyin"] = sign_pinyin(rec["name"], category=_blank(rec["category"]),
+                                                    wordlists=self.wordlists)
+                if geom is None:
+                    rec["geometry"] = cur.get("geometry")
+                if cur["name"] != rec["name"]:
+                    rec.update(event="renamed", previous_name=cur["name"])
+                else:
+                    # missing values compare equal whatever their form (None, NaN, "")
+                    same = all(_blank(cur.get(k)) == _blank(rec.get(k)) for k in FIELDS if k != "approval_doc")
+                    g0 = cur.get("geometry")
+                    same_geom = geom is None or (g0 is not None and g0.equals(geom))
+                    if same and same_geom:
+                        continue
+                    rec["event"] = "amended"
             self._check_sequence(code, d, rec["event"], last, file=source, row=r.get("source_row"))
             rec["source"] = source
             recs.append(rec)
         return recs
+
+    @staticmethod
+    def _abolition_date(rec: dict, r: dict, code: str, default_date: str, last: dict) -> str:
+        """Date of an abolition whose row gives no date, with a note saying where it came from.
+
+        Convention: a row with only ``abolished_year`` is dated 1 January of that
+        year (the table gives no day); without it, or when that year lies before
+        the code's last recorded event, the import date.  The reason is written
+        into the event's ``history_note``.
+        """
+        year = _blank(r.get("abolished_year"))
+        prev = last.get(code)
+        if year is not None:
+            d = f"{year}-01-01"
+            if prev is None or d >= prev[0]:
+                note = f"撤销日期：表中只有撤销年份 {year}，记为 {d}"
+            else:
+                d = default_date
+                note = f"撤销日期：表中撤销年份 {year} 早于该地名最后一次记录（{prev[0]}），记为导入日期 {d}"
+        else:
+            d = default_date
+            note = f"撤销日期：表中未给日期，记为导入日期 {d}"
+        old = _blank(rec.get("history_note"))
+        rec["history_note"] = note if old is None else f"{old}；{note}"
+        return d
 
     @staticmethod
     def _last_events(ev: pd.DataFrame) -> dict[str, tuple[str, str]]:

@@ -761,7 +761,7 @@ def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, 
         # the penalty cost: the same problem the heuristic solves).  min Σ w_i c_k z_k + Σ w_i penalty u_i
         coo = cost.tocoo()
         keep_dem = reach & (w_eff > 0)
-        kmask = keep_dem[coo.col]
+        kmask = keep_dem[coo.col] & (coo.data < penalty)  # a pair dearer than the penalty is never better than u_i
         pair_j, pair_i, pc = coo.row.astype(np.int64)[kmask], coo.col.astype(np.int64)[kmask], coo.data[kmask]
         nk = len(pc)
         dem_idx = np.flatnonzero(keep_dem)
@@ -797,7 +797,7 @@ def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, 
         served = np.zeros(nd, bool)
         served[row_of_dem[pair_i[cand_k[first]]]] = True
         start[n_cand + nk:][~served] = 1.0
-        left = None if end is None else max(0.5, 0.95 * end - time.perf_counter())
+        left = None if time_limit is None else max(0.5, 0.95 * time_limit - (time.perf_counter() - t0))
         x, _obj, bnd, status = _highs_solve(c, A, lo, hi, col_lo, col_hi, integer, maximize=False, time_limit=left,
                                             start=start)
         name = "highs"
