@@ -268,10 +268,10 @@ def test_suggestion_plans_a_drive_type_on_the_drive_graph(table, tmp_path):
     assert rec["status"] == "ok" and rec["note"] == "", rec
     got = pd.read_parquet(tmp_path / "areas" / "00530" / "suggestions.parquet")
 
-    poly = datasets.demo_units().set_index("code").geometry["00530"]
+    poly = gdemo.demo_units().set_index("code").geometry["00530"]
     c = poly.centroid
     buffered = gpd.GeoSeries([poly], crs=4326).to_crs(utm_crs(c.x, c.y)).buffer(BUFFER_M).to_crs(4326).iloc[0]
-    drive = network.from_osm_file(datasets.helsinki_pbf(), mode="drive", bounding_box=buffered)
+    drive = network.from_osm_file(gdemo.helsinki_pbf(), mode="drive", bounding_box=buffered)
     fac = io.read_points(table.parent / "facilities.geojson", kind="facilities")
     dem = io.read_points(table.parent / "demand.geojson", kind="demand")
     fac = fac[shapely.contains_xy(buffered, fac.geometry.x, fac.geometry.y)]

@@ -882,3 +882,17 @@ def test_duplicate_demand_ids_name_both_rows(tmp_path):
     with pytest.raises(InputError) as exc:
         read_points(path, kind="demand")
     assert_error(exc, file=path, row=4, field="编号", text="rows 2 and 4")
+
+
+def test_gbk_text_that_is_also_valid_utf8_reads_as_chinese():
+    """GBK "位" (bytes CE BB) is also valid UTF-8 ("λ"): a Chinese table must read as Chinese.
+
+    Found by hypothesis in tests/test_boundaries_inputs.py; accented Latin text (Finnish names in the
+    demo) and real UTF-8 Chinese must keep their UTF-8 reading.
+    """
+    from geoplan.io._io import _decode
+
+    assert _decode("位".encode("gbk"), None, "t.csv") == "位"
+    assert _decode("编号,备注\nM1,移位\n".encode("gbk"), None, "t.csv") == "编号,备注\nM1,移位\n"
+    for text in ("位置λ", "Töölönkatu", "Ωmega café", "湘潭 界桩"):
+        assert _decode(text.encode("utf-8"), None, "t.csv") == text

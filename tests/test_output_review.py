@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from geoplan import _output, batch
+from geoplan import _output
+from geoplan.batch import _batch as batch
 from geoplan._errors import GeoplanError, OutputExistsError
 from geoplan._output import MARKER, output_folder, refuse_reason, sweep_stale
 from geoplan.cli import _input_paths, is_output_param, main

@@ -781,7 +781,7 @@ def assess(
             notes.append(Note(*line))
     # The API gets the checks of geoplan.io's readers, with the same helpers and messages
     # (index labels, or the source rows when the frame came from geoplan.io).
-    from geoplan import io as _io
+    from geoplan.io import _io
 
     for frame, what in ((facilities, "facility"), (demand, "demand")):
         rows = _io.source_rows(frame)

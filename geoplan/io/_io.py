@@ -194,6 +194,16 @@ def _match_columns(
 # reading tables
 
 
+def _chinese_share(text: str) -> float:
+    """Share of the non-ASCII characters that are CJK ideographs or CJK/full-width punctuation."""
+    other = [ch for ch in text if ord(ch) > 0x7F]
+    if not other:
+        return 0.0
+    cjk = sum(1 for ch in other if "\u3000" <= ch <= "\u303f" or "\u3400" <= ch <= "\u9fff"
+              or "\uff00" <= ch <= "\uffef" or "\U00020000" <= ch <= "\U0003134f")
+    return cjk / len(other)
+
+
 def _decode(data: bytes, encoding: str | None, file: str) -> str:
     if encoding is not None:
         try:
@@ -212,13 +222,25 @@ def _decode(data: bytes, encoding: str | None, file: str) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             pass
-    # UTF-8 first: valid UTF-8 is almost never accidentally valid GB18030 text
-    # of a different meaning, while the reverse happens often.
+    # UTF-8 first: valid UTF-8 is rarely accidentally valid GB18030 text of a
+    # different meaning, while the reverse happens often.  Rarely is not never:
+    # GBK "位" (CE BB) is also UTF-8 "λ".  When both decode and differ, keep the
+    # reading that looks more like a Chinese table (see _chinese_share).
+    texts = {}
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(enc)
+            texts[enc] = data.decode(enc)
         except UnicodeDecodeError:
             continue
+    if len(texts) == 2 and texts["utf-8-sig"] != texts["gb18030"]:
+        utf, gb = texts["utf-8-sig"], texts["gb18030"]
+        # Only the narrow case: the UTF-8 reading has no Chinese and no accented Latin letters
+        # (Finnish, French... names stay UTF-8), while the GBK reading is all Chinese.
+        latin = any("\u00c0" <= ch <= "\u024f" for ch in utf)
+        if _chinese_share(utf) == 0 and not latin and _chinese_share(gb) == 1.0:
+            return gb
+    if texts:
+        return next(iter(texts.values()))
     raise InputError(
         "cannot tell the text encoding (tried UTF-8 and GBK/GB18030); "
         "save the file as 'CSV UTF-8' or pass encoding=...",

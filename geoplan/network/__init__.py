@@ -5,7 +5,7 @@ The names below are the public surface; modules with a leading underscore are in
 from __future__ import annotations
 
 from geoplan.network._network import (
-    Network, MODES, MAX_SNAP_M, SNAP_COLUMNS, from_osm_file, from_graphml, from_networkx, from_place,
+    Network, MODES, MAX_SNAP_M, SNAP_COLUMNS, WALK_SPEED_KMH, DRIVE_ACCESS_KMH, from_osm_file, from_graphml, from_networkx, from_place,
     from_polygon, to_networkx, snap, surface_edges,
 )
 from geoplan.network._lines import (
@@ -17,7 +17,7 @@ from geoplan.network._loading import (
 )
 
 __all__ = [
-    "Network", "MODES", "MAX_SNAP_M", "SNAP_COLUMNS", "from_osm_file", "from_graphml", "from_networkx",
+    "Network", "MODES", "MAX_SNAP_M", "SNAP_COLUMNS", "WALK_SPEED_KMH", "DRIVE_ACCESS_KMH", "from_osm_file", "from_graphml", "from_networkx",
     "from_place", "from_polygon", "to_networkx", "snap", "surface_edges", "read_lines", "network_from_lines",
     "graph_from_lines", "components_report", "ComponentsReport", "RepairReport", "geodesic_lengths",
     "graph_to_gdfs", "save_graph", "load_network", "load_networks", "clip_network", "parse_modes",
