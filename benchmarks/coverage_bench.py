@@ -33,7 +33,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from geoplan import coverage
-from geoplan.network import _network as network
+from geoplan.network import _build, _network as network
 from geoplan.demo import helsinki_pbf
 
 
@@ -156,7 +156,7 @@ def main(argv=None):
     ap.add_argument("--facilities", type=int, default=500)
     ap.add_argument("--cutoff", type=float, default=800.0, help="seconds (800 s = 1 km at 4.5 km/h)")
     args = ap.parse_args(argv)
-    real = network.from_osm_file(helsinki_pbf(), mode="walk")
+    real = _build.from_osm_file(helsinki_pbf(), mode="walk")
     run("real: Helsinki walk (OSM)", real, min(50, real.n_nodes // 10), args.cutoff, ego=True, ego_limit=None)
     tiles = (5, 4) if args.quick else (14, 14)
     t = time.perf_counter()

@@ -11,8 +11,10 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from geoplan.batch import _batch as batch  # noqa: E402
+from geoplan import batch  # noqa: E402
+from geoplan.batch import _areas, _provenance  # noqa: E402 - internals: ids, the done.json marker
 from geoplan._errors import InputError, OutputExistsError  # noqa: E402
+from geoplan.outputs import write_batch_summary  # noqa: E402
 
 BUFFER_M = 300  # small, so each area's network is visibly clipped (the whole extract is ~2 km across)
 
@@ -50,7 +52,8 @@ def table(tmp_path_factory):
 @pytest.fixture(scope="module")
 def first_run(client, table, tmp_path_factory):
     out = tmp_path_factory.mktemp("batch") / "out"
-    summary = batch.run_batch(table, out, scheduler=client, buffer_m=BUFFER_M, with_service_areas=False, lang="en")
+    summary = batch.run_batch(table, out, scheduler=client, buffer_m=BUFFER_M, with_service_areas=False, lang="en",
+                              report=write_batch_summary)
     return out, summary
 
 
@@ -68,7 +71,7 @@ def test_bad_areas_reported_others_finish(first_run):
     assert not (out / "areas" / "bad-type").exists()
     for aid in ["00100", "00530"]:
         folder = out / "areas" / aid
-        for name in ("demand.parquet", "facilities.parquet", "units.parquet", "summary.csv", batch.MARKER,
+        for name in ("demand.parquet", "facilities.parquet", "units.parquet", "summary.csv", _provenance.MARKER,
                      "report/report.xlsx"):
             assert (folder / name).exists(), name
     # the summary table on disk (CSV + Excel via write_report)
@@ -91,10 +94,12 @@ def test_each_area_loads_only_its_buffered_network(first_run):
 
 def test_rerun_skips_finished_areas(client, table, first_run):
     out, _ = first_run
-    marker = out / "areas" / "00120" / batch.MARKER
+    marker = out / "areas" / "00120" / _provenance.MARKER
     before = os.stat(marker).st_mtime_ns
     again = batch.run_batch(table, out, scheduler=client, buffer_m=BUFFER_M, with_service_areas=False, lang="en")
     s = again.set_index("area_id")
+    # batch writes its machine table; the report is the caller's writer (geoplan.outputs), none given here
+    assert set(again.attrs["paths"]) == {"csv"}
     assert (s.loc[["00100", "00120", "00130", "00170", "00530"], "status"] == "skipped").all()
     assert (s.loc[["bad-type", "missing-file"], "status"] == "failed").all()  # retried, still bad
     assert os.stat(marker).st_mtime_ns == before
@@ -186,7 +191,7 @@ def test_clip_network_keeps_inside_edges_only(cross_graph):
     net = network.from_networkx(cross_graph, mode="walk")
     # keep the centre and the east arm (nodes 0, 1, 5): x >= 499950 in UTM 49N
     box = shapely.box(499950, 2999950, 500200, 3000050)
-    clipped = batch.clip_network(net, box, crs_of_polygon=net.crs)
+    clipped = network.clip_network(net, box, crs_of_polygon=net.crs)
     assert sorted(clipped.node_ids.tolist()) == [0, 1, 5]
     assert clipped.n_edges == 4  # 0-1, 1-0, 1-5, 5-1
     assert clipped.report["clipped_nodes_dropped"] == 3
@@ -366,14 +371,14 @@ def test_rerun_recomputes_what_changed_and_sweeps_leftovers(client, table, tmp_p
     path = folder / "areas_rerun_h7.csv"
     two.to_csv(path, index=False, encoding="utf-8-sig")
     out = tmp_path / "out"
-    kw = dict(scheduler=client, buffer_m=BUFFER_M, with_service_areas=False, lang="en")
+    kw = dict(scheduler=client, buffer_m=BUFFER_M, with_service_areas=False, lang="en", report=write_batch_summary)
 
     first = batch.run_batch(path, out, **kw).set_index("area_id")
     assert (first["status"] == "ok").all()
     types = ("elder_care_centre", "elder_care_station", "minor_protection", "social_work")
     assert (first.loc["00170", [f"{t}_mode" for t in types]] == "walk").all() and first.loc["00170", "modes"] == "walk"
     walk_min = pd.read_parquet(out / "areas" / "00170" / "demand.parquet")["social_work_min"].to_numpy(float)
-    done = json.loads((out / "areas" / "00170" / batch.MARKER).read_text(encoding="utf-8"))
+    done = json.loads((out / "areas" / "00170" / _provenance.MARKER).read_text(encoding="utf-8"))
     prov = done["provenance"]
     assert set(prov) == {"geoplan", "row", "options", "inputs"}
     assert prov["inputs"][str(fac_copy.parent / "facilities.geojson")]["sha256"]
@@ -405,7 +410,7 @@ def test_rerun_recomputes_what_changed_and_sweeps_leftovers(client, table, tmp_p
     assert disk.loc["00170", "social_work_mode"] == "drive" and disk.loc["00530", "social_work_mode"] == "walk"
     drive_min = pd.read_parquet(out / "areas" / "00170" / "demand.parquet")["social_work_min"].to_numpy(float)
     assert not np.allclose(drive_min, walk_min, equal_nan=True)  # a new result, not the walk one relabelled
-    assert json.loads((out / "areas" / "00170" / batch.MARKER).read_text(encoding="utf-8"))["social_work_mode"] == "drive"
+    assert json.loads((out / "areas" / "00170" / _provenance.MARKER).read_text(encoding="utf-8"))["social_work_mode"] == "drive"
     assert not leftover.exists()
     assert not [p for p in (out / "areas").iterdir() if p.name.startswith(".")]
 
@@ -417,7 +422,7 @@ def test_rerun_recomputes_what_changed_and_sweeps_leftovers(client, table, tmp_p
     assert third.loc["00170", "social_work_mode"] == "walk"
     np.testing.assert_array_equal(
         pd.read_parquet(out / "areas" / "00170" / "demand.parquet")["social_work_min"].to_numpy(float), walk_min)
-    assert json.loads((out / "areas" / "00170" / batch.MARKER).read_text(encoding="utf-8"))["provenance"] == prov
+    assert json.loads((out / "areas" / "00170" / _provenance.MARKER).read_text(encoding="utf-8"))["provenance"] == prov
     # same content with a new modification time: the recorded results are current
     os.utime(fac_copy, (1e9, 1e9))
     third = batch.run_batch(path, out, **kw).set_index("area_id")
@@ -450,9 +455,9 @@ def test_property_accepted_ids_name_exactly_one_child_folder(tmp_path):
     @settings(max_examples=300, deadline=None)
     @given(st.one_of(st.text(alphabet="./\\-_ a0雨\x00\n", max_size=6), st.text(chars, max_size=70)))
     def check(aid):
-        if batch.area_id_problem(aid) is None:
+        if _areas.area_id_problem(aid) is None:
             p = (base / aid).resolve()
             assert p.parent == base and p.name == aid and not aid.startswith(".")
-            assert "/" not in aid and "\\" not in aid and len(aid) <= batch.MAX_ID_LENGTH
+            assert "/" not in aid and "\\" not in aid and len(aid) <= _areas.MAX_ID_LENGTH
 
     check()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pathlib
 
 import geopandas as gpd
 import numpy as np
@@ -22,7 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geoplan import network as _loading
-from geoplan.batch import _batch as batch
+from geoplan import batch
+from geoplan.batch import _provenance, _runner
 from geoplan import coverage
 from geoplan import demo as gdemo
 from geoplan import io
@@ -79,7 +81,7 @@ def test_drive_type_in_the_catalogue_runs_in_batch(table, tmp_path):
     # and on foot the same type takes longer: the drive result is not the walk one relabelled
     on_foot = _direct(table, "00530", ("walk",), types=["social_work"]).demand["social_work_min"].to_numpy(float)
     assert np.nanmedian(on_foot) > np.nanmedian(_minutes(folder, "social_work"))
-    done = json.loads((folder / batch.MARKER).read_text(encoding="utf-8"))
+    done = json.loads((folder / _provenance.MARKER).read_text(encoding="utf-8"))
     assert done["social_work_mode"] == "drive" and done["elder_care_centre_mode"] == "walk"
     summary = pd.read_csv(folder / "summary.csv")
     assert set(summary.loc[summary["type"] == "social_work", "mode"]) == {"drive"}
@@ -190,8 +192,10 @@ def test_one_loader_and_clip_keeps_snapping_attributes():
     """coverage, suggest and batch share one loader; clipping a real graph keeps each edge's own attributes."""
     from geoplan.cli import _coverage
 
-    assert _coverage.load_networks is _loading.load_networks and _coverage.parse_modes is _loading.parse_modes
-    assert batch.clip_network is _loading.clip_network and not hasattr(batch, "_load_network")
+    # the CLI imports the one loader inside the command (nothing else picks a builder by suffix:
+    # test_network_one_way_each.test_only_the_network_loader_picks_a_builder_by_file)
+    assert "from geoplan.network import load_networks, parse_modes" in pathlib.Path(_coverage.__file__).read_text(encoding="utf-8")
+    assert _runner.load_networks is _loading.load_networks and not hasattr(_runner, "_load_network")
 
     whole = network.from_osm_file(gdemo.helsinki_pbf(), mode="walk")
     poly = gdemo.demo_units().set_index("code").geometry["00120"]

@@ -39,7 +39,8 @@ from click.testing import CliRunner
 from shapely.geometry import Point, box
 
 from geoplan import InputError
-from geoplan.io import _crs as gc
+from geoplan import io as gc
+from geoplan.io._mainland import _outline
 from geoplan import io as gio
 from geoplan.cli._common import datum_opt
 
@@ -126,7 +127,7 @@ def test_vectorised_mixture_keeps_shape_and_order():
 
 def test_outline_has_no_hong_kong_macau_or_taiwan():
     # The outline's own area against the source polygons: it holds none of them.
-    outline = gc._outline()
+    outline = _outline()
     for lon, lat in OUTSIDE.values():
         assert not outline.contains(Point(lon, lat))
     # Coastal and island points of the mainland are in: the buffer covers piers and islets.
@@ -170,7 +171,7 @@ def test_outline_file_is_small_and_valid():
     path = ROOT / "geoplan" / "data" / "mainland" / "mainland_wgs84.geojson"
     assert path.stat().st_size < 400_000
     assert (path.parent / "SOURCE.md").exists()
-    assert gc._outline().is_valid
+    assert _outline().is_valid
 
 
 @pytest.mark.slow

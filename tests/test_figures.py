@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geoplan._errors import InputError
 from geoplan.outputs import figures
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -41,7 +42,7 @@ def test_coverage_by_unit_png(units):
 
 
 def test_coverage_by_unit_missing_column(units):
-    with pytest.raises(KeyError):
+    with pytest.raises(InputError, match="not in table"):
         figures.coverage_by_unit(units, value="nope", target=0.8, label_col="unit_name")
 
 
@@ -120,6 +121,6 @@ def test_fallback_to_english_without_font(monkeypatch, units, caplog):
 
 
 def test_bad_lang(units):
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="lang"):
         figures.coverage_by_unit(units, value="share_pop_covered", label_col="unit_name",
                                  lang="fr")

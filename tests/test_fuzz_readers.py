@@ -27,7 +27,8 @@ from shapely.geometry import Point, box
 
 from geoplan import GeoplanError, InputError
 from geoplan import io as gc
-from geoplan.io import _io as gio
+from geoplan import io as gio
+from geoplan.io import _numbers
 
 # Deterministic and modest by default (CI); GEOPLAN_FUZZ_EXAMPLES=500 explores new inputs each run.
 _EXPLORE = os.environ.get("GEOPLAN_FUZZ_EXAMPLES")
@@ -212,7 +213,7 @@ def test_excel_cells_random(tmp_path_factory, rows):
 @FUZZ
 @given(text=cell_text, thousands=st.booleans())
 def test_parse_number_never_raises_and_never_guesses(text, thousands):
-    value = gio._parse_number(text, thousands=thousands)
+    value = _numbers._parse_number(text, thousands=thousands)
     assert value is None or isinstance(value, float)
     s = text.strip()
     if value is not None and "," in s:
@@ -260,7 +261,7 @@ def test_division_codes(value, numeric, strict):
     from geoplan.registers import boundaries
 
     try:
-        code = gio._division_code(value, numeric=numeric, strict=strict, file="f", row=2, field="code")
+        code = _numbers._division_code(value, numeric=numeric, strict=strict, file="f", row=2, field="code")
         assert code is None or isinstance(code, str)
         if strict and code is not None:
             assert code.isdigit() and len(code) in (6, 9, 12)

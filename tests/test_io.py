@@ -484,51 +484,6 @@ def test_read_polygons_rejects_points(tmp_path):
 # writers
 
 
-def test_write_layers_roundtrip_and_overwrite(tmp_path, zh_csv):
-    pts = read_points(zh_csv)
-    units = _units(crs=4547)
-    table = pd.DataFrame({"名称": ["雨湖区"], "覆盖率": [0.8]})
-    path = tmp_path / "out" / "结果.gpkg"
-    assert gio.write_layers(path, {"设施": pts, "units": units, "summary": table}) == path
-    names = [n for n, _ in pyogrio.list_layers(path)]
-    assert sorted(names) == sorted(["设施", "units", "summary"])
-    back = gpd.read_file(path, layer="设施")
-    assert back["name"].tolist() == pts["name"].tolist()
-    assert gpd.read_file(path, layer="units").crs.to_epsg() == 4547
-    with pytest.raises(OutputExistsError):
-        gio.write_layers(path, {"x": pts})
-    gio.write_layers(path, {"only": pts}, overwrite=True)
-    assert [n for n, _ in pyogrio.list_layers(path)] == ["only"]
-    assert [p.name for p in path.parent.iterdir()] == ["结果.gpkg"]  # no temp files left
-
-
-def test_write_layers_is_all_or_nothing(tmp_path, zh_csv, monkeypatch):
-    pts = read_points(zh_csv)
-    path = tmp_path / "out.gpkg"
-    with pytest.raises(CRSError):
-        gio.write_layers(path, {"a": pts, "b": pts.set_crs(None, allow_override=True)})
-    assert not path.exists()
-
-    # A failure while writing the second layer (disk full, say) leaves nothing.
-    real = pyogrio.write_dataframe
-
-    def flaky(df, path, layer, **kw):
-        if layer == "b":
-            raise OSError("disk full")
-        return real(df, path, layer=layer, **kw)
-
-    monkeypatch.setattr(pyogrio, "write_dataframe", flaky)
-    with pytest.raises(OSError, match="disk full"):
-        gio.write_layers(path, {"a": pts, "b": pts})
-    monkeypatch.undo()
-    assert not path.exists()
-    assert list(tmp_path.iterdir()) == [zh_csv]  # the temporary file is gone too
-    with pytest.raises(InputError):
-        gio.write_layers(tmp_path / "out.shp", {"a": pts})
-    with pytest.raises(InputError):
-        gio.write_layers(path, {})
-
-
 def test_write_geojson_utf8_unescaped(tmp_path, zh_csv):
     pts = read_points(zh_csv).to_crs(32649)
     path = tmp_path / "设施.geojson"
@@ -890,9 +845,17 @@ def test_gbk_text_that_is_also_valid_utf8_reads_as_chinese():
     Found by hypothesis in tests/test_boundaries_inputs.py; accented Latin text (Finnish names in the
     demo) and real UTF-8 Chinese must keep their UTF-8 reading.
     """
-    from geoplan.io._io import _decode
+    from geoplan.io._encoding import _decode
 
     assert _decode("位".encode("gbk"), None, "t.csv") == "位"
     assert _decode("编号,备注\nM1,移位\n".encode("gbk"), None, "t.csv") == "编号,备注\nM1,移位\n"
     for text in ("位置λ", "Töölönkatu", "Ωmega café", "湘潭 界桩"):
         assert _decode(text.encode("utf-8"), None, "t.csv") == text
+
+
+def test_utf8_bom_settles_the_encoding():
+    """Found by hypothesis: an ASCII table saved as 'CSV UTF-8' (BOM) must not be read as GBK."""
+    from geoplan.io._encoding import _decode
+
+    text = "marker_code,result,notes\nM1,found,1\n"
+    assert _decode(b"\xef\xbb\xbf" + text.encode("utf-8"), None, "t.csv") == text

@@ -11,6 +11,7 @@ from pyproj import Geod
 from shapely.geometry import Point, box
 
 from geoplan.outputs import maps
+from geoplan.outputs import _map_legend  # internals: class colours
 from geoplan._errors import CRSError, InputError, OutputExistsError
 
 XSS = "<script>alert(1)</script>"
@@ -282,7 +283,7 @@ def test_choropleths_share_one_legend(tmp_path, units):
     assert layers_line == f"{a.get_name()}, {b.get_name()}"
     assert c.get_name() not in layers_line
     # same class colours on both layers
-    fills_a = maps._class_colors(5, "YlGn")
+    fills_a = _map_legend._class_colors(5, "YlGn")
     assert all(col in text for col in fills_a)
     with pytest.raises(InputError):
         maps.add_choropleth(m, units, value_col="share_pop_covered", name="x", legend=c.__class__())

@@ -25,7 +25,7 @@ from geoplan import coverage as gc
 from geoplan import io as gio
 from geoplan import network as gn
 from geoplan.cli import main
-from geoplan.cli._coverage import parse_modes
+from geoplan.network import parse_modes
 from geoplan.demo import helsinki_pbf
 from geoplan.coverage.standards import default_catalogue, load_catalogue
 

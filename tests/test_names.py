@@ -248,10 +248,18 @@ def test_gbk_csv_from_excel(tmp_path):
 
 
 def test_unknown_encoding(tmp_path):
+    # UTF-16 without a byte-order mark is not detected: an encoding error, never names with NULs
     p = tmp_path / "u16.csv"
-    p.write_bytes("code,name\na,雨湖路\n".encode("utf-16"))
+    p.write_bytes("code,name\na,雨湖路\n".encode("utf-16-le"))
     with pytest.raises(InputError, match="encoding"):
         read_names(p)
+
+
+def test_utf16_with_bom_reads_like_every_table(tmp_path):
+    # names files are decoded by geoplan's one sniffer (geoplan.io.decode_text): Excel's "Unicode text" reads
+    p = tmp_path / "u16.csv"
+    p.write_bytes("code,name\na,雨湖路\n".encode("utf-16"))
+    assert read_names(p)["name"].tolist() == ["雨湖路"]
 
 
 def test_excel_and_geojson_roundtrip(tmp_path):

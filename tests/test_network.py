@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from geoplan import CRSError, InputError, NetworkError
-from geoplan.network import _network as gn
+from geoplan import network as gn
+from geoplan.network import _speeds
 from geoplan.demo import helsinki_pbf
 
 
@@ -37,7 +38,7 @@ def test_drive_speeds_from_maxspeed_and_class(cross_graph):
 
 @pytest.mark.parametrize("text,kmh", [("30", 30), ("50 mph", 80.4672), ("30;40", 30), ("CN:urban", math.nan), (None, math.nan)])
 def test_parse_maxspeed(text, kmh):
-    got = gn._parse_speed(text)
+    got = _speeds.parse_speed(text)
     assert (math.isnan(got) and math.isnan(kmh)) or got == pytest.approx(kmh)
 
 

@@ -263,10 +263,10 @@ def test_network_from_lines_carries_geodesic_lengths():
 
 
 def test_maxspeed_list_gives_the_lowest_like_osm_networks():
-    from geoplan.network import _network as network
+    from geoplan.network import _speeds
 
     for text in ("40;30", "30;40", "40 km/h;30"):
-        assert L.parse_speed(text) == network._parse_speed(text) == 30.0
+        assert L.parse_speed(text) == _speeds.parse_speed(text) == 30.0
     assert L.parse_speed("40公里/小时") == 40.0 and L.parse_speed("限速40") == 40.0
     assert math.isnan(L.parse_speed("CN:urban")) and math.isnan(L.parse_speed(True))
     roads = layer([LineString([(0, 0), (100, 0)])], 限速=["40;30"])

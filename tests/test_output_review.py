@@ -22,7 +22,9 @@ import pytest
 from click.testing import CliRunner
 
 from geoplan import _output
-from geoplan.batch import _batch as batch
+from geoplan._output import _folders  # monkeypatch targets: the module that looks os/tempfile up
+from geoplan import batch
+from geoplan.batch import _areas, _batch, _provenance, _runner
 from geoplan._errors import GeoplanError, OutputExistsError
 from geoplan._output import MARKER, output_folder, refuse_reason, sweep_stale
 from geoplan.cli import _input_paths, is_output_param, main
@@ -180,15 +182,14 @@ def test_c_complete_hidden_result_of_an_overwrite_run_finishes_the_replace(tmp_p
 _SWAP_WRITER = r"""
 import os, sys, time
 from pathlib import Path
-from geoplan import _output
-from geoplan._output import output_folder, signal_cleanup
+from geoplan._output import _folders, output_folder, signal_cleanup
 real = os.replace
 def slow(a, b):
     real(a, b)
     if str(b).endswith(".old.tmp/out"):   # first rename done: the final folder is parked
         print("parked", flush=True)
         time.sleep(60)
-_output.os.replace = slow
+_folders.os.replace = slow  # where output_folder looks it up
 with signal_cleanup():
     with output_folder(sys.argv[1], overwrite=True) as tmp:
         (Path(tmp) / "r.txt").write_text("new")
@@ -225,11 +226,11 @@ def test_c_forced_race_between_two_overwrite_runs(tmp_path, monkeypatch):
             with output_folder(out) as other:
                 (other / "r.txt").write_text("theirs")
 
-    monkeypatch.setattr(_output.os, "replace", racing)
+    monkeypatch.setattr(_folders.os, "replace", racing)
     with pytest.raises(OutputExistsError, match="same moment"):
         with output_folder(out, overwrite=True) as tmp:
             (tmp / "r.txt").write_text("ours")
-    monkeypatch.setattr(_output.os, "replace", real)
+    monkeypatch.setattr(_folders.os, "replace", real)
     assert (out / "r.txt").read_text() == "theirs"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -241,14 +242,14 @@ def test_d_folder_input_is_hashed_by_its_files(tmp_path, units_file):
     gdb = tmp_path / "roads.gdb"
     gdb.mkdir()
     (gdb / "a00000001.gdbtable").write_bytes(units_file.read_bytes())
-    before = batch._file_state(str(gdb))
+    before = _provenance._file_state(str(gdb))
     assert before["sha256"] and before["size"] == units_file.stat().st_size
     data = bytearray(units_file.read_bytes())
     data[-2] = ord(" ")  # same size, other content
     (gdb / "a00000001.gdbtable").write_bytes(bytes(data))
-    after = batch._file_state(str(gdb))
+    after = _provenance._file_state(str(gdb))
     assert after["size"] == before["size"] and after["sha256"] != before["sha256"]
-    same, what = batch.same_provenance({"geoplan": "x", "row": "r", "options": "o", "inputs": {str(gdb): before}},
+    same, what = _provenance.same_provenance({"geoplan": "x", "row": "r", "options": "o", "inputs": {str(gdb): before}},
                                        {"geoplan": "x", "row": "r", "options": "o", "inputs": {str(gdb): after}})
     assert not same and str(gdb) in what
 
@@ -284,7 +285,7 @@ def test_symlink_loop_output(tmp_path, units_file, monkeypatch):
     for extra in ([], ["--overwrite"]):
         assert "symbolic link loop" in _one_line_exit_2(_check(tmp_path, units_file, "l1", *extra))
     with pytest.raises(GeoplanError, match="symbolic link loop"):
-        batch._batch_folder("l1")
+        _batch._batch_folder("l1")
 
 
 def test_parent_is_a_file(tmp_path, units_file):
@@ -355,7 +356,7 @@ def test_kind_mismatch_message_has_no_double_word(tmp_path):
     reason = refuse_reason(tmp_path / "f", kind="batch")
     assert reason == "it is a geoplan folder, not a batch folder"
     with pytest.raises(OutputExistsError) as info:
-        batch._batch_folder(tmp_path / "f")
+        _batch._batch_folder(tmp_path / "f")
     assert "folder folder" not in str(info.value)
 
 
@@ -381,7 +382,7 @@ def test_interrupted_run_removes_the_parents_it_created(tmp_path):
 
 @pytest.mark.parametrize("aid", ["COM¹", "lpt²", "COM3", "com0", "Lpt³.txt"])
 def test_windows_reserved_names_with_superscript_digits(aid):
-    assert batch.area_id_problem(aid) == "is a reserved device name on Windows"
+    assert _areas.area_id_problem(aid) == "is a reserved device name on Windows"
 
 
 def test_disk_full_write_becomes_enospc(tmp_path, monkeypatch):
@@ -389,9 +390,9 @@ def test_disk_full_write_becomes_enospc(tmp_path, monkeypatch):
     import collections
 
     usage = collections.namedtuple("usage", "total used free")
-    monkeypatch.setattr(batch.shutil, "disk_usage", lambda p: usage(100, 100, 0))
+    monkeypatch.setattr(_runner.shutil, "disk_usage", lambda p: usage(100, 100, 0))
     with pytest.raises(OSError) as info:
-        with batch._disk_full_named(tmp_path):
+        with _runner._disk_full_named(tmp_path):
             raise RuntimeError("no such table: gpkg_contents")
     assert info.value.errno == errno.ENOSPC
 
@@ -414,12 +415,12 @@ def test_disk_full_during_batch_is_disk_full_exit_2(tmp_path, monkeypatch):
 
     table = batch.demo_areas(tmp_path / "areas")
     usage = collections.namedtuple("usage", "total used free")
-    monkeypatch.setattr(batch.shutil, "disk_usage", lambda p: usage(100, 100, 0))
+    monkeypatch.setattr(_runner.shutil, "disk_usage", lambda p: usage(100, 100, 0))
 
     def failing(*args, **kwargs):
         raise RuntimeError("FeatureError: no such table: gpkg_contents")
 
-    monkeypatch.setattr(batch, "_write_table", failing)
+    monkeypatch.setattr(_runner, "_write_table", failing)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
         r = CliRunner().invoke(main, ["-q", "batch", str(table), "-o", str(tmp_path / "out"),
                                       "--scheduler", cluster.scheduler_address, "--no-service-areas"])
@@ -434,7 +435,7 @@ def test_read_only_folder_message_names_summary_csv(tmp_path, monkeypatch):
     def ro(*args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(tmp_path / ".summary.csv.qmw3nywi.csv"))
 
-    monkeypatch.setattr(_output.tempfile, "mkstemp", ro)
+    monkeypatch.setattr(_folders.tempfile, "mkstemp", ro)
     with pytest.raises(OSError) as info:
         _output.atomic_write_file(tmp_path / "summary.csv", lambda p: p.write_text("x"))
     assert info.value.filename == str(tmp_path / "summary.csv")

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geoplan import _output
+from geoplan._output import _folders  # monkeypatch targets: the module that looks os/tempfile up
 from geoplan._errors import OutputExistsError
 from geoplan._output import MARKER, check_new_file, csv_safe, output_folder, sweep_stale
 from geoplan.cli import main
@@ -330,7 +331,7 @@ def test_write_errors_one_line_exit_2_nothing_left(tmp_path, units_file, monkeyp
 
 def test_read_only_parent_one_line(tmp_path, units_file, monkeypatch):
     """The temporary folder cannot even be made (read-only output folder's parent)."""
-    monkeypatch.setattr(_output.tempfile, "mkdtemp", _raise_oserror(errno.EACCES))
+    monkeypatch.setattr(_folders.tempfile, "mkdtemp", _raise_oserror(errno.EACCES))
     r = CliRunner().invoke(main, ["-q", "boundaries", "check", str(units_file), "-o", str(tmp_path / "out")])
     assert r.exit_code == 2 and "permission denied" in r.output
     assert list(tmp_path.iterdir()) == []

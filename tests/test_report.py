@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoplan.outputs._i18n import LABELS, label, translate_columns
+from geoplan._errors import InputError
+from geoplan.outputs._i18n import LABELS, check_lang, in_lang, label, pick, translate_columns
 from geoplan.outputs import Section, markdown_table, sheet_name, write_report
 
 
@@ -55,7 +56,7 @@ def test_label_known_unknown_and_english():
     assert label("elder_care_centre_covered", "en") == "Covered by Comprehensive elder-care centre"
     assert label("foo_min") == "foo_min"
     assert label(3) == 3
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="lang"):
         label("pop", "fr")
 
 
@@ -230,11 +231,11 @@ def test_sheet_name_rules():
 
 
 def test_bad_arguments(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="lang"):
         write_report(tmp_path, title="t", sections=[], lang="fr")
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="basename"):
         write_report(tmp_path, title="t", sections=[], basename="../x")
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="PNG"):
         write_report(tmp_path, title="t", sections=[Section("a", figure=b"not a png")])
 
 
@@ -296,3 +297,20 @@ def test_excel_control_characters_do_not_break_the_workbook(tmp_path):
 
     ws = openpyxl.load_workbook(write_report(tmp_path, title="t", sections=[Section("s", table=df)])["xlsx"]).active
     assert [c.value for c in ws["A"][1:]] == ["a\nb", "c d", "e\nf"]  # XML reads a stored CR back as LF
+
+
+def test_one_lang_check_and_one_phrase_helper():
+    """issue 14: the output modules share _i18n's lang check and bilingual-phrase helpers (no private copies)."""
+    from geoplan.outputs import _coverage_map, _coverage_outputs, _report, _suggest_outputs
+
+    assert check_lang("zh") == "zh" and check_lang("en") == "en"
+    with pytest.raises(InputError, match="'fr'") as err:
+        check_lang("fr")
+    assert err.value.field == "lang" and isinstance(err.value, ValueError)  # still a ValueError for old callers
+    table = {"units": ("各单位：{name}", "Per unit: {name}")}
+    assert pick(table, "units", "zh", name="社工站") == "各单位：社工站"
+    assert pick(table, "units", "en", name="x") == "Per unit: x"
+    assert in_lang("zh", "是", "yes") == "是" and in_lang("en", "是", "yes") == "yes"
+    assert not hasattr(_report, "_check_lang")
+    for module in (_coverage_outputs, _coverage_map, _suggest_outputs):
+        assert module._t.func is pick  # a binding of the one helper, not a copy

@@ -13,7 +13,9 @@ import pytest
 from scipy import sparse
 
 from geoplan import InfeasibleError, InputError
-from geoplan.suggest import _suggest as sg
+from geoplan import suggest as sg
+from geoplan.suggest import _base, _coverage_models, _pmedian
+from geoplan.suggest import _suggest as adapter
 
 
 def instance(seed, n_cand=8, n_dem=25, horizon=0.45):
@@ -248,7 +250,7 @@ def test_pmedian_heuristic_ends_at_a_swap_local_optimum(seed):
     def total(sites):
         mask = fixed.copy()
         mask[list(sites)] = True
-        return float((w_eff * sg._pm_costs(m, mask, pen)).sum())
+        return float((w_eff * _pmedian._pm_costs(m, mask, pen)).sum())
 
     sel = list(gr.selected)
     assert gr.objective == pytest.approx(total(sel))
@@ -321,7 +323,7 @@ def test_lscp_on_demo_is_the_true_optimum(demo, monkeypatch):
         seen.update(cost=cost, **kw)
         return real(cost, **kw)
 
-    monkeypatch.setattr(sg, "lscp", spy)
+    monkeypatch.setattr(adapter, "lscp", spy)  # the name suggest_sites calls
     sol = sg.suggest_sites(demo.network, demo.facilities, demo.demand, facility_type="elder_care_station",
                            units=demo.units, model="lscp", spacing_m=40).solution
     best = _milp_lscp(seen["cost"], seen["cutoff"], np.asarray(seen["fixed"], bool))
@@ -356,17 +358,17 @@ def test_highs_start_with_presolve_is_checked():
     c, d = rng.random((120, 2)), rng.random((400, 2))
     dist = np.linalg.norm(c[:, None] - d[None], axis=2)
     cost = sparse.csr_array(np.where(dist <= 0.12, dist + 1e-9, 0.0))
-    C = sg._cover(cost, None)
+    C = _base._cover(cost, None)
     fx = np.zeros(120, bool)
-    R = sg._reduce_cover(C, np.ones(C.shape[1]), fx)
+    R = _coverage_models._reduce_cover(C, np.ones(C.shape[1]), fx)
     R.w = R.n.astype(float)
     zero = np.zeros(len(R.free), bool)
-    sel, _g, _m = sg._greedy_cover(R.C, R.w, zero, None, need=float(R.w.sum()), full=False)
-    inc = sg._drop_redundant(R.C, R.w, sel, float(R.w.sum()))
+    sel, _g, _m = _coverage_models._greedy_cover(R.C, R.w, zero, None, need=float(R.w.sum()), full=False)
+    inc = _coverage_models._drop_redundant(R.C, R.w, sel, float(R.w.sum()))
     open_r = np.zeros(len(R.free), bool)
     open_r[inc] = True
     start = np.concatenate([open_r.astype(float), np.minimum(1.0, R.C.T @ open_r.astype(float))])
-    x, obj, bound, status = sg._coverage_lp(R.C, R.w, zero, None, integer=True, time_limit=30, min_sites=True,
+    x, obj, bound, status = _coverage_models._coverage_lp(R.C, R.w, zero, None, integer=True, time_limit=30, min_sites=True,
                                             start=start)
     best = _milp_lscp(cost, None, fx)
     assert len(inc) > best  # the greedy start is not optimal here, so a start taken on trust would show
@@ -377,10 +379,10 @@ def test_highs_start_with_presolve_is_checked():
 def test_check_point_rejects_a_misreported_objective():
     A = sparse.csr_array(np.array([[1.0, 1.0]]))
     args = (np.array([1.0, 1.0]), A, np.array([1.0]), np.array([np.inf]), np.zeros(2), np.ones(2), np.array([True, True]))
-    assert sg._check_point(np.array([1.0, 0.0]), *args, 1.0)
-    assert not sg._check_point(np.array([1.0, 1.0]), *args, 1.0)  # HiGHS says 1, the point costs 2
-    assert not sg._check_point(np.array([0.0, 0.0]), *args, 0.0)  # row violated
-    assert not sg._check_point(np.array([0.5, 0.5]), *args, 1.0)  # not integral
+    assert _base._check_point(np.array([1.0, 0.0]), *args, 1.0)
+    assert not _base._check_point(np.array([1.0, 1.0]), *args, 1.0)  # HiGHS says 1, the point costs 2
+    assert not _base._check_point(np.array([0.0, 0.0]), *args, 0.0)  # row violated
+    assert not _base._check_point(np.array([0.5, 0.5]), *args, 1.0)  # not integral
 
 
 def test_pcenter_without_weighted_demand_needs_no_site():
@@ -408,12 +410,12 @@ def test_pmedian_time_limit_reaches_greedy_and_ranking():
     fx = np.zeros(40, bool)
     sel = fast._greedy(ip, ix, data, w, fx, 7, 10.0, 200, deadline=0.0)
     assert len(sel) == len(set(sel)) == 7
-    order, gains = sg._rank_pm(m, w, fx, sel, 10.0, deadline=0.0)
+    order, gains = _pmedian._rank_pm(m, w, fx, sel, 10.0, deadline=0.0)
     assert sorted(order.tolist()) == sorted(sel) and len(gains) == 7
     assert list(gains) == sorted(gains, reverse=True)  # one step: by savings given no new site
     sol = sg.pmedian(m, w, 7, solver="greedy", time_limit=1e-6)
     assert len(sol.selected) == 7 and sol.status != "Optimal"
-    assert sol.objective == pytest.approx(float((w * sg._pm_costs(m, np.isin(np.arange(40), sol.selected), 10 * m.data.max())).sum()))
+    assert sol.objective == pytest.approx(float((w * _pmedian._pm_costs(m, np.isin(np.arange(40), sol.selected), 10 * m.data.max())).sum()))
 
 
 def test_highs_status_is_not_taken_on_trust(monkeypatch):
@@ -427,16 +429,16 @@ def test_highs_status_is_not_taken_on_trust(monkeypatch):
         calls.append(start)
         return answer
 
-    monkeypatch.setattr(sg, "_highs_run", fake)
+    monkeypatch.setattr(_base, "_highs_run", fake)
     answer = (np.array([1.0, 1.0]), 2.0, 1.0, "Optimal")  # objective 2, dual bound 1
-    x, obj, bound, status = sg._highs_solve(*model, maximize=False, time_limit=None)
+    x, obj, bound, status = _base._highs_solve(*model, maximize=False, time_limit=None)
     assert obj == 2 and bound == 1 and status != "Optimal"
     answer = (np.array([1.0, 1.0]), 1.0, 1.0, "Optimal")  # misreported objective: the point costs 2
-    x, obj, bound, status = sg._highs_solve(*model, maximize=False, time_limit=None, start=np.array([1.0, 1.0]))
+    x, obj, bound, status = _base._highs_solve(*model, maximize=False, time_limit=None, start=np.array([1.0, 1.0]))
     assert len(calls) == 3 and calls[-1] is None  # solved again without the start
     assert obj == 2 and bound is None and status.startswith("unverified")
     answer = (np.array([0.0, 0.0]), 0.0, 0.0, "Time limit reached")  # infeasible point: no answer at all
-    assert sg._highs_solve(*model, maximize=False, time_limit=1)[0] is None
+    assert _base._highs_solve(*model, maximize=False, time_limit=1)[0] is None
 
 
 def test_status_text_says_whether_optimality_was_proven():

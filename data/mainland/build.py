@@ -61,7 +61,7 @@ def _land_dir() -> Path:
 
 
 def _to_wgs84(geom):
-    from geoplan.io._crs import _gcj_to_wgs_everywhere
+    from geoplan.io._shifts import _gcj_to_wgs_everywhere
 
     def move(xy: np.ndarray) -> np.ndarray:
         x, y = _gcj_to_wgs_everywhere(xy[:, 0].copy(), xy[:, 1].copy())

@@ -2,6 +2,12 @@
 
 One module per subcommand (``geoplan/cli/_<name>.py``), each exposing a
 ``command`` object; logs and progress go to stderr, data to files or stdout.
+Options and callbacks shared by several subcommands live in ``_common.py``.
+Subcommand modules parse options, call geoplan's public API and print; they hold no domain code.
+
+Imports: a subcommand module imports at the top only click, the standard library, ``geoplan._errors`` and
+``geoplan.cli._common``; geoplan's subpackages (and pandas, geopandas) are imported inside the command
+functions, so that ``geoplan --help`` and every subcommand's ``--help`` stay fast.
 """
 
 from __future__ import annotations

@@ -48,10 +48,12 @@ def command(areas, output, scheduler, workers, buffer_m, no_service_areas, confi
     """
     from geoplan.coverage import standards
     from geoplan.batch import run_batch
+    from geoplan.outputs import write_batch_summary
 
     catalogue = standards.load_catalogue(config_path) if config_path else None
     summary = run_batch(areas, output, scheduler=scheduler, n_workers=workers, buffer_m=buffer_m,
-                        overwrite=overwrite, lang=lang, with_service_areas=not no_service_areas, catalogue=catalogue)
+                        overwrite=overwrite, lang=lang, with_service_areas=not no_service_areas, catalogue=catalogue,
+                        report=write_batch_summary)
     click.echo(str(summary.attrs["paths"]["csv"]))
     if (summary["status"] == "failed").any():
         sys.exit(1)

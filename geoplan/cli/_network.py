@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from geoplan._errors import InputError
 from geoplan.cli._common import lang_opt, output_opt, overwrite_opt
 
 log = logging.getLogger("geoplan")
@@ -17,8 +18,6 @@ def command() -> None:
 
 
 def _field_map(pairs: tuple[str, ...]) -> dict[str, str]:
-    from geoplan._errors import InputError
-
     out = {}
     for p in pairs:
         if "=" not in p:

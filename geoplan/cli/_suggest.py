@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
-from geoplan.cli._common import datum_opt, echo_paths, lang_opt, output_opt, overwrite_opt
-from geoplan.cli._coverage import check_kwargs, check_opts, mode_opt
+from geoplan._errors import InputError
+from geoplan.cli._common import (
+    check_kwargs, check_opts, datum_opt, echo_paths, lang_opt, mode_opt, output_opt, overwrite_opt, resolve_types,
+)
 
 
 @click.command("suggest")
@@ -69,10 +71,9 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     from geoplan import io
     from geoplan.coverage import standards
     from geoplan import suggest
-    from geoplan._errors import InputError
     from geoplan._output import check_new_file
     from geoplan.network import load_network, parse_modes
-    from geoplan.cli._coverage import resolve_types
+    from geoplan.suggest import suggest_colocated
 
     check_new_file(output, overwrite=overwrite)
     cat = standards.load_catalogue(config_path)
@@ -99,8 +100,6 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     cand = io.read_points(candidates_path, datum=candidates_datum, kind="points") if candidates_path else None
     checks = check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities, allow_zero_weight)
     if len(types) > 1:
-        from geoplan.suggest import suggest_colocated
-
         # Several types: one model (least cost to reach every type's target); single-type options do not apply.
         ctx = click.get_current_context()
         given = [f"--{n}" if n != "p" else "-p" for n in ("model", "p", "indicator", "capacity", "weight")

@@ -1,14 +1,15 @@
 """Network coverage: nearest facility, cost matrices, service areas, indicators; service standards (:mod:`geoplan.coverage.standards`).
 
-The names below are the public surface; modules with a leading underscore are internals."""
+The names below are the public surface; modules with a leading underscore are internals:
+``_engine`` (nearest, cost matrices), ``_service`` (service areas, 2SFCA), ``_coverage``
+(:func:`assess`, :class:`CoverageResult`), ``_indicators``, ``_checks`` (input checks)."""
 
 from __future__ import annotations
 
 from geoplan.coverage import standards
-from geoplan.coverage._coverage import (
-    access_cost, point_ends, nearest, nearest_points, od_matrix, reachable_nodes, service_areas, two_step_fca,
-    Note, CoverageResult, assess,
-)
+from geoplan.coverage._coverage import CoverageResult, Note, assess
+from geoplan.coverage._engine import access_cost, nearest, nearest_points, od_matrix, point_ends, reachable_nodes
+from geoplan.coverage._service import service_areas, two_step_fca
 from geoplan.coverage.standards import (
     Catalogue, FacilityType, default_catalogue, load_catalogue, unit_kind,
 )

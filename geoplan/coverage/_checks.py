@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geoplan._errors import InputError, NetworkError
+from geoplan.io._checks import source_rows  # rows live in attrs as one text (issue 17), not a list
 
 #: Check keys → (zh, en) display names.
 CHECK_NAMES = {
@@ -46,8 +49,6 @@ def empty_checks() -> pd.DataFrame:
 
 def _where(frame, label) -> dict:
     """file/row of a record for an error: spreadsheet row when the frame came from geoplan.io."""
-    from geoplan.io._io import source_rows  # rows live in attrs as one text (issue 17), not a list
-
     rows = source_rows(frame)
     if rows is not None:
         return {"file": frame.attrs.get("source"), "row": int(rows[frame.index.get_loc(label)])}
@@ -113,8 +114,6 @@ def reason_zh(reason: str) -> str:
 
 def _polygonal(geom):
     """The polygonal part of what make_valid returns (it may add lines or points)."""
-    import shapely
-
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
     parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
@@ -127,8 +126,6 @@ def repair_units(units, *, how: str, crs) -> tuple[Any, list[dict]]:
     Returns the units (repaired copy) and one check row per repaired unit,
     saying what was wrong (GEOS reason and place), and the parts and area after.
     """
-    import shapely
-
     if how not in ("repair", "refuse"):
         raise InputError(f"invalid_units must be 'repair' or 'refuse', not {how!r}", field="invalid_units")
     src = units.attrs.get("source")
@@ -153,8 +150,6 @@ def repair_units(units, *, how: str, crs) -> tuple[Any, list[dict]]:
             raise InputError(f"admin unit {code} ({name}) has an invalid polygon ({reason}) that make_valid cannot "
                              "turn into an area", **_where(units, label), field="geometry")
         geoms[i] = fixed
-        import geopandas as gpd
-
         area = float(gpd.GeoSeries([fixed], crs=units.crs).to_crs(crs).area.iloc[0])
         n_parts = len(shapely.get_parts(fixed))
         rows.append(_row(
@@ -175,8 +170,6 @@ def assign_units(points, units, *, crs) -> tuple[pd.Series, list[dict]]:
     A point inside several (overlapping) units goes to the first of them in the
     units file; each overlapping pair is returned as a check row.
     """
-    import geopandas as gpd
-
     pts = gpd.GeoDataFrame(geometry=points.geometry.to_crs(crs).representative_point(), index=points.index, crs=crs)
     u = units[["code", "geometry"]].reset_index(drop=True).to_crs(crs)
     joined = gpd.sjoin(pts, u, how="left", predicate="within")

@@ -27,6 +27,8 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
+import yaml
+
 from geoplan._errors import InputError
 
 #: Kinds of township-level unit by the 3 digits after the county part of the
@@ -235,12 +237,10 @@ def _read_config(path: Path) -> dict:
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":
-            import tomllib
+            import tomllib  # Python 3.11+: a .toml config needs it, a .yaml one does not (3.10 is supported)
 
             return tomllib.loads(text.decode("utf-8-sig"))
         if suffix in (".yaml", ".yml"):
-            import yaml
-
             data = yaml.safe_load(text.decode("utf-8-sig"))
             return data or {}
     except Exception as exc:  # tomllib/yaml errors carry line numbers in their text

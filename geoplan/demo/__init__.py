@@ -7,11 +7,12 @@ from __future__ import annotations
 from geoplan.demo._datasets import (
     Demo, load_demo, helsinki_pbf, demo_facilities, demo_demand, demo_units, demo_note, SOURCE,
 )
+from geoplan.demo._areas import demo_areas
 from geoplan.demo._boundaries import (
     run_demo as run_boundaries_demo,
 )
 
 __all__ = [
     "Demo", "load_demo", "helsinki_pbf", "demo_facilities", "demo_demand", "demo_units", "demo_note",
-    "SOURCE", "run_boundaries_demo",
+    "SOURCE", "run_boundaries_demo", "demo_areas",
 ]

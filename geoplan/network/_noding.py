@@ -1,4 +1,4 @@
-"""Noding of road centre-lines (private; used by :mod:`geoplan.lines`).
+"""Noding of road centre-lines (private; used by :mod:`geoplan.network._lines`).
 
 Everything here works on plain arrays of shapely LineStrings in a metric CRS
 and returns plain arrays plus a list of repair records; no pandas, no CRS.
@@ -32,72 +32,14 @@ quadratic in the number of lines.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-#: Repair types written to the repairs layer, with their meaning (English; the
-#: Markdown summary also gives Chinese).
-REPAIR_TYPES = {
-    "empty_dropped": "empty or missing geometry dropped",
-    "zero_length_dropped": "zero-length line dropped",
-    "non_line_dropped": "point/polygon feature dropped (not a line)",
-    "ends_merged": "line end moved onto a nearby line end (near-miss junction)",
-    "end_snapped_to_line": "dangling line end moved onto a nearby line (near-miss T junction)",
-    "split": "line split where it crosses or touches another line (counted only, not listed)",
-    "level_crossing_kept": "crossing of lines on different levels (bridge/tunnel) not joined",
-    "duplicate_dropped": "duplicate segment dropped",
-    "small_component_dropped": "segment dropped: not on the largest connected part",
-}
-
-
-@dataclasses.dataclass
-class Repair:
-    """One change made to the layer (or one place deliberately left alone)."""
-
-    type: str
-    geometry: object
-    source_row: int = -1
-    distance_m: float = 0.0
-    detail: str = ""
-
-
-@dataclasses.dataclass
-class Noded:
-    """Result of :func:`node_lines`.
-
-    ``segments`` are LineStrings whose end coordinates equal the node
-    coordinates exactly; ``u``/``v`` index ``node_xy``; ``source`` gives the
-    position of the input line each segment came from.
-    """
-
-    segments: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    source: np.ndarray
-    node_xy: np.ndarray
-    repairs: list
-    counts: dict
-
-
-def _clusters(xy: np.ndarray, radius: float) -> np.ndarray:
-    """Label points so that points within ``radius`` (transitively) share a label."""
-    n = len(xy)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if radius <= 0:
-        _, labels = np.unique(xy, axis=0, return_inverse=True)
-        return labels.ravel()
-    pairs = cKDTree(xy).query_pairs(radius, output_type="ndarray")
-    # exact coincidence is always one node, whatever the radius
-    g = sparse.coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(pairs) else sparse.coo_array((n, n))
-    _, labels = csgraph.connected_components(g, directed=False)
-    return labels
-
+from geoplan.network._noding_cut import _clusters, _nodes_and_duplicates, _split_at_crossings
+from geoplan.network._repairs import REPAIR_TYPES, Noded, Repair
 
 def _share_node(labels: np.ndarray, n: int, la: np.ndarray, lb: np.ndarray) -> np.ndarray:
     """Whether lines ``la[i]`` and ``lb[i]`` have an end on the same node."""
@@ -301,27 +243,71 @@ def _set_ends(lines: np.ndarray, start_xy: np.ndarray, end_xy: np.ndarray) -> np
     return out
 
 
-def _split_line(line, dists: np.ndarray, pts: np.ndarray, tol: float = 0.0) -> list:
-    """Cut ``line`` at the given distances along it; cut points get the exact ``pts`` coordinates."""
-    coords = shapely.get_coordinates(line)
-    seg = np.hypot(*np.diff(coords, axis=0).T)
-    cum = np.r_[0.0, np.cumsum(seg)]
-    total = cum[-1]
-    order = np.argsort(dists, kind="stable")
-    pieces = []
-    start_pt = coords[0]
-    start_d = 0.0
-    lo = 1  # first vertex strictly after start_d
-    for k in order:
-        d = dists[k]
-        if d - start_d <= tol or total - d <= tol:
-            continue
-        hi = int(np.searchsorted(cum, d, side="left"))  # vertices with cum < d
-        pieces.append(np.concatenate([start_pt[None], coords[lo:hi], pts[k][None]]))
-        start_pt, start_d = pts[k], d
-        lo = int(np.searchsorted(cum, d, side="right"))
-    pieces.append(np.concatenate([start_pt[None], coords[lo:-1], coords[-1][None]]))
-    return [p for p in pieces if len(p) >= 2]
+def _ends_onto_lines(lines: np.ndarray, ends: np.ndarray, labels: np.ndarray, length: np.ndarray, lev: np.ndarray,
+                     src: np.ndarray, repairs: list, counts: dict, *, node_tolerance: float, snap_tolerance: float):
+    """Step 3 of :func:`node_lines`: dead ends onto the line they nearly meet, the line cut there.
+
+    Returns ``(lines, ends, tree, extra)``: the lines with their moved ends, the STRtree over
+    them, and the cut points ``(line, NaN, x, y)`` (distance along found once ends are final).
+    """
+    n = len(lines)
+    tol = max(snap_tolerance, node_tolerance)
+    tree = shapely.STRtree(lines)
+    # split points: (line, distance along, x, y)
+    extra: list[tuple[int, float, float, float]] = []
+    if tol > 0 and n:
+        first, cpos, dead_end = _cluster_tables(labels, ends, _end_directions(lines))
+        pts = shapely.points(cpos)
+        cl, q_line, d = _line_targets(tree, lines, labels, n, length, lev, first, cpos, np.flatnonzero(dead_end),
+                                      node_tolerance=node_tolerance, snap_tolerance=snap_tolerance)
+        cl2, q_line2, d2 = _line_targets(tree, lines, labels, n, length, lev, first, cpos,
+                                         np.flatnonzero(~dead_end), node_tolerance=node_tolerance,
+                                         snap_tolerance=0.0)
+        q_pt, q_line, d = np.r_[cl, cl2], np.r_[q_line, q_line2], np.r_[d, d2]  # q_pt: cluster number
+        if len(q_pt):
+            order = np.lexsort((q_line, d, q_pt))
+            best = np.r_[True, q_pt[order][1:] != q_pt[order][:-1]]
+            q_pt, q_line, d = q_pt[order][best], q_line[order][best], d[order][best]
+            ptr, mem_line, mem_end = _members(labels, n)
+            new_start = ends[:n].copy()
+            new_end = ends[n:].copy()
+            touched = np.zeros(n, bool)
+            snapped_pts = []
+            for p, li, dist in zip(q_pt, q_line, d):
+                c = int(p)
+                target = lines[li]
+                along = float(shapely.line_locate_point(target, pts[p]))
+                on = shapely.get_coordinates(shapely.line_interpolate_point(target, along))[0]
+                extra.append((int(li), np.nan, on[0], on[1]))  # distance once the line's own ends are final
+                snapped_pts.append((int(li), on, c))
+                for k in mem_end[ptr[c]:ptr[c + 1]]:
+                    line_i = k % n
+                    if dist > node_tolerance:
+                        repairs.append(Repair("end_snapped_to_line", shapely.linestrings([ends[k], on]),
+                                              int(src[line_i]), float(np.hypot(*(ends[k] - on)))))
+                        counts["end_snapped_to_line"] += 1
+                    if k < n:
+                        new_start[line_i] = on
+                    else:
+                        new_end[line_i] = on
+                    touched[line_i] = True
+            # other lines through the new junction (copies of the target line) are cut there too
+            if snapped_pts:
+                at_pts = shapely.points(np.array([o for _, o, _ in snapped_pts]))
+                s_i, o_line = tree.query(at_pts, predicate="dwithin", distance=node_tolerance)
+                tgt = np.array([li for li, _, _ in snapped_pts], dtype=np.int64)[s_i]
+                cls = np.array([cc for _, _, cc in snapped_pts], dtype=np.int64)[s_i]
+                keep_o = ((o_line != tgt) & (lev[o_line] == lev[tgt])
+                          & (labels[o_line] != cls) & (labels[o_line + n] != cls))
+                for si, oi in zip(s_i[keep_o], o_line[keep_o]):
+                    o = snapped_pts[si][1]
+                    extra.append((int(oi), np.nan, o[0], o[1]))
+            if touched.any():
+                idx = np.flatnonzero(touched)
+                lines[idx] = _set_ends(lines[idx], new_start[idx], new_end[idx])
+                ends = np.vstack([new_start, new_end])
+                tree = shapely.STRtree(lines)
+    return lines, ends, tree, extra
 
 
 def node_lines(
@@ -410,204 +396,14 @@ def node_lines(
         labels = _clusters(ends, node_tolerance)
         length = length[keep]
 
-    tree = shapely.STRtree(lines)
-    # split points: (line, distance along, x, y)
-    extra: list[tuple[int, float, float, float]] = []
-
     # 3. dead ends onto lines (every end of a dead-end node moves together, so copies stay together);
     # other nodes only onto lines within the node tolerance (a junction drawn on a road, or the
     # cut between two pieces of a line that is also drawn whole)
-    if tol > 0 and n:
-        first, cpos, dead_end = _cluster_tables(labels, ends, _end_directions(lines))
-        pts = shapely.points(cpos)
-        cl, q_line, d = _line_targets(tree, lines, labels, n, length, lev, first, cpos, np.flatnonzero(dead_end),
-                                      node_tolerance=node_tolerance, snap_tolerance=snap_tolerance)
-        cl2, q_line2, d2 = _line_targets(tree, lines, labels, n, length, lev, first, cpos,
-                                         np.flatnonzero(~dead_end), node_tolerance=node_tolerance,
-                                         snap_tolerance=0.0)
-        q_pt, q_line, d = np.r_[cl, cl2], np.r_[q_line, q_line2], np.r_[d, d2]  # q_pt: cluster number
-        if len(q_pt):
-            order = np.lexsort((q_line, d, q_pt))
-            best = np.r_[True, q_pt[order][1:] != q_pt[order][:-1]]
-            q_pt, q_line, d = q_pt[order][best], q_line[order][best], d[order][best]
-            ptr, mem_line, mem_end = _members(labels, n)
-            new_start = ends[:n].copy()
-            new_end = ends[n:].copy()
-            touched = np.zeros(n, bool)
-            snapped_pts = []
-            for p, li, dist in zip(q_pt, q_line, d):
-                c = int(p)
-                target = lines[li]
-                along = float(shapely.line_locate_point(target, pts[p]))
-                on = shapely.get_coordinates(shapely.line_interpolate_point(target, along))[0]
-                extra.append((int(li), np.nan, on[0], on[1]))  # distance once the line's own ends are final
-                snapped_pts.append((int(li), on, c))
-                for k in mem_end[ptr[c]:ptr[c + 1]]:
-                    line_i = k % n
-                    if dist > node_tolerance:
-                        repairs.append(Repair("end_snapped_to_line", shapely.linestrings([ends[k], on]),
-                                              int(src[line_i]), float(np.hypot(*(ends[k] - on)))))
-                        counts["end_snapped_to_line"] += 1
-                    if k < n:
-                        new_start[line_i] = on
-                    else:
-                        new_end[line_i] = on
-                    touched[line_i] = True
-            # other lines through the new junction (copies of the target line) are cut there too
-            if snapped_pts:
-                at_pts = shapely.points(np.array([o for _, o, _ in snapped_pts]))
-                s_i, o_line = tree.query(at_pts, predicate="dwithin", distance=node_tolerance)
-                tgt = np.array([li for li, _, _ in snapped_pts], dtype=np.int64)[s_i]
-                cls = np.array([cc for _, _, cc in snapped_pts], dtype=np.int64)[s_i]
-                keep_o = ((o_line != tgt) & (lev[o_line] == lev[tgt])
-                          & (labels[o_line] != cls) & (labels[o_line + n] != cls))
-                for si, oi in zip(s_i[keep_o], o_line[keep_o]):
-                    o = snapped_pts[si][1]
-                    extra.append((int(oi), np.nan, o[0], o[1]))
-            if touched.any():
-                idx = np.flatnonzero(touched)
-                lines[idx] = _set_ends(lines[idx], new_start[idx], new_end[idx])
-                ends = np.vstack([new_start, new_end])
-                tree = shapely.STRtree(lines)
+    lines, ends, tree, extra = _ends_onto_lines(lines, ends, labels, length, lev, src, repairs, counts,
+                                                node_tolerance=node_tolerance, snap_tolerance=snap_tolerance)
 
     # 4. crossings and touches
-    a, b = tree.query(lines, predicate="intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    pair_idx = [np.zeros(0, np.int64)]
-    pair_xy = [np.zeros((0, 2))]
-    if len(a):
-        inter = shapely.intersection(lines[a], lines[b])
-        tid = shapely.get_type_id(inter)
-        pointy = (tid == 0) | (tid == 4)  # Point, MultiPoint: the common case, vectorised
-        xy, idx = shapely.get_coordinates(inter[pointy], return_index=True)
-        pair_idx.append(np.flatnonzero(pointy)[idx])
-        pair_xy.append(xy)
-        for k in np.flatnonzero(~pointy & ~shapely.is_empty(inter)):
-            # collinear overlaps: cut at the ends of every shared piece, and at points
-            parts = shapely.get_parts(inter[k])
-            lin = [p for p in parts if p.geom_type == "LineString"]
-            other = [p for p in parts if p.geom_type != "LineString"]
-            merged = list(shapely.get_parts(shapely.line_merge(shapely.multilinestrings(lin)))) if lin else []
-            pts = [shapely.get_coordinates(shapely.boundary(p)) for p in merged] + [shapely.get_coordinates(p) for p in other]
-            pts = np.vstack(pts) if pts else np.zeros((0, 2))
-            pair_idx.append(np.full(len(pts), k, dtype=np.int64))
-            pair_xy.append(pts)
-    P = np.concatenate(pair_idx)
-    C = np.vstack(pair_xy)
-    if len(P):
-        pa, pb = a[P], b[P]
-        cross_levels = lev[pa] != lev[pb]
-        if cross_levels.any():
-            dmin = np.full(len(P), np.inf)
-            for e in (ends[pa], ends[pa + n], ends[pb], ends[pb + n]):
-                dmin = np.minimum(dmin, np.hypot(*(C - e).T))
-            kept = cross_levels & (dmin > node_tolerance)
-            for k in np.flatnonzero(kept):
-                repairs.append(Repair("level_crossing_kept", shapely.points(C[k]), int(src[pa[k]]),
-                                      detail=f"rows {int(src[pa[k]])} and {int(src[pb[k]])}"))
-            counts["level_crossing_kept"] = int(kept.sum())
-            P, C, pa, pb = P[~kept], C[~kept], pa[~kept], pb[~kept]
-    else:
-        pa = pb = P
-    cut_line = np.concatenate([pa, pb])
-    cut_xy = np.vstack([C, C])
-    cut_d = shapely.line_locate_point(lines[cut_line], shapely.points(cut_xy)) if len(cut_line) else np.zeros(0)
-    # self-crossings of single lines
-    simple = shapely.is_simple(lines)
-    for li in np.flatnonzero(~simple):
-        # GEOS returns the pieces of a self-noded line in order along it
-        parts = shapely.get_parts(shapely.node(lines[li]))
-        plen = np.cumsum(shapely.length(parts))[:-1]
-        pts = shapely.get_coordinates(shapely.get_point(parts[1:], 0))
-        for d, p in zip(plen, pts):
-            extra.append((int(li), float(d), p[0], p[1]))
-    if extra:
-        ex = np.array(extra, dtype=float)
-        late = np.isnan(ex[:, 1])
-        if late.any():
-            ex[late, 1] = shapely.line_locate_point(lines[ex[late, 0].astype(np.int64)], shapely.points(ex[late, 2:]))
-        cut_line = np.concatenate([cut_line, ex[:, 0].astype(np.int64)])
-        cut_d = np.concatenate([cut_d, ex[:, 1]])
-        cut_xy = np.vstack([cut_xy, ex[:, 2:]])
-    order = np.argsort(cut_line, kind="stable")
-    cut_line, cut_d, cut_xy = cut_line[order], cut_d[order], cut_xy[order]
-    bounds = np.searchsorted(cut_line, np.arange(n + 1))
-
-    seg_geoms: list = []
-    seg_src: list = []
-    n_split = 0
-    all_coords = shapely.get_coordinates(lines)
-    starts_at = np.r_[0, np.cumsum(shapely.get_num_coordinates(lines))]
-    for li in range(n):
-        lo_, hi_ = bounds[li], bounds[li + 1]
-        if hi_ > lo_:
-            pieces = _split_line(lines[li], cut_d[lo_:hi_], cut_xy[lo_:hi_], node_tolerance)
-            if len(pieces) > 1:
-                n_split += 1
-            seg_geoms.extend(pieces)
-            seg_src.extend([li] * len(pieces))
-        else:
-            seg_geoms.append(all_coords[starts_at[li]:starts_at[li + 1]])
-            seg_src.append(li)
-    counts["split"] = n_split
-    counts["segments_after_split"] = len(seg_geoms)
-
+    seg_geoms, seg_src = _split_at_crossings(lines, tree, ends, lev, src, extra, repairs, counts,
+                                             node_tolerance=node_tolerance)
     # 5. nodes and duplicates
-    lens = np.fromiter((len(g) for g in seg_geoms), dtype=np.int64, count=len(seg_geoms))
-    coords = np.vstack(seg_geoms)
-    first_row = np.r_[0, np.cumsum(lens)[:-1]]
-    last_row = first_row + lens - 1
-    m = len(seg_geoms)
-    allpts = np.vstack([coords[first_row], coords[last_row]])
-    lab = _clusters(allpts, node_tolerance)
-    uniq_lab, first_idx, inv = np.unique(lab, return_index=True, return_inverse=True)
-    node_xy = allpts[first_idx]
-    u = inv[:m].ravel()
-    v = inv[m:].ravel()
-    coords[first_row] = node_xy[u]
-    coords[last_row] = node_xy[v]
-    seg_id = np.repeat(np.arange(m), lens)
-    # drop repeated vertices inside each segment (a 1-point segment keeps two copies of its point)
-    rep_v = np.r_[False, np.all(coords[1:] == coords[:-1], axis=1) & (seg_id[1:] == seg_id[:-1])]
-    coords, seg_id = coords[~rep_v], seg_id[~rep_v]
-    single = np.flatnonzero(np.bincount(seg_id, minlength=m) < 2)
-    if len(single):
-        pos = np.searchsorted(seg_id, single)
-        coords = np.insert(coords, pos, coords[pos], axis=0)
-        seg_id = np.insert(seg_id, pos, single)
-    geoms = shapely.linestrings(coords, indices=seg_id)
-    seg_src_arr = np.array(seg_src, dtype=np.int64)
-    seg_len = shapely.length(geoms)
-    tiny = (u == v) & (seg_len <= node_tolerance * 2)
-    counts["tiny_pieces_dropped"] = int(tiny.sum())
-    # duplicates: same node pair and same shape (either direction)
-    lo, hi = np.minimum(u, v), np.maximum(u, v)
-    norm = shapely.normalize(geoms)
-    keep = ~tiny
-    seen: dict = {}
-    for k in range(m):
-        if not keep[k]:
-            continue
-        key = (int(lo[k]), int(hi[k]))
-        lst = seen.setdefault(key, [])
-        dup = False
-        for j in lst:
-            if abs(seg_len[j] - seg_len[k]) <= 2 * node_tolerance and (
-                shapely.equals_exact(norm[j], norm[k], tolerance=node_tolerance) or shapely.equals(geoms[j], geoms[k])
-            ):
-                dup = True
-                break
-        if dup:
-            keep[k] = False
-            repairs.append(Repair("duplicate_dropped", geoms[k], int(src[seg_src_arr[k]]), float(seg_len[k]),
-                                  f"same as a segment of row {int(src[seg_src_arr[j]])}"))
-            counts["duplicate_dropped"] += 1
-        else:
-            lst.append(k)
-    geoms, u, v, seg_src_arr = geoms[keep], u[keep], v[keep], seg_src_arr[keep]
-    # renumber nodes that are still used
-    used = np.unique(np.r_[u, v])
-    remap = np.full(len(node_xy), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return Noded(geoms, remap[u], remap[v], src[seg_src_arr], node_xy[used], repairs, counts)
+    return _nodes_and_duplicates(seg_geoms, seg_src, src, repairs, counts, node_tolerance=node_tolerance)

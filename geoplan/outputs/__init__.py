@@ -15,6 +15,9 @@ from geoplan.outputs._coverage_outputs import (
 from geoplan.outputs._suggest_outputs import (
     write_suggestion,
 )
+from geoplan.outputs._batch_outputs import (
+    write_batch_summary,
+)
 from geoplan.outputs._coverage_map import (
     coverage_map,
 )
@@ -22,4 +25,5 @@ from geoplan.outputs._coverage_map import (
 __all__ = [
     "maps", "figures", "Section", "write_report", "markdown_table", "html_table", "sheet_name",
     "display_width", "write_coverage", "coverage_layers", "write_gpkg", "write_suggestion", "coverage_map",
+    "write_batch_summary",
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from geoplan.outputs import maps
-from geoplan.outputs._i18n import label
+from geoplan.outputs._i18n import label, pick, type_caption
 
 _TXT = {
     "units": ("行政单位：{what}", "Admin units: {what}"),
@@ -20,9 +21,7 @@ _TXT = {
 }
 
 
-def _t(key, lang, **kw):
-    zh, en = _TXT[key]
-    return (zh if lang == "zh" else en).format(**kw)
+_t = functools.partial(pick, _TXT)
 
 
 def coverage_map(result, path: str | Path, *, lang: str = "zh", basemap: str = "osm", overwrite: bool = False) -> Path:
@@ -30,8 +29,6 @@ def coverage_map(result, path: str | Path, *, lang: str = "zh", basemap: str = "
 
     Layer names carry each type's travel mode and cutoff as used in the result (never the config's).
     """
-    from geoplan.outputs._coverage_outputs import type_caption
-
     cat = result.catalogue
     first = cat.keys[0]
     extent = result.units if isinstance(result.units, gpd.GeoDataFrame) and len(result.units) else result.demand

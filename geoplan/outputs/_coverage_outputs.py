@@ -7,14 +7,19 @@ all-or-nothing through :func:`geoplan._output.output_folder`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
-from geoplan.outputs._i18n import label
 from geoplan._output import output_folder
+from geoplan.coverage._checks import CHECK_NAMES
+from geoplan.outputs import figures
+from geoplan.outputs._coverage_map import coverage_map
+from geoplan.outputs._i18n import label, pick, type_caption
 from geoplan.outputs._report import Section, write_report
 
 log = logging.getLogger("geoplan")
@@ -37,9 +42,7 @@ _T = {
 }
 
 
-def _t(key: str, lang: str, **kw) -> str:
-    zh, en = _T[key]
-    return (zh if lang == "zh" else en).format(**kw)
+_t = functools.partial(pick, _T)
 
 
 def _pct(v) -> str:
@@ -53,19 +56,6 @@ def _judged(summary: pd.DataFrame):
         if t is None or (isinstance(t, float) and math.isnan(t)) or r["passed"] is None:
             continue
         yield r
-
-
-def mode_of(result, key: str) -> str:
-    """The travel mode a type was actually measured with (the result's, not the config's)."""
-    modes = getattr(result, "modes", None) or {}
-    return modes.get(key) or result.catalogue[key].mode
-
-
-def type_caption(result, key: str, lang: str) -> str:
-    """E.g. ``社工站（步行 15 分钟）`` / ``Social-work station (walk, 15 min)``, mode from the result."""
-    ft = result.catalogue[key]
-    mode = label(mode_of(result, key), lang)
-    return f"{ft.name(lang)}（{mode} {ft.cutoff_min:g} 分钟）" if lang == "zh" else f"{ft.name(lang)} ({mode}, {ft.cutoff_min:g} min)"
 
 
 def overview_text(result, *, lang: str, data_note: str = "") -> str:
@@ -127,8 +117,7 @@ def standards_table(catalogue, lang: str, modes=None) -> pd.DataFrame:
 
 
 def _figures(result, lang: str) -> list[Section]:
-    """Charts when geoplan.figures is available and a font renders the labels."""
-    from geoplan.outputs import figures
+    """Charts when a font renders the labels."""
     out = []
     try:
         units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
@@ -191,8 +180,6 @@ def coverage_sections(result, *, lang: str = "zh", data_note: str = "") -> list[
 
 def checks_table(result, lang: str) -> pd.DataFrame:
     """The input checks in the report's language (one row per unit, facility or group found)."""
-    from geoplan.coverage._checks import CHECK_NAMES
-
     checks = getattr(result, "checks", None)
     zh = lang == "zh"
     cols = ["检查", "对象", "名称", "文件", "行", "说明"] if zh else ["Check", "Item", "Name", "File", "Row", "Detail"]
@@ -218,8 +205,6 @@ def checks_section(result, lang: str) -> Section:
 
 def coverage_layers(result) -> dict:
     """GeoDataFrames to write, all in WGS-84 (EPSG:4326)."""
-    import geopandas as gpd
-
     layers = {
         "demand": result.demand,
         "facilities": result.facilities,
@@ -271,8 +256,6 @@ def write_coverage(
                 gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
         paths["gpkg"] = gpkg
         paths["geojson"] = gj
-        from geoplan.outputs._coverage_map import coverage_map
-
         paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap)
         paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
     return paths

@@ -11,9 +11,11 @@ name until someone adds a label for it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Mapping
 
 import pandas as pd
+
+from geoplan._errors import InputError
 
 Lang = Literal["zh", "en"]
 
@@ -180,10 +182,39 @@ SUFFIX_PATTERNS: dict[str, tuple[str, str]] = {
 }
 
 
-def _check_lang(lang: str) -> str:
+def check_lang(lang: str) -> str:
+    """Return ``lang`` when it is ``"zh"`` or ``"en"``; else raise :class:`~geoplan.InputError` (a ValueError)."""
     if lang not in ("zh", "en"):
-        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+        raise InputError(f"lang must be 'zh' or 'en', got {lang!r}", field="lang")
     return lang
+
+
+def in_lang(lang: str, zh: str, en: str) -> str:
+    """``zh`` or ``en`` by ``lang``: the one helper for a phrase written inline in both languages."""
+    return zh if lang == "zh" else en
+
+
+def pick(table: Mapping[str, tuple[str, str]], key: str, lang: str, **kw: object) -> str:
+    """The ``lang`` half of ``table[key]`` (a ``(zh, en)`` pair), formatted with ``kw``.
+
+    Each output module keeps its own table of bilingual phrases and binds this one helper to it
+    (``_t = functools.partial(pick, _T)``), instead of each defining its own ``_t``.
+    """
+    zh, en = table[key]
+    return (zh if lang == "zh" else en).format(**kw)
+
+
+def mode_of(result, key: str) -> str:
+    """The travel mode a type was actually measured with (the result's, not the config's)."""
+    modes = getattr(result, "modes", None) or {}
+    return modes.get(key) or result.catalogue[key].mode
+
+
+def type_caption(result, key: str, lang: str) -> str:
+    """E.g. ``社工站（步行 15 分钟）`` / ``Social-work station (walk, 15 min)``, mode from the result."""
+    ft = result.catalogue[key]
+    mode = label(mode_of(result, key), lang)
+    return f"{ft.name(lang)}（{mode} {ft.cutoff_min:g} 分钟）" if lang == "zh" else f"{ft.name(lang)} ({mode}, {ft.cutoff_min:g} min)"
 
 
 def label(key: object, lang: str = "zh") -> object:
@@ -213,7 +244,7 @@ def label(key: object, lang: str = "zh") -> object:
     >>> label("my_column")
     'my_column'
     """
-    _check_lang(lang)
+    check_lang(lang)
     if not isinstance(key, str):
         return key
     entry = LABELS.get(key)
@@ -245,7 +276,7 @@ def translate_columns(df: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     pandas.DataFrame
         A renamed copy (the data is not copied deeply).
     """
-    _check_lang(lang)
+    check_lang(lang)
     new = [label(c, lang) for c in df.columns]
     counts: dict[object, int] = {}
     for n in new:
@@ -264,4 +295,4 @@ def bool_text(value: bool, lang: str = "zh") -> str:
 
 
 __all__ = ["LABELS", "SUFFIX_PATTERNS", "VALUE_KEY_COLUMNS", "label", "translate_columns",
-           "bool_text"]
+           "bool_text", "check_lang", "in_lang", "pick", "mode_of", "type_caption"]

@@ -36,8 +36,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from geoplan._errors import InputError
 from geoplan.outputs._i18n import VALUE_KEY_COLUMNS as _VALUE_KEY_COLUMNS
-from geoplan.outputs._i18n import bool_text, label
+from geoplan.outputs._i18n import bool_text, check_lang, label
 
 #: Font family stack used in the HTML report (CJK first, then generic).
 CSS_FONT_STACK = (
@@ -86,11 +87,6 @@ class Section:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _check_lang(lang: str) -> None:
-    if lang not in ("zh", "en"):
-        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
 
 
 def display_width(text: str) -> int:
@@ -183,7 +179,7 @@ def _figure_png(fig: FigureLike) -> bytes:
     else:
         raise TypeError(f"figure must be PNG bytes, a path or a matplotlib Figure, got {type(fig)!r}")
     if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise ValueError("figure is not a PNG image")
+        raise InputError("figure is not a PNG image", field="figure")
     return data
 
 
@@ -247,7 +243,7 @@ def markdown_table(df: pd.DataFrame, *, lang: str = "zh") -> str:
         The table, without a trailing newline.  Numeric columns are
         right-aligned.
     """
-    _check_lang(lang)
+    check_lang(lang)
     df = _prepare_table(df)
     cols = list(df.columns)
     head = [_md_escape(str(label(c, lang)), cell=True) for c in cols]
@@ -310,7 +306,7 @@ def html_table(df: pd.DataFrame, *, lang: str = "zh") -> str:
     str
         HTML fragment; every header and cell is HTML-escaped.
     """
-    _check_lang(lang)
+    check_lang(lang)
     df = _prepare_table(df)
     cols = list(df.columns)
     numeric = {c: _numeric(df[c]) for c in cols}
@@ -527,9 +523,9 @@ def write_report(
     ValueError
         Unknown ``lang``, or a figure that is not a PNG.
     """
-    _check_lang(lang)
+    check_lang(lang)
     if not isinstance(basename, str) or not basename or re.search(r"[\\/]", basename):
-        raise ValueError(f"basename must be a plain file name stem, got {basename!r}")
+        raise InputError(f"basename must be a plain file name stem, got {basename!r}", field="basename")
     sections = list(sections)
     for s in sections:
         if not isinstance(s, Section):

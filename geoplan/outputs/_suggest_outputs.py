@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from geoplan.outputs import maps
-from geoplan.outputs._coverage_outputs import coverage_layers, type_caption, write_gpkg
+from geoplan.outputs._coverage_outputs import coverage_layers, write_gpkg
+from geoplan.outputs._i18n import pick, type_caption
 from geoplan._output import output_folder
 from geoplan.outputs._report import Section, write_report
 from geoplan.suggest import status_text
@@ -28,9 +30,7 @@ _T = {
 }
 
 
-def _t(key, lang, **kw):
-    zh, en = _T[key]
-    return (zh if lang == "zh" else en).format(**kw)
+_t = functools.partial(pick, _T)
 
 
 _MODELS = {

@@ -1,7 +1,7 @@
 """Static charts for reports, with Chinese labels that really render.
 
 Every chart function returns **PNG bytes** (never a file, never a Figure), ready
-for :class:`geoplan.report.Section` (``figure=``) or ``Path.write_bytes``.
+for :class:`geoplan.outputs.Section` (``figure=``) or ``Path.write_bytes``.
 Charts are drawn on a bare :class:`matplotlib.figure.Figure` with the Agg
 canvas: no pyplot, no global state changed, safe in scripts and servers.
 
@@ -32,7 +32,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from geoplan.outputs._i18n import label
+from geoplan._errors import InputError
+from geoplan.outputs._i18n import check_lang, label
 
 log = logging.getLogger("geoplan")
 
@@ -142,8 +143,7 @@ def find_cjk_font() -> str | None:
 
 def chart_lang(lang: str) -> str:
     """The language charts are drawn in: ``lang``, or ``"en"`` without a CJK font."""
-    if lang not in ("zh", "en"):
-        raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
+    check_lang(lang)
     if lang == "zh" and find_cjk_font() is None:
         return "en"
     return lang
@@ -231,7 +231,7 @@ def coverage_by_unit(
     shown = chart_lang(lang)
     for col in [value, label_col] + ([target] if isinstance(target, str) else []):
         if col not in df.columns:
-            raise KeyError(f"column {col!r} not in table")
+            raise InputError(f"column {col!r} not in table; columns: {list(df.columns)}", field=col)
     data = df[[c for c in dict.fromkeys([label_col, value] + ([target] if isinstance(target, str) else []))]]
     data = data.copy()
     if sort:

@@ -1,6 +1,10 @@
-"""Capacitated p-median: ``p`` new sites, each serving at most its capacity, least weighted travel.
+"""Capacitated models: each site serves at most its capacity (beds, staff places) of demand weight.
 
-Same conventions as :func:`geoplan.suggest.pmedian`: a sparse candidates × demand ``cost``
+:func:`capacitated_mclp` — most demand served within the cutoff by ``p`` new sites (exact, HiGHS).
+
+:func:`capacitated_pmedian` — ``p`` new sites, each serving at most its capacity, least weighted travel.
+
+The capacitated p-median follows the conventions of :func:`geoplan.suggest.pmedian`: a sparse candidates × demand ``cost``
 (only reachable pairs stored; a stored 0 is a real zero cost), demand reachable by no
 candidate listed and left out, and demand the open sites cannot take counted as
 *unserved* at a ``penalty`` per weight unit so that the model always has a solution.
@@ -14,13 +18,18 @@ open set, and reports a gap only against the LP relaxation when HiGHS proves it 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 
 import numpy as np
 from scipy import sparse
 
 from geoplan._errors import InfeasibleError, InputError
-from geoplan.suggest._suggest import Solution, _check_p, _cover, _highs_solve, _prepare, _rel_gap, _uncoverable
+from geoplan.suggest._base import (
+    Solution, _assign, _check_p, _cover, _highs_solve, _prepare, _rel_gap, _uncoverable,
+)
+
+log = logging.getLogger("geoplan")
 
 
 @dataclasses.dataclass
@@ -261,3 +270,56 @@ def capacitated_pmedian(cost, weights, p: int, capacity, *, fixed=None, penalty:
             f"the capacity of the open sites that reach it; it is counted at the penalty of {_fmt(penalty)} per unit")
     return Solution("capacitated_pmedian", name, order, served[order], obj, bnd, _rel_gap(obj, bnd), status,
                     time.perf_counter() - t0, assignment, diag)
+
+
+def capacitated_mclp(cost, weights, p: int, capacity, *, cutoff: float | None = None, fixed=None,
+                     time_limit: float | None = 60.0) -> Solution:
+    """Capacitated MCLP (exact, HiGHS): most demand served within the cutoff by ``p`` new sites, each
+    site serving at most its ``capacity`` (beds, staff places) of demand weight.
+
+    Demand may be split between sites.  Infeasible parts (demand beyond every cutoff) are listed;
+    total demand above total capacity is reported in ``diagnostics["capacity_short"]``.
+    """
+    t0 = time.perf_counter()
+    cost, w, fx = _prepare(cost, weights, fixed)
+    _check_p(p, int((~fx).sum()))
+    cap = np.asarray(capacity, dtype=float)
+    if cap.shape != (cost.shape[0],) or (cap < 0).any() or not np.isfinite(cap).all():
+        raise InputError("capacity needs one finite value ≥ 0 per candidate", field="capacity")
+    C = _cover(cost, cutoff).tocoo()
+    n_cand, n_dem = cost.shape
+    nk = C.nnz
+    pj, pi = C.row.astype(np.int64), C.col.astype(np.int64)
+    ncol = n_cand + nk
+    # Σ_j z_ji ≤ 1 per demand; Σ_i w_i z_ji − cap_j x_j ≤ 0 per site; z_ji ≤ x_j; Σ free x = p
+    A1 = sparse.csr_array((np.ones(nk), (pi, n_cand + np.arange(nk))), shape=(n_dem, ncol))
+    A2 = sparse.csr_array((np.concatenate([w[pi], -cap]), (np.concatenate([pj, np.arange(n_cand)]),
+                                                          np.concatenate([n_cand + np.arange(nk), np.arange(n_cand)]))),
+                          shape=(n_cand, ncol))
+    A3 = sparse.csr_array((np.concatenate([np.ones(nk), -np.ones(nk)]),
+                           (np.concatenate([np.arange(nk)] * 2), np.concatenate([n_cand + np.arange(nk), pj]))), shape=(nk, ncol))
+    A4 = sparse.csr_array(np.concatenate([(~fx).astype(float), np.zeros(nk)])[None, :])
+    A = sparse.vstack([A1, A2, A3, A4], format="csr")
+    lo = np.concatenate([np.full(n_dem + n_cand + nk, -np.inf), [p]])
+    hi = np.concatenate([np.ones(n_dem), np.zeros(n_cand + nk), [p]])
+    c = np.concatenate([np.zeros(n_cand), w[pi]])
+    x, obj, bnd, status = _highs_solve(c, A, lo, hi, np.concatenate([fx.astype(float), np.zeros(nk)]), np.ones(ncol),
+                                       np.concatenate([np.ones(n_cand, bool), np.zeros(nk, bool)]), maximize=True,
+                                       time_limit=time_limit)
+    if x is None:
+        raise InfeasibleError(f"HiGHS found no capacitated solution: {status}")
+    open_mask = x[:n_cand] > 0.5
+    sel = np.flatnonzero(open_mask & ~fx)
+    served = np.bincount(pj, weights=w[pi] * x[n_cand:], minlength=n_cand)
+    order = sel[np.argsort(-served[sel], kind="stable")]
+    diag = _uncoverable(_cover(cost, cutoff), w)
+    diag["capacity_short"] = max(0.0, float(w.sum() - cap[open_mask].sum()))
+    diag["served_per_site"] = served
+    if diag["capacity_short"] > 0:
+        # Not infeasible for a covering model (it serves what it can), but the planner must hear it.
+        msg = (f"total demand {w.sum():g} is above the capacity of the open sites {cap[open_mask].sum():g}: "
+               f"{diag['capacity_short']:g} cannot be served whatever the locations")
+        log.warning(msg)
+        diag["messages"] = [msg]
+    return Solution("capacitated_mclp", "highs", order, served[order], float(obj), bnd, _rel_gap(obj, bnd), status,
+                    time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)

@@ -1,0 +1,164 @@
+"""p-median: ``p`` new sites minimising total weighted travel to the nearest open site.
+
+Both solvers first run the heuristic of :mod:`._pmedian_fast` (numba kernels: greedy, fast
+interchange, Lagrangian bound); ``"exact"`` then starts HiGHS from its sites.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from scipy import sparse
+
+from geoplan._errors import InputError
+from geoplan.suggest import _pmedian_fast as fast
+from geoplan.suggest._base import Solution, _assign, _check_p, _highs_solve, _prepare, _rel_gap
+
+
+def _pm_costs(cost: sparse.csr_array, open_mask: np.ndarray, penalty: float) -> np.ndarray:
+    coo = cost.tocoo()
+    keep = open_mask[coo.row]
+    d = np.full(cost.shape[1], penalty)
+    np.minimum.at(d, coo.col[keep], coo.data[keep])
+    return d
+
+
+def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, solver: str = "exact",
+            time_limit: float | None = 60.0) -> Solution:
+    """p-median: ``p`` new sites minimising total weighted travel to the nearest open site.
+
+    Only stored (reachable) pairs are allowed.  Demand that no candidate reaches is
+    listed in ``diagnostics`` and left out of the objective; demand reachable only by
+    closed candidates costs ``penalty`` (default: 10 × the largest stored cost), in the
+    exact model and the heuristics alike, so both solve the same problem.  (Demand may
+    always be left unserved at the penalty, so a ``penalty`` below a travel cost caps it.)
+
+    Both solvers first run the heuristic (greedy, fast interchange, Lagrangian bound);
+    ``"exact"`` then starts HiGHS from its sites and never returns anything worse.
+    ``time_limit`` covers everything: the heuristic's construction, HiGHS and the ranking.
+    """
+    t0 = time.perf_counter()
+    cost, w, fx = _prepare(cost, weights, fixed)
+    _check_p(p, int((~fx).sum()))
+    n_cand, n_dem = cost.shape
+    reach = np.asarray(sparse.csr_array((np.ones(cost.nnz), cost.indices, cost.indptr), shape=cost.shape).sum(axis=0)).ravel() > 0
+    diag = {"uncoverable_demand": np.flatnonzero(~reach), "uncoverable_weight": float(w[~reach].sum())}
+    w_eff = np.where(reach, w, 0.0)
+    if penalty is None:
+        penalty = 10.0 * (float(cost.data.max()) if cost.nnz else 1.0)
+    if solver not in ("exact", "greedy"):
+        raise InputError(f"solver must be 'exact' or 'greedy', not {solver!r}", field="solver")
+
+    # The heuristic runs first for both solvers: for "exact" its sites start HiGHS, and the exact answer is
+    # never worse than them.  It gets 90% of the time limit alone, 30% before HiGHS; the rest of the time
+    # is for HiGHS, ranking and the objective check (ranking stops refining at the time limit).
+    deadline = None if time_limit is None else t0 + (0.9 if solver == "greedy" else 0.3) * time_limit
+    r = fast.solve(cost, w_eff, fx, p, penalty, deadline=deadline)
+    h_open = fx.copy()
+    h_open[np.asarray(r["selected"], dtype=np.int64)] = True
+    h_obj = float((w_eff * _pm_costs(cost, h_open, penalty)).sum())  # recomputed, not taken from the kernels
+    lag = float(r["bound"]) if r["bound"] is not None and math.isfinite(r["bound"]) else None
+    diag.update(swaps=r["swaps"], lagrangian_iterations=r["iterations"], lagrangian_rounds=r["rounds"])
+    end = None if time_limit is None else t0 + time_limit
+    if solver == "greedy":
+        open_mask, obj, bnd, status, name = h_open, h_obj, lag, "heuristic (Lagrangian bound)", "greedy+fast interchange"
+    else:
+        # Variables: x_j (cand), z_k per stored pair k = (j, i), u_i per demand (served by no open site, at
+        # the penalty cost: the same problem the heuristic solves).  min Σ w_i c_k z_k + Σ w_i penalty u_i
+        coo = cost.tocoo()
+        keep_dem = reach & (w_eff > 0)
+        kmask = keep_dem[coo.col] & (coo.data < penalty)  # a pair dearer than the penalty is never better than u_i
+        pair_j, pair_i, pc = coo.row.astype(np.int64)[kmask], coo.col.astype(np.int64)[kmask], coo.data[kmask]
+        nk = len(pc)
+        dem_idx = np.flatnonzero(keep_dem)
+        nd = len(dem_idx)
+        row_of_dem = np.full(n_dem, -1)
+        row_of_dem[dem_idx] = np.arange(nd)
+        ncol = n_cand + nk + nd
+        # Σ_j z_ji + u_i = 1 for each demand
+        A1 = sparse.csr_array((np.ones(nk + nd), (np.concatenate([row_of_dem[pair_i], np.arange(nd)]),
+                                                  np.concatenate([n_cand + np.arange(nk), n_cand + nk + np.arange(nd)]))),
+                              shape=(nd, ncol))
+        # z_ji − x_j ≤ 0
+        A2 = sparse.csr_array((np.concatenate([np.ones(nk), -np.ones(nk)]),
+                               (np.concatenate([np.arange(nk), np.arange(nk)]), np.concatenate([n_cand + np.arange(nk), pair_j]))),
+                              shape=(nk, ncol))
+        A3 = sparse.csr_array(np.concatenate([(~fx).astype(float), np.zeros(nk + nd)])[None, :])
+        A = sparse.vstack([A1, A2, A3], format="csr")
+        lo = np.concatenate([np.ones(nd), np.full(nk, -np.inf), [p]])
+        hi = np.concatenate([np.ones(nd), np.zeros(nk), [p]])
+        c = np.concatenate([np.zeros(n_cand), w_eff[pair_i] * pc, w_eff[dem_idx] * penalty])
+        col_lo = np.concatenate([fx.astype(float), np.zeros(nk + nd)])
+        col_hi = np.ones(ncol)
+        integer = np.concatenate([np.ones(n_cand, bool), np.zeros(nk + nd, bool)])
+        # The heuristic's sites as HiGHS' first incumbent: each demand on its cheapest open pair, or unserved
+        # when that is dearer than the penalty (its objective is then h_obj).
+        start = np.zeros(ncol)
+        start[:n_cand] = h_open
+        cand_k = np.flatnonzero(h_open[pair_j] & (pc < penalty))
+        cand_k = cand_k[np.lexsort((pc[cand_k], pair_i[cand_k]))]  # by demand, then cost
+        first = np.ones(len(cand_k), bool)
+        first[1:] = pair_i[cand_k[1:]] != pair_i[cand_k[:-1]]
+        start[n_cand + cand_k[first]] = 1.0
+        served = np.zeros(nd, bool)
+        served[row_of_dem[pair_i[cand_k[first]]]] = True
+        start[n_cand + nk:][~served] = 1.0
+        left = None if time_limit is None else max(0.5, 0.95 * time_limit - (time.perf_counter() - t0))
+        x, _obj, bnd, status = _highs_solve(c, A, lo, hi, col_lo, col_hi, integer, maximize=False, time_limit=left,
+                                            start=start)
+        name = "highs"
+        open_mask, obj = h_open, h_obj
+        if x is None:  # HiGHS stopped without a point: the heuristic's sites stand
+            status = f"heuristic (HiGHS: {status})"
+        else:
+            m = x[:n_cand] > 0.5
+            o = float((w_eff * _pm_costs(cost, m, penalty)).sum())
+            if o <= h_obj + 1e-9 * max(1.0, abs(h_obj)):
+                open_mask, obj = m, o
+            elif status == "Optimal":  # cannot be: HiGHS "optimal" yet worse than a feasible point
+                status = "feasible (optimality not proven)"
+        if lag is not None:  # the Lagrangian bound is proven too: keep the sharper one
+            bnd = lag if bnd is None else max(bnd, lag)
+        if bnd is not None and status == "Optimal":
+            bnd = min(bnd, obj)  # HiGHS' dual bound may sit a tolerance above its objective
+    sel = np.flatnonzero(open_mask & ~fx)
+    order, gains = _rank_pm(cost, w_eff, fx, sel, penalty, deadline=end)
+    return Solution("pmedian", name, order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
+                    _assign(cost, open_mask, None), diag)
+
+
+def _savings(cost: sparse.csr_array, w: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Per candidate: Σ_i w_i max(0, d_i − c_ji) over stored pairs (vectorised over the CSR data)."""
+    s = w[cost.indices] * np.maximum(0.0, d[cost.indices] - cost.data)
+    rows = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
+    return np.bincount(rows, weights=s, minlength=cost.shape[0])
+
+
+def _rank_pm(cost, w, fx, sel, penalty, *, deadline: float | None = None):
+    """Order chosen sites by the weighted travel each saves given those before it (reads only their rows).
+
+    Past ``deadline`` the sites not yet ranked follow in one step, by what each saves given those
+    ranked so far (so ranking never holds up an answer the time limit asked for).
+    """
+    d = _pm_costs(sparse.csr_array(cost[np.flatnonzero(fx)]), np.ones(int(fx.sum()), bool), penalty)
+    sel = np.asarray(sel, dtype=np.int64)
+    sub = sparse.csr_array(cost[sel])
+    remaining = list(range(len(sel)))
+    order, gains = [], []
+    while remaining:
+        s = _savings(sub, w, d)
+        if deadline is not None and time.perf_counter() > deadline:
+            rest = sorted(remaining, key=lambda r: (-s[r], r))
+            order += [int(sel[r]) for r in rest]
+            gains += [float(s[r]) for r in rest]
+            break
+        k = max(remaining, key=lambda r: (s[r], -r))
+        remaining.remove(k)
+        order.append(int(sel[k]))
+        gains.append(float(s[k]))
+        row = slice(sub.indptr[k], sub.indptr[k + 1])
+        idx = sub.indices[row]
+        d[idx] = np.minimum(d[idx], sub.data[row])
+    return np.array(order, dtype=np.int64), np.array(gains, dtype=float)
