@@ -36,5 +36,9 @@ def make_maps(langs: tuple[str, ...] = ("zh", "en"), *, out: Path = HERE) -> lis
 
 
 if __name__ == "__main__":
-    for path in make_maps(tuple(sys.argv[1:]) or ("zh", "en")):
+    args = sys.argv[1:]
+    if any(a in ("-h", "--help") for a in args) or not set(args) <= {"zh", "en"}:
+        print("usage: python maps/make_maps.py [zh] [en]   (default: both languages)", file=sys.stderr)
+        raise SystemExit(0 if any(a in ("-h", "--help") for a in args) else 2)
+    for path in make_maps(tuple(args) or ("zh", "en")):
         print(path)

@@ -251,3 +251,15 @@ def test_no_function_over_the_length_limit():
             if n > MAX_FUNCTION_LINES and "long because" not in doc.lower():
                 long[f"{name}.{node.name}"] = n
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines of code: {long}"
+
+
+@pytest.mark.parametrize("package", ["io", "network", "coverage", "suggest", "registers", "batch"])
+def test_engine_packages_do_not_load_presentation_even_indirectly(package):
+    """Direct imports are checked above; this catches a chain (batch → demo → outputs) in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = (f"import sys, geoplan.{package}; "
+            "print(sorted(m for m in sys.modules if m.startswith(('geoplan.outputs', 'geoplan.cli'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", f"importing geoplan.{package} loads {out}"

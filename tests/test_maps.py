@@ -12,7 +12,7 @@ from shapely.geometry import Point, box
 
 from geoplan.outputs import maps
 from geoplan.outputs import _map_legend  # internals: class colours
-from geoplan._errors import CRSError, InputError, OutputExistsError
+from geoplan._errors import CRSError, GeoplanError, InputError, OutputExistsError
 
 XSS = "<script>alert(1)</script>"
 XSS2 = "<img src=x onerror=alert(2)>"
@@ -142,7 +142,7 @@ def test_finish_refuses_page_with_key(tmp_path, units):
     m = maps.base_map(units, basemap="tianditu", tianditu_key="leakykey12345")
     maps.add_polygons(m, units.assign(unit_name="leakykey12345"), name="x",
                       tooltip_col="unit_name")
-    with pytest.raises(Exception, match="Tianditu key"):
+    with pytest.raises(GeoplanError, match="Tianditu key"):
         maps.finish(m, tmp_path / "leak.html")
     assert not (tmp_path / "leak.html").exists()
 

@@ -10,8 +10,17 @@ from __future__ import annotations
 from geoplan.batch._areas import Area, area_catalogue, check_area_ids, read_areas
 from geoplan.batch._batch import run_batch
 from geoplan.batch._runner import run_area
-from geoplan.demo._areas import demo_areas
 
 __all__ = [
-    "Area", "read_areas", "check_area_ids", "area_catalogue", "run_area", "run_batch", "demo_areas",
+    "Area", "read_areas", "check_area_ids", "area_catalogue", "run_area", "run_batch",
 ]
+
+
+def __getattr__(name: str):
+    # ``geoplan.batch.demo_areas`` moved to ``geoplan.demo``; resolved on use so that importing batch (an engine
+    # package) never loads geoplan.demo, whose boundaries demo writes reports through geoplan.outputs.
+    if name == "demo_areas":
+        from geoplan.demo._areas import demo_areas
+
+        return demo_areas
+    raise AttributeError(f"module 'geoplan.batch' has no attribute {name!r}")

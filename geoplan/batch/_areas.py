@@ -78,6 +78,13 @@ def area_id_problem(aid: str) -> str | None:
 def check_area_ids(areas: Sequence["Area"], *, file: str | None = None) -> None:
     """Check every area id of the table before any work: safe folder names, unique (also ignoring case).
 
+    Parameters
+    ----------
+    areas
+        The rows of the areas table.
+    file
+        The areas table, for messages.
+
     Raises
     ------
     InputError
@@ -344,7 +351,9 @@ def _buffered(poly, buffer_m: float):
     return s.buffer(buffer_m).to_crs(4326).iloc[0], crs
 
 
-def area_catalogue(area: Area, catalogue: Any = None, *, file: str | None = None):
+def area_catalogue(
+    area: Area, catalogue: "geoplan.coverage.standards.Catalogue | None" = None, *, file: str | None = None,
+) -> "geoplan.coverage.standards.Catalogue":
     """The catalogue in force for ``area``: ``catalogue`` (default: geoplan's) with the row's 方式 override applied.
 
     Parameters
@@ -355,6 +364,11 @@ def area_catalogue(area: Area, catalogue: Any = None, *, file: str | None = None
         Facility types and targets for every area.
     file
         The areas table, for messages.
+
+    Returns
+    -------
+    geoplan.coverage.standards.Catalogue
+        A copy of the catalogue with the area's travel modes applied.
 
     Raises
     ------

@@ -42,7 +42,7 @@ def _units(path: str, datum: str | None):
 @lang_opt
 def demo(output: str, overwrite: bool, lang: str) -> None:
     """湘潭示例：两个来源比较、拓扑、共有界线、建议界桩、报告与地图 / Xiangtan demo."""
-    from geoplan.demo._boundaries import run_demo
+    from geoplan.demo import run_boundaries_demo as run_demo
     from geoplan._output import output_folder
 
     with output_folder(output, overwrite=overwrite) as tmp:

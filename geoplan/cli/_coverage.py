@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from geoplan._errors import InputError
+from geoplan.network._speeds import WALK_SPEED_KMH
 from geoplan.cli._common import (
     check_kwargs, check_opts, datum_opt, echo_paths, lang_opt, mode_opt, output_opt, overwrite_opt, resolve_types,
 )
@@ -14,7 +15,7 @@ from geoplan.cli._common import (
               help="路网文件 / road network: .osm.pbf, .osm, .graphml, or a road line layer (.shp/.gpkg/.geojson).")
 @click.option("--place", help="在线下载路网的地名（需联网）/ download the network for this place with osmnx (online).")
 @mode_opt
-@click.option("--walk-speed", type=float, default=4.5, show_default=True, help="步行速度 km/h / walking speed.")
+@click.option("--walk-speed", type=float, default=WALK_SPEED_KMH, show_default=True, help="步行速度 km/h / walking speed.")
 @click.option("--facilities", "facilities_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="设施表 / facilities: CSV, Excel, GeoJSON, GPKG or Shapefile with 经度/纬度/名称/类型.")
 @datum_opt("facilities", "设施")

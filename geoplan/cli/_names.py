@@ -263,7 +263,7 @@ def export_cmd(store, out, date, overwrite) -> None:
 @lang_opt
 def demo_cmd(province, city, osm, no_osm, wordlists, output, overwrite, lang) -> None:
     """真实数据示例：全省乡镇重名/同音检查、湘潭乡镇标志拼音、Helsinki 路牌与门牌。 Demo on real data."""
-    from geoplan.demo._names import township_demo
+    from geoplan.demo import township_demo
 
     demo = township_demo(province, city, wordlists=wordlists)
     prov, py, pname, cname = demo.townships, demo.pinyin, demo.province_name, demo.city_name
@@ -283,7 +283,7 @@ def demo_cmd(province, city, osm, no_osm, wordlists, output, overwrite, lang) ->
 
 
 def _osm_demo(osm, *, lang, wordlists):
-    from geoplan.demo._names import osm_names_demo
+    from geoplan.demo import osm_names_demo
 
     demo = osm_names_demo(osm, wordlists=wordlists)
     if demo is None:

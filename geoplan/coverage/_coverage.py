@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +32,9 @@ from geoplan.io._numbers import _code_text, _numeric_column
 from geoplan.network._network import Network
 from geoplan.network._snap import MAX_SNAP_M, snap
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 log = logging.getLogger("geoplan")
 
 
@@ -44,6 +47,17 @@ class Note(str):
         return obj
 
     def text(self, lang: str = "zh") -> str:
+        """The note in one language.
+
+        Parameters
+        ----------
+        lang
+            ``"zh"`` for the Chinese text; anything else gives the English.
+
+        Returns
+        -------
+        str
+        """
         return self.zh if lang == "zh" else str(self)
 
 
@@ -107,12 +121,36 @@ class CoverageResult:
     network_reports: dict = dataclasses.field(default_factory=dict)
     snaps: dict = dataclasses.field(default_factory=dict)
 
-    def save(self, folder, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "",
+    def save(self, folder: str | Path, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "",
              title: str | None = None) -> dict:
         """Write the report folder (Markdown/HTML/Excel report, GeoPackage and GeoJSON layers, HTML map).
 
         The folder is written all-or-nothing; an existing folder is replaced only with ``overwrite=True``.
-        Returns the paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``geojson``, ``map``.
+
+        Parameters
+        ----------
+        folder
+            The report folder to write.
+        lang
+            ``"zh"`` (default) or ``"en"``.
+        overwrite
+            Replace an existing folder.
+        basemap
+            Background of the HTML map.
+        data_note
+            A note on the data sources, printed in the report.
+        title
+            Report title (default: the standard title in ``lang``).
+
+        Returns
+        -------
+        dict of str to Path
+            The paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``geojson``, ``map``.
+
+        Raises
+        ------
+        OutputExistsError
+            ``folder`` exists and ``overwrite`` is False.
         """
         from geoplan.outputs._coverage_outputs import write_coverage
 
@@ -139,10 +177,10 @@ def _assign_units(points, units, *, crs=None) -> pd.Series:
 
 def assess(
     network: Network | Mapping[str, Network],
-    facilities,
-    demand,
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
     *,
-    units=None,
+    units: gpd.GeoDataFrame | None = None,
     catalogue: Catalogue | None = None,
     types: Iterable[str] | None = None,
     modes: str | Mapping[str, str] | None = None,

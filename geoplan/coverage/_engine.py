@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -18,6 +20,9 @@ from tqdm.auto import tqdm
 
 from geoplan._errors import InputError
 from geoplan.network._network import Network
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 log = logging.getLogger("geoplan")
 
@@ -63,19 +68,39 @@ def _weights(net: Network, weight: str) -> np.ndarray:
     return net.time if weight == "time" else net.length
 
 
-def access_cost(net: Network, snap_m, weight: str = "time") -> np.ndarray:
-    """Cost of the straight stretch from a point to its road: metres, or seconds at the access speed."""
+def access_cost(net: Network, snap_m: ArrayLike, weight: str = "time") -> np.ndarray:
+    """Cost of the straight stretch from a point to its road: metres, or seconds at the access speed.
+
+    Parameters
+    ----------
+    net
+        The network; its ``access_speed_kmh`` converts metres to seconds.
+    snap_m
+        Straight-line distances from the points to their roads, in metres.
+    weight
+        ``"time"`` (seconds at the access speed) or ``"length"`` (metres, returned as given).
+
+    Returns
+    -------
+    ndarray of float
+        The access costs, one per input distance.
+    """
     d = np.asarray(snap_m, dtype=float)
     return d if weight == "length" else d / (net.access_speed_kmh / 3.6)
 
 
-def point_ends(net: Network, points: pd.DataFrame, weight: str = "time", *, leaving: bool = True):
+def point_ends(net: Network, points: pd.DataFrame, weight: str = "time", *,
+               leaving: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Where a snapped point joins the graph: its edge's two end nodes and the cost to/from each.
 
     Parameters
     ----------
+    net
+        The network the points were snapped to.
     points
         A snap table (:func:`geoplan.network.snap`).
+    weight
+        ``"time"`` (seconds) or ``"length"`` (metres).
     leaving
         True: cost of going *from* the point to each end node (access + the
         part of the edge travelled in an allowed direction); False: from each
@@ -88,6 +113,11 @@ def point_ends(net: Network, points: pd.DataFrame, weight: str = "time", *, leav
     cost : ndarray of float, shape (k, 2)
         Costs including the access stretch; ``inf`` where the edge may not be
         travelled that way (a one-way street).
+
+    Raises
+    ------
+    InputError
+        ``weight`` is neither ``"time"`` nor ``"length"``.
     """
     _weights(net, weight)
     ways = net.ways()  # the snapped way's own length/time, also for parallel ways and loops
@@ -174,7 +204,7 @@ def _same_road(net: Network, a: pd.DataFrame, b: pd.DataFrame, weight: str):
 
 def nearest(
     net: Network,
-    source_nodes,
+    source_nodes: ArrayLike | pd.DataFrame,
     *,
     cutoff: float | None = None,
     weight: str = "time",
@@ -302,8 +332,8 @@ def _chunks(n_sources: int, n_nodes: int) -> int:
 
 def od_matrix(
     net: Network,
-    origin_nodes,
-    dest_nodes,
+    origin_nodes: ArrayLike | pd.DataFrame,
+    dest_nodes: ArrayLike | pd.DataFrame,
     *,
     cutoff: float,
     weight: str = "time",
@@ -413,7 +443,7 @@ def _take_rows(m: sparse.csr_array, rows: np.ndarray) -> sparse.csr_array:
 
 def reachable_nodes(
     net: Network,
-    source_nodes,
+    source_nodes: ArrayLike | pd.DataFrame,
     *,
     cutoff: float,
     weight: str = "time",
@@ -421,7 +451,23 @@ def reachable_nodes(
 ) -> list[np.ndarray]:
     """For each source, the node positions within ``cutoff`` (cutoff-limited searches in batches).
 
-    ``source_nodes`` are node positions or a snap table (costs then start at the snapped point).
+    Parameters
+    ----------
+    net
+        The network.
+    source_nodes
+        Node positions, or a snap table (:func:`geoplan.network.snap`): costs then start at the snapped point.
+    cutoff
+        Largest cost kept (seconds or metres).
+    weight
+        ``"time"`` (seconds) or ``"length"`` (metres).
+    towards
+        True: cost of travelling from each node *to* the source; False: from the source outwards.
+
+    Returns
+    -------
+    list of ndarray of int
+        One array per source (in input order): the node positions reached within ``cutoff``.
     """
     n = net.n_nodes
     if _is_points(source_nodes):

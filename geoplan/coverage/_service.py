@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -14,25 +15,35 @@ from geoplan.network._snap import snap
 
 from geoplan.coverage._engine import _is_points, od_matrix, reachable_nodes
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from numpy.typing import ArrayLike
+
 log = logging.getLogger("geoplan")
 
 
 def service_areas(
     net: Network,
-    facilities,
+    facilities: gpd.GeoDataFrame,
     *,
     cutoff: float,
     weight: str = "time",
-    nodes=None,
+    nodes: pd.DataFrame | ArrayLike | None = None,
     buffer_m: float | None = None,
     method: str = "edges",
-):
+) -> gpd.GeoDataFrame:
     """Service-area polygons: the part of the network within ``cutoff`` of each facility.
 
     Parameters
     ----------
+    net
+        The network.
     facilities
         GeoDataFrame of facilities (index kept).
+    cutoff
+        Largest cost inside the area (seconds or metres, per ``weight``).
+    weight
+        ``"time"`` (seconds) or ``"length"`` (metres).
     nodes
         Their snap table (:func:`geoplan.network.snap`; default: snapped here) or node positions.
     buffer_m
@@ -82,10 +93,10 @@ def service_areas(
 
 def two_step_fca(
     net: Network,
-    supply_nodes,
-    supply: np.ndarray,
-    demand_nodes,
-    demand: np.ndarray,
+    supply_nodes: ArrayLike | pd.DataFrame,
+    supply: ArrayLike,
+    demand_nodes: ArrayLike | pd.DataFrame,
+    demand: ArrayLike,
     *,
     cutoff: float,
     weight: str = "time",
@@ -95,12 +106,26 @@ def two_step_fca(
     Step 1: each facility's supply-to-demand ratio ``R_j = S_j / sum(P_k for k within cutoff of j)``.
     Step 2: each demand point's accessibility ``A_i = sum(R_j for j within cutoff of i)``
     (Luo & Wang 2003).  With beds as supply and people aged 60+ as demand, ``A_i × 1000`` is
-    beds per 1,000 elderly reachable.  ``supply_nodes``/``demand_nodes`` are node
-    positions or snap tables (door-to-door costs).
+    beds per 1,000 elderly reachable.
+
+    Parameters
+    ----------
+    net
+        The network.
+    supply_nodes, demand_nodes
+        Node positions or snap tables (:func:`geoplan.network.snap`; door-to-door costs) of the
+        facilities and of the demand points.
+    supply, demand
+        Capacity per facility and population per demand point (NaN counts as 0).
+    cutoff
+        Catchment size (seconds or metres, per ``weight``).
+    weight
+        ``"time"`` (seconds) or ``"length"`` (metres).
 
     Returns
     -------
-    ndarray, aligned to ``demand_nodes``; 0 where no facility is within reach.
+    ndarray of float
+        Accessibility aligned to ``demand_nodes``; 0 where no facility is within reach.
     """
     supply = np.nan_to_num(np.asarray(supply, dtype=float))
     demand = np.nan_to_num(np.asarray(demand, dtype=float))

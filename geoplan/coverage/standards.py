@@ -25,11 +25,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import yaml
 
 from geoplan._errors import InputError
+
+__all__ = [
+    "UNIT_KINDS", "WEIGHTS", "FacilityType", "DEFAULT_TYPES", "Catalogue", "default_catalogue", "load_catalogue",
+    "unit_kind",
+]
 
 #: Kinds of township-level unit by the 3 digits after the county part of the
 #: 12-digit statistical code (国家统计局《统计用区划代码》编制规则).
@@ -76,12 +81,34 @@ class FacilityType:
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def unit_target(self, kind: str | None) -> float | None:
-        """Target share of units with a facility for a unit kind (falls back to ``any``)."""
+        """Target share of units with a facility for a unit kind (falls back to ``any``).
+
+        Parameters
+        ----------
+        kind
+            ``"street"``, ``"town"``, ``"township"`` (:func:`unit_kind`) or None.
+
+        Returns
+        -------
+        float or None
+            The target share (0–1), the ``any`` target when the kind has none, or None without either.
+        """
         if kind in self.unit_targets:
             return self.unit_targets[kind]
         return self.unit_targets.get("any")
 
     def name(self, lang: str = "zh") -> str:
+        """The type's display name.
+
+        Parameters
+        ----------
+        lang
+            ``"zh"`` for the Chinese name; anything else gives the English.
+
+        Returns
+        -------
+        str
+        """
         return self.name_zh if lang == "zh" else self.name_en
 
 
@@ -169,6 +196,7 @@ class Catalogue:
 
     @property
     def keys(self) -> list[str]:
+        """The type keys, in catalogue order."""
         return [t.key for t in self.types]
 
     def __getitem__(self, key: str) -> FacilityType:
@@ -178,7 +206,19 @@ class Catalogue:
         raise InputError(f"unknown facility type {key!r}; known: {', '.join(self.keys)}", field="type")
 
     def resolve(self, name: Any) -> str | None:
-        """Map a value from a file's 类型 column to a type key (None if unknown)."""
+        """Map a value from a file's 类型 column to a type key (None if unknown).
+
+        Parameters
+        ----------
+        name
+            A cell value: a key, an alias, the Chinese name or the English name (any case);
+            surrounding spaces are ignored.
+
+        Returns
+        -------
+        str or None
+            The type key; None for an unknown value, None or NaN.
+        """
         if name is None or (isinstance(name, float) and math.isnan(name)):
             return None
         text = str(name).strip()
@@ -187,7 +227,24 @@ class Catalogue:
                 return t.key
         return None
 
-    def subset(self, keys) -> "Catalogue":
+    def subset(self, keys: Iterable[str]) -> "Catalogue":
+        """A catalogue of only these types, in the order given.
+
+        Parameters
+        ----------
+        keys
+            Type keys.
+
+        Returns
+        -------
+        Catalogue
+            Same ``source``.
+
+        Raises
+        ------
+        InputError
+            An unknown key (field ``type``).
+        """
         return Catalogue(tuple(self[k] for k in keys), self.source)
 
     def with_modes(self, modes: str | Mapping[str, str] | None, *, source: str = "mode override") -> "Catalogue":
@@ -200,6 +257,12 @@ class Catalogue:
             (key, Chinese name or alias) to its mode; None leaves the catalogue as it is.
         source
             What to record as the source of the overridden modes (e.g. ``"--mode"``).
+
+        Returns
+        -------
+        Catalogue
+            The same catalogue when ``modes`` is None; otherwise a copy in which the changed
+            types carry the new mode and ``source`` as the source of their mode.
 
         Raises
         ------
@@ -228,7 +291,13 @@ class Catalogue:
 
 
 def default_catalogue() -> Catalogue:
-    """The built-in catalogue."""
+    """The built-in catalogue.
+
+    Returns
+    -------
+    Catalogue
+        The default types (:data:`DEFAULT_TYPES`) with their sources.
+    """
     return Catalogue()
 
 
@@ -257,6 +326,26 @@ def load_catalogue(path: str | Path | None = None, *, overrides: Mapping | None 
     Unknown type keys and fields are errors, not silently ignored: a typo such
     as ``cutof_min`` would otherwise leave the default in force unnoticed.
     New types may be added with all fields given.
+
+    Parameters
+    ----------
+    path
+        A ``.toml``, ``.yaml`` or ``.yml`` file with ``[types.<key>]`` tables (see the module
+        docstring); None: defaults only.
+    overrides
+        A mapping ``{"types": {key: {field: value}}}`` applied after the file; it replaces a
+        type's fields given in the file.
+
+    Returns
+    -------
+    Catalogue
+        The defaults with the overrides; each overridden field records where it came from.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable or not TOML/YAML; an unknown section, type field or
+        unit kind; a new type without all fields; a mode, cutoff, weight or target out of range.
     """
     data: dict = {}
     src = "geoplan defaults"
@@ -320,6 +409,16 @@ def unit_kind(code: Any) -> str | None:
 
     Digits 7–9 (the township part): 001–099 街道 (street), 100–199 镇 (town),
     200–399 乡 (township); anything else, or a code of another length, gives None.
+
+    Parameters
+    ----------
+    code
+        The statistical code (digits, as text or a number).
+
+    Returns
+    -------
+    str or None
+        ``"street"``, ``"town"``, ``"township"`` or None.
     """
     if code is None:
         return None

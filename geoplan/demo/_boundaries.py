@@ -31,7 +31,24 @@ def load_sources() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
 
 
 def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None = None) -> dict[str, Path]:
-    """Compute everything and write report, map and a GeoPackage store into ``folder`` (exists)."""
+    """Compute everything and write report, map and a GeoPackage store into ``folder`` (exists).
+
+    Parameters
+    ----------
+    folder
+        Existing output folder.
+    lang
+        ``"zh"`` (default) or ``"en"`` for the report and map text.
+    roads
+        Road lines; markers are proposed where roads cross the shared lines.  Without
+        roads they are proposed at the line ends.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        The report files written by :func:`geoplan.outputs.write_report` plus ``"map"``
+        (``map.html``) and ``"store"`` (``boundaries.gpkg``).
+    """
     fg, cm = load_sources()
     xt_fg, xt_cm = fg[fg["in_xiangtan"]], cm[cm["in_xiangtan"]]
     comp = B.compare_sources(fg, cm)

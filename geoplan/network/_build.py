@@ -130,6 +130,11 @@ def from_osm_file(
         ways, motorways), ``"all"``, or a function ``(tags DataFrame, mode) ->
         bool array``.  Edges left out stay routable.
 
+    Returns
+    -------
+    Network
+        In the projected ``crs``; ``network.report`` says what was dropped or repaired.
+
     Raises
     ------
     InputError
@@ -240,7 +245,7 @@ def _graph_nodes(G, gcrs: pyproj.CRS, crs: Any):
 
 
 def from_networkx(
-    G,
+    G: nx.Graph,
     *,
     mode: str = "walk",
     walk_speed_kmh: float = WALK_SPEED_KMH,
@@ -261,6 +266,10 @@ def from_networkx(
 
     Parameters
     ----------
+    G
+        The graph (directed or undirected; a MultiDiGraph as osmnx makes it).
+    mode, walk_speed_kmh, drive_speeds, largest_component, crs
+        As in :func:`from_osm_file`.
     keep_geometry
         Keep each edge's geometry (projected; a straight line where the edge has
         none) for snapping points onto the road.
@@ -272,6 +281,19 @@ def from_networkx(
         ``length`` attribute (planar where missing).
     snap_to
         Which edges points may be snapped onto: see :func:`from_osm_file`.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    InputError
+        An unknown ``mode`` or ``lengths``.
+    NetworkError
+        The graph has no nodes or no edges.
+    CRSError
+        The graph has no CRS.
     """
 
     _check_mode(mode)
@@ -361,12 +383,29 @@ def from_networkx(
     )
 
 
-def from_graphml(path: str | Path, *, mode: str = "walk", **kwargs) -> Network:
+def from_graphml(path: str | Path, *, mode: str = "walk", **kwargs: Any) -> Network:
     """Build a network from a GraphML file saved by osmnx (``ox.save_graphml``).
 
     Lengths are recomputed as ellipsoidal metres from the edge geometry
     (``lengths="geodesic"``; pass ``lengths="given"`` to keep the file's).
-    Other keywords go to :func:`from_networkx`.
+
+    Parameters
+    ----------
+    path
+        The ``.graphml`` file.
+    mode
+        ``"walk"`` or ``"drive"``.
+    **kwargs
+        Passed to :func:`from_networkx`.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    InputError
+        The file is missing or osmnx cannot read it.
     """
     kwargs.setdefault("lengths", "geodesic")
     import osmnx as ox
@@ -381,10 +420,26 @@ def from_graphml(path: str | Path, *, mode: str = "walk", **kwargs) -> Network:
     return from_networkx(G, mode=mode, **kwargs)
 
 
-def from_place(query: str | dict, *, mode: str = "walk", **kwargs) -> Network:
+def from_place(query: str | dict, *, mode: str = "walk", **kwargs: Any) -> Network:
     """Download a network for a place name with osmnx (needs internet).
 
-    ``query`` is anything osmnx geocodes, e.g. ``"雨湖区, 湘潭市, 湖南省, 中国"``.
+    Parameters
+    ----------
+    query
+        Anything osmnx geocodes, e.g. ``"雨湖区, 湘潭市, 湖南省, 中国"``.
+    mode
+        ``"walk"`` or ``"drive"`` (also the osmnx ``network_type``).
+    **kwargs
+        Passed to :func:`from_networkx`.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    InputError
+        An unknown ``mode``.
     """
     import osmnx as ox
 
@@ -393,8 +448,27 @@ def from_place(query: str | dict, *, mode: str = "walk", **kwargs) -> Network:
     return from_networkx(G, mode=mode, **kwargs)
 
 
-def from_polygon(polygon, *, mode: str = "walk", **kwargs) -> Network:
-    """Download a network inside a lon/lat (WGS-84) polygon with osmnx (needs internet)."""
+def from_polygon(polygon: shapely.Polygon | shapely.MultiPolygon, *, mode: str = "walk", **kwargs: Any) -> Network:
+    """Download a network inside a lon/lat (WGS-84) polygon with osmnx (needs internet).
+
+    Parameters
+    ----------
+    polygon
+        The area, in lon/lat.
+    mode
+        ``"walk"`` or ``"drive"`` (also the osmnx ``network_type``).
+    **kwargs
+        Passed to :func:`from_networkx`.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    InputError
+        An unknown ``mode``.
+    """
     import osmnx as ox
 
     _check_mode(mode)
@@ -402,8 +476,21 @@ def from_polygon(polygon, *, mode: str = "walk", **kwargs) -> Network:
     return from_networkx(G, mode=mode, **kwargs)
 
 
-def to_networkx(net: Network, *, weight_names: tuple[str, str] = ("length", "travel_time")):
-    """The network as a networkx DiGraph (nodes keyed by position; attrs x, y, node_id)."""
+def to_networkx(net: Network, *, weight_names: tuple[str, str] = ("length", "travel_time")) -> nx.DiGraph:
+    """The network as a networkx DiGraph (nodes keyed by position; attrs x, y, node_id).
+
+    Parameters
+    ----------
+    net
+        The network.
+    weight_names
+        Edge attribute names for the length (metres) and the travel time (seconds).
+
+    Returns
+    -------
+    networkx.DiGraph
+        ``G.graph["crs"]`` is the network's CRS; no edge geometry.
+    """
     G = nx.DiGraph(crs=net.crs)
     for i in range(net.n_nodes):
         G.add_node(i, x=float(net.x[i]), y=float(net.y[i]), node_id=net.node_ids[i])

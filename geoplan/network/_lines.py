@@ -56,7 +56,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import geopandas as gpd
 import networkx as nx
@@ -80,6 +80,11 @@ from geoplan.network._network import MODES
 from geoplan.network._noding import node_lines
 from geoplan.network._repairs import Repair
 from geoplan.network._speeds import DRIVE_SPEEDS_KMH, parse_speed  # noqa: F401 - re-exported
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from geoplan.network._network import Network
 
 log = logging.getLogger("geoplan")
 
@@ -226,7 +231,7 @@ def _to_graph(noded, attrs: pd.DataFrame, keep_seg: np.ndarray, comp: np.ndarray
 
 
 def graph_from_lines(
-    lines,
+    lines: gpd.GeoDataFrame | gpd.GeoSeries | str | Path,
     *,
     mode: str = "walk",
     datum: str | None = None,
@@ -239,7 +244,7 @@ def graph_from_lines(
     drop_non_lines: bool = False,
     crs: Any = None,
     layer: str | int | None = None,
-):
+) -> tuple[nx.MultiDiGraph, RepairReport]:
     """Build a noded, repaired road graph (osmnx form) from a line layer.
 
     Parameters
@@ -380,13 +385,13 @@ def graph_from_lines(
 
 
 def network_from_lines(
-    lines,
+    lines: gpd.GeoDataFrame | gpd.GeoSeries | str | Path,
     *,
     mode: str = "walk",
     walk_speed_kmh: float | None = None,
     largest_component: bool = True,
-    **kwargs,
-):
+    **kwargs: Any,
+) -> Network:
     """Build a compact :class:`geoplan.network.Network` from a line layer.
 
     Runs :func:`graph_from_lines` (all keyword options pass through) and then

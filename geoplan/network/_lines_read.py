@@ -70,7 +70,7 @@ def read_lines(
     layer: str | int | None = None,
     datum: str | None = None,
     crs: Any = None,
-):
+) -> gpd.GeoDataFrame:
     """Read a road line layer from any file GDAL reads.
 
     Parameters

@@ -26,6 +26,7 @@ import shapely
 from geoplan._errors import InputError, NetworkError
 from geoplan.network._build import from_graphml, from_osm_file, from_place
 from geoplan.network._lines import network_from_lines
+from geoplan.network._speeds import WALK_SPEED_KMH
 
 #: The travel modes a network can be built for.
 from geoplan.network._network import MODES  # noqa: E402 - re-exported for the CLI
@@ -126,7 +127,7 @@ def parse_modes(values: Iterable[str] | None, catalogue, *, option: str = "--mod
 
 
 def load_network(path: str | Path | None, *, mode: str = "walk", place: str | None = None,
-                 walk_speed_kmh: float = 4.5, within: Any = None):
+                 walk_speed_kmh: float = WALK_SPEED_KMH, within: Any = None):
     """A Network from a file (by its suffix) or a place name (online).
 
     Parameters
@@ -176,7 +177,7 @@ def load_network(path: str | Path | None, *, mode: str = "walk", place: str | No
 
 
 def load_networks(path: str | Path | None, *, modes: Iterable[str], place: str | None = None,
-                  walk_speed_kmh: float = 4.5, within: Any = None) -> dict:
+                  walk_speed_kmh: float = WALK_SPEED_KMH, within: Any = None) -> dict:
     """``{mode: Network}``: each needed mode built once from the same source (file or place).
 
     Same parameters as :func:`load_network`; ``modes`` lists the modes the

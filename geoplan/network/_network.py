@@ -106,6 +106,11 @@ class Network:
         Two edges are taken as the two directions of one road when they join the
         same nodes the other way round and have the same length (parallel roads
         between two nodes of different lengths stay separate one-way pieces).
+
+        Returns
+        -------
+        ndarray of int64, shape (n_edges,)
+            Edge position of the reverse edge, ``-1`` for a one-way edge.
         """
         cache = self.__dict__.setdefault("_cache", {})
         if "twins" not in cache:
@@ -126,6 +131,11 @@ class Network:
 
         Snap tables (:func:`snap`) name their ``edge`` by a position in this list,
         so the partial-edge arithmetic uses the snapped way's own length and time.
+
+        Returns
+        -------
+        _Ways
+            Tails, heads, twins, lengths and times of every way (cached).
         """
         cache = self.__dict__.setdefault("_cache", {})
         if "ways" not in cache:
@@ -133,7 +143,12 @@ class Network:
         return cache["ways"]
 
     def edge_lines(self) -> np.ndarray:
-        """Edge geometries in ``crs`` (kept geometry, else straight lines), aligned with ``indices``."""
+        """Edge geometries in ``crs`` (kept geometry, else straight lines), aligned with ``indices``.
+
+        Returns
+        -------
+        ndarray of shapely.LineString, shape (n_edges,)
+        """
         cache = self.__dict__.setdefault("_cache", {})
         if "lines" not in cache:
 
@@ -149,17 +164,34 @@ class Network:
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes."""
         return len(self.x)
 
     @property
     def n_edges(self) -> int:
+        """Number of directed edges (a two-way road counts twice)."""
         return len(self.indices)
 
     def csr(self, weight: str = "time", *, reverse: bool = False) -> sparse.csr_array:
         """The adjacency as a scipy CSR array weighted by ``"time"`` (s) or ``"length"`` (m).
 
-        ``reverse=True`` gives the transposed graph (edges pointing the other way),
-        for searches *towards* a set of nodes on a directed (drive) network.
+        Parameters
+        ----------
+        weight
+            ``"time"`` (seconds) or ``"length"`` (metres).
+        reverse
+            True gives the transposed graph (edges pointing the other way),
+            for searches *towards* a set of nodes on a directed (drive) network.
+
+        Returns
+        -------
+        scipy.sparse.csr_array, shape (n_nodes, n_nodes)
+            Cached; do not modify it.
+
+        Raises
+        ------
+        InputError
+            ``weight`` is neither ``"time"`` nor ``"length"``.
         """
         if weight not in ("time", "length"):
             raise InputError(f"weight must be 'time' or 'length', not {weight!r}", field="weight")
@@ -172,20 +204,37 @@ class Network:
         return cache[key]
 
     def edge_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Tail and head node index of every edge (CSR order)."""
+        """Tail and head node index of every edge (CSR order).
+
+        Returns
+        -------
+        tails, heads : ndarray of int, shape (n_edges,)
+        """
         tails = np.repeat(np.arange(self.n_nodes), np.diff(self.indptr))
         return tails, self.indices
 
-    def nodes_gdf(self):
-        """Nodes as a GeoDataFrame in the network's CRS (index = node position)."""
+    def nodes_gdf(self) -> gpd.GeoDataFrame:
+        """Nodes as a GeoDataFrame in the network's CRS (index = node position).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Column ``node_id`` and point geometry.
+        """
         return gpd.GeoDataFrame(
             {"node_id": self.node_ids},
             geometry=gpd.points_from_xy(self.x, self.y),
             crs=self.crs,
         )
 
-    def edges_gdf(self):
-        """Edges as a GeoDataFrame in the network's CRS (straight lines unless geometry was kept)."""
+    def edges_gdf(self) -> gpd.GeoDataFrame:
+        """Edges as a GeoDataFrame in the network's CRS (straight lines unless geometry was kept).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Columns ``u``, ``v`` (node positions), ``length_m``, ``time_s``, ``snappable`` and line geometry.
+        """
         u, v = self.edge_arrays()
         snappable = np.ones(self.n_edges, bool) if self.snappable is None else self.snappable
         return gpd.GeoDataFrame(

@@ -65,6 +65,11 @@ def surface_edges(tags: pd.DataFrame, mode: str) -> np.ndarray:
         taken as absent tags).
     mode
         ``"walk"`` or ``"drive"``.
+
+    Returns
+    -------
+    ndarray of bool
+        One per row of ``tags``, in row order: True where a point may be snapped.
     """
     tags = tags.reset_index(drop=True)
     highway = _tag_text(tags, "highway").map(lambda h: h.split(";")[0].strip().strip("[]'\""))
@@ -234,7 +239,7 @@ def _nearest_on_edges(idx: _SnapIndex, p: np.ndarray) -> tuple[np.ndarray, np.nd
     return c, dist, np.clip(frac, 0.0, 1.0), xy
 
 
-def snap(net: Network, points, *, max_distance: float | None = None, edges: Any = "snappable") -> pd.DataFrame:
+def snap(net: Network, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance: float | None = None, edges: Any = "snappable") -> pd.DataFrame:
     """Snap points to the nearest point on a road they may enter the network from.
 
     Each point goes to the nearest point of the nearest edge that is

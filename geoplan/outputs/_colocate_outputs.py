@@ -6,6 +6,7 @@ planning several types never loads reports, maps or charts.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +15,7 @@ import pandas as pd
 from geoplan._output import output_folder
 from geoplan.outputs import maps
 from geoplan.outputs._coverage_outputs import coverage_layers, write_gpkg
+from geoplan.outputs._i18n import pick
 from geoplan.outputs._report import Section, write_report
 from geoplan.suggest._base import status_text
 from geoplan.suggest._colocate import ColocatedResult
@@ -52,9 +54,7 @@ _COLS = {
 }
 
 
-def _t(key, lang, **kw):
-    zh, en = _T[key]
-    return (zh if lang == "zh" else en).format(**kw)
+_t = functools.partial(pick, _T)
 
 
 def _cols(df: pd.DataFrame, lang: str) -> pd.DataFrame:

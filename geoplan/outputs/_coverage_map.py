@@ -24,10 +24,34 @@ _TXT = {
 _t = functools.partial(pick, _TXT)
 
 
-def coverage_map(result, path: str | Path, *, lang: str = "zh", basemap: str = "osm", overwrite: bool = False) -> Path:
+def coverage_map(result: "geoplan.coverage.CoverageResult", path: str | Path, *, lang: str = "zh",
+                 basemap: str = "osm", overwrite: bool = False) -> Path:
     """Write the coverage map of a :class:`~geoplan.coverage.CoverageResult` as one HTML file.
 
     Layer names carry each type's travel mode and cutoff as used in the result (never the config's).
+
+    Parameters
+    ----------
+    result
+        A coverage result.
+    path
+        The HTML file to write.
+    lang
+        ``"zh"`` (default) or ``"en"``.
+    basemap
+        Basemap, as for :func:`geoplan.outputs.maps.base_map`.
+    overwrite
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (from :func:`geoplan.outputs.maps.finish`).
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is False (see :func:`geoplan.outputs.maps.finish`).
     """
     cat = result.catalogue
     first = cat.keys[0]

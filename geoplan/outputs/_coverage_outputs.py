@@ -203,8 +203,20 @@ def checks_section(result, lang: str) -> Section:
     return Section(_t("checks", lang), table=table, sheet="检查" if lang == "zh" else "checks")
 
 
-def coverage_layers(result) -> dict:
-    """GeoDataFrames to write, all in WGS-84 (EPSG:4326)."""
+def coverage_layers(result: "geoplan.coverage.CoverageResult") -> dict[str, gpd.GeoDataFrame]:
+    """GeoDataFrames to write, all in WGS-84 (EPSG:4326).
+
+    Parameters
+    ----------
+    result
+        A coverage result.
+
+    Returns
+    -------
+    dict of str to geopandas.GeoDataFrame
+        ``demand``, ``facilities``, ``service_areas``, ``service_areas_by_type`` and, when the result
+        has unit polygons, ``unit_indicators``; mixed-type object columns are turned into text.
+    """
     layers = {
         "demand": result.demand,
         "facilities": result.facilities,
@@ -225,8 +237,21 @@ def _for_file(gdf):
     return g
 
 
-def write_gpkg(layers: dict, path: Path) -> Path:
-    """Write the non-empty layers into one GeoPackage (inside an output_folder, so all-or-nothing)."""
+def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
+    """Write the non-empty layers into one GeoPackage (inside an output_folder, so all-or-nothing).
+
+    Parameters
+    ----------
+    layers
+        Layer name to GeoDataFrame (any CRS; written in WGS-84); empty layers are skipped.
+    path
+        The ``.gpkg`` file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     for name, gdf in layers.items():
         if len(gdf):
             _for_file(gdf).to_file(path, layer=name, driver="GPKG")
@@ -234,7 +259,7 @@ def write_gpkg(layers: dict, path: Path) -> Path:
 
 
 def write_coverage(
-    result,
+    result: "geoplan.coverage.CoverageResult",
     folder: str | Path,
     *,
     lang: str = "zh",
@@ -243,7 +268,36 @@ def write_coverage(
     overwrite: bool = False,
     basemap: str = "osm",
 ) -> dict[str, Path]:
-    """Write the whole report folder; returns the paths of what was written."""
+    """Write the whole report folder; returns the paths of what was written.
+
+    Parameters
+    ----------
+    result
+        A coverage result.
+    folder
+        Output folder, written all-or-nothing.
+    lang
+        ``"zh"`` (default) or ``"en"``.
+    title
+        Report title (default the standard title in ``lang``).
+    data_note
+        Text about the data sources for the report.
+    overwrite
+        Replace an existing folder geoplan created.
+    basemap
+        Basemap of the web map.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Paths in ``folder``: the report files (``md``, ``html``, ``xlsx``, ``figures`` when any),
+        ``gpkg``, ``geojson`` (a folder, one file per non-empty layer) and ``map``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``folder`` exists and may not be replaced.
+    """
     final = Path(folder)
     with output_folder(final, overwrite=overwrite) as tmp:
         paths = write_report(tmp, title=title or _t("title", lang), sections=coverage_sections(result, lang=lang, data_note=data_note), lang=lang)

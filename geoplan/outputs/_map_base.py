@@ -66,7 +66,18 @@ _FONT_STACK = ('"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft
 
 
 def map_datum(m: folium.Map) -> str:
-    """Datum of the map's basemap: ``"gcj02"`` for Amap, else ``"wgs84"``."""
+    """Datum of the map's basemap: ``"gcj02"`` for Amap, else ``"wgs84"``.
+
+    Parameters
+    ----------
+    m
+        A map from :func:`base_map` (any other map reads as WGS-84).
+
+    Returns
+    -------
+    str
+        ``"gcj02"`` or ``"wgs84"``.
+    """
     return getattr(m, "_geoplan_datum", "wgs84")
 
 

@@ -90,7 +90,18 @@ class Section:
 
 
 def display_width(text: str) -> int:
-    """Width of ``text`` in monospace cells: East-Asian wide characters count 2."""
+    """Width of ``text`` in monospace cells: East-Asian wide characters count 2.
+
+    Parameters
+    ----------
+    text
+        The string to measure.
+
+    Returns
+    -------
+    int
+        Number of cells: 2 per wide or full-width character, 1 per other character.
+    """
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 

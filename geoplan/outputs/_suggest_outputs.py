@@ -85,8 +85,35 @@ def _overview(res, lang: str, data_note: str) -> str:
     return "\n\n".join(lines)
 
 
-def write_suggestion(res, folder, *, lang="zh", overwrite=False, basemap="osm", data_note="") -> dict[str, Path]:
-    """Write the suggestion folder all-or-nothing; returns the paths written."""
+def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *, lang: str = "zh",
+                     overwrite: bool = False, basemap: str = "osm", data_note: str = "") -> dict[str, Path]:
+    """Write the suggestion folder all-or-nothing; returns the paths written.
+
+    Parameters
+    ----------
+    res
+        The result of :func:`geoplan.suggest.suggest_sites`.
+    folder
+        Output folder.
+    lang
+        ``"zh"`` (default) or ``"en"``.
+    overwrite
+        Replace an existing folder geoplan created.
+    basemap
+        Basemap of the before/after web map.
+    data_note
+        Text about the data sources for the report's overview.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        Paths in ``folder``: ``md``, ``html``, ``xlsx`` (the report), ``gpkg`` and ``map``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``folder`` exists and may not be replaced.
+    """
     final = Path(folder)
     ft = res.after.catalogue[res.facility_type]
     units = pd.DataFrame(res.after.units.drop(columns="geometry", errors="ignore"))

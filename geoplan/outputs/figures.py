@@ -142,7 +142,23 @@ def find_cjk_font() -> str | None:
 
 
 def chart_lang(lang: str) -> str:
-    """The language charts are drawn in: ``lang``, or ``"en"`` without a CJK font."""
+    """The language charts are drawn in: ``lang``, or ``"en"`` without a CJK font.
+
+    Parameters
+    ----------
+    lang
+        ``"zh"`` or ``"en"``.
+
+    Returns
+    -------
+    str
+        ``lang``, except ``"en"`` when ``lang`` is ``"zh"`` and no CJK font is installed.
+
+    Raises
+    ------
+    InputError
+        ``lang`` is neither ``"zh"`` nor ``"en"``.
+    """
     check_lang(lang)
     if lang == "zh" and find_cjk_font() is None:
         return "en"
@@ -160,12 +176,9 @@ def _ascii_name(text: object) -> str:
     s = str(text)
     if s.isascii():
         return s
-    try:
-        from pypinyin import lazy_pinyin
+    from pypinyin import lazy_pinyin  # a dependency; imported here because only non-ASCII labels need it
 
-        return " ".join(w.capitalize() for w in lazy_pinyin(s) if w.strip())
-    except ImportError:  # pragma: no cover - pypinyin is a dependency
-        return s.encode("ascii", "replace").decode()
+    return " ".join(w.capitalize() for w in lazy_pinyin(s) if w.strip())
 
 
 def _text(key: str, lang: str, *, shown_lang: str) -> str:

@@ -61,7 +61,19 @@ class Gazetteer:
 
     # -- reading
     def events(self, *, code: str | None = None) -> gpd.GeoDataFrame:
-        """All events (oldest first), optionally of one code."""
+        """All events (oldest first), optionally of one code.
+
+        Parameters
+        ----------
+        code
+            Only the events of this code.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Layer ``place_name_events`` sorted by ``date`` and ``event_id`` (empty when the
+            store has no gazetteer yet).
+        """
         if not self.store.has_layer(EVENTS_LAYER):
             return self._empty_events()
         where, params = (None, None) if code is None else ("code = ?", (str(code),))
@@ -69,7 +81,19 @@ class Gazetteer:
         return ev.sort_values(["date", "event_id"], kind="stable").reset_index(drop=True)
 
     def history(self, code: str | None = None) -> pd.DataFrame:
-        """Events as a table (no geometry): date, event, code, name, previous_name, approval_doc..."""
+        """Events as a table (no geometry): date, event, code, name, previous_name, approval_doc...
+
+        Parameters
+        ----------
+        code
+            Only the events of this code.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``date``, ``event``, ``code``, ``name``, ``previous_name``, ``approval_doc``,
+            ``pinyin``, ``category``, ``admin_code``, ``history_note``; oldest first.
+        """
         ev = self.events(code=code)
         cols = ["date", "event", "code", "name", "previous_name", "approval_doc", "pinyin", "category", "admin_code",
                 "history_note"]
@@ -129,6 +153,19 @@ class Gazetteer:
         override the arguments.  Any bad row raises :class:`~geoplan.InputError`
         before anything is written: the store is unchanged.
 
+        Parameters
+        ----------
+        path
+            The names file (see :func:`read_names`); also recorded as the events' ``source``.
+        date
+            Date of the events (ISO; default today) where a row gives none.
+        approval_doc
+            Approval document number where a row gives none.
+        sheet
+            Excel sheet (name or index).
+        default_category
+            Category for rows that give none.
+
         Returns
         -------
         pandas.DataFrame
@@ -149,6 +186,23 @@ class Gazetteer:
 
         The current state is read inside the same write transaction that
         appends the events, so a concurrent import cannot slip in between.
+
+        Parameters
+        ----------
+        names
+            The names; its ``attrs["columns"]`` (set by :func:`read_names`) tells which fields
+            the file gave, otherwise the columns present.
+        date
+            Date of the events (ISO; default today) where a row gives none.
+        approval_doc
+            Approval document number where a row gives none.
+        source
+            Recorded as the events' ``source`` (e.g. the file path).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The events written (no geometry); empty when nothing changed.
 
         Raises
         ------
@@ -274,7 +328,31 @@ class Gazetteer:
 
     def rename(self, code: str, new_name: str, *, date: str | _dt.date, approval_doc: str | None = None,
                pinyin: str | None = None) -> pd.DataFrame:
-        """Record a renaming (更名) of ``code`` (refused when dated before the code's last event)."""
+        """Record a renaming (更名) of ``code`` (refused when dated before the code's last event).
+
+        Parameters
+        ----------
+        code
+            Code of a name in force.
+        new_name
+            The new name.
+        date
+            Date of the renaming.
+        approval_doc
+            Approval document number.
+        pinyin
+            Sign pinyin of the new name (default: computed by :func:`sign_pinyin`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The event written (one row).
+
+        Raises
+        ------
+        InputError
+            ``code`` is not in force, or ``date`` is before the code's last recorded event.
+        """
         d = _iso(date)
         with self.store.transaction() as tx:
             ev = self.events()
@@ -288,7 +366,27 @@ class Gazetteer:
             return self._append(tx, [rec])
 
     def abolish(self, code: str, *, date: str | _dt.date, approval_doc: str | None = None) -> pd.DataFrame:
-        """Record the abolition (撤销) of ``code``; its past stays readable."""
+        """Record the abolition (撤销) of ``code``; its past stays readable.
+
+        Parameters
+        ----------
+        code
+            Code of a name in force.
+        date
+            Date of the abolition.
+        approval_doc
+            Approval document number.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The event written (one row).
+
+        Raises
+        ------
+        InputError
+            ``code`` is not in force, or ``date`` is before the code's last recorded event.
+        """
         d = _iso(date)
         with self.store.transaction() as tx:
             ev = self.events()
@@ -300,7 +398,22 @@ class Gazetteer:
             return self._append(tx, [rec])
 
     def export(self, path: str | os.PathLike, *, date: str | _dt.date | None = None, overwrite: bool = False) -> Path:
-        """Write the state at ``date`` to CSV, Excel or GeoJSON (by suffix)."""
+        """Write the state at ``date`` to CSV, Excel or GeoJSON (by suffix).
+
+        Parameters
+        ----------
+        path
+            Output file; its suffix chooses the format (see :func:`write_names`).
+        date
+            State at this date (default the latest).
+        overwrite
+            Replace an existing file.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
         return write_names(self.state_at(date), path, overwrite=overwrite)
 
     # -- internals
@@ -352,6 +465,18 @@ def require_gazetteer(gz: Gazetteer, path: str | os.PathLike) -> None:
     """Raise StoreError unless ``gz``'s store holds a gazetteer.
 
     An empty answer would look like "no names": a store without a gazetteer is an error.
+
+    Parameters
+    ----------
+    gz
+        The gazetteer.
+    path
+        The store's file, for the message.
+
+    Raises
+    ------
+    StoreError
+        The store has no layer ``place_name_events``.
     """
     if not gz.store.has_layer(EVENTS_LAYER):
         raise StoreError(f"{path}: no place-name gazetteer in this GeoPackage (layer {EVENTS_LAYER!r} missing); "
@@ -371,6 +496,11 @@ def load_names(path: str | os.PathLike, *, date: str | None = None, category: st
         State of a gazetteer at this date (default the latest).
     category
         Category for rows that give none.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per name, as a plain DataFrame (a gazetteer's geometry stays an ordinary column).
 
     Raises
     ------

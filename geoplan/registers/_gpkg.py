@@ -113,6 +113,16 @@ def encode_gpkg_geometry(geom: Any, srs_id: int, *, z: bool = False) -> bytes | 
 def decode_gpkg_geometry(blob: bytes | None) -> Any:
     """Decode GeoPackage binary into a shapely geometry (``None`` for NULL).
 
+    Parameters
+    ----------
+    blob
+        A GeoPackage geometry blob (``GP`` header, optional envelope, WKB), or None.
+
+    Returns
+    -------
+    shapely.Geometry or None
+        The geometry.
+
     Raises
     ------
     StoreError

@@ -282,6 +282,28 @@ def write_names(gdf: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool =
     injection): in CSV a value starting with ``= + - @``, tab or CR gets a
     leading ``'`` (so does such a start after a line break inside a value, and
     a value holding a line break is quoted); in Excel every text is a string cell.
+
+    Parameters
+    ----------
+    gdf
+        The names (e.g. :meth:`Gazetteer.state_at`); a ``geometry`` column is written as
+        ``wkt`` in CSV and Excel.
+    path
+        Output file: ``.csv``, ``.xlsx`` or ``.geojson``.
+    overwrite
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    InputError
+        Any other suffix.
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -376,6 +398,11 @@ def read_name_list(path: str | os.PathLike, *, category: str | None = None) -> l
         CSV (UTF-8/GBK), ``.csv.gz``, Excel or GeoJSON.
     category
         For rows without a ``category``.
+
+    Returns
+    -------
+    list of (str, str or None)
+        ``(name, category)`` per row, in file order; categories lower-cased.
 
     Raises
     ------

@@ -392,6 +392,20 @@ def read_features(path: str | os.PathLike, *, kind: Literal["roads", "signs", "b
     From OSM: ``roads`` are the driving network; ``buildings`` keep ``addr:housenumber`` as
     ``number`` and ``addr:street`` as ``street``.  The CRS is the file's (EPSG:4326 for OSM).
 
+    Parameters
+    ----------
+    path
+        A GIS file GeoPandas reads, or an ``.osm.pbf`` extract.
+    kind
+        What to read; from an OSM extract ``"signs"`` reads the buildings.
+    layer
+        Layer of a multi-layer GIS file (ignored for OSM).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The features, in the file's CRS.
+
     Raises
     ------
     InputError
@@ -424,6 +438,23 @@ def doors_along(line: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, road_nam
     The rows are merged into one line (a road that is not one continuous line is numbered
     along its longest part, with a warning); buildings whose ``street`` names another road are
     left out.  ``number_before`` holds the existing numbers when ``number_col`` is given.
+
+    Parameters
+    ----------
+    line
+        Rows of the road's centre line, in a projected CRS (metres).
+    buildings
+        Buildings in the same CRS; an optional ``street`` column.
+    road_name
+        The road's name (compared with ``street``; named in the warning).
+    start, odd_side, number_col, max_distance
+        As in :func:`door_numbers`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`door_numbers`'s table for the buildings near the road, with ``number_before``
+        first when ``number_col`` is a column of ``buildings``.
     """
     merged = shapely.line_merge(line.geometry.union_all())
     if merged.geom_type != "LineString":
@@ -444,6 +475,19 @@ def fit_door_rule(line: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, *, road_n
 
     Tries numbering from either end of the line with odd numbers on either side and keeps the
     rule that flags the fewest numbers for review (the first such rule on a tie).
+
+    Parameters
+    ----------
+    line
+        Rows of the road's centre line, in a projected CRS (metres).
+    buildings
+        Buildings in the same CRS with existing numbers.
+    road_name
+        The road's name (see :func:`doors_along`).
+    number_col
+        Column with the existing numbers.
+    max_distance
+        Buildings farther from the road (metres) are left out.
 
     Returns
     -------

@@ -14,7 +14,13 @@ from geoplan.registers._pinyin import NameParts, sign_pinyin as _sign_pinyin, sp
 
 
 def wordlists_folder() -> Path:
-    """The shipped word-list folder (copy and edit it; pass the copy as ``wordlists=``)."""
+    """The shipped word-list folder (copy and edit it; pass the copy as ``wordlists=``).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder inside the installed package.
+    """
     return shipped_folder()
 
 
@@ -69,11 +75,29 @@ def sign_pinyin(
         All capitals.
     wordlists
         Folder with user ``place_pinyin.txt`` / ``generics.txt``.
+
+    Returns
+    -------
+    str
+        The sign spelling, e.g. ``"Yuhu Lu"``.
     """
     return _sign_pinyin(name, category=category, one_word=one_word, upper=upper, folder=_as_folder(wordlists))
 
 
 def homophone_key(name: str, *, wordlists: str | os.PathLike | None = None) -> str:
-    """Toneless pinyin (space separated) used to detect homophones."""
+    """Toneless pinyin (space separated) used to detect homophones.
+
+    Parameters
+    ----------
+    name
+        The name.
+    wordlists
+        Folder with a user ``place_pinyin.txt``.
+
+    Returns
+    -------
+    str
+        Toneless syllables joined by spaces (place-name dictionary applied).
+    """
     return toneless_key(name, folder=_as_folder(wordlists))
 

@@ -235,7 +235,13 @@ class Store:
 
     # -- reading
     def layers(self) -> list[str]:
-        """Names of the layers (GeoPackage features and attributes tables), sorted."""
+        """Names of the layers (GeoPackage features and attributes tables), sorted.
+
+        Returns
+        -------
+        list of str
+            Layer names from ``gpkg_contents``.
+        """
         with self._guard():
             rows = self.connection.execute(
                 "SELECT table_name FROM gpkg_contents WHERE data_type IN ('features','attributes') ORDER BY table_name"
@@ -243,11 +249,27 @@ class Store:
         return [r[0] for r in rows]
 
     def has_layer(self, name: str) -> bool:
-        """Whether the layer ``name`` exists."""
+        """Whether the layer ``name`` exists.
+
+        Parameters
+        ----------
+        name
+            Layer name.
+
+        Returns
+        -------
+        bool
+            True when ``name`` is one of :meth:`layers`.
+        """
         return name in self.layers()
 
     def layer_info(self, name: str) -> dict[str, Any]:
         """Type and columns of a layer.
+
+        Parameters
+        ----------
+        name
+            Layer name.
 
         Returns
         -------
@@ -255,6 +277,11 @@ class Store:
             ``data_type`` ("features" or "attributes"), ``geometry_column``,
             ``geometry_type``, ``srs_id`` (None for attributes) and ``columns``
             (name -> declared SQL type, without ``fid`` and the geometry).
+
+        Raises
+        ------
+        StoreError
+            No layer ``name`` in the store.
         """
         with self._guard():
             return self._layer_info(name)
@@ -351,7 +378,20 @@ class Store:
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index), crs=f"EPSG:{info['srs_id']}")
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
-        """A value from the ``geoplan_meta`` table (``default`` when absent)."""
+        """A value from the ``geoplan_meta`` table (``default`` when absent).
+
+        Parameters
+        ----------
+        key
+            The key.
+        default
+            Returned when the key (or the table, in a GeoPackage geoplan did not write) is absent.
+
+        Returns
+        -------
+        str or None
+            The stored value or ``default``.
+        """
         with self._guard():
             if not self.connection.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='geoplan_meta'"

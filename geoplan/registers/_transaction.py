@@ -21,7 +21,18 @@ from geoplan.registers._gpkg import (
 
 
 class Transaction:
-    """Writes inside :meth:`Store.transaction`; do not create directly."""
+    """Writes inside :meth:`Store.transaction`; do not create directly.
+
+    Parameters
+    ----------
+    store
+        The open :class:`Store` whose connection the transaction uses.
+
+    Notes
+    -----
+    Every method raises :class:`~geoplan.StoreError` once the transaction has ended, or
+    for a layer, column or index name that is not a plain SQL identifier.
+    """
 
     def __init__(self, store: "Store") -> None:  # noqa: F821 - the Store that opened it (no import: no cycle)
         self._store = store
@@ -33,12 +44,33 @@ class Transaction:
             raise StoreError("this transaction has ended; open a new one with store.transaction()")
 
     def set_meta(self, key: str, value: str) -> None:
-        """Set a key in ``geoplan_meta`` (e.g. a module's own schema version)."""
+        """Set a key in ``geoplan_meta`` (e.g. a module's own schema version).
+
+        Parameters
+        ----------
+        key
+            The key (replaced when present).
+        value
+            The value, stored as text.
+        """
         self._check_open()
         self._con.execute("INSERT OR REPLACE INTO geoplan_meta VALUES (?, ?)", (key, str(value)))
 
     def max_value(self, layer: str, column: str) -> Any:
-        """``MAX(column)`` of a layer (None when the layer is missing or empty), read inside the transaction."""
+        """``MAX(column)`` of a layer (None when the layer is missing or empty), read inside the transaction.
+
+        Parameters
+        ----------
+        layer
+            Layer name.
+        column
+            Column name.
+
+        Returns
+        -------
+        object
+            The maximum as SQLite returns it, or None.
+        """
         self._check_open()
         _check_name(layer)
         if not self._con.execute("SELECT 1 FROM gpkg_contents WHERE table_name=?", (layer,)).fetchone():
@@ -47,6 +79,15 @@ class Transaction:
 
     def create_index(self, layer: str, columns: list[str], *, unique: bool = False) -> None:
         """Create an index (``unique=True``: a constraint the database enforces) if it does not exist.
+
+        Parameters
+        ----------
+        layer
+            Layer name.
+        columns
+            Indexed columns, in order; the index is named ``<layer>_<columns>_uq`` (or ``_ix``).
+        unique
+            Make it a unique index.
 
         Raises
         ------
@@ -69,7 +110,13 @@ class Transaction:
             ) from exc
 
     def drop_layer(self, name: str) -> None:
-        """Remove a layer and its GeoPackage registrations (no error if absent)."""
+        """Remove a layer and its GeoPackage registrations (no error if absent).
+
+        Parameters
+        ----------
+        name
+            Layer name.
+        """
         self._check_open()
         _check_name(name)
         self._con.execute("DELETE FROM gpkg_geometry_columns WHERE table_name=?", (name,))

@@ -143,7 +143,18 @@ def check_names(
 
 
 def abolished_mask(df: pd.DataFrame) -> pd.Series:
-    """Rows marked abolished: a truthy ``abolished`` column or ``event == "abolished"``."""
+    """Rows marked abolished: a truthy ``abolished`` column or ``event == "abolished"``.
+
+    Parameters
+    ----------
+    df
+        A names table; the columns ``abolished`` and ``event`` are optional.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned to ``df.index``.
+    """
     mask = pd.Series(False, index=df.index)
     if "abolished" in df:
         mask |= df["abolished"].map(lambda v: str(v).strip().lower() in _TRUTHY)
@@ -153,7 +164,18 @@ def abolished_mask(df: pd.DataFrame) -> pd.Series:
 
 
 def summarize_findings(findings: pd.DataFrame) -> pd.DataFrame:
-    """Counts per rule: rule, severity, title, findings, names (distinct codes)."""
+    """Counts per rule: rule, severity, title, findings, names (distinct codes).
+
+    Parameters
+    ----------
+    findings
+        Output of :func:`check_names`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per rule of :data:`RULES` (also rules without findings), in that order.
+    """
     rows = []
     for rule, (sev, title, _src) in RULES.items():
         f = findings[findings["rule"] == rule]

@@ -72,7 +72,13 @@ class Solution:
     diagnostics: dict = dataclasses.field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
-        """Ranked new sites with the marginal demand each adds."""
+        """Ranked new sites with the marginal demand each adds.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``rank`` (1-based), ``candidate`` (index into the candidates) and ``gain``.
+        """
         return pd.DataFrame({"rank": np.arange(1, len(self.selected) + 1), "candidate": self.selected, "gain": self.gains})
 
 
@@ -237,6 +243,18 @@ def status_text(status: str, lang: str = "zh") -> str:
     """A solver status for a report: whether optimality was proven, in Chinese (default) or English.
 
     Only the exact string "Optimal" (proven, see :func:`_highs_solve`) reads as optimal.
+
+    Parameters
+    ----------
+    status
+        A :attr:`Solution.status` string.
+    lang
+        ``"zh"`` (default) or ``"en"``; any other value gives English.
+
+    Returns
+    -------
+    str
+        The phrase for the report; English phrases other than "proven optimal" keep the raw status in brackets.
     """
     s = str(status)
     if s == "Optimal":

@@ -156,8 +156,10 @@ def _fmt(v: float) -> str:
     return f"{v:.10g}"
 
 
-def capacitated_pmedian(cost, weights, p: int, capacity, *, fixed=None, penalty: float | None = None,
-                        solver: str = "exact", time_limit: float | None = 60.0) -> Solution:
+def capacitated_pmedian(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike | None, p: int,
+                        capacity: np.typing.ArrayLike, *, fixed: np.typing.ArrayLike | None = None,
+                        penalty: float | None = None, solver: str = "exact",
+                        time_limit: float | None = 60.0) -> Solution:
     """Capacitated p-median: ``p`` new sites minimising total weighted travel, each open site
     serving at most its ``capacity`` of demand weight.
 
@@ -190,8 +192,11 @@ def capacitated_pmedian(cost, weights, p: int, capacity, *, fixed=None, penalty:
 
     Raises
     ------
+    InputError
+        Malformed ``cost``/``weights``/``fixed``/``capacity``, a bad ``p`` or ``penalty``, or an unknown ``solver``.
     InfeasibleError
-        When existing capacity plus the ``p`` largest new capacities is below the reachable demand.
+        When ``p`` exceeds the free candidates, when existing capacity plus the ``p`` largest new
+        capacities is below the reachable demand, or when HiGHS returns no usable solution.
     """
     t0 = time.perf_counter()
     cost, w, fx = _prepare(cost, weights, fixed)
@@ -272,13 +277,45 @@ def capacitated_pmedian(cost, weights, p: int, capacity, *, fixed=None, penalty:
                     time.perf_counter() - t0, assignment, diag)
 
 
-def capacitated_mclp(cost, weights, p: int, capacity, *, cutoff: float | None = None, fixed=None,
-                     time_limit: float | None = 60.0) -> Solution:
+def capacitated_mclp(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike | None, p: int,
+                     capacity: np.typing.ArrayLike, *, cutoff: float | None = None,
+                     fixed: np.typing.ArrayLike | None = None, time_limit: float | None = 60.0) -> Solution:
     """Capacitated MCLP (exact, HiGHS): most demand served within the cutoff by ``p`` new sites, each
     site serving at most its ``capacity`` (beds, staff places) of demand weight.
 
     Demand may be split between sites.  Infeasible parts (demand beyond every cutoff) are listed;
     total demand above total capacity is reported in ``diagnostics["capacity_short"]``.
+
+    Parameters
+    ----------
+    cost
+        Sparse candidates × demand travel costs.
+    weights
+        Demand weights, in the same unit as ``capacity`` (default 1 each when None).
+    p
+        Number of *new* sites; existing (``fixed``) sites are open on top of them.
+    capacity
+        One value ≥ 0 per candidate.
+    cutoff
+        Coverage threshold in the cost's unit (default: every stored entry covers).
+    fixed
+        Boolean per candidate: existing facilities, always open, their capacity counted.
+    time_limit
+        Seconds for HiGHS.
+
+    Returns
+    -------
+    Solution
+        ``objective`` is the demand weight served; ``selected`` ranked by weight served (``gains``);
+        ``diagnostics`` holds ``uncoverable_demand``, ``capacity_short`` and ``served_per_site``
+        (and ``messages`` when capacity is short).
+
+    Raises
+    ------
+    InputError
+        Malformed ``cost``/``weights``/``fixed``/``capacity`` or a bad ``p``.
+    InfeasibleError
+        ``p`` exceeds the free candidates, or HiGHS found no solution.
     """
     t0 = time.perf_counter()
     cost, w, fx = _prepare(cost, weights, fixed)

@@ -135,7 +135,7 @@ def colocate(
     site_cost: float = 1.0,
     type_cost: float | Mapping[str, float] = 0.0,
     saving: float = 0.0,
-    occupied=None,
+    occupied: np.typing.ArrayLike | None = None,
     solver: str = "exact",
     time_limit: float | None = 60.0,
 ) -> Colocation:
@@ -287,18 +287,35 @@ class ColocatedResult:
     catalogue: Any = None
 
     def comparison(self) -> pd.DataFrame:
-        """Summary indicators of every planned type before and after, side by side."""
+        """Summary indicators of every planned type before and after, side by side.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``type``, ``indicator``, ``unit_kind``, ``before``, ``after``, ``target``, ``passed_before``,
+            ``passed_after``.
+        """
         b = self.before.summary.set_index(["type", "indicator", "unit_kind"])
         a = self.after.summary.set_index(["type", "indicator", "unit_kind"])
         out = pd.DataFrame({"before": b["value"], "after": a["value"], "target": b["target"],
                             "passed_before": b["passed"], "passed_after": a["passed"]}).reset_index()
         return out[out["type"].isin(self.types)].reset_index(drop=True)
 
-    def save(self, folder, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "") -> dict:
+    def save(self, folder: str | os.PathLike, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm",
+             data_note: str = "") -> dict[str, Path]:
         """Write report (Markdown/HTML/Excel), GeoPackage layers and a before/after map, all-or-nothing.
 
-        Returns the paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``map``.  An existing
-        folder is replaced only with ``overwrite=True``.
+        Parameters
+        ----------
+        folder
+            Output folder; an existing one is replaced only with ``overwrite=True``.
+        lang, overwrite, basemap, data_note
+            Language (``"zh"``/``"en"``), replace flag, web-map basemap, data-source note for the overview.
+
+        Returns
+        -------
+        dict of str to pathlib.Path
+            The paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``map``.
         """
         from geoplan.outputs._colocate_outputs import write_colocated  # presentation loads only when saving
 
@@ -365,15 +382,15 @@ def _existing_sites(fac, units):
 
 
 def suggest_colocated(
-    network,
-    facilities,
-    demand,
+    network: "geoplan.network.Network",
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
     *,
     types: list[str],
-    candidates=None,
-    units=None,
+    candidates: gpd.GeoDataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
     targets: float | Mapping[str, float] | None = None,
-    catalogue=None,
+    catalogue: "geoplan.coverage.standards.Catalogue | None" = None,
     site_cost: float = 1.0,
     saving: float = 0.5,
     solver: str = "exact",
@@ -414,6 +431,18 @@ def suggest_colocated(
     checks
         Options of the input checks passed to :func:`geoplan.coverage.assess` (``invalid_units``,
         ``allow_empty_units``, ``allow_outside``, ``allow_far_facilities``).
+
+    Returns
+    -------
+    ColocatedResult
+        Sites and placements, the :class:`Colocation`, coverage before and after, candidates left out.
+
+    Raises
+    ------
+    InputError
+        Unknown types, a missing weight column, or a bad target.
+    InfeasibleError
+        No usable candidate or building, or a type's target that cannot be reached.
     """
     catalogue = catalogue or default_catalogue()
     keys = _resolve_types(types, catalogue)

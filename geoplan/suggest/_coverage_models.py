@@ -298,7 +298,8 @@ def _rank_by_marginal(C, w, fx, sel) -> tuple[np.ndarray, np.ndarray]:
     return np.array(order, dtype=np.int64), np.array(gains, dtype=float)
 
 
-def mclp(cost, weights, p: int, *, cutoff: float | None = None, fixed=None, solver: str = "exact",
+def mclp(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike | None, p: int, *,
+         cutoff: float | None = None, fixed: np.typing.ArrayLike | None = None, solver: str = "exact",
          time_limit: float | None = 60.0, bound: bool = True) -> Solution:
     """Maximal covering: ``p`` new sites covering the most demand weight within ``cutoff``.
 
@@ -320,6 +321,19 @@ def mclp(cost, weights, p: int, *, cutoff: float | None = None, fixed=None, solv
         Seconds for HiGHS; a stopped run reports its true status and gap.
     bound
         For ``"greedy"``: compute the LP-relaxation bound so a gap can be reported.
+
+    Returns
+    -------
+    Solution
+        ``objective`` is the covered demand weight (fixed and new sites together);
+        ``selected`` the new sites ranked by marginal covered weight.
+
+    Raises
+    ------
+    InputError
+        Malformed ``cost``/``weights``/``fixed``, a bad ``p`` or an unknown ``solver``.
+    InfeasibleError
+        ``p`` exceeds the number of non-fixed candidates.
     """
     t0 = time.perf_counter()
     cost, w, fx = _prepare(cost, weights, fixed)
@@ -351,12 +365,39 @@ def mclp(cost, weights, p: int, *, cutoff: float | None = None, fixed=None, solv
                     _assign(cost, open_mask, cutoff), diag)
 
 
-def lscp(cost, *, cutoff: float | None = None, fixed=None, weights=None, solver: str = "exact",
-         time_limit: float | None = 60.0) -> Solution:
+def lscp(cost: sparse.sparray | sparse.spmatrix, *, cutoff: float | None = None,
+         fixed: np.typing.ArrayLike | None = None, weights: np.typing.ArrayLike | None = None,
+         solver: str = "exact", time_limit: float | None = 60.0) -> Solution:
     """Location set covering: fewest new sites so all *coverable* demand is within the cutoff.
 
     Demand no candidate can reach is listed in ``diagnostics["uncoverable_demand"]``
     rather than making the model infeasible.  The objective is the number of new sites.
+
+    Parameters
+    ----------
+    cost
+        Sparse candidates × demand travel costs.
+    cutoff
+        Coverage threshold in the cost's unit (default: every stored entry covers).
+    fixed
+        Boolean per candidate: existing facilities, always open and counted.
+    weights
+        Demand weights (default 1 each); used only to rank the new sites, not in the objective.
+    solver
+        ``"exact"`` (HiGHS MIP) or ``"greedy"`` (LP relaxation rounded and polished by interchange;
+        gap against the LP bound).
+    time_limit
+        Seconds for HiGHS.
+
+    Returns
+    -------
+    Solution
+        ``objective`` is the number of new sites; ``selected`` ranked by marginal covered weight.
+
+    Raises
+    ------
+    InputError
+        Malformed ``cost``/``weights``/``fixed`` or an unknown ``solver``.
     """
     t0 = time.perf_counter()
     cost, w, fx = _prepare(cost, weights, fixed)
@@ -384,12 +425,44 @@ def lscp(cost, *, cutoff: float | None = None, fixed=None, weights=None, solver:
                     _assign(cost, open_mask, cutoff), diag)
 
 
-def reach_target(cost, weights, target: float, *, cutoff: float | None = None, fixed=None, solver: str = "exact",
+def reach_target(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike | None, target: float, *,
+                 cutoff: float | None = None, fixed: np.typing.ArrayLike | None = None, solver: str = "exact",
                  time_limit: float | None = 60.0) -> Solution:
     """Fewest new sites so that the covered share of demand weight reaches ``target`` (0–1).
 
     Raises :class:`~geoplan.InfeasibleError` when even opening every candidate cannot reach it,
     saying the best share that can be had.
+
+    Parameters
+    ----------
+    cost
+        Sparse candidates × demand travel costs.
+    weights
+        Demand weights (default 1 each when None).
+    target
+        Share of the total demand weight to cover, between 0 and 1.
+    cutoff
+        Coverage threshold in the cost's unit (default: every stored entry covers).
+    fixed
+        Boolean per candidate: existing facilities, always open and counted.
+    solver
+        ``"exact"`` (HiGHS MIP) or ``"greedy"`` (LP relaxation rounded and polished by interchange;
+        gap against the LP bound).
+    time_limit
+        Seconds for HiGHS.
+
+    Returns
+    -------
+    Solution
+        ``objective`` is the number of new sites; ``diagnostics`` holds ``already_covered_share``
+        (fixed sites only) and ``covered_share`` (with the new sites).
+
+    Raises
+    ------
+    InputError
+        Malformed inputs, ``target`` outside 0–1, or an unknown ``solver``.
+    InfeasibleError
+        Total demand is zero, or the target cannot be reached even with every candidate open.
     """
     t0 = time.perf_counter()
     cost, w, fx = _prepare(cost, weights, fixed)
@@ -429,13 +502,41 @@ def reach_target(cost, weights, target: float, *, cutoff: float | None = None, f
                     time.perf_counter() - t0, _assign(cost, open_mask, cutoff), diag)
 
 
-def pcenter(cost, p: int, *, fixed=None, weights=None, time_limit: float | None = 60.0) -> Solution:
+def pcenter(cost: sparse.sparray | sparse.spmatrix, p: int, *, fixed: np.typing.ArrayLike | None = None,
+            weights: np.typing.ArrayLike | None = None,
+            time_limit: float | None = 60.0) -> Solution:
     """p-center: ``p`` new sites minimising the worst travel cost of any (reachable) demand point.
 
     Exact: binary search over the distinct stored costs, each step an exact LSCP
     (HiGHS) asking whether ``p`` new sites can cover everyone within that radius.
     Demand no candidate reaches is listed in ``diagnostics`` and left out.
     Demand points with zero weight are ignored.
+
+    Parameters
+    ----------
+    cost
+        Sparse candidates × demand travel costs.
+    p
+        Number of *new* sites; existing (``fixed``) sites are open on top of them.
+    fixed
+        Boolean per candidate: existing facilities, always open.
+    weights
+        Demand weights (default 1 each); only zero versus positive matters here.
+    time_limit
+        Seconds for the whole binary search; when it runs out the radius is only an upper bound
+        (``status`` says so, ``bound`` and ``gap`` are None).
+
+    Returns
+    -------
+    Solution
+        ``objective`` is the worst travel cost (the radius) of any served demand point.
+
+    Raises
+    ------
+    InputError
+        Malformed ``cost``/``weights``/``fixed`` or a bad ``p``.
+    InfeasibleError
+        ``p`` exceeds the free candidates, or no ``p`` new sites reach every reachable demand point.
     """
     t0 = time.perf_counter()
     cost, w, fx = _prepare(cost, weights, fixed)

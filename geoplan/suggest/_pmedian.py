@@ -25,7 +25,8 @@ def _pm_costs(cost: sparse.csr_array, open_mask: np.ndarray, penalty: float) -> 
     return d
 
 
-def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, solver: str = "exact",
+def pmedian(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike | None, p: int, *,
+            fixed: np.typing.ArrayLike | None = None, penalty: float | None = None, solver: str = "exact",
             time_limit: float | None = 60.0) -> Solution:
     """p-median: ``p`` new sites minimising total weighted travel to the nearest open site.
 
@@ -38,6 +39,36 @@ def pmedian(cost, weights, p: int, *, fixed=None, penalty: float | None = None, 
     Both solvers first run the heuristic (greedy, fast interchange, Lagrangian bound);
     ``"exact"`` then starts HiGHS from its sites and never returns anything worse.
     ``time_limit`` covers everything: the heuristic's construction, HiGHS and the ranking.
+
+    Parameters
+    ----------
+    cost
+        Sparse candidates × demand travel costs; only stored pairs can be assigned.
+    weights
+        Demand weights (default 1 each when None).
+    p
+        Number of *new* sites; existing (``fixed``) sites are open on top of them.
+    fixed
+        Boolean per candidate: existing facilities, always open.
+    penalty
+        Cost per weight unit of reachable demand served by no open site.
+    solver
+        ``"exact"`` (heuristic, then HiGHS MIP) or ``"greedy"`` (heuristic only).
+    time_limit
+        Seconds for the whole run.
+
+    Returns
+    -------
+    Solution
+        ``objective`` is the total weighted travel (penalties included); ``gains`` the weighted
+        travel each new site saves; ``diagnostics`` holds ``uncoverable_demand`` and ``uncoverable_weight``.
+
+    Raises
+    ------
+    InputError
+        Malformed ``cost``/``weights``/``fixed``, a bad ``p`` or an unknown ``solver``.
+    InfeasibleError
+        ``p`` exceeds the number of non-fixed candidates.
     """
     t0 = time.perf_counter()
     cost, w, fx = _prepare(cost, weights, fixed)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from geoplan.io import projected_crs_for
 from geoplan._errors import InfeasibleError, InputError
 from geoplan.coverage._coverage import assess
 from geoplan.coverage._engine import od_matrix
@@ -34,10 +35,25 @@ from geoplan.suggest._coverage_models import _rank_by_marginal, lscp, mclp, reac
 from geoplan.suggest._pmedian import pmedian
 
 
-def candidates_from_network(net, *, spacing_m: float = 200.0, area=None):
+def candidates_from_network(net: "geoplan.network.Network", *, spacing_m: float = 200.0,
+                            area: gpd.GeoDataFrame | gpd.GeoSeries | None = None) -> gpd.GeoDataFrame:
     """Candidate sites on network nodes thinned to about one per ``spacing_m`` grid cell (WGS-84 points).
 
     ``area`` (a polygon GeoDataFrame/GeoSeries) keeps only candidates inside it.
+
+    Parameters
+    ----------
+    net
+        The road network; its node coordinates are in its projected CRS (metres).
+    spacing_m
+        Grid cell size in metres; the first node of each occupied cell is kept.
+    area
+        Polygons (any CRS); when given, only candidates within their union are kept.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points in EPSG:4326 with ``id`` (``"node:<node id>"``) and ``source`` (``"network"``), index 0..n-1.
     """
     cell = np.floor(np.column_stack([net.x, net.y]) / spacing_m).astype(np.int64)
     _, first = np.unique(cell, axis=0, return_index=True)
@@ -50,9 +66,20 @@ def candidates_from_network(net, *, spacing_m: float = 200.0, area=None):
     return cand.to_crs(4326).reset_index(drop=True)
 
 
-def candidates_from_units(units):
-    """One candidate per admin unit at its representative point (e.g. where the unit's offices are unknown)."""
-    proj = units.to_crs(units.estimate_utm_crs())
+def candidates_from_units(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One candidate per admin unit at its representative point (e.g. where the unit's offices are unknown).
+
+    Parameters
+    ----------
+    units
+        Admin-unit polygons with a ``code`` column (and optionally ``name``), any CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One point per unit in EPSG:4326 with ``id`` (``"seat:<code>"``), ``name`` and ``source`` (``"unit"``).
+    """
+    proj = units.to_crs(projected_crs_for(units))  # the one CRS chooser (geoplan.io)
     pts = proj.geometry.representative_point().to_crs(4326)
     return gpd.GeoDataFrame({"id": "seat:" + units["code"].astype(str), "name": units.get("name"), "source": "unit"},
                             geometry=pts.to_numpy(), crs=4326).reset_index(drop=True)
@@ -108,33 +135,67 @@ class SuggestResult:
     facility_type: str
 
     def comparison(self) -> pd.DataFrame:
-        """Summary indicators before and after, side by side."""
+        """Summary indicators before and after, side by side.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per indicator of this facility type: ``type``, ``indicator``, ``unit_kind``,
+            ``before``, ``after``, ``target``, ``passed_before``, ``passed_after``.
+        """
         b = self.before.summary.set_index(["type", "indicator", "unit_kind"])
         a = self.after.summary.set_index(["type", "indicator", "unit_kind"])
         out = pd.DataFrame({"before": b["value"], "after": a["value"], "target": b["target"],
                             "passed_before": b["passed"], "passed_after": a["passed"]}).reset_index()
         return out[out["type"] == self.facility_type].reset_index(drop=True)
 
-    def save(self, folder, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "") -> dict:
-        """Write report (Markdown/HTML/Excel), GeoPackage layers and a before/after map, all-or-nothing."""
+    def save(self, folder: str | os.PathLike, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm",
+             data_note: str = "") -> dict[str, Path]:
+        """Write report (Markdown/HTML/Excel), GeoPackage layers and a before/after map, all-or-nothing.
+
+        Delegates to :func:`geoplan.outputs.write_suggestion`.
+
+        Parameters
+        ----------
+        folder
+            Output folder, written atomically.
+        lang
+            ``"zh"`` (default) or ``"en"``.
+        overwrite
+            Replace an existing folder geoplan created.
+        basemap
+            Basemap of the web map (``"osm"`` by default).
+        data_note
+            Text about the data sources for the report's overview.
+
+        Returns
+        -------
+        dict of str to pathlib.Path
+            Paths written, by kind (report files, ``"gpkg"``, ``"map"``).
+
+        Raises
+        ------
+        OutputExistsError
+            ``folder`` exists and may not be replaced.
+        """
         from geoplan.outputs._suggest_outputs import write_suggestion
 
         return write_suggestion(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note)
 
 
 def suggest_sites(
-    network,
-    facilities,
-    demand,
+    network: "geoplan.network.Network",
+    facilities: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
     *,
     facility_type: str,
-    candidates=None,
-    units=None,
+    candidates: gpd.GeoDataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
     model: str = "mclp",
     p: int | None = None,
     target: float | None = None,
     indicator: str = "people",
-    catalogue=None,
+    catalogue: "geoplan.coverage.standards.Catalogue | None" = None,
     weight: str | None = None,
     solver: str = "exact",
     time_limit: float | None = 60.0,
@@ -172,6 +233,30 @@ def suggest_sites(
     checks
         Options of the input checks passed to :func:`geoplan.coverage.assess` (``invalid_units``,
         ``allow_empty_units``, ``allow_outside``, ``allow_far_facilities``).
+    p
+        Number of new sites (``mclp``, ``pmedian``).
+    target
+        Share (0–1) for ``reach_target``; default the type's target for ``indicator``.
+    catalogue
+        Facility-type catalogue (default :func:`geoplan.coverage.standards.default_catalogue`).
+    time_limit
+        Seconds for the solver.
+    spacing_m
+        Grid spacing in metres of the default network-node candidates.
+
+    Returns
+    -------
+    SuggestResult
+        The ranked new sites, the model's :class:`Solution`, coverage before and after, and the
+        candidates left out with their reason.
+
+    Raises
+    ------
+    InputError
+        Unknown facility type, model or indicator; a missing weight column, ``p``, target, units
+        or capacity value.
+    InfeasibleError
+        No usable candidate, zero total demand, or a target the candidates cannot reach.
     """
     catalogue = catalogue or default_catalogue()
     key = catalogue.resolve(facility_type)
