@@ -41,7 +41,7 @@ log = logging.getLogger("geoplan")
 class Note(str):
     """A note in English (the string itself) that also carries its Chinese text (``.zh``)."""
 
-    def __new__(cls, zh: str, en: str):
+    def __new__(cls, zh: str, en: str) -> Note:
         obj = super().__new__(cls, en)
         obj.zh = zh
         return obj
@@ -227,6 +227,9 @@ def assess(
     allow_outside
         Continue when more than ``max_outside_share`` of the demand (points or people)
         lies outside every unit (default: InputError).
+    max_outside_share
+        Share of the demand (points or people) that may lie outside every unit
+        before that stops the run (default 5 %).
     allow_far_facilities
         Leave facilities beyond the snap limit out of the travel times and continue
         (default: InputError naming the facility).  Such a facility still counts for

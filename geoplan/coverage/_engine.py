@@ -287,10 +287,14 @@ def nearest_points(
 
     Parameters
     ----------
+    net
+        The network the points were snapped to.
     sources, targets
         Snap tables (:func:`geoplan.network.snap`) of facilities and demand points.
     cutoff
         Costs beyond it are ``inf`` (and the search stops there).
+    weight
+        ``"time"`` (seconds) or ``"length"`` (metres).
     towards
         True (default): from each target *to* its nearest source (a resident
         going to a facility); False: from the source to the target.
@@ -344,6 +348,8 @@ def od_matrix(
 
     Parameters
     ----------
+    net
+        The network.
     origin_nodes, dest_nodes
         Node positions (repeats allowed: each row/column is one input item), or
         snap tables (:func:`geoplan.network.snap`): then costs run door to door
@@ -354,12 +360,21 @@ def od_matrix(
         False: cost from origin to destination.  True: from destination to
         origin (e.g. origins = candidate sites, destinations = residents who
         travel to them).
+    weight
+        ``"time"`` (seconds) or ``"length"`` (metres).
+    progress
+        Show a progress bar over the search batches; None: only when the ``geoplan`` logger is at INFO.
 
     Returns
     -------
     scipy.sparse.csr_array, shape (len(origins), len(dests))
         Stored entries only for reachable pairs; explicit zeros are kept (a
         stored 0 means the same place).
+
+    Raises
+    ------
+    InputError
+        ``cutoff`` is not a positive finite number, or ``weight`` is unknown.
     """
     if not (cutoff > 0 and math.isfinite(cutoff)):
         raise InputError(f"cutoff must be a positive finite number, got {cutoff}", field="cutoff")

@@ -333,8 +333,8 @@ def load_catalogue(path: str | Path | None = None, *, overrides: Mapping | None 
         A ``.toml``, ``.yaml`` or ``.yml`` file with ``[types.<key>]`` tables (see the module
         docstring); None: defaults only.
     overrides
-        A mapping ``{"types": {key: {field: value}}}`` applied after the file; it replaces a
-        type's fields given in the file.
+        A mapping ``{"types": {key: {field: value}}}`` applied after the file; a type given
+        here replaces that type's whole table from the file (fields are then merged into the defaults).
 
     Returns
     -------

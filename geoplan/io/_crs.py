@@ -12,6 +12,7 @@ inside geoplan, import them from the module that defines them.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -47,13 +48,18 @@ __all__ = [
 ]
 
 
-def is_geographic(crs) -> bool:
+def is_geographic(crs: Any) -> bool:
     """Whether ``crs`` has degrees as units (longitude/latitude).
 
     Parameters
     ----------
     crs
         Anything :meth:`pyproj.CRS.from_user_input` accepts.
+
+    Returns
+    -------
+    bool
+        True for a geographic (degree) CRS.
 
     Raises
     ------
@@ -85,6 +91,11 @@ def utm_crs(lon: float, lat: float) -> pyproj.CRS:
     Returns
     -------
     pyproj.CRS
+
+    Raises
+    ------
+    InputError
+        A coordinate is not finite or the latitude is beyond ±90°.
     """
     lon = float(lon)
     lat = float(lat)
@@ -107,6 +118,11 @@ def projected_crs_for(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
     gdf
         Layer with a CRS.
 
+    Returns
+    -------
+    pyproj.CRS
+        The WGS-84 UTM zone (:func:`utm_crs`) of the centre of the layer's bounds.
+
     Raises
     ------
     CRSError
@@ -127,7 +143,7 @@ def projected_crs_for(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> pyproj.CRS:
     return utm_crs((bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0)
 
 
-def ensure_projected(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs=None):
+def ensure_projected(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs: Any = None) -> gpd.GeoDataFrame | gpd.GeoSeries:
     """Return a copy of ``gdf`` in a projected (metre) CRS.
 
     Parameters
@@ -135,7 +151,7 @@ def ensure_projected(gdf: gpd.GeoDataFrame | gpd.GeoSeries, crs=None):
     gdf
         GeoDataFrame or GeoSeries with a CRS.
     crs
-        Target projected CRS.  By default a geographic layer goes to the UTM
+        Target projected CRS (anything pyproj accepts).  By default a geographic layer goes to the UTM
         zone of its centre (:func:`projected_crs_for`) and a projected layer
         (e.g. CGCS2000 Gauss-Krüger EPSG:4526-4554, or UTM) is kept as it is.
 

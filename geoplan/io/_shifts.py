@@ -114,6 +114,11 @@ def check_datum(datum: str) -> str:
         spellings, and so are the names planners write in a 坐标系 column:
         ``GPS``, ``天地图``/``国家2000``, ``高德``/``腾讯``/``火星坐标``, ``百度``/``bd09ll``).
 
+    Returns
+    -------
+    str
+        The canonical name: one of :data:`DATUMS`.
+
     Raises
     ------
     InputError

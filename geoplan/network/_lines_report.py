@@ -62,7 +62,13 @@ class RepairReport:
         return int(len(self.components))
 
     def summary(self) -> str:
-        """A Markdown summary (Chinese and English labels)."""
+        """A Markdown summary (Chinese and English labels).
+
+        Returns
+        -------
+        str
+            CRS, options, the repair counts, the connected parts before and after noding and the largest parts.
+        """
         lines = ["# 路网修复报告 / Road network repair report", ""]
         lines.append(f"- 坐标系 / CRS: {self.crs.to_string()} ({self.crs_note})")
         lines.append("- 长度 / lengths: WGS-84 椭球面测地线长度（米）/ geodesic on the WGS-84 ellipsoid (m)")
@@ -138,6 +144,7 @@ class ComponentsReport:
 
     @property
     def n_components(self) -> int:
+        """Number of connected parts of the graph."""
         return int(len(self.components))
 
     @property
@@ -146,7 +153,7 @@ class ComponentsReport:
         return self.points[~self.points["on_largest"]] if len(self.points) else self.points
 
 
-def components_report(G, points=None) -> ComponentsReport:
+def components_report(G: nx.Graph, points: gpd.GeoDataFrame | gpd.GeoSeries | None = None) -> ComponentsReport:
     """Connected parts of a road graph, and which points fall on small parts.
 
     Parameters
@@ -161,6 +168,13 @@ def components_report(G, points=None) -> ComponentsReport:
     Returns
     -------
     ComponentsReport
+
+    Raises
+    ------
+    NetworkError
+        The graph has no nodes.
+    CRSError
+        ``points`` are given and they or the graph have no CRS.
     """
 
     if G.number_of_nodes() == 0:
@@ -237,10 +251,22 @@ def components_report(G, points=None) -> ComponentsReport:
 # --------------------------------------------------------------------------- conversions
 
 
-def graph_to_gdfs(G):
+def graph_to_gdfs(G: nx.MultiDiGraph) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Nodes and edges of a :func:`graph_from_lines` graph as GeoDataFrames.
 
-    Edges: one row per segment (the reverse copy of a two-way segment is left out).
+    Parameters
+    ----------
+    G
+        A :func:`graph_from_lines` graph (``G.graph["crs"]`` gives the layers' CRS).
+
+    Returns
+    -------
+    nodes : geopandas.GeoDataFrame
+        ``node``, ``x``, ``y``, ``component`` (-1 where missing) and point geometry.
+    edges : geopandas.GeoDataFrame
+        One row per segment (the reverse copy of a two-way segment is left out): ``u``, ``v``,
+        ``key``, ``highway``, ``name``, ``oneway``, ``length``, ``speed_kph``, ``maxspeed``,
+        ``source_row`` (as text) and the edge geometry.
     """
 
     crs = G.graph.get("crs")
@@ -271,7 +297,7 @@ def graph_to_gdfs(G):
 
 
 def save_graph(
-    G,
+    G: nx.MultiDiGraph,
     report: RepairReport | None,
     folder: str | Path,
     *,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +27,9 @@ from geoplan._errors import InputError, NetworkError
 from geoplan.network._build import from_graphml, from_osm_file, from_place
 from geoplan.network._lines import network_from_lines
 from geoplan.network._speeds import WALK_SPEED_KMH
+
+if TYPE_CHECKING:
+    from geoplan.network._network import Network
 
 #: The travel modes a network can be built for.
 from geoplan.network._network import MODES  # noqa: E402 - re-exported for the CLI
@@ -45,6 +48,16 @@ def split_modes(text: str | None) -> list[str]:
     """One cell of overrides → its parts: ``"殡仪馆=drive；社工站=walk"`` → ``["殡仪馆=drive", "社工站=walk"]``.
 
     Semicolons and commas separate (ASCII or full-width); ``＝`` counts as ``=``; blanks are dropped.
+
+    Parameters
+    ----------
+    text
+        The cell; None gives no parts.
+
+    Returns
+    -------
+    list of str
+        The overrides, stripped, in order.
     """
     if text is None:
         return []
@@ -56,6 +69,19 @@ def check_modes(values: Iterable[str], *, option: str = "--mode", field: str | N
     """Check the mode words of overrides without a catalogue; returns them canonical (``TYPE=walk``/``drive``).
 
     Type names are checked later against the catalogue (:func:`parse_modes`).
+
+    Parameters
+    ----------
+    values
+        Overrides: ``MODE`` or ``TYPE=MODE``; a mode may be written 步行/驾车 or in any case.
+    option, field, file, row
+        How errors name where the value came from (message prefix, field,
+        file and spreadsheet row).
+
+    Returns
+    -------
+    list of str
+        Each value as ``walk``/``drive`` or ``TYPE=walk``/``TYPE=drive`` (type name stripped, not resolved).
 
     Raises
     ------
@@ -76,7 +102,7 @@ def check_modes(values: Iterable[str], *, option: str = "--mode", field: str | N
     return out
 
 
-def parse_modes(values: Iterable[str] | None, catalogue, *, option: str = "--mode", field: str | None = None,
+def parse_modes(values: Iterable[str] | None, catalogue: "geoplan.coverage.standards.Catalogue", *, option: str = "--mode", field: str | None = None,
                 file: Any = None, row: int | None = None) -> dict[str, str] | None:
     """Mode overrides → ``{type key: mode}`` (None when none are given).
 
@@ -127,7 +153,7 @@ def parse_modes(values: Iterable[str] | None, catalogue, *, option: str = "--mod
 
 
 def load_network(path: str | Path | None, *, mode: str = "walk", place: str | None = None,
-                 walk_speed_kmh: float = WALK_SPEED_KMH, within: Any = None):
+                 walk_speed_kmh: float = WALK_SPEED_KMH, within: Any = None) -> Network:
     """A Network from a file (by its suffix) or a place name (online).
 
     Parameters
@@ -180,9 +206,27 @@ def load_networks(path: str | Path | None, *, modes: Iterable[str], place: str |
                   walk_speed_kmh: float = WALK_SPEED_KMH, within: Any = None) -> dict:
     """``{mode: Network}``: each needed mode built once from the same source (file or place).
 
-    Same parameters as :func:`load_network`; ``modes`` lists the modes the
-    facility types need.  A mode that cannot be built is a NetworkError naming
-    it (no fallback to the other mode: that would time a drive type on foot).
+    A mode that cannot be built is a NetworkError naming it (no fallback to the
+    other mode: that would time a drive type on foot).
+
+    Parameters
+    ----------
+    path, place, walk_speed_kmh, within
+        As in :func:`load_network`.
+    modes
+        The modes the facility types need (repeats allowed).
+
+    Returns
+    -------
+    dict of str to Network
+        One network per distinct mode.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable.
+    NetworkError
+        A mode's network cannot be built (the message names the mode).
     """
     out = {}
     for mode in sorted(set(modes)):
@@ -193,7 +237,7 @@ def load_networks(path: str | Path | None, *, modes: Iterable[str], place: str |
     return out
 
 
-def clip_network(net, polygon, *, crs_of_polygon: Any = 4326):
+def clip_network(net: Network, polygon: shapely.Geometry, *, crs_of_polygon: Any = 4326) -> Network:
     """The part of ``net`` whose nodes lie inside ``polygon`` (edges with both ends inside).
 
     Every per-edge array (lengths, times, geometry, ``snappable``) is cut the

@@ -274,6 +274,14 @@ def snap(net: Network, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance
         slower parallel way or a loop, which keeps its own length and time),
         ``u``, ``v`` (its end nodes), ``frac`` (position along it from ``u``,
         0–1) and ``x``, ``y`` (the snapped point, network CRS).
+
+    Raises
+    ------
+    CRSError
+        The points have no CRS.
+    InputError
+        An empty geometry (``row`` is its index label), or ``edges`` is neither a
+        keyword nor one True/False per edge.
     """
     if max_distance is None:
         max_distance = MAX_SNAP_M[net.mode]

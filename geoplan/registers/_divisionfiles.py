@@ -115,8 +115,8 @@ def read_units(path: str | Path, *, datum: str | None = None, layer: str | int |
 
 
 def import_divisions(path: str | Path, *, valid_from: str, datum: str | None = "wgs84", code_col: str = "code",
-                     name_col: str = "name", layer: str | None = None, store=None, encoding: str | None = None,
-                     datum_option: str = "--datum") -> gpd.GeoDataFrame:
+                     name_col: str = "name", layer: str | None = None, store: "geoplan.registers.Store | None" = None,
+                     encoding: str | None = None, datum_option: str = "--datum") -> gpd.GeoDataFrame:
     """Read divisions from GeoJSON/Shapefile/GeoPackage (pyogrio) and optionally append them to a store.
 
     Parameters
@@ -133,11 +133,17 @@ def import_divisions(path: str | Path, *, valid_from: str, datum: str | None = "
     code_col, name_col, layer
         Column names; layer inside a GeoPackage.
     store
-        A :class:`geoplan.store.Store`; every row is checked before anything is written, then
+        A :class:`geoplan.registers.Store`; every row is checked before anything is written, then
         all rows are appended in one transaction (a bad row leaves the store unchanged); see
         :func:`store_divisions`.
     encoding, datum_option
         As in :func:`read_units`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The divisions table (see :func:`new_divisions`), in WGS-84; ``attrs`` as
+        :func:`read_units` sets them.
 
     Raises
     ------
@@ -153,12 +159,24 @@ def import_divisions(path: str | Path, *, valid_from: str, datum: str | None = "
     return div
 
 
-def store_divisions(store, div: gpd.GeoDataFrame, *, file: str | None = None, code_col: str = "code") -> None:
+def store_divisions(store: "geoplan.registers.Store", div: gpd.GeoDataFrame, *, file: str | None = None,
+                    code_col: str = "code") -> None:
     """Append new divisions (as :func:`new_divisions` makes them) to a store, in one write transaction.
 
     The register is read inside the same transaction (a concurrent import waits), and each
     code must not already be in force on or after its ``valid_from``: importing the same
     units again with an earlier ``valid_from`` would leave every code in force twice.
+
+    Parameters
+    ----------
+    store
+        The store; layer ``divisions`` is appended to (created if missing).
+    div
+        The new divisions.
+    file
+        Source file, for messages.
+    code_col
+        Column named in messages as the field of a bad code.
 
     Raises
     ------
@@ -185,6 +203,18 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
     """A layer geoplan wrote (markers, shared lines) or a road layer, read as it is: no datum question.
 
     ``code`` is read as text (a 12-digit code must not become a number).
+
+    Parameters
+    ----------
+    path
+        Any file GeoPandas reads.
+    layer
+        Layer inside a multi-layer file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The layer as stored (CRS unchanged).
 
     Raises
     ------

@@ -78,7 +78,18 @@ def normalize_code(value: Any, *, file: str | None = None, row: int | None = Non
 
 
 def code_level(code: str) -> str:
-    """Level of a 12-digit code: province, city, county, township or village (by its zero tail)."""
+    """Level of a 12-digit code: province, city, county, township or village (by its zero tail).
+
+    Parameters
+    ----------
+    code
+        A normalised 12-digit code (see :func:`normalize_code`).
+
+    Returns
+    -------
+    str
+        ``"province"``, ``"city"``, ``"county"``, ``"township"`` or ``"village"``.
+    """
     if code[2:] == "0" * 10:
         return "province"
     if code[4:] == "0" * 8:
@@ -100,6 +111,11 @@ def parent_code(code: str) -> str | None:
 def check_code(code: str) -> dict[str, str]:
     """Check a 12-digit code for form and level and describe its type.
 
+    Parameters
+    ----------
+    code
+        The code, in any form :func:`normalize_code` accepts.
+
     Returns
     -------
     dict
@@ -108,6 +124,11 @@ def check_code(code: str) -> dict[str, str]:
         Township part (digits 7–9): 001–099 街道 street, 100–199 镇 town, 200–399 乡 township,
         400–599 类似乡级单位 (development zones, farms...), other → unusual.  Village part
         (10–12): 001–199 居委会 community, 200–399 村委会 village, 400–599 类似村级单位.
+
+    Raises
+    ------
+    InputError
+        ``code`` is not a valid code (see :func:`normalize_code`).
     """
     code = normalize_code(code)
     lvl = code_level(code)
@@ -166,6 +187,17 @@ def new_divisions(units: gpd.GeoDataFrame, *, valid_from: str, code_col: str = "
         Column names.
     file
         Source file name for error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`DIVISION_COLUMNS` and the geometry, in the CRS of ``units``;
+        ``valid_to``, ``predecessors`` and ``successors`` empty.
+
+    Raises
+    ------
+    InputError
+        A missing column, a bad or duplicate code (with its row), or a bad ``valid_from``.
     """
     for col in (code_col, name_col):
         if col not in units.columns:
@@ -185,7 +217,20 @@ def new_divisions(units: gpd.GeoDataFrame, *, valid_from: str, code_col: str = "
 
 
 def divisions_at(divisions: gpd.GeoDataFrame, date: str) -> gpd.GeoDataFrame:
-    """Units in force on ``date`` (``valid_from <= date < valid_to``), with ``code``, ``name`` columns."""
+    """Units in force on ``date`` (``valid_from <= date < valid_to``), with ``code``, ``name`` columns.
+
+    Parameters
+    ----------
+    divisions
+        A divisions table (see :func:`new_divisions`).
+    date
+        ISO date; compared as text with ``valid_from`` and ``valid_to``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows in force, re-indexed from 0.
+    """
     d = str(date)
     vf = divisions["valid_from"].fillna("").astype(str)
     vt = divisions["valid_to"].fillna("").astype(str)
@@ -195,7 +240,16 @@ def divisions_at(divisions: gpd.GeoDataFrame, date: str) -> gpd.GeoDataFrame:
 
 @dataclass
 class Change:
-    """Result of a merge or split: the whole divisions table after it and the one event row."""
+    """Result of a merge or split: the whole divisions table after it and the one event row.
+
+    Attributes
+    ----------
+    divisions
+        The divisions table after the change.
+    event
+        The event: ``kind``, ``date``, ``document``, ``old_codes``, ``new_codes`` (comma-separated),
+        and ``event_id`` when written to a store.
+    """
 
     divisions: gpd.GeoDataFrame
     event: dict[str, Any]
@@ -264,14 +318,14 @@ def _in_store(store_or_divisions, change):
         return change(load_divisions(store_or_divisions), tx)
 
 
-def merge(store_or_divisions, codes: Sequence[str], *, new_code: str, new_name: str, date: str,
-          document: str) -> Change:
+def merge(store_or_divisions: "geoplan.registers.Store | gpd.GeoDataFrame", codes: Sequence[str], *, new_code: str,
+          new_name: str, date: str, document: str) -> Change:
     """Merge units into one, as one recorded operation.
 
     Parameters
     ----------
     store_or_divisions
-        A :class:`geoplan.store.Store` (read, changed and written in one transaction) or a
+        A :class:`geoplan.registers.Store` (read, changed and written in one transaction) or a
         divisions GeoDataFrame (left untouched; the new table is returned).
     codes
         Codes of the units merged (in force on ``date``).
@@ -281,6 +335,17 @@ def merge(store_or_divisions, codes: Sequence[str], *, new_code: str, new_name: 
         ISO date the change takes effect: old rows get ``valid_to = date``.
     document
         Approval document (批文), e.g. "湘政函〔2020〕12号".
+
+    Returns
+    -------
+    Change
+        The divisions table after the merge and the event.
+
+    Raises
+    ------
+    InputError
+        A bad code or date, a unit not in force on ``date`` or already changed later, or a
+        new code already in force from ``date`` on.
     """
     codes = [normalize_code(c) for c in codes]
     new_code = normalize_code(new_code)
@@ -296,8 +361,34 @@ def merge(store_or_divisions, codes: Sequence[str], *, new_code: str, new_name: 
     return _in_store(store_or_divisions, change)
 
 
-def split(store_or_divisions, code: str, parts: gpd.GeoDataFrame, *, date: str, document: str) -> Change:
-    """Split one unit into ``parts`` (GeoDataFrame with ``code``, ``name``, geometry), one operation."""
+def split(store_or_divisions: "geoplan.registers.Store | gpd.GeoDataFrame", code: str, parts: gpd.GeoDataFrame, *,
+          date: str, document: str) -> Change:
+    """Split one unit into ``parts`` (GeoDataFrame with ``code``, ``name``, geometry), one operation.
+
+    Parameters
+    ----------
+    store_or_divisions
+        A :class:`geoplan.registers.Store` (read, changed and written in one transaction) or a
+        divisions GeoDataFrame (left untouched; the new table is returned).
+    code
+        The unit split (in force on ``date``).
+    parts
+        The resulting units: ``code``, ``name`` and geometry.
+    date
+        ISO date the change takes effect: the old row gets ``valid_to = date``.
+    document
+        Approval document (批文).
+
+    Returns
+    -------
+    Change
+        The divisions table after the split and the event.
+
+    Raises
+    ------
+    InputError
+        As for :func:`merge`.
+    """
     code = normalize_code(code)
     date = iso_date(date)
     rows = []
@@ -309,14 +400,39 @@ def split(store_or_divisions, code: str, parts: gpd.GeoDataFrame, *, date: str, 
                                                               document=document, tx=tx))
 
 
-def save_divisions(store, divisions: gpd.GeoDataFrame) -> None:
-    """Replace the divisions layer of a store (one transaction)."""
+def save_divisions(store: "geoplan.registers.Store", divisions: gpd.GeoDataFrame) -> None:
+    """Replace the divisions layer of a store (one transaction).
+
+    Parameters
+    ----------
+    store
+        The store.
+    divisions
+        The divisions table, written as layer ``divisions``.
+    """
     with store.transaction() as tx:
         tx.write_layer(DIVISIONS_LAYER, divisions, mode="replace")
 
 
-def load_divisions(store) -> gpd.GeoDataFrame:
-    """Read the divisions layer of a store, codes as text."""
+def load_divisions(store: "geoplan.registers.Store") -> gpd.GeoDataFrame:
+    """Read the divisions layer of a store, codes as text.
+
+    Parameters
+    ----------
+    store
+        The store.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Layer ``divisions``; every column of :data:`DIVISION_COLUMNS` present, as text
+        (missing values ``""``).
+
+    Raises
+    ------
+    StoreError
+        The store has no ``divisions`` layer.
+    """
     d = store.read_layer(DIVISIONS_LAYER)
     for c in DIVISION_COLUMNS:
         d[c] = d[c].fillna("").astype(str) if c in d.columns else ""

@@ -26,7 +26,7 @@ class Gazetteer:
     Parameters
     ----------
     store
-        A :class:`~geoplan.store.Store` or the path of a ``.gpkg`` file.
+        A :class:`~geoplan.registers.Store` or the path of a ``.gpkg`` file.
     wordlists
         Folder of user word lists / pinyin dictionary (see :func:`wordlists_folder`).
     readonly

@@ -33,6 +33,21 @@ def parse_marker_code(code: str) -> dict[str, Any]:
 
     Examples: ``430302000000-430304000000-1-003Q`` (single marker 3), ``...-1-007A`` / ``...-1-007B``
     (a pair).  Raises :class:`InputError` naming what is wrong.
+
+    Parameters
+    ----------
+    code
+        The marker code.
+
+    Returns
+    -------
+    dict
+        ``line_code``, ``seq`` (int), ``type`` (one letter) and ``group`` (from :data:`MARKER_TYPES`).
+
+    Raises
+    ------
+    InputError
+        A malformed code, sequence 000, or a bad unit code in the line code (field ``marker_code``).
     """
     s = str(code).strip()
     line, sep, tail = s.rpartition("-")
@@ -139,6 +154,19 @@ def propose_markers(lines: gpd.GeoDataFrame, *, roads: gpd.GeoDataFrame | None =
     existing marker of the line are skipped; new numbers continue after the line's highest existing
     sequence number (renumber west→east after the survey).
 
+    Parameters
+    ----------
+    lines
+        Shared lines (as :func:`shared_lines` gives them) with ``line_code``.
+    roads
+        Road lines; any CRS.
+    markers
+        Existing markers with ``line_code`` and ``marker_code``.
+    min_markers
+        Lines with at least this many existing markers get no proposals.
+    near_m
+        Distance in metres within which a proposal duplicates an existing marker.
+
     Returns
     -------
     GeoDataFrame
@@ -180,7 +208,26 @@ def propose_markers(lines: gpd.GeoDataFrame, *, roads: gpd.GeoDataFrame | None =
 # ----------------------------------------------------------------------------- inspection
 def lines_due(lines: gpd.GeoDataFrame, markers: gpd.GeoDataFrame, *, on: str, every_years: int = 5) -> pd.DataFrame:
     """Lines due for joint inspection (联检) on ``on``: last inspection (latest of its markers)
-    older than ``every_years`` years, or never inspected.  Columns ``line_code, last_inspection, due``."""
+    older than ``every_years`` years, or never inspected.  Columns ``line_code, last_inspection, due``.
+
+    Parameters
+    ----------
+    lines
+        Shared lines with ``line_code``.
+    markers
+        Markers with ``line_code`` and ``last_inspection`` (ISO date or empty).
+    on
+        ISO date of the check.
+    every_years
+        Inspection interval in years.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per line, in the order of ``lines``: ``line_code``, ``last_inspection`` (``""``
+        if never) and ``due`` (bool; also true when the last inspection is exactly
+        ``every_years`` old).
+    """
     last = (markers[markers["last_inspection"].fillna("").astype(str) != ""]
             .groupby("line_code")["last_inspection"].max()) if len(markers) else pd.Series(dtype=str)
     d = _date.fromisoformat(str(on))
@@ -196,7 +243,8 @@ def _tour_length(order: list[int], D: np.ndarray) -> float:
     return float(sum(D[a, b] for a, b in zip(order, order[1:])))
 
 
-def inspection_route(markers: gpd.GeoDataFrame, *, graph=None, start: int = 0) -> tuple[list[int], float]:
+def inspection_route(markers: gpd.GeoDataFrame, *, graph: "networkx.Graph | None" = None,
+                     start: int = 0) -> tuple[list[int], float]:
     """Order in which to visit markers: nearest neighbour then 2-opt (open path from ``start``).
 
     Parameters
@@ -331,9 +379,32 @@ def record_inspection(markers: gpd.GeoDataFrame, records: pd.DataFrame, *, date:
 
 
 
-def record_inspection_in_store(store, records: pd.DataFrame, *, date: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def record_inspection_in_store(store: "geoplan.registers.Store", records: pd.DataFrame, *,
+                               date: str) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """:func:`record_inspection` on the store's ``markers`` layer; register and ``marker_history``
-    are written in one transaction (a bad record leaves both unchanged)."""
+    are written in one transaction (a bad record leaves both unchanged).
+
+    Parameters
+    ----------
+    store
+        The store with layer ``markers`` (and ``marker_history``, created if missing).
+    records
+        As in :func:`record_inspection`.
+    date
+        Inspection date (ISO).
+
+    Returns
+    -------
+    (register, history)
+        The updated layers, as written.
+
+    Raises
+    ------
+    InputError
+        An unknown marker or a bad result (file, row and field named).
+    StoreError
+        The store has no ``markers`` layer.
+    """
     with store.transaction() as tx:  # read under the write lock: a concurrent update cannot be lost
         reg = store.read_layer("markers")
         hist = store.read_layer("marker_history") if store.has_layer("marker_history") else None

@@ -36,13 +36,21 @@ def _polys(g) -> list:
 
 @dataclass
 class TopologyResult:
-    """Topology findings: ``table`` (one row per finding) and ``layer`` (same rows, WGS-84 geometry)."""
+    """Topology findings: ``table`` (one row per finding) and ``layer`` (same rows, WGS-84 geometry).
+
+    Attributes
+    ----------
+    table
+        One row per finding (see :func:`check_topology`).
+    layer
+        The same rows with the pieces as WGS-84 geometry.
+    """
 
     table: pd.DataFrame
     layer: gpd.GeoDataFrame = field(repr=False)
 
 
-def check_topology(units: gpd.GeoDataFrame, *, parent=None, tolerance_m: float = 1.0,
+def check_topology(units: gpd.GeoDataFrame, *, parent: shapely.Geometry | None = None, tolerance_m: float = 1.0,
                    sliver_width_m: float = 50.0) -> TopologyResult:
     """Gaps, overlaps, slivers between neighbouring units; children against their parent.
 
@@ -166,20 +174,48 @@ def shared_lines(units: gpd.GeoDataFrame, *, tolerance_m: float = 0.0, min_lengt
 
 
 def outer_boundary(units: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Outer boundary of the union of ``units`` with its length in metres (WGS-84 geometry)."""
+    """Outer boundary of the union of ``units`` with its length in metres (WGS-84 geometry).
+
+    Parameters
+    ----------
+    units
+        Polygons in any CRS; the length is measured in a projected CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row: ``line_code`` ``"outer"``, ``length_m`` and the boundary line in WGS-84.
+    """
     pu = _projected(units)
     b = shapely.boundary(shapely.union_all(pu.geometry.values))
     return gpd.GeoDataFrame({"line_code": ["outer"], "length_m": [b.length]}, geometry=[b], crs=pu.crs).to_crs("EPSG:4326")
 
 
 
-def geodesic_length_m(geom) -> float:
-    """Geodesic length (WGS-84 ellipsoid) of a lon/lat line: an independent check of projected lengths."""
+def geodesic_length_m(geom: shapely.Geometry) -> float:
+    """Geodesic length (WGS-84 ellipsoid) of a lon/lat line: an independent check of projected lengths.
+
+    Parameters
+    ----------
+    geom
+        A line (or other geometry) in WGS-84 lon/lat.
+
+    Returns
+    -------
+    float
+        Length in metres (:meth:`pyproj.Geod.geometry_length`).
+    """
     return float(pyproj.Geod(ellps="WGS84").geometry_length(geom))
 
 
 def compare_sources(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> pd.DataFrame:
     """Compare the same units from two sources (matched on ``code``), in metres.
+
+    Parameters
+    ----------
+    a, b
+        The two sources' polygons with ``code`` (and ``name`` in ``a``); ``b`` is
+        reprojected to ``a``'s projected CRS.  Codes missing from ``b`` are skipped.
 
     Returns
     -------

@@ -5,7 +5,7 @@ Units are rows of a GeoDataFrame with columns ``code`` (12-digit statistical cod
 while in force), ``predecessors``/``successors`` (comma-separated codes) and a geometry.
 Merges and splits are single recorded operations (one row in the events table).
 All lengths and areas are computed in a projected CRS (metres) and reported in m / m².
-Persistence goes through :class:`geoplan.store.Store` (layers ``divisions``,
+Persistence goes through :class:`geoplan.registers.Store` (layers ``divisions``,
 ``division_events``, ``markers``, ``marker_history``), one transaction per operation.
 """
 

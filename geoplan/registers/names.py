@@ -1,6 +1,6 @@
 """Place names (地名): gazetteer with history, rule checks, sign pinyin, road signs, door numbers.
 
-The gazetteer lives in a :class:`geoplan.store.Store` (GeoPackage) as an
+The gazetteer lives in a :class:`geoplan.registers.Store` (GeoPackage) as an
 append-only event layer ``place_name_events`` (named, renamed, amended,
 abolished; each with a date and approval document number) plus a convenience
 layer ``place_names`` holding the current state, rewritten on every change so
