@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from geoplan._errors import InputError
-from geoplan.network._speeds import WALK_SPEED_KMH
 from geoplan.cli._common import (
     check_kwargs, check_opts, datum_opt, echo_paths, lang_opt, mode_opt, output_opt, overwrite_opt, resolve_types,
 )
@@ -15,7 +14,9 @@ from geoplan.cli._common import (
               help="路网文件 / road network: .osm.pbf, .osm, .graphml, or a road line layer (.shp/.gpkg/.geojson).")
 @click.option("--place", help="在线下载路网的地名（需联网）/ download the network for this place with osmnx (online).")
 @mode_opt
-@click.option("--walk-speed", type=float, default=WALK_SPEED_KMH, show_default=True, help="步行速度 km/h / walking speed.")
+@click.option("--walk-speed", type=float, default=None,
+              help="步行速度 km/h（默认 geoplan.network.WALK_SPEED_KMH，4.5）/ walking speed (default: "
+                   "geoplan.network.WALK_SPEED_KMH, 4.5).")
 @click.option("--facilities", "facilities_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="设施表 / facilities: CSV, Excel, GeoJSON, GPKG or Shapefile with 经度/纬度/名称/类型.")
 @datum_opt("facilities", "设施")
@@ -63,7 +64,8 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
     cat = cat.with_modes(parse_modes(mode_args, cat), source="--mode")
     keys = resolve_types(types, cat)
     needed = {cat[t].mode for t in (keys or cat.keys)}
-    nets = load_networks(network_path, place=place, modes=needed, walk_speed_kmh=walk_speed)
+    speed = {} if walk_speed is None else {"walk_speed_kmh": walk_speed}  # None: the library's one default
+    nets = load_networks(network_path, place=place, modes=needed, **speed)
     fac = io.read_points(facilities_path, datum=facilities_datum, kind="facilities")
     dem = io.read_points(demand_path, datum=demand_datum, kind="demand")
     units = io.read_polygons(units_path, datum=units_datum) if units_path else None
