@@ -8,7 +8,6 @@ points inside them.
 
 from __future__ import annotations
 
-import codecs
 import dataclasses
 import io as _io
 import math
@@ -164,10 +163,7 @@ def _read_table(p: Path, file: str) -> tuple[pd.DataFrame, Any]:
     suffix = p.suffix.lower()
     geoms = None
     if suffix in (".csv", ".txt"):
-        raw = p.read_bytes()
-        # io's one sniffer; a UTF-8 byte-order mark is decisive (the sniffer can take an ASCII header
-        # behind a BOM for GBK, e.g. "锘縜rea_id": reported to io, stated here until it is fixed there).
-        text = decode_text(raw, encoding="utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else None, file=file)
+        text = decode_text(p.read_bytes(), file=file)  # io's one sniffer (a UTF-8 BOM is decisive there)
         try:
             frame = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False)
         except pd.errors.EmptyDataError as exc:

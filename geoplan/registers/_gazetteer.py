@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -353,17 +354,8 @@ class Gazetteer:
         InputError
             ``code`` is not in force, or ``date`` is before the code's last recorded event.
         """
-        d = _iso(date)
-        with self.store.transaction() as tx:
-            ev = self.events()
-            cur = self._current(code, ev)
-            self._check_sequence(str(code), d, "renamed", self._last_events(ev))
-            rec = {k: cur.get(k) for k in FIELDS}
-            rec.update(name=new_name, pinyin=pinyin or sign_pinyin(new_name, category=cur.get("category"),
-                                                                     wordlists=self.wordlists),
-                       approval_doc=approval_doc, date=d, event="renamed", previous_name=cur["name"],
-                       geometry=cur.get("geometry"), source=None)
-            return self._append(tx, [rec])
+        return self._change_one(code, date, "renamed", approval_doc, lambda cur: dict(
+            name=new_name, pinyin=pinyin or sign_pinyin(new_name, category=cur.get("category"), wordlists=self.wordlists)))
 
     def abolish(self, code: str, *, date: str | _dt.date, approval_doc: str | None = None) -> pd.DataFrame:
         """Record the abolition (撤销) of ``code``; its past stays readable.
@@ -387,14 +379,23 @@ class Gazetteer:
         InputError
             ``code`` is not in force, or ``date`` is before the code's last recorded event.
         """
+        return self._change_one(code, date, "abolished", approval_doc, lambda cur: {})
+
+    def _change_one(self, code: str, date: str | _dt.date, event: str, approval_doc: str | None,
+                    changes: Callable[[dict], dict]) -> pd.DataFrame:
+        """Append one ``event`` for the name in force under ``code``: its current record plus ``changes(current)``.
+
+        Read and write happen in one store transaction (BEGIN IMMEDIATE), so concurrent imports lose nothing.
+        """
         d = _iso(date)
         with self.store.transaction() as tx:
             ev = self.events()
             cur = self._current(code, ev)
-            self._check_sequence(str(code), d, "abolished", self._last_events(ev))
+            self._check_sequence(str(code), d, event, self._last_events(ev))
             rec = {k: cur.get(k) for k in FIELDS}
-            rec.update(approval_doc=approval_doc, date=d, event="abolished", previous_name=cur["name"],
+            rec.update(approval_doc=approval_doc, date=d, event=event, previous_name=cur["name"],
                        geometry=cur.get("geometry"), source=None)
+            rec.update(changes(cur))
             return self._append(tx, [rec])
 
     def export(self, path: str | os.PathLike, *, date: str | _dt.date | None = None, overwrite: bool = False) -> Path:
