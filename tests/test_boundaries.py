@@ -289,7 +289,7 @@ def test_cli_demo_and_lines(tmp_path):
     for f in ("report.md", "report.html", "report.xlsx", "map.html", "boundaries.gpkg"):
         assert (tmp_path / "d" / f).exists()
     text = (tmp_path / "d" / "report.md").read_text()
-    assert "非实测" in text and "surveyed" in text
+    assert "非实测" in text and "已实测" in text  # the 'surveyed' column under its Chinese label
     r = CliRunner().invoke(main, ["boundaries", "demo", "-o", str(tmp_path / "d")])
     assert r.exit_code == 2  # exists, no --overwrite
 

@@ -294,7 +294,7 @@ def test_suggest_colocated_bad_input(demo):
     with pytest.raises(InputError, match="between 0 and 1"):
         suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], targets=1.5)
     with pytest.raises(InputError, match="not among the types"):
-        suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], targets={"养老院": 0.5})
+        suggest_colocated(demo.network, demo.facilities, demo.demand, types=["社工站", "未保站"], targets={"敬老院": 0.5})
     # Some people are beyond every candidate within a 2-minute walk.  (With the 15-minute default nobody is since
     # snapping no longer puts buildings on tunnel nodes: every demo building is within 15 minutes of a candidate.)
     from geoplan.coverage.standards import load_catalogue

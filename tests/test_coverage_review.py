@@ -279,9 +279,10 @@ def test_zero_weight_everywhere_stops(demo):
     from geoplan.outputs._coverage_outputs import coverage_sections
 
     for lang, word in (("zh", "无法计算"), ("en", "n/a")):
-        table = next(sec.table for sec in coverage_sections(r, lang=lang) if sec.table is not None)
-        na = table[table["value"].isna() & table["target"].notna()]
-        assert len(na) and (na["shortfall"] == word).all()
+        table = next(sec.table for sec in coverage_sections(r, lang=lang)
+                     if sec.table is not None and "gap_text" in sec.table)  # the summary against targets
+        na = table[table["share_value"].isna() & table["share_target"].notna()]
+        assert len(na) and (na["gap_text"] == word).all()
 
 
 def test_cli_zero_weight_exit_2_naming_file_and_column(tmp_path, demo):

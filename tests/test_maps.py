@@ -12,6 +12,7 @@ from shapely.geometry import Point, box
 
 from geoplan.outputs import maps
 from geoplan.outputs import _map_legend  # internals: class colours
+from geoplan.outputs._i18n import label
 from geoplan._errors import CRSError, GeoplanError, InputError, OutputExistsError
 
 XSS = "<script>alert(1)</script>"
@@ -215,10 +216,11 @@ def test_suggested_sites_rank_gain_and_escaping(tmp_path, sites):
     assert "建议新址" in strings and text.count("L.featureGroup(") == 1
     assert text.count("L.marker(") == 1 and '"lat": 39.91' in text  # one loop over the sites' JSON
     # rank on the marker, rank and gain first in the popup, labels in Chinese
-    assert "排序</th><td>1</td>" in strings and "新增覆盖</th><td>1,520</td>" in strings
-    assert "新增覆盖</th><td>730.5</td>" in strings
+    gain = label("gain", "zh")  # the label table's wording
+    assert "排序</th><td>1</td>" in strings and f"{gain}</th><td>1,520</td>" in strings
+    assert f"{gain}</th><td>730.5</td>" in strings
     assert "类型</th><td>社工站</td>" in strings
-    assert "排序 2 · 新增覆盖 730.5" in strings  # default tooltip
+    assert f"排序 2 · {gain} 730.5" in strings  # default tooltip
     # user text escaped, and carried as JSON (never inside a JS template literal)
     assert XSS not in text and XSS not in strings
     assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in strings

@@ -10,18 +10,20 @@ def test_defaults_have_sources():
     for ft in cat:
         assert ft.sources, ft.key
     assert cat["elder_care_centre"].unit_target("street") == 0.8
-    assert cat["elder_care_centre"].unit_target("township") == 0.6
+    # 镇 and 乡 are judged together (乡镇 60 %); the per-kind rows are a breakdown without a target
+    assert cat["elder_care_centre"].unit_target("town_township") == 0.6
+    assert cat["elder_care_centre"].unit_target("township") is None
     assert cat["minor_protection"].unit_target("town") == 1.0
 
 
-@pytest.mark.parametrize("alias,key", [("未保站", "minor_protection"), ("社工站", "social_work"), ("日间照料中心", "elder_care_station"),
+@pytest.mark.parametrize("alias,key", [("未保站", "minor_protection"), ("社工站", "social_work"), ("日间照料中心", "day_care_centre"), ("敬老院", "rural_care_home"),
                                        ("街道综合养老服务中心", "elder_care_centre"), ("playground", None)])
 def test_aliases(alias, key):
     assert default_catalogue().resolve(alias) == key
 
 
 @pytest.mark.parametrize("code,kind", [("430302001000", "street"), ("430321100000", "town"), ("430321203000", "township"),
-                                       ("430302", None), ("430302450000", None), ("43030200100x", None)])
+                                       ("430302", "county"), ("430302001001", "community"), ("430302001201", "village"), ("430302450000", None), ("43030200100x", None)])
 def test_unit_kind_from_code(code, kind):
     assert unit_kind(code) == kind
 
@@ -33,7 +35,7 @@ def test_toml_override(tmp_path):
     cat = load_catalogue(p)
     ft = cat["elder_care_centre"]
     assert ft.mode == "drive" and ft.cutoff_min == 20
-    assert ft.unit_targets["street"] == 0.9 and ft.unit_targets["township"] == 0.6  # others kept
+    assert ft.unit_targets["street"] == 0.9 and ft.unit_targets["town_township"] == 0.6  # others kept
     assert "override" in ft.sources["cutoff_min"]
 
 
@@ -47,7 +49,7 @@ def test_yaml_override_and_new_type(tmp_path):
 
 @pytest.mark.parametrize("text,field", [
     ('[types.elder_care_centre]\ncutof_min = 20\n', "elder_care_centre"),
-    ('[types.social_work]\nweight = "pop_99"\n', "social_work.weight"),
+    ('[types.social_work]\nweight = ""\n', "social_work.weight"),
     ('[types.social_work.unit_targets]\nstreet = 80\n', "social_work.unit_targets.street"),
     ('[types.social_work]\nmode = "bike"\n', "social_work.mode"),
 ])

@@ -31,6 +31,20 @@ caller passes (:func:`geoplan.outputs.write_batch_summary`; ``geoplan batch`` do
 The modules: ``_areas`` (the areas table, outlines), ``_runner`` (one area: the Dask task),
 ``_provenance`` (``done.json``: what produced a result), this one (the run over all areas).
 
+Lost workers
+------------
+On a cluster (``scheduler=`` an address) a worker that dies while it runs an area -- killed, out
+of memory, its machine lost -- takes only that attempt with it: the scheduler notices the broken
+connection and runs the area again on another worker (after ``distributed.scheduler.allowed-failures``
+such deaths, 3 by default, the area is reported ``failed`` with ``KilledWorker``).  The task needs
+no Dask ``retries`` for this (those re-run a task that *raised*; :func:`run_area` never raises, an
+area that fails is a row of the summary, and would fail again).  Re-running is safe because an
+area's folder is written to a hidden temporary folder and renamed into place whole
+(:func:`geoplan._output.output_folder`), so a killed attempt leaves at most a temporary folder,
+never a partial ``areas/<area_id>/``; the next attempt's writer and the end of the run clear it
+(on another machine's worker: :func:`_clear_lost_writers`).  If the scheduler or the ``geoplan
+batch`` process itself dies, run the same command again: finished areas are skipped.
+
 Memory
 ------
 ``peak_rss_mb`` is the peak resident memory of the worker process while the
@@ -51,6 +65,9 @@ import contextlib
 import errno
 import logging
 import os
+import shutil
+import socket
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -59,7 +76,7 @@ import numpy as np
 import pandas as pd
 
 from geoplan._errors import GeoplanError, InputError, OutputExistsError
-from geoplan._output import _check_shape, _resolve, sweep_stale, write_csv, write_marker
+from geoplan._output import _check_shape, _resolve, read_marker, sweep_stale, write_csv, write_marker
 from geoplan.batch._areas import Area, area_catalogue, check_area_ids, read_areas
 from geoplan.batch._provenance import _area_files, _finished, _options, fingerprint, read_marker_kind, same_provenance
 from geoplan.batch._runner import run_area
@@ -214,6 +231,7 @@ def run_batch(
 
         with _client(scheduler, n_workers) as client:
             run_id = uuid.uuid4().hex[:8]
+            started = time.time()
             futures = {}
             for a in todo:
                 fut = client.submit(run_area, a, str(out), buffer_m=buffer_m, suggest=suggest, lang=lang,
@@ -229,7 +247,7 @@ def run_batch(
                     rec = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. the worker died (KilledWorker)
                     rec = {"area_id": a.area_id, "name": a.name, "status": "failed",
-                           "error_type": type(exc).__name__, "error": str(exc)}
+                           "error_type": type(exc).__name__, "error": _task_error(exc)}
                 records[a.area_id] = rec
                 if rec["status"] == "ok":
                     log.info("[%d/%d] area %s ok in %.1f s, peak RSS %.0f MB", i, len(todo), a.area_id,
@@ -245,6 +263,9 @@ def run_batch(
                                   "error": f"result folder {out / 'areas' / a.area_id} is missing or incomplete",
                                   "output": ""}
     sweep_stale(out / "areas")  # temporary folders of workers that died during this run
+    if todo:  # ... and of workers on other machines, which sweep_stale cannot see are dead
+        _clear_lost_writers(out / "areas", {aid for aid, r in records.items() if r.get("status") == "ok"},
+                            since=started - _CLOCK_SLACK_S)
     rows = [records[a.area_id] for a in area_list]
     summary = pd.DataFrame(rows)
     extra = sorted(c for c in summary.columns if c.endswith(("_covered", "_mode")))
@@ -267,6 +288,56 @@ def run_batch(
     if (summary["error_type"] == "DiskFull").any():  # the run failed, not the area: say so (CLI: exit 2)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
     return summary
+
+
+def _task_error(exc: BaseException) -> str:
+    """The summary's ``error`` for a task that did not return (run_area itself never raises)."""
+    if type(exc).__name__ == "KilledWorker":  # every worker that tried the area died (memory, kill, lost machine)
+        return ("每次运行该地区时工作进程都中断（内存不足？请看工作进程日志）/ every worker that ran this area died "
+                f"(out of memory? see the worker logs): {exc}")
+    return str(exc)
+
+
+#: Clock difference tolerated between this machine and the workers' (seconds).
+_CLOCK_SLACK_S = 60.0
+
+
+def _clear_lost_writers(areas: Path, finished: set[str], *, since: float) -> list[Path]:
+    """Remove the half-written area folders of workers on other machines that died during this run.
+
+    :func:`geoplan._output.sweep_stale` removes a temporary folder only when its writer is known to be
+    gone, which on another host it cannot check (only after a week).  Once every task of the run has
+    returned, a temporary area folder written by another host since the run began, for an area that
+    this run has finished, belongs to a lost worker (Dask ran the area again elsewhere): nothing in it
+    is still needed.  Complete results (marker ``temporary: false``) are left to ``sweep_stale``.
+
+    Returns the folders removed.
+    """
+    removed = []
+    here = socket.gethostname()
+    try:
+        entries = list(areas.iterdir())
+    except OSError:
+        return removed
+    for q in entries:
+        if not (q.name.startswith(".") and q.name.endswith(".tmp")) or q.name.endswith(".old.tmp") or q.is_symlink():
+            continue
+        rec = read_marker(q) or {}
+        try:
+            created = float(rec.get("created_ts"))
+        except (TypeError, ValueError):
+            continue
+        if (rec.get("temporary") is True and rec.get("kind") == "area" and rec.get("final") in finished
+                and rec.get("host") not in (None, here) and created >= since):
+            try:
+                shutil.rmtree(q)
+            except OSError as exc:
+                log.debug("could not remove %s: %s", q, exc)
+                continue
+            log.info("removed %s, left by a worker on %s that died while writing area %s", q.name, rec["host"],
+                     rec["final"])
+            removed.append(q)
+    return removed
 
 
 def _batch_folder(output: str | os.PathLike) -> Path:

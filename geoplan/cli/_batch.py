@@ -13,7 +13,8 @@ from geoplan.cli._common import lang_opt, output_opt, overwrite_opt
 @click.argument("areas", type=click.Path(exists=True, dir_okay=False))
 @output_opt
 @click.option("--scheduler", default=None, metavar="ADDR",
-              help="已有 Dask 集群调度器地址 / use an existing Dask cluster, e.g. tcp://host:8786 (default: a local cluster).")
+              help="已有 Dask 集群调度器地址 / use an existing Dask cluster, e.g. tcp://host:8786 (default: a local "
+                   "cluster); its workers must see the same input and output paths.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="本地集群工作进程数 / worker processes of the local cluster.")
 @click.option("--buffer-m", type=click.FloatRange(min=0), default=2000, show_default=True,
@@ -38,7 +39,10 @@ def command(areas, output, scheduler, workers, buffer_m, no_service_areas, confi
     方式 column overrides modes as --mode does: `drive` for every type,
     `殡仪馆=drive;社工站=walk` per type.  The summary names the mode of each
     type ({type}_mode).  A failing area is reported in the summary and the
-    others go on.  Prints the summary path; exit code 1 when any area failed.
+    others go on.  On a cluster (--scheduler) an area whose worker dies is run
+    again on another worker; an area folder appears only complete.  If the
+    scheduler dies, run the same command again.  Prints the summary path;
+    exit code 1 when any area failed.
 
     \b
     Example:

@@ -153,9 +153,12 @@ def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_l
     with output_folder(output, overwrite=overwrite) as tmp:
         reg.to_file(Path(tmp) / "markers.gpkg", driver="GPKG")
         write_csv(hist, Path(tmp) / "history.csv")
-        paths = write_report(tmp, title="界线联检 / joint inspection " + date_, lang=lang, sections=[
-            Section("界桩状态 / marker status", table=reg["status"].value_counts().rename_axis("status").reset_index()),
-            Section("记录 / records", table=hist)])
+        zh = lang == "zh"
+        counts = reg["status"].value_counts().rename_axis("status").rename("count").reset_index()
+        paths = write_report(tmp, title=(f"界线联检报告（{date_}）" if zh else f"Joint boundary inspection, {date_}"),
+                             lang=lang, sections=[
+                                 Section("界桩状态" if zh else "Marker status", table=counts),
+                                 Section("联检记录" if zh else "Records", table=hist)])
     echo_paths({k: Path(output) / Path(p).name for k, p in paths.items()})
 
 

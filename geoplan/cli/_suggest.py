@@ -6,7 +6,8 @@ import click
 
 from geoplan._errors import InputError
 from geoplan.cli._common import (
-    check_kwargs, check_opts, datum_opt, echo_paths, lang_opt, mode_opt, output_opt, overwrite_opt, resolve_types,
+    check_kwargs, check_opts, datum_opt, echo_paths, lang_opt, mode_opt, output_opt, overwrite_opt, parse_weights,
+    resolve_types, weight_opt,
 )
 
 
@@ -38,7 +39,7 @@ from geoplan.cli._common import (
               help="多类时：合址每处节省的费用 / several types: saving for a facility sharing a building.")
 @click.option("--indicator", type=click.Choice(["people", "units"]), default="people", show_default=True,
               help="reach_target 的指标：覆盖人口比例或有设施的单位比例 / people covered or units with a facility.")
-@click.option("--weight", help="需求权重列（缺省按类型：pop / pop_60 / pop_0_17）/ demand column to weigh by (default: the type's).")
+@weight_opt
 @click.option("--capacity", "capacity",
               help="容量（床位/服务名额）：列名，或统一数值（无该列值的站点）/ capacity per site: a column name, or one "
                    "number for every site without its own 'capacity' (mclp, pmedian).")
@@ -52,8 +53,8 @@ from geoplan.cli._common import (
 @lang_opt
 def command(use_demo, network_path, mode_args, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
             units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, site_cost, saving, indicator,
-            weight, capacity, solver, time_limit, config_path, invalid_units, allow_empty_units, allow_outside,
-            allow_far_facilities, allow_zero_weight, basemap, output, overwrite, lang):
+            weight_args, capacity, solver, time_limit, config_path, invalid_units, allow_empty_units, allow_outside,
+            allow_far_facilities, allow_zero_weight, other_types, basemap, output, overwrite, lang):
     """选址建议：保留现有设施，给出排序的新址及建设前后指标 / suggest new sites.
 
     \b
@@ -79,6 +80,7 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     cat = standards.load_catalogue(config_path)
     cat = cat.with_modes(parse_modes(mode_args, cat), source="--mode")
     types = resolve_types(facility_type, cat)
+    weights = parse_weights(weight_args, cat, types) or {}
     modes = {t: cat[t].mode for t in types}
     if len(set(modes.values())) > 1:
         raise InputError("co-located site suggestion measures every type on one network, but the modes differ ("
@@ -98,11 +100,13 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
         dem = io.read_points(demand_path, datum=demand_datum, kind="demand")
         units = io.read_polygons(units_path, datum=units_datum) if units_path else None
     cand = io.read_points(candidates_path, datum=candidates_datum, kind="points") if candidates_path else None
-    checks = check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities, allow_zero_weight)
+    checks = check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities, allow_zero_weight,
+                          other_types)
     if len(types) > 1:
         # Several types: one model (least cost to reach every type's target); single-type options do not apply.
         ctx = click.get_current_context()
-        given = [f"--{n}" if n != "p" else "-p" for n in ("model", "p", "indicator", "capacity", "weight")
+        given = [{"p": "-p", "weight_args": "--weight"}.get(n, f"--{n}")
+                 for n in ("model", "p", "indicator", "capacity", "weight_args")
                  if ctx.get_parameter_source(n) == click.core.ParameterSource.COMMANDLINE]
         if given:
             raise InputError(f"{', '.join(given)} apply to one --type; with several types each type's target is reached at "
@@ -113,7 +117,8 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     else:
         res = suggest.suggest_sites(net, fac, dem, facility_type=types[0], candidates=cand, units=units, model=model, p=p,
                                     target=target, indicator=indicator, catalogue=cat, solver=solver, time_limit=time_limit,
-                                    spacing_m=spacing, capacity=_capacity_arg(capacity), weight=weight, checks=checks)
+                                    spacing_m=spacing, capacity=_capacity_arg(capacity), weight=weights.get(types[0]),
+                                    checks=checks)
     echo_paths(res.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note))
 
 

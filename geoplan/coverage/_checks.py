@@ -31,6 +31,12 @@ CHECK_NAMES = {
     "facility_far_from_network": ("设施距路网过远，未参与出行时间计算（仍计入所在单位的设施覆盖）",
                                   "Facility far from the network, left out of travel times (still counted in its unit)"),
     "demand_far_from_network": ("需求点距路网过远，计为未覆盖", "Demand far from the network, counted as uncovered"),
+    # register rows left out of assess (geoplan.coverage._register)
+    "facility_planned": ("规划设施，未计入", "Planned facility, not counted"),
+    "facility_under_construction": ("在建设施，未计入", "Facility under construction, not counted"),
+    "facility_closed": ("停用设施，未计入", "Closed facility, not counted"),
+    "facility_built_after_as_of": ("评估时点后建成，未计入", "Built after the as-of date, not counted"),
+    "facility_type_skipped": ("设施目录以外的类型，已跳过", "Type outside the catalogue, skipped"),
 }
 CHECK_COLUMNS = ["check", "item", "name", "file", "row", "detail_zh", "detail_en"]
 #: Default largest share of demand (points or people) allowed outside every unit.

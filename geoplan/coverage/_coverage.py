@@ -21,9 +21,10 @@ import pandas as pd
 import shapely
 
 from geoplan._errors import CRSError, InputError
-from geoplan.coverage import _checks
+from geoplan.coverage import _checks, _villages
 from geoplan.coverage._engine import nearest_points
 from geoplan.coverage._indicators import _indicators
+from geoplan.coverage._register import OTHER_TYPES, counted_rows, parse_as_of, weight_column, with_weights
 from geoplan.coverage._service import service_areas, two_step_fca
 from geoplan.coverage.standards import Catalogue, default_catalogue
 from geoplan.io._checks import _check_duplicates, _check_point_geometry, _check_pop_parts, source_rows
@@ -72,7 +73,10 @@ class CoverageResult:
         ``too_far`` and per type ``{type}_min`` (minutes to the nearest, door to door: access stretch, partial edges and network),
         ``{type}_nearest`` (facility id) and ``{type}_covered``.
     facilities
-        GeoDataFrame aligned to the input facilities with ``type``, ``unit_code``, ``snap_m``, ``too_far``.
+        GeoDataFrame of the input facilities that count (built; by ``as_of``; types in the catalogue),
+        with the input's index labels, and ``type`` (key), ``unit_code``, ``snap_m``, ``too_far``.  The
+        rows left out are rows of ``checks`` (``facility_planned``, ``facility_under_construction``,
+        ``facility_closed``, ``facility_built_after_as_of``, ``facility_type_skipped``).
     service_areas
         One polygon per facility (``facility_id``, ``type``).
     service_areas_by_type
@@ -81,7 +85,8 @@ class CoverageResult:
         GeoDataFrame of admin units × types: ``unit_code``, ``unit_name``, ``unit_kind``,
         ``type``, ``n_facilities``, ``has_facility`` (facilities registered in the unit, also
         those too far from the road to take part in the travel times), people and covered people for
-        pop/pop_60/pop_0_17 with shares, ``median_min``, ``p90_min``.
+        pop/pop_60/pop_0_17 with shares, ``median_min``, ``p90_min``; ``level`` (township/village),
+        ``parent_code``, and for villages ``reached``; each township followed by its villages.
     summary
         One row per type and indicator with ``value``, ``target``, ``passed`` and ``shortfall``.
     gaps
@@ -104,6 +109,8 @@ class CoverageResult:
         ``"facilities"``, aligned to the inputs: snapped way (position in
         :meth:`geoplan.network.Network.ways`), end nodes, position
         along the edge, access distance — for later steps to reuse.
+    as_of
+        The as-of date of the run (``datetime.date``), None when every built facility counted.
     """
 
     demand: Any
@@ -120,9 +127,10 @@ class CoverageResult:
     checks: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame())
     network_reports: dict = dataclasses.field(default_factory=dict)
     snaps: dict = dataclasses.field(default_factory=dict)
+    as_of: Any = None
 
     def save(self, folder: str | Path, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm", data_note: str = "",
-             title: str | None = None) -> dict:
+             title: str | None = None, area: str | None = None, date: str | None = None, map: bool = True) -> dict:
         """Write the report folder (Markdown/HTML/Excel report, GeoPackage and GeoJSON layers, HTML map).
 
         The folder is written all-or-nothing; an existing folder is replaced only with ``overwrite=True``.
@@ -140,12 +148,18 @@ class CoverageResult:
         data_note
             A note on the data sources, printed in the report.
         title
-            Report title (default: the standard title in ``lang``).
+            Report title (default: the area, the year of ``as_of`` and the standard title in ``lang``).
+        area
+            The area assessed (评估范围), in the title and the overview.
+        date
+            Report date printed (default ``SOURCE_DATE_EPOCH``, else today).
+        map
+            Write the web map ``map.html`` (False: no map, e.g. to save time on very many points).
 
         Returns
         -------
         dict of str to Path
-            The paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``geojson``, ``map``.
+            The paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``geojson``, ``map`` (with ``map=True``).
 
         Raises
         ------
@@ -154,7 +168,8 @@ class CoverageResult:
         """
         from geoplan.outputs._coverage_outputs import write_coverage
 
-        return write_coverage(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note, title=title)
+        return write_coverage(self, folder, lang=lang, overwrite=overwrite, basemap=basemap, data_note=data_note,
+                              title=title, area=area, date=date, map=map)
 
 
 _where = _checks._where  # one helper, in _checks (which _coverage imports): no import cycle
@@ -181,6 +196,7 @@ def assess(
     demand: gpd.GeoDataFrame,
     *,
     units: gpd.GeoDataFrame | None = None,
+    villages: pd.DataFrame | None = None,
     catalogue: Catalogue | None = None,
     types: Iterable[str] | None = None,
     modes: str | Mapping[str, str] | None = None,
@@ -192,6 +208,9 @@ def assess(
     max_outside_share: float = _checks.MAX_OUTSIDE_SHARE,
     allow_far_facilities: bool = False,
     allow_zero_weight: bool = False,
+    as_of: Any = None,
+    other_types: str = "error",
+    weights: Mapping[str, str] | None = None,
 ) -> CoverageResult:
     """Assess how well facilities cover demand by the road network.
 
@@ -208,6 +227,11 @@ def assess(
         GeoDataFrame of demand points with ``pop`` and optionally ``pop_60``, ``pop_0_17``.
     units
         Optional GeoDataFrame of admin units with ``code`` and ``name``.
+    villages
+        Optional village-level units (村/社区) with ``code`` (12 digits) and ``name``: polygons, seat
+        points, or a table without geometry.  Demand gets ``village_code`` by polygon or by the nearest seat
+        among the villages of its township; facilities from their ``village_code`` column, else
+        spatially; the unit table then lists each township followed by its villages (``level``).
     catalogue
         Facility types and targets (default :func:`geoplan.coverage.default_catalogue`).
     types
@@ -241,6 +265,21 @@ def assess(
         ``pop_0_17``) is 0 for every demand point; its people indicators are then
         reported as not computable, never as a shortfall of 0 (default: InputError
         naming the file and column).
+    as_of
+        Evaluate the state at this date (``datetime.date`` or ISO text such as ``"2022-12-31"``; a year
+        alone means its end): a facility counts when its status is built and its ``year_built`` is
+        missing or not after the as-of year; later ones are listed in ``checks``
+        (``facility_built_after_as_of``).  Closed facilities never count.  Without it, every built
+        facility counts.  Planned, under-construction and closed facilities never count and are listed
+        in ``checks`` (``facility_planned``, ``facility_under_construction``, ``facility_closed``);
+        the notes give the counts (see :mod:`geoplan.coverage._register`).
+    other_types
+        ``"error"`` (default): a facility whose type is not in the catalogue is an InputError naming file,
+        row and value; ``"skip"``: such rows are left out, listed in ``checks``
+        (``facility_type_skipped``) and counted by type in the notes.
+    weights
+        Type (key or Chinese name) → demand column to weigh it by instead of its catalogue weight
+        (any numeric column, e.g. ``{"社工站": "低保户数"}``).
 
     Returns
     -------
@@ -254,8 +293,12 @@ def assess(
         No network for a type's mode.
     """
     catalogue = (catalogue or default_catalogue()).with_modes(modes, source="mode override (modes=)")
+    catalogue = with_weights(catalogue, weights, source="weight override (weights=)")
+    as_of = parse_as_of(as_of)
     notes: list[str] = []
-    fac, type_list = _checked_facilities(facilities, demand, catalogue, types)
+    check_rows: list[dict] = []
+    fac, type_list = _checked_facilities(facilities, demand, catalogue, types, as_of=as_of, other_types=other_types,
+                                         notes=notes, check_rows=check_rows)
     dem = _checked_demand(facilities, demand, units, catalogue, type_list, allow_zero_weight=allow_zero_weight,
                           notes=notes)
     has_capacity = "capacity" in fac.columns and pd.to_numeric(fac["capacity"], errors="coerce").notna().any()
@@ -267,12 +310,12 @@ def assess(
     used = {t: nets[catalogue[t].mode] for t in type_list}
     used_modes = list(dict.fromkeys(net.mode for net in used.values()))
     first_net = used[type_list[0]]
-    check_rows: list[dict] = []
 
     if units is not None:
         units = _unit_checks(units, dem, fac, demand, first_net, invalid_units=invalid_units,
                              allow_outside=allow_outside, allow_empty_units=allow_empty_units,
                              max_outside_share=max_outside_share, notes=notes, check_rows=check_rows)
+    vil, vkind = _villages.village_step(units, villages, dem, fac, crs=first_net.crs)
     snaps, limits = _snap_inputs(nets, used, used_modes, first_net, dem, fac, demand, facilities,
                                  max_snap_m=max_snap_m)
     _far_checks(dem, fac, demand, facilities, first_net, type_list, catalogue, limits,
@@ -280,7 +323,9 @@ def assess(
     sa_all, sa_by_type = _measure_types(dem, fac, catalogue, type_list, used, snaps, first_net,
                                         has_capacity=has_capacity, with_service_areas=with_service_areas)
 
-    unit_table, summary, gaps = _indicators(dem, fac, units, catalogue, type_list)
+    seat_min = (_villages.seat_minutes(vil, fac, {m: s[1] for m, s in snaps.items()}, used, catalogue, type_list,
+                                       max_snap_m=max_snap_m) if vkind == "point" else None)
+    unit_table, summary, gaps = _indicators(dem, fac, units, catalogue, type_list, villages=vil, seat_min=seat_min)
     report = dict(first_net.report)
     for m in used_modes:
         rep = nets[m].report
@@ -303,14 +348,24 @@ def assess(
         checks=pd.DataFrame(check_rows, columns=_checks.CHECK_COLUMNS),
         network_reports={m: dict(nets[m].report) for m in used_modes},
         snaps={m: {"demand": snaps[m][0], "facilities": snaps[m][1]} for m in used_modes},
+        as_of=as_of,
     )
 
 
 # --------------------------------------------------------------------------- the steps of assess
 
 
-def _checked_facilities(facilities, demand, catalogue: Catalogue, types):
-    """Facilities with canonical types, and the types to assess; raises on the first bad input."""
+def _checked_facilities(facilities, demand, catalogue: Catalogue, types, *, as_of=None, other_types: str = "error",
+                        notes: list, check_rows: list):
+    """The facilities that count (canonical types; built, by ``as_of``), and the types to assess.
+
+    Raises on the first bad input; the rows left out (status, year built, skipped types) go to
+    ``check_rows`` and their counts to ``notes`` (:func:`geoplan.coverage._register.counted_rows`).
+    """
+    if other_types not in OTHER_TYPES:
+        raise InputError(f"other_types must be one of {', '.join(OTHER_TYPES)}, not {other_types!r}",
+                         field="other_types")
+    as_of = parse_as_of(as_of)
     _require_columns(facilities, ["id", "type"], "facilities")
     _require_columns(demand, ["pop"], "demand points")
     if len(demand) == 0:
@@ -326,16 +381,22 @@ def _checked_facilities(facilities, demand, catalogue: Catalogue, types):
                          **_where(facilities, rows[1]), field="id")
 
     resolved = facilities["type"].map(catalogue.resolve)
-    if resolved.isna().any():
+    if resolved.isna().any() and other_types != "skip":
         bad = resolved.index[resolved.isna()][0]
         raise InputError(
             f"unknown facility type {facilities.loc[bad, 'type']!r}; known: {', '.join(catalogue.keys)} "
-            "(or their Chinese names)",
+            "(or their Chinese names); to leave such rows out and list them, pass other_types='skip' "
+            "(CLI --other-types skip)",
             **_where(facilities, bad),
             field="type",
         )
     fac = facilities.copy()
     fac["type"] = resolved
+    keep, rows, lines = counted_rows(fac, facilities, resolved.isna(), catalogue, as_of=as_of,
+                                     other_types=other_types)
+    check_rows += rows
+    notes.extend(Note(zh, en) for zh, en in lines)
+    fac = fac[keep]
     type_list = list(dict.fromkeys(catalogue.resolve(t) or t for t in types)) if types is not None else catalogue.keys
     for t in type_list:
         catalogue[t]  # raises on unknown
@@ -373,6 +434,11 @@ def _checked_demand(facilities, demand, units, catalogue: Catalogue, type_list: 
         pops[col] = dem[col] = _numeric_column(demand, col, what="population", file=demand.attrs.get("source"),
                                                rows=labels, required=True, nonneg=True)
     _check_pop_parts(pops, fields={}, file=demand.attrs.get("source"), rows=labels)
+    for t in type_list:
+        wcol = catalogue[t].weight
+        if wcol not in ("pop", "pop_60", "pop_0_17") and wcol not in pops:
+            # Any demand column may weigh a type (低保户数, 留守儿童数...): same checks as the people columns.
+            pops[wcol] = dem[wcol] = weight_column(demand, wcol, labels=labels)
 
     for t in type_list:
         wcol = catalogue[t].weight

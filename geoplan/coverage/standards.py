@@ -1,9 +1,12 @@
 """Facility types, service standards and policy targets, each with its source.
 
-The defaults below are the figures of ``shared/DESIGN.md`` §1–2.  Some come
-from secondary sources and are marked *(unverified)*; all are defaults that a
-planner overrides from a TOML or YAML file (:func:`load_catalogue`), never
-hard-wired law.
+The defaults are the figures of ``shared/DESIGN.md`` §1–2 (types and sources in
+``_facility_types``).  Some come from secondary sources and are marked *(unverified)*; all are
+defaults that a planner overrides from a TOML or YAML file (:func:`load_catalogue`), never
+hard-wired law.  The catalogue holds the types assessed by default (:data:`DEFAULT_TYPES`) and
+further built-in types known by name and assessed when asked for (:data:`EXTRA_TYPES`: 敬老院,
+日间照料中心, 互助养老, 儿童之家, 婚姻登记处, 殡仪馆, 公益性公墓, 慈善工作站); a config file
+that names one of those adds it to the assessed types.
 
 Example override file (``targets.toml``)::
 
@@ -13,11 +16,14 @@ Example override file (``targets.toml``)::
 
     [types.elder_care_centre.unit_targets]
     street = 0.8            # this year's target: 80 % of streets have a centre
-    town = 0.6
-    township = 0.6
+    town_township = 0.6     # 乡镇: 镇 and 乡 together
 
     [types.social_work]
     people_target = 0.3
+    weight = "低保户数"      # any demand column
+
+    [types.mutual_aid_elder_care]
+    village_measure = "reach"   # villages reached within the cutoff, not only villages with a point
 """
 
 from __future__ import annotations
@@ -30,163 +36,38 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from geoplan._errors import InputError
+from geoplan.coverage._facility_types import (
+    DEFAULT_TYPES, EXTRA_TYPES, LEVEL_VALUES, VILLAGE_MEASURES, WEIGHTS, Bilingual, FacilityType,
+)
+from geoplan.coverage._units import KIND_GROUPS, KIND_LABELS, TOWNSHIP_KINDS, VILLAGE_KINDS, unit_kind
 
 __all__ = [
-    "UNIT_KINDS", "WEIGHTS", "FacilityType", "DEFAULT_TYPES", "Catalogue", "default_catalogue", "load_catalogue",
-    "unit_kind",
+    "UNIT_KINDS", "TARGET_KINDS", "WEIGHTS", "FacilityType", "DEFAULT_TYPES", "EXTRA_TYPES", "Catalogue",
+    "default_catalogue", "load_catalogue", "unit_kind",
 ]
 
-#: Kinds of township-level unit by the 3 digits after the county part of the
-#: 12-digit statistical code (国家统计局《统计用区划代码》编制规则).
-UNIT_KINDS = {"street": "街道", "town": "镇", "township": "乡"}
-WEIGHTS = ("pop", "pop_60", "pop_0_17")
-
-
-@dataclasses.dataclass(frozen=True)
-class FacilityType:
-    """One kind of civil-affairs facility and how its coverage is judged.
-
-    Attributes
-    ----------
-    key
-        Canonical English key (``elder_care_centre`` ...).
-    name_zh, name_en
-        Display names.
-    mode
-        Network the catchment is measured on: ``walk`` or ``drive``.
-    cutoff_min
-        Catchment in minutes of travel.
-    weight
-        Demand column whose people the facility serves: ``pop``, ``pop_60`` or ``pop_0_17``.
-    unit_targets
-        Target share of admin units (by kind: ``street``/``town``/``township``,
-        or ``any`` for units whose kind is unknown) that have at least one facility.
-    people_target
-        Target share of ``weight`` people within the cutoff (None: reported, not judged).
-    aliases
-        Names that mean this type in a facility file's 类型 column.
-    sources
-        Where each default comes from.
-    """
-
-    key: str
-    name_zh: str
-    name_en: str
-    mode: str
-    cutoff_min: float
-    weight: str
-    unit_targets: Mapping[str, float]
-    people_target: float | None
-    aliases: tuple[str, ...] = ()
-    sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
-
-    def unit_target(self, kind: str | None) -> float | None:
-        """Target share of units with a facility for a unit kind (falls back to ``any``).
-
-        Parameters
-        ----------
-        kind
-            ``"street"``, ``"town"``, ``"township"`` (:func:`unit_kind`) or None.
-
-        Returns
-        -------
-        float or None
-            The target share (0–1), the ``any`` target when the kind has none, or None without either.
-        """
-        if kind in self.unit_targets:
-            return self.unit_targets[kind]
-        return self.unit_targets.get("any")
-
-    def name(self, lang: str = "zh") -> str:
-        """The type's display name.
-
-        Parameters
-        ----------
-        lang
-            ``"zh"`` for the Chinese name; anything else gives the English.
-
-        Returns
-        -------
-        str
-        """
-        return self.name_zh if lang == "zh" else self.name_en
-
-
-_GB50180 = "GB 50180-2018 城市居住区规划设计标准 (15/10/5-minute life circles: 800–1,000 m / 500 m / 300 m walk)"
-_XT = "湘潭市民政局年度目标 (DESIGN.md §1): street centres 80 %, township centres 60 % a year"
-
-DEFAULT_TYPES: tuple[FacilityType, ...] = (
-    FacilityType(
-        key="elder_care_centre",
-        name_zh="街道/乡镇综合养老服务中心",
-        name_en="Street/township comprehensive elder-care centre",
-        mode="walk",
-        cutoff_min=15.0,
-        weight="pop_60",
-        unit_targets={"street": 0.8, "town": 0.6, "township": 0.6, "any": 0.8},
-        people_target=None,
-        aliases=("综合养老服务中心", "街道综合养老服务中心", "乡镇综合养老服务中心", "养老服务中心", "养老院", "敬老院", "elder_care_centre"),
-        sources={
-            "cutoff_min": "15-minute elder-care service circle; " + _GB50180,
-            "unit_targets": _XT,
-            "weight": "people aged 60+ (national definition of 老年人, 老年人权益保障法 art. 2)",
-        },
-    ),
-    FacilityType(
-        key="elder_care_station",
-        name_zh="社区养老服务站",
-        name_en="Community elder-care station",
-        mode="walk",
-        cutoff_min=5.0,
-        weight="pop_60",
-        unit_targets={},
-        people_target=1.0,
-        aliases=("社区养老服务站", "养老服务站", "日间照料中心", "社区日间照料中心", "老年服务站", "elder_care_station"),
-        sources={
-            "cutoff_min": "5-minute life circle, ≤ 300 m walk: GB 50180-2018 App. B (unverified)",
-            "people_target": "end state 'full coverage' of community facilities (DESIGN.md §1)",
-        },
-    ),
-    FacilityType(
-        key="minor_protection",
-        name_zh="未成年人保护工作站",
-        name_en="Minor-protection station",
-        mode="walk",
-        cutoff_min=15.0,
-        weight="pop_0_17",
-        unit_targets={"any": 1.0},
-        people_target=None,
-        aliases=("未成年人保护工作站", "未保站", "未成年人保护站", "minor_protection"),
-        sources={
-            "unit_targets": "未成年人保护法 (2020) art. 81: every township and street sets up a station; "
-            "yearly targets (e.g. 20 % of towns) are set locally",
-            "cutoff_min": "15-minute life circle, " + _GB50180,
-        },
-    ),
-    FacilityType(
-        key="social_work",
-        name_zh="乡镇/街道社工站",
-        name_en="Township/street social-work station",
-        mode="walk",
-        cutoff_min=15.0,
-        weight="pop",
-        unit_targets={"any": 1.0},
-        people_target=None,
-        aliases=("社工站", "乡镇社工站", "街道社工站", "社会工作服务站", "乡镇（街道）社工站", "social_work"),
-        sources={
-            "unit_targets": "14th Five-Year Plan for civil affairs: basic full coverage of township/street social-work stations",
-            "cutoff_min": "15-minute life circle, " + _GB50180,
-        },
-    ),
-)
+#: Chinese names of the township- and village-level unit kinds (labels of every kind: ``_units.KIND_LABELS``).
+UNIT_KINDS = {k: KIND_LABELS[k][0] for k in (*TOWNSHIP_KINDS, *VILLAGE_KINDS)}
+#: Keys allowed in ``unit_targets``.
+TARGET_KINDS = (*TOWNSHIP_KINDS, *VILLAGE_KINDS, *KIND_GROUPS, "any")
 
 
 @dataclasses.dataclass(frozen=True)
 class Catalogue:
-    """The facility types in force for a run, looked up by key or alias."""
+    """The facility types in force for a run, looked up by key or alias.
+
+    ``types`` are assessed by default (``keys``); ``extra`` are known types (names resolve, ``[]``
+    and :meth:`subset` find them) assessed only when asked for.
+    """
 
     types: tuple[FacilityType, ...] = DEFAULT_TYPES
     source: str = "geoplan defaults (shared/DESIGN.md §1–2)"
+    extra: tuple[FacilityType, ...] = EXTRA_TYPES
+
+    def __post_init__(self):
+        # a type assessed is not also extra (e.g. Catalogue(types, source) built from a subset)
+        keys = {t.key for t in self.types}
+        object.__setattr__(self, "extra", tuple(t for t in self.extra if t.key not in keys))
 
     def __iter__(self):
         return iter(self.types)
@@ -196,14 +77,19 @@ class Catalogue:
 
     @property
     def keys(self) -> list[str]:
-        """The type keys, in catalogue order."""
+        """The keys of the types assessed by default, in catalogue order."""
         return [t.key for t in self.types]
 
+    @property
+    def known_keys(self) -> list[str]:
+        """The keys of every known type: the assessed ones, then the extra ones."""
+        return [t.key for t in (*self.types, *self.extra)]
+
     def __getitem__(self, key: str) -> FacilityType:
-        for t in self.types:
+        for t in (*self.types, *self.extra):
             if t.key == key:
                 return t
-        raise InputError(f"unknown facility type {key!r}; known: {', '.join(self.keys)}", field="type")
+        raise InputError(f"unknown facility type {key!r}; known: {', '.join(self.known_keys)}", field="type")
 
     def resolve(self, name: Any) -> str | None:
         """Map a value from a file's 类型 column to a type key (None if unknown).
@@ -211,8 +97,8 @@ class Catalogue:
         Parameters
         ----------
         name
-            A cell value: a key, an alias, the Chinese name or the English name (any case);
-            surrounding spaces are ignored.
+            A cell value: a key, an alias, the Chinese name or the English name (any case) of an
+            assessed or an extra type (assessed types first); surrounding spaces are ignored.
 
         Returns
         -------
@@ -222,18 +108,19 @@ class Catalogue:
         if name is None or (isinstance(name, float) and math.isnan(name)):
             return None
         text = str(name).strip()
-        for t in self.types:
-            if text == t.key or text in t.aliases or text == t.name_zh or text.lower() == t.name_en.lower():
+        low = text.lower()
+        for t in (*self.types, *self.extra):
+            if text == t.key or text in t.aliases or text == t.name_zh or low == t.name_en.lower():
                 return t.key
         return None
 
     def subset(self, keys: Iterable[str]) -> "Catalogue":
-        """A catalogue of only these types, in the order given.
+        """A catalogue assessing only these types, in the order given (the others stay known).
 
         Parameters
         ----------
         keys
-            Type keys.
+            Type keys (assessed or extra).
 
         Returns
         -------
@@ -245,18 +132,24 @@ class Catalogue:
         InputError
             An unknown key (field ``type``).
         """
-        return Catalogue(tuple(self[k] for k in keys), self.source)
+        chosen = tuple(self[k] for k in dict.fromkeys(keys))
+        names = {t.key for t in chosen}
+        rest = tuple(t for t in (*self.types, *self.extra) if t.key not in names)
+        return Catalogue(chosen, self.source, rest)
 
-    def with_modes(self, modes: str | Mapping[str, str] | None, *, source: str = "mode override") -> "Catalogue":
+    def with_modes(self, modes: str | Mapping[str, str] | None, *, source: str = "mode override",
+                   source_zh: str | None = None) -> "Catalogue":
         """A copy whose travel modes are overridden.
 
         Parameters
         ----------
         modes
-            ``"walk"`` or ``"drive"`` for every type, or a mapping from a type
-            (key, Chinese name or alias) to its mode; None leaves the catalogue as it is.
+            ``"walk"`` or ``"drive"`` for every assessed type, or a mapping from a type (key,
+            Chinese name or alias, also of an extra type) to its mode; None leaves the catalogue as it is.
         source
             What to record as the source of the overridden modes (e.g. ``"--mode"``).
+        source_zh
+            The same in Chinese (default: ``source``).
 
         Returns
         -------
@@ -277,17 +170,18 @@ class Catalogue:
         for name, mode in modes.items():
             key = self.resolve(name)
             if key is None:
-                raise InputError(f"unknown facility type {name!r} in the mode override; known: {', '.join(self.keys)} "
-                                 "(or their Chinese names)", field="mode")
+                raise InputError(f"unknown facility type {name!r} in the mode override; known: "
+                                 f"{', '.join(self.known_keys)} (or their Chinese names)", field="mode")
             if mode not in ("walk", "drive"):
                 raise InputError(f"mode must be walk or drive, not {mode!r} (type {name!r})", field="mode")
             wanted[key] = mode
-        types = tuple(
-            dataclasses.replace(t, mode=wanted[t.key], sources={**t.sources, "mode": source})
-            if t.key in wanted and wanted[t.key] != t.mode else t
-            for t in self.types
-        )
-        return Catalogue(types, self.source)
+
+        def changed(t: FacilityType) -> FacilityType:
+            if t.key not in wanted or wanted[t.key] == t.mode:
+                return t
+            return dataclasses.replace(t, mode=wanted[t.key], sources={**t.sources, "mode": Bilingual(source, source_zh)})
+
+        return Catalogue(tuple(map(changed, self.types)), self.source, tuple(map(changed, self.extra)))
 
 
 def default_catalogue() -> Catalogue:
@@ -296,7 +190,8 @@ def default_catalogue() -> Catalogue:
     Returns
     -------
     Catalogue
-        The default types (:data:`DEFAULT_TYPES`) with their sources.
+        The default types (:data:`DEFAULT_TYPES`) with their sources, and the extra built-in
+        types (:data:`EXTRA_TYPES`) known by name.
     """
     return Catalogue()
 
@@ -317,7 +212,8 @@ def _read_config(path: Path) -> dict:
     raise InputError("config must be .toml, .yaml or .yml", file=path)
 
 
-_FIELDS = {"mode", "cutoff_min", "weight", "unit_targets", "people_target", "name_zh", "name_en", "aliases"}
+_FIELDS = {"mode", "cutoff_min", "weight", "unit_targets", "people_target", "name_zh", "name_en", "aliases", "level",
+           "village_measure", "nursing_bed_share_target"}
 
 
 def load_catalogue(path: str | Path | None = None, *, overrides: Mapping | None = None) -> Catalogue:
@@ -325,7 +221,8 @@ def load_catalogue(path: str | Path | None = None, *, overrides: Mapping | None 
 
     Unknown type keys and fields are errors, not silently ignored: a typo such
     as ``cutof_min`` would otherwise leave the default in force unnoticed.
-    New types may be added with all fields given.
+    New types may be added with all fields given.  An extra built-in type
+    (:data:`EXTRA_TYPES`) named in the file joins the types assessed by default.
 
     Parameters
     ----------
@@ -339,13 +236,16 @@ def load_catalogue(path: str | Path | None = None, *, overrides: Mapping | None 
     Returns
     -------
     Catalogue
-        The defaults with the overrides; each overridden field records where it came from.
+        The defaults with the overrides; each overridden field records where it came from
+        (:meth:`FacilityType.source`: "由 FILE 覆盖" / "override from FILE"; new types "在 FILE 中定义" /
+        "defined in FILE").
 
     Raises
     ------
     InputError
         The file is missing, unreadable or not TOML/YAML; an unknown section, type field or
-        unit kind; a new type without all fields; a mode, cutoff, weight or target out of range.
+        unit kind; a new type without all fields; a mode, cutoff, weight, level, village measure
+        or target out of range.
     """
     data: dict = {}
     src = "geoplan defaults"
@@ -361,29 +261,37 @@ def load_catalogue(path: str | Path | None = None, *, overrides: Mapping | None 
     if unknown_top:
         raise InputError(f"unknown section(s) {sorted(unknown_top)}; expected [types.<key>]", file=path)
     types = {t.key: t for t in DEFAULT_TYPES}
+    extra = {t.key: t for t in EXTRA_TYPES}
+    where = path or "overrides"
     for key, fields in (data.get("types") or {}).items():
         if not isinstance(fields, Mapping):
             raise InputError(f"[types.{key}] must be a table", file=path, field=key)
         bad = set(fields) - _FIELDS
         if bad:
             raise InputError(f"unknown field(s) {sorted(bad)} in [types.{key}]; allowed: {sorted(_FIELDS)}", file=path, field=key)
-        if key in types:
-            base = types[key]
+        base = types.get(key) or extra.pop(key, None)
+        if base is not None:
             merged = dataclasses.asdict(base)
             if "unit_targets" in fields:
-                merged["unit_targets"] = {**base.unit_targets, **fields["unit_targets"]}
+                merged["unit_targets"] = {**base.unit_targets, **(fields["unit_targets"] or {})}
             merged.update({k: v for k, v in fields.items() if k != "unit_targets"})
-            merged["sources"] = {**base.sources, **{k: f"override from {path or 'overrides'}" for k in fields}}
+            merged["sources"] = {**base.sources, **{k: Bilingual(f"override from {where}", f"由 {where} 覆盖")
+                                                     for k in fields}}
         else:
             missing = {"name_zh", "name_en", "mode", "cutoff_min", "weight"} - set(fields)
             if missing:
                 raise InputError(f"new type {key!r} needs {sorted(missing)}", file=path, field=key)
             merged = {"key": key, "unit_targets": {}, "people_target": None, **fields,
-                      "sources": {k: f"defined in {path or 'overrides'}" for k in fields}}
+                      "sources": {k: Bilingual(f"defined in {where}", f"在 {where} 中定义") for k in fields}}
         merged["aliases"] = tuple(merged.get("aliases") or ())
+        merged["unit_targets"] = dict(merged.get("unit_targets") or {})
         _validate(merged, path)
         types[key] = FacilityType(**merged)
-    return Catalogue(tuple(types.values()), src)
+    return Catalogue(tuple(types.values()), src, tuple(extra.values()))
+
+
+def _share_ok(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
 
 
 def _validate(f: dict, path) -> None:
@@ -392,44 +300,23 @@ def _validate(f: dict, path) -> None:
         raise InputError(f"mode must be walk or drive, not {f['mode']!r}", file=path, field=f"{key}.mode")
     if not (isinstance(f["cutoff_min"], (int, float)) and f["cutoff_min"] > 0):
         raise InputError(f"cutoff_min must be a positive number, not {f['cutoff_min']!r}", file=path, field=f"{key}.cutoff_min")
-    if f["weight"] not in WEIGHTS:
-        raise InputError(f"weight must be one of {WEIGHTS}, not {f['weight']!r}", file=path, field=f"{key}.weight")
+    # Any demand column may be the weight (低保户数, 特困人员...): assess checks that it exists.
+    if not (isinstance(f["weight"], str) and f["weight"].strip()):
+        raise InputError(f"weight must be a column name (e.g. {', '.join(WEIGHTS)} or 低保户数), not {f['weight']!r}",
+                         file=path, field=f"{key}.weight")
     for kind, v in dict(f["unit_targets"]).items():
-        if kind not in (*UNIT_KINDS, "any"):
-            raise InputError(f"unit kind must be street, town, township or any, not {kind!r}", file=path, field=f"{key}.unit_targets")
-        if not (isinstance(v, (int, float)) and 0 <= v <= 1):
+        if kind not in TARGET_KINDS:
+            raise InputError(f"unit kind must be one of {', '.join(TARGET_KINDS)}, not {kind!r}", file=path,
+                             field=f"{key}.unit_targets")
+        if not _share_ok(v):
             raise InputError(f"targets are shares between 0 and 1, got {v!r}", file=path, field=f"{key}.unit_targets.{kind}")
-    pt = f["people_target"]
-    if pt is not None and not (isinstance(pt, (int, float)) and 0 <= pt <= 1):
-        raise InputError(f"people_target is a share between 0 and 1, got {pt!r}", file=path, field=f"{key}.people_target")
-
-
-def unit_kind(code: Any) -> str | None:
-    """Kind of a township-level unit from its 9- or 12-digit statistical code.
-
-    Digits 7–9 (the township part): 001–099 街道 (street), 100–199 镇 (town),
-    200–399 乡 (township); anything else, or a code of another length, gives None.
-
-    Parameters
-    ----------
-    code
-        The statistical code (digits, as text or a number).
-
-    Returns
-    -------
-    str or None
-        ``"street"``, ``"town"``, ``"township"`` or None.
-    """
-    if code is None:
-        return None
-    text = str(code).strip()
-    if not text.isdigit() or len(text) not in (9, 12):
-        return None
-    part = int(text[6:9])
-    if 1 <= part <= 99:
-        return "street"
-    if 100 <= part <= 199:
-        return "town"
-    if 200 <= part <= 399:
-        return "township"
-    return None
+    for name in ("people_target", "nursing_bed_share_target"):
+        v = f.get(name)
+        if v is not None and not _share_ok(v):
+            raise InputError(f"{name} is a share between 0 and 1, got {v!r}", file=path, field=f"{key}.{name}")
+    if f.get("level", "township") not in LEVEL_VALUES:
+        raise InputError(f"level must be one of {', '.join(LEVEL_VALUES)}, not {f['level']!r}", file=path,
+                         field=f"{key}.level")
+    if f.get("village_measure", "presence") not in VILLAGE_MEASURES:
+        raise InputError(f"village_measure must be presence or reach, not {f['village_measure']!r}", file=path,
+                         field=f"{key}.village_measure")

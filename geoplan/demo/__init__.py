@@ -12,8 +12,10 @@ from geoplan.demo._boundaries import (
     run_demo as run_boundaries_demo,
 )
 from geoplan.demo._names import osm_names_demo, township_demo
+from geoplan.demo._villages import load_villages, village_names_check, xiangtan_villages
 
 __all__ = [
     "Demo", "load_demo", "helsinki_pbf", "demo_facilities", "demo_demand", "demo_units", "demo_note",
     "SOURCE", "run_boundaries_demo", "demo_areas", "township_demo", "osm_names_demo",
+    "load_villages", "xiangtan_villages", "village_names_check",
 ]

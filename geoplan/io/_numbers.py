@@ -173,7 +173,7 @@ def _division_code(v: Any, *, numeric: bool, strict: bool, file: str, row: Any, 
 
 
 def _maybe_numeric(series: pd.Series, *, from_text: bool) -> pd.Series:
-    """Give an extra spreadsheet column a numeric dtype when every value is a number.
+    """Give an extra spreadsheet column a numeric dtype when every value is a number (by :func:`_parse_number`).
 
     With ``from_text`` (CSV), text that parses as numbers is converted too,
     except values like "007": those are codes, not numbers.  Typed sources
@@ -195,4 +195,10 @@ def _maybe_numeric(series: pd.Series, *, from_text: bool) -> pd.Series:
     try:
         return pd.to_numeric(series)
     except (ValueError, TypeError):
+        pass
+    # The number rules of the canonical columns (full-width digits, thousands in groups of three):
+    # a weight column such as 低保户数 may be any extra column.
+    parsed = [None if _blank(v) else _parse_number(v) for v in series.tolist()]
+    if any(p is None for p, v in zip(parsed, series.tolist()) if not _blank(v)):
         return series
+    return pd.Series([np.nan if p is None else p for p in parsed], index=series.index, dtype=float, name=series.name)

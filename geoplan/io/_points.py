@@ -26,6 +26,7 @@ from geoplan.io._datum import _DATUM_OPTIONS, _crs_datum, _datum_column, _resolv
 from geoplan.io._files import PathLike, _existing, _Reading
 from geoplan.io._mainland import in_mainland
 from geoplan.io._numbers import _blank, _code_text, _division_code, _maybe_numeric, _numeric_column, _parse_number
+from geoplan.io._register import REGISTER_COLUMNS, register_columns
 from geoplan.io._shifts import check_datum, to_wgs84
 from geoplan.io._tables import _EXCEL_EXT, _TABLE_EXT, _csv_rows, _excel_rows, _rows_to_frame
 from geoplan.io._vector import _read_vector
@@ -33,7 +34,7 @@ from geoplan.io._vector import _read_vector
 log = logging.getLogger("geoplan")
 
 
-_CANONICAL_ORDER = ("id", "name", "type", "capacity", "pop", "pop_60", "pop_0_17", "admin_code")
+_CANONICAL_ORDER = ("id", "name", "type", "capacity", "pop", "pop_60", "pop_0_17", "admin_code", *REGISTER_COLUMNS)
 
 
 _POP_COLUMNS = ("pop", "pop_60", "pop_0_17")
@@ -102,12 +103,17 @@ def read_points(
     geopandas.GeoDataFrame
         EPSG:4326 points; canonical columns ``id`` (text), and when present
         ``name``, ``type``, ``capacity``, ``pop``, ``pop_60``, ``pop_0_17``
-        (floats), ``admin_code`` (text), then the other columns as they were
+        (floats), ``admin_code`` (text), for facilities the register columns
+        (:mod:`geoplan.io._register`: ``status``, ``year_built``, ``stars``,
+        ``nursing_beds``, ``staff``, ``village_code``, ``township_code``) when
+        present, then the other columns as they were
         (longitude/latitude columns dropped), then ``geometry``.  The index is
         a RangeIndex.  ``attrs`` holds scalars only: ``"source"`` (the file),
         ``"datum"`` (the datum the coordinates were read in), ``"datum_source"``
         (how it was stated: ``"argument"``, ``"column 坐标系"``,
         ``"crs EPSG:4490"`` or ``"outside mainland China (no shift applies)"``)
+        , for facilities ``"status_column"`` (the status header, "" without
+        one) and ``"status_blank"`` (rows without a status, counted as built),
         and ``"row_ranges"``, the source rows (spreadsheet rows; 1-based
         feature numbers for GIS files) as text; :func:`source_rows` gives them
         as an array, for error messages further on.
@@ -188,6 +194,7 @@ def _read_points(p: Path, file: str, *, datum: str | None, kind: str, lon: str |
     gdf.attrs["datum"] = datum
     gdf.attrs["datum_source"] = stated
     gdf.attrs["row_ranges"] = _row_ranges(rows)
+    gdf.attrs.update(out.attrs)  # the register's status_column/status_blank (facilities)
     return gdf
 
 
@@ -292,8 +299,14 @@ def _canonical_columns(
         out["admin_code"] = [_division_code(v, numeric=numeric, strict=True, file=file, row=row,
                                             field=cols["admin_code"])
                              for v, row in zip(raw.tolist(), rows)]
-    result = pd.DataFrame(out, index=rows)
     used = {cols[c] for c in cols}
+    attrs = {}
+    if kind == "facilities":
+        reg, reg_cols, attrs = register_columns(frame, used, file=file, capacity=out.get("capacity"),
+                                                capacity_field=cols.get("capacity"))
+        out.update(reg)
+        used |= set(reg_cols.values())
+    result = pd.DataFrame(out, index=rows)
     for c in frame.columns:
         if c in used:
             continue
@@ -302,5 +315,7 @@ def _canonical_columns(
         if source != "typed":
             col = _maybe_numeric(col, from_text=source == "text")
         result[name] = col
-    return result[[c for c in _CANONICAL_ORDER if c in result.columns]
-                  + [c for c in result.columns if c not in _CANONICAL_ORDER]]
+    result = result[[c for c in _CANONICAL_ORDER if c in result.columns]
+                    + [c for c in result.columns if c not in _CANONICAL_ORDER]]
+    result.attrs.update(attrs)
+    return result

@@ -18,6 +18,9 @@ from geoplan.outputs._i18n import check_lang, label
 from geoplan.outputs._report import Section, write_report
 
 
+_STATUS_ZH = {"ok": "完成", "skipped": "跳过（此前已完成）", "failed": "失败"}
+
+
 def _modes_in_chinese(summary: pd.DataFrame) -> pd.DataFrame:
     """Mode values in Chinese for the Chinese report (the CSV keeps walk/drive for machines)."""
     shown = summary.copy()
@@ -62,6 +65,7 @@ def write_batch_summary(
                "峰值内存为任务运行期间工作进程的常驻内存峰值（每 10 毫秒采样）。"
         heading = "各地区"
         shown = _modes_in_chinese(summary)
+        shown["status"] = shown["status"].map(lambda v: _STATUS_ZH.get(v, v))
     else:
         title = "Batch coverage summary"
         text = f"{len(summary)} areas: {n_ok} done, {n_skip} skipped (finished earlier), {n_fail} failed. " \

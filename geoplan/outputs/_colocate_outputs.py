@@ -17,6 +17,7 @@ from geoplan.outputs import maps
 from geoplan.outputs._coverage_outputs import coverage_layers, write_gpkg
 from geoplan.outputs._i18n import pick
 from geoplan.outputs._report import Section, write_report
+from geoplan.outputs._suggest_outputs import _SOLVERS, _word
 from geoplan.suggest._base import status_text
 from geoplan.suggest._colocate import ColocatedResult
 
@@ -73,7 +74,7 @@ def _overview(res: ColocatedResult, lang: str, data_note: str) -> str:
     lines = [data_note] if data_note else []
     if lang == "zh":
         lines.append(
-            f"设施类型：{names}；求解器 {sol.solver}，状态：{status_text(sol.status, 'zh')}，最优性差距 {gap}，用时 {sol.seconds:.2f} 秒。"
+            f"设施类型：{names}；求解：{_word(_SOLVERS, sol.solver, 'zh')}，结果：{status_text(sol.status, 'zh')}，最优性差距 {gap}，用时 {sol.seconds:.2f} 秒。"
             f"现有设施全部保留并计入，现有设施所在场所也可容纳新类型。建议新增设施 {len(res.placements)} 处，"
             f"分布在 {len(res.sites)} 个站点（新建场所 {n_new} 个，利用现有场所 {n_old} 个），其中 {n_col} 处与其他设施合址。"
         )
@@ -83,7 +84,7 @@ def _overview(res: ColocatedResult, lang: str, data_note: str) -> str:
         )
     else:
         lines.append(
-            f"Facility types: {names}; solver {sol.solver}, status: {status_text(sol.status, 'en')}, optimality gap {gap}, {sol.seconds:.2f} s. "
+            f"Facility types: {names}; solver {_word(_SOLVERS, sol.solver, 'en')}, result: {status_text(sol.status, 'en')}, optimality gap {gap}, {sol.seconds:.2f} s. "
             f"Existing facilities are kept and counted, and their buildings may take new types. {len(res.placements)} new "
             f"facilities suggested at {len(res.sites)} sites ({n_new} new buildings, {n_old} existing ones); {n_col} share a "
             "building with another facility."

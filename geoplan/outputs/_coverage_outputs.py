@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +18,10 @@ from geoplan._output import output_folder
 from geoplan.coverage._checks import CHECK_NAMES
 from geoplan.outputs import figures
 from geoplan.outputs._coverage_map import coverage_map
+from geoplan.outputs._coverage_summary import (
+    catalogue_source, dashboard, group_noun, header_lines, kind_text, level_text, short_type, method_notes, report_title, standards_table,
+    summary_sentences, summary_table, times_table,
+)
 from geoplan.outputs._i18n import label, pick, type_caption
 from geoplan.outputs._report import Section, write_report
 
@@ -37,83 +40,48 @@ _T = {
     "checks": ("输入数据检查", "Input checks"),
     "checks_none": ("未发现问题。", "Nothing found."),
     "modes": ("各类设施的出行方式（实际计算所用路网）：", "Travel mode per facility type (the network each was measured on): "),
-    "figure_units": ("各单位覆盖率与目标", "Coverage by unit against target"),
+    "figure_units": ("各单位人口覆盖率与目标", "Share of people covered per unit against target"),
     "figure_times": ("出行时间分布", "Travel-time distribution"),
+    "dashboard": ("各单位达标一览", "Each unit at a glance"),
+    "dashboard_note": ("按街道（乡镇）列出各类设施：按单位考核的类型写“有/无”（单位内是否已建），按人口考核的类型写"
+                       "“达标/未达标”（单位内人口覆盖率是否达到目标）。",
+                       "One row per unit: for types judged by units, whether the unit has one (yes/no); for types "
+                       "judged by people, whether the unit's share of people covered meets the target."),
+    "dashboard_sheet": ("达标一览", "dashboard"),
+    "summary_sheet": ("指标与目标", "summary"),
+    "times": ("出行时间", "Travel times"),
+    "sources": ("数据来源与方法说明", "Data sources and method"),
 }
 
 
 _t = functools.partial(pick, _T)
 
 
-def _pct(v) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
+def overview_text(result, *, lang: str, data_note: str = "", area: str | None = None,
+                  date: str | None = None) -> str:
+    """The overview: area, dates, the network measured on, and one sentence per type and level against its target.
 
-
-def _judged(summary: pd.DataFrame):
-    """Summary rows that have a target and a verdict."""
-    for _, r in summary.iterrows():
-        t = r["target"]
-        if t is None or (isinstance(t, float) and math.isnan(t)) or r["passed"] is None:
-            continue
-        yield r
-
-
-def overview_text(result, *, lang: str, data_note: str = "") -> str:
-    """Plain-language overview: what was measured, on what network, key results."""
+    ``data_note`` (where the data come from) goes to the sources section (:func:`sources_text`); it is
+    accepted here for callers that pass it.
+    """
     zh = lang == "zh"
-    lines = [data_note] if data_note else []
+    lines = ["\n".join(header_lines(result, lang, area=area, date=date))]
     n_dem, n_fac = len(result.demand), len(result.facilities)
     reports = getattr(result, "network_reports", None) or {None: result.network_report}
     nets = []
     for mode, rep in reports.items():
         nodes, edges = rep.get("nodes", "?"), rep.get("edges", "?")
-        read, dropped = rep.get("nodes_read", "?"), rep.get("nodes_dropped_not_strongly_connected", 0)
         name = "" if mode is None else label(mode, lang)
-        nets.append(f"{name}路网节点 {nodes} 个、边 {edges} 条（读入 {read} 个节点，为保证连通去除 {dropped} 个）" if zh else
-                    f"{name + ' ' if name else ''}network of {nodes} nodes and {edges} edges ({read} read, {dropped} "
-                    "dropped to keep it connected)")
-    lines.append(
-        f"需求点 {n_dem} 个，设施 {n_fac} 处；" + "；".join(nets) + "。"
-        "出行时间按门到门计算：需求点或设施沿直线到最近的可进入道路（不含隧道、地下及室内通道、高速公路；距离另列为 snap_m，"
-        "按接入速度计时），加上沿该路段到路口的部分和路网最短路；路段长度为 WGS-84 椭球面长度。"
-        if zh else
-        f"{n_dem} demand points, {n_fac} facilities; " + "; ".join(nets) + ". Travel times are network shortest paths "
-        "door to door: the straight stretch from each point to the nearest road it may enter (not tunnels, underground "
-        "or indoor ways, motorways; listed as snap_m, timed at the access speed), the part of that road to its "
-        "junctions, and the network path; road lengths are ellipsoidal (WGS-84)."
-    )
+        nets.append(f"{name}路网节点 {nodes} 个、边 {edges} 条" if zh else
+                    f"a {name.lower() + ' ' if name else ''}network of {nodes} nodes and {edges} edges")
+    lines.append(f"本次评估需求点 {n_dem} 个、设施 {n_fac} 处，" + "；".join(nets) + "。" if zh else
+                 f"{n_dem} demand points and {n_fac} facilities were assessed on " + "; ".join(nets) + ".")
     lines.append(_t("modes", lang) + ("；" if zh else "; ").join(type_caption(result, t, lang) for t in result.catalogue.keys))
-    for r in _judged(result.summary):
-        name = result.catalogue[r["type"]].name(lang)
-        by_units = r["indicator"] == "share_units_with_facility"
-        if zh:
-            ok = "达标" if r["passed"] else f"未达标，缺口 {r['shortfall']:g}"
-            what = "有设施的单位比例" if by_units else "覆盖人口比例"
-            lines.append(f"· {name}：{what} {_pct(r['value'])}，目标 {_pct(r['target'])}，{ok}。")
-        else:
-            ok = "passed" if r["passed"] else f"not passed, shortfall {r['shortfall']:g}"
-            what = "share of units with a facility" if by_units else "share of people covered"
-            lines.append(f"- {name}: {what} {_pct(r['value'])}, target {_pct(r['target'])}, {ok}.")
+    lines += [("· " if zh else "- ") + s for s in summary_sentences(result, lang=lang, area=area)]
     if result.notes:
         texts = [n.text(lang) if hasattr(n, "text") else str(n) for n in result.notes]
         lines.append(("说明：" if zh else "Notes: ") + ("；" if zh else "; ").join(texts))
     return "\n\n".join(lines)
-
-
-def standards_table(catalogue, lang: str, modes=None) -> pd.DataFrame:
-    """The standards in force; ``mode`` is the mode used (``modes``), the catalogue's only when not given."""
-    rows = []
-    for ft in catalogue:
-        rows.append({
-            "type": ft.key,
-            "mode": (modes or {}).get(ft.key, ft.mode),
-            "cutoff_min": ft.cutoff_min,
-            "weight": ft.weight,
-            "unit_targets": ", ".join(f"{k}: {v:.0%}" for k, v in ft.unit_targets.items()) or "—",
-            "people_target": ft.people_target,
-            "sources": " | ".join(f"{k}: {v}" for k, v in ft.sources.items()),
-        })
-    return pd.DataFrame(rows)
 
 
 def _figures(result, lang: str) -> list[Section]:
@@ -121,9 +89,12 @@ def _figures(result, lang: str) -> list[Section]:
     out = []
     try:
         units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
-        sub = units[units["type"] == result.catalogue.keys[0]]
+        # the first type judged by people, so the chart shows its target line; else the first type
+        key = next((t for t in result.catalogue.keys if result.catalogue[t].people_target is not None),
+                   result.catalogue.keys[0])
+        sub = units[units["type"] == key]
         if len(sub) > 1:
-            ft = result.catalogue[result.catalogue.keys[0]]
+            ft = result.catalogue[key]
             col = f"share_{ft.weight}_covered"
             target = ft.people_target if ft.people_target is not None else None
             png = figures.coverage_by_unit(sub, value=col, target=target, label_col="unit_name", lang=lang)
@@ -137,44 +108,76 @@ def _figures(result, lang: str) -> list[Section]:
 
 
 def _named_types(df: pd.DataFrame, result, lang: str) -> pd.DataFrame:
-    """Types the label table does not know (added in a config, e.g. 殡仪馆) shown by their catalogue name."""
+    """Every type by its table name: the label of a built-in key, a config's type (殡仪馆) by its catalogue name."""
     if "type" not in df.columns or not len(df):
         return df
-    names = {}
-    for ft in result.catalogue:
-        if label(ft.key, lang) == ft.key:
-            names[ft.key] = ft.name(lang)
-    if not names:
-        return df
+    names = {ft.key: short_type(ft, lang) for ft in result.catalogue}
     out = df.copy()
     out["type"] = out["type"].map(lambda t: names.get(t, t))
     return out
 
 
-def coverage_sections(result, *, lang: str = "zh", data_note: str = "") -> list[Section]:
-    """The report's sections for a coverage result."""
-    secs = [Section(_t("overview", lang), text=overview_text(result, lang=lang, data_note=data_note))]
-    summary = _named_types(result.summary, result, lang)
-    if {"value", "target", "shortfall"} <= set(summary.columns):
-        # An indicator that could not be computed (no people of the group) says so: a blank or 0 reads as "none missing".
-        na = summary["value"].isna() & summary["target"].notna()
-        if na.any():
-            summary = summary.astype({"shortfall": object})
-            summary.loc[na, "shortfall"] = "无法计算" if lang == "zh" else "n/a"
-    secs.append(Section(_t("summary", lang), table=summary, sheet="summary" if lang == "en" else "指标与目标"))
+def _unit_rows(units: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A per-unit table for the report: kinds by label, no columns that say nothing."""
+    out = units.drop(columns=[c for c in ("type", "mode") if c in units])
+    out = out.drop(columns=[c for c in out.columns if c != "unit_kind" and out[c].isna().all()])
+    if "level" in out:
+        out = out.assign(level=[level_text(v, lang) for v in out["level"]])
+    if "unit_kind" in out:
+        out = out.drop(columns="unit_kind") if out["unit_kind"].isna().all() else \
+            out.assign(unit_kind=[kind_text(k, lang) for k in out["unit_kind"]])
+    return out
+
+
+def _gaps(result, lang: str) -> pd.DataFrame:
+    """Uncovered people per unit and type, the group by its name (60岁以上人口, or 低保户数 as it is)."""
+    gaps = _named_types(result.gaps, result, lang).drop(columns=["mode"], errors="ignore")
+    if "weight" in gaps:
+        gaps = gaps.assign(weight=[group_noun(w, lang) for w in gaps["weight"]]).rename(columns={"weight": "served"})
+    return gaps
+
+
+def coverage_sections(result, *, lang: str = "zh", data_note: str = "", area: str | None = None,
+                      date: str | None = None) -> list[Section]:
+    """The report's sections for a coverage result.
+
+    Parameters
+    ----------
+    result
+        A coverage result.
+    lang
+        ``"zh"`` or ``"en"``.
+    data_note
+        Where the data come from (printed under the data sources).
+    area
+        The area assessed (评估范围), printed in the overview.
+    date
+        The report date (default ``SOURCE_DATE_EPOCH``, else today).
+
+    Returns
+    -------
+    list of Section
+    """
+    secs = [Section(_t("overview", lang), text=overview_text(result, lang=lang, area=area, date=date))]
+    board = dashboard(result, lang)
+    if len(board):
+        secs.append(Section(_t("dashboard", lang), text=_t("dashboard_note", lang), table=board,
+                            sheet=_t("dashboard_sheet", lang)))
+    secs.append(Section(_t("summary", lang), table=summary_table(result, lang), sheet=_t("summary_sheet", lang)))
+    secs.append(Section(_t("times", lang), table=times_table(result, lang)))
     units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
     for t in result.catalogue.keys:
         ft = result.catalogue[t]
         secs.append(Section(_t("units", lang, name=type_caption(result, t, lang)),
-                            table=units[units["type"] == t].drop(columns="type"), sheet=ft.name(lang)[:28]))
+                            table=_unit_rows(units[units["type"] == t], lang), sheet=ft.name(lang)[:28]))
     secs.extend(_figures(result, lang))
-    secs.append(Section(_t("gaps", lang), table=_named_types(result.gaps, result, lang)))
+    secs.append(Section(_t("gaps", lang), table=_gaps(result, lang)))
     fac_cols = [c for c in ("id", "name", "type", "unit_code", "snap_m", "too_far") if c in result.facilities]
     secs.append(Section(_t("facilities", lang), table=_named_types(pd.DataFrame(result.facilities[fac_cols]), result, lang)))
     secs.append(checks_section(result, lang))
-    secs.append(Section(_t("standards", lang), text=result.catalogue.source,
-                        table=_named_types(standards_table(result.catalogue, lang, getattr(result, "modes", None)),
-                                           result, lang)))
+    secs.append(Section(_t("standards", lang), text=catalogue_source(result.catalogue, lang),
+                        table=standards_table(result.catalogue, lang, getattr(result, "modes", None))))
+    secs.append(Section(_t("sources", lang), text=method_notes(result, lang, data_note)))
     return secs
 
 
@@ -267,6 +270,9 @@ def write_coverage(
     data_note: str = "",
     overwrite: bool = False,
     basemap: str = "osm",
+    area: str | None = None,
+    date: str | None = None,
+    map: bool = True,
 ) -> dict[str, Path]:
     """Write the whole report folder; returns the paths of what was written.
 
@@ -279,19 +285,26 @@ def write_coverage(
     lang
         ``"zh"`` (default) or ``"en"``.
     title
-        Report title (default the standard title in ``lang``).
+        Report title (default: the area, the year of the result's ``as_of`` and the standard title).
     data_note
         Text about the data sources for the report.
     overwrite
         Replace an existing folder geoplan created.
     basemap
         Basemap of the web map.
+    area
+        The area assessed (评估范围): in the title and the overview.
+    date
+        The report date printed (default ``SOURCE_DATE_EPOCH`` as a date, else today).
+    map
+        Write the web map ``map.html`` (False: none is written and none is listed).
 
     Returns
     -------
     dict of str to pathlib.Path
-        Paths in ``folder``: the report files (``md``, ``html``, ``xlsx``, ``figures`` when any),
-        ``gpkg``, ``geojson`` (a folder, one file per non-empty layer) and ``map``.
+        Paths in ``folder``: the report files (``md``, ``html``, ``xlsx``, ``docx``, ``figures`` when any),
+        ``maps`` (print maps per type: A4 PNG at 300 dpi, A4 and A3 PDF), ``gpkg``, ``geojson`` (a folder,
+        one file per non-empty layer) and ``map``.
 
     Raises
     ------
@@ -300,7 +313,11 @@ def write_coverage(
     """
     final = Path(folder)
     with output_folder(final, overwrite=overwrite) as tmp:
-        paths = write_report(tmp, title=title or _t("title", lang), sections=coverage_sections(result, lang=lang, data_note=data_note), lang=lang)
+        sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date)
+        from geoplan.outputs._print_maps import print_map_sections  # print maps (maps/: A4 PNG+PDF, A3 PDF), shown as 附图
+        maps, _ = print_map_sections(result, tmp / "maps", lang=lang)
+        paths = write_report(tmp, title=report_title(result, lang, title=title, area=area), sections=sections + maps, lang=lang)
+        paths["maps"] = tmp / "maps"
         layers = coverage_layers(result)
         gpkg = write_gpkg(layers, tmp / "layers.gpkg")
         gj = tmp / "geojson"
@@ -310,6 +327,7 @@ def write_coverage(
                 gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
         paths["gpkg"] = gpkg
         paths["geojson"] = gj
-        paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap)
+        if map:
+            paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap, title=title, area=area)
         paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
     return paths

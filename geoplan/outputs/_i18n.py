@@ -25,6 +25,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "unit_name": ("单位名称", "Unit name"),
     "unit_code": ("区划代码", "Unit code"),
     "unit_level": ("区划层级", "Unit level"),
+    "level": ("层级", "Level"),
     "parent_code": ("上级区划代码", "Parent code"),
     "parent_name": ("上级单位", "Parent unit"),
     "township": ("街道/乡镇", "Street/township"),
@@ -75,10 +76,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "has_facility": ("有设施", "Has facility"),
     "n_facilities": ("设施数", "Facilities"),
     "n_units": ("单位数", "Units"),
-    "n_units_with_facility": ("有设施单位数", "Units with a facility"),
-    "share_units_with_facility": ("单位覆盖率", "Share of units with a facility"),
+    "n_units_with_facility": ("已建单位数", "Units with a facility"),
+    "share_units_with_facility": ("已建单位占比", "Share of units with a facility"),
     "indicator": ("指标", "Indicator"),
     "unit_kind": ("单位类别", "Unit kind"),
+    "counted": ("统计对象", "Counted"),
+    "share_value": ("现状", "Now"),
+    "share_target": ("目标", "Target"),
+    "share_people_target": ("人口覆盖目标", "People target"),
+    "verdict": ("是否达标", "Verdict"),
+    "gap_text": ("缺口", "Shortfall"),
+    "people_uncovered": ("未覆盖人数", "People not covered"),
+    "demand_points_uncovered": ("未覆盖需求点数", "Demand points not covered"),
+    "served": ("服务对象", "Served group"),
+    "unit_targets": ("单位目标", "Unit targets"),
     "numerator": ("分子", "Numerator"),
     "denominator": ("分母", "Denominator"),
     "shortfall_unit": ("缺口单位", "Shortfall in"),
@@ -92,8 +103,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "after": ("建设后", "After"),
     "passed_before": ("建设前是否达标", "Passed before"),
     "passed_after": ("建设后是否达标", "Passed after"),
+    "share_before": ("建设前", "Before"),
+    "share_after": ("建设后", "After"),
     "rank": ("排序", "Rank"),
-    "gain": ("新增覆盖", "Gain"),
+    "gain": ("新增覆盖人数", "People gained"),
     "candidate": ("候选点", "Candidate"),
     "reason": ("原因", "Reason"),
     "source": ("来源", "Source"),
@@ -117,6 +130,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "lat": ("纬度", "Latitude"),
     "status": ("状态", "Status"),
     "existing": ("现有", "Existing"),
+    # marker status (界桩状态): map legends and popups show them through label()
+    "proposed": ("建议（未实测）", "Proposed"),
+    "surveyed": ("已实测", "Surveyed"),
+    "found": ("完好", "Found"),
+    "moved": ("移位", "Moved"),
+    "damaged": ("损坏", "Damaged"),
+    "missing": ("缺失", "Missing"),
     "elder_care_centre": ("综合养老服务中心", "Comprehensive elder-care centre"),
     "elder_care_station": ("社区养老服务站", "Community elder-care station"),
     "elder_care": ("养老服务设施", "Elder-care facility"),
@@ -124,7 +144,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "social_work": ("社工站", "Social-work station"),
     # --- site suggestion ------------------------------------------------------
     "rank": ("排序", "Rank"),
-    "gain": ("新增覆盖", "Gain"),
+    "gain": ("新增覆盖人数", "People gained"),
     "gain_pop": ("新增覆盖人口", "Population gained"),
     "candidate_id": ("候选点编号", "Candidate ID"),
     "scenario": ("方案", "Scenario"),
@@ -153,13 +173,54 @@ LABELS: dict[str, tuple[str, str]] = {
     "length_m": ("长度(米)", "Length (m)"),
     "length_km": ("长度(公里)", "Length (km)"),
     "valid_from": ("生效日期", "Valid from"),
+    "area_a_km2": ("来源一面积(平方公里)", "Area, first source (km²)"),
+    "area_b_km2": ("来源二面积(平方公里)", "Area, second source (km²)"),
+    "only_a_m2": ("仅来源一覆盖的面积(平方米)", "Only in the first source (m²)"),
+    "only_b_m2": ("仅来源二覆盖的面积(平方米)", "Only in the second source (m²)"),
+    "iou": ("交并比", "Intersection over union"),
+    "hausdorff_m": ("边界最大偏差(米)", "Largest boundary offset (m)"),
+    "kind": ("类别", "Kind"),
+    "n": ("处数", "Count"),
+    "count": ("数量", "Count"),
+    "area_m2": ("面积(平方米)", "Area (m²)"),
+    "max_area_m2": ("最大一处面积(平方米)", "Largest one (m²)"),
+    "unit_a": ("一侧单位代码", "Unit on one side"),
+    "unit_b": ("另一侧单位代码", "Unit on the other side"),
+    "name_a": ("一侧单位名称", "Name on one side"),
+    "name_b": ("另一侧单位名称", "Name on the other side"),
+    "width_m": ("宽度(米)", "Width (m)"),
+    "geodesic_m": ("椭球面长度(米)", "Geodesic length (m)"),
+    "surveyed": ("已实测", "Surveyed"),
+    "last_inspection": ("上次联检", "Last inspection"),
+    "photo": ("照片", "Photo"),
+    "problems": ("问题", "Problems"),
+    "due": ("应联检", "Due"),
+    "old_status": ("原状态", "Old status"),
+    "new_status": ("新状态", "New status"),
+    "date": ("日期", "Date"),
+    "notes": ("备注", "Notes"),
+    "severity": ("严重程度", "Severity"),
+    "title": ("问题", "Finding"),
+    "why": ("说明", "Why"),
+    "findings": ("问题数", "Findings"),
+    "names": ("地名数", "Names"),
+    "part": ("涉及文字", "Part"),
+    "roads": ("道路", "Roads"),
+    "sign_texts": ("牌文", "Sign texts"),
+    "intersection": ("路口", "Intersection"),
+    "road_end": ("路端", "Road end"),
+    "index": ("序号", "No."),
+    "number_before": ("原门牌号", "Number before"),
+    "number": ("门牌号", "Number"),
+    "side": ("所在侧", "Side"),
+    "along_m": ("沿路距离(米)", "Along the road (m)"),
     "valid_to": ("失效日期", "Valid to"),
     # --- misc ---------------------------------------------------------------------
     "id": ("编号", "ID"),
     "code": ("代码", "Code"),
     "weight": ("权重", "Weight"),
     "people_target": ("人口覆盖目标", "Population target"),
-    "unit_target": ("单位覆盖目标", "Unit target"),
+    "unit_target": ("已建单位占比目标", "Unit target"),
     "sources": ("依据", "Sources"),
     # --- booleans -------------------------------------------------------------
     "yes": ("是", "yes"),
@@ -171,6 +232,45 @@ LABELS: dict[str, tuple[str, str]] = {
 #: and are shown by their label.  Other string values are shown as they are.
 VALUE_KEY_COLUMNS = frozenset({"facility_type", "type", "mode", "tier", "status", "category",
                                "indicator", "shortfall_unit"})
+
+#: Values shown by their label in a given column: column → value → (Chinese, English).
+VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "kind": {"gap": ("缝隙", "gap"), "overlap": ("重叠", "overlap"), "sliver_gap": ("狭长缝隙", "sliver gap"),
+             "sliver_overlap": ("狭长重叠", "sliver overlap"), "intersection": ("路口", "intersection"),
+             "road_end": ("路端", "road end")},
+    "status": {"proposed": ("建议（未实测）", "proposed"), "surveyed": ("已实测", "surveyed"), "found": ("完好", "found"),
+               "moved": ("移位", "moved"), "damaged": ("损坏", "damaged"), "missing": ("缺失", "missing"),
+               "kept": ("保留现有", "kept"), "new": ("新编", "new"), "too_far": ("距道路过远", "too far"),
+               "built": ("已建成", "built"), "planned": ("规划", "planned")},
+    "source": {"network": ("路网节点", "road node"), "file": ("候选点文件", "candidate file"),
+               "unit": ("单位驻地", "unit seat")},
+    "reason": {"line end (junction)": ("界线端点（三交点）", "line end (junction)"),
+               "road crossing": ("道路与界线交叉处", "road crossing")},
+    "severity": {"error": ("错误", "error"), "warning": ("警告", "warning"), "info": ("提示", "note")},
+    "side": {"left": ("左", "left"), "right": ("右", "right"), "north": ("北", "north"), "south": ("南", "south"),
+             "east": ("东", "east"), "west": ("西", "west")},
+    "end": {"first": ("起点", "first"), "last": ("终点", "last"), "north": ("北", "north"), "south": ("南", "south"),
+            "east": ("东", "east"), "west": ("西", "west")},
+}
+VALUE_LABELS["old_status"] = VALUE_LABELS["new_status"] = VALUE_LABELS["status"]
+
+
+def value_label(value: object, col: str, lang: str) -> object:
+    """``value`` of column ``col`` by its label in :data:`VALUE_LABELS`, else unchanged."""
+    pair = VALUE_LABELS.get(col, {}).get(value) if isinstance(value, str) else None
+    return value if pair is None else (pair[0] if lang == "zh" else pair[1])
+
+
+def show_values(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A copy with the values of the :data:`VALUE_LABELS` columns by their labels (for maps and prose)."""
+    cols = [c for c in df.columns if c in VALUE_LABELS]
+    if not cols:
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = [value_label(v, c, lang) for v in out[c]]
+    return out
+
 
 #: Labels of per-facility-type columns ``<type>_<suffix>`` such as
 #: ``social_work_min``: suffix → (zh pattern, en pattern) around the type's label.
@@ -294,5 +394,5 @@ def bool_text(value: bool, lang: str = "zh") -> str:
     return label("yes" if value else "no", lang)  # type: ignore[return-value]
 
 
-__all__ = ["LABELS", "SUFFIX_PATTERNS", "VALUE_KEY_COLUMNS", "label", "translate_columns",
+__all__ = ["LABELS", "SUFFIX_PATTERNS", "VALUE_KEY_COLUMNS", "VALUE_LABELS", "value_label", "show_values", "label", "translate_columns",
            "bool_text", "check_lang", "in_lang", "pick", "mode_of", "type_caption"]

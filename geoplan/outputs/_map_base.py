@@ -17,6 +17,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 from shapely.geometry import box
@@ -326,6 +327,11 @@ def _value_text(v: Any, col: str, lang: str) -> str:
     return str(v)
 
 
+_POPUP_OPEN = f'<table class="geoplan-pop" style="font-family:{html.escape(_FONT_STACK)};font-size:12px">'
+#: Page CSS for popup tables (the label column), so that each popup row stays short.
+POPUP_CSS = ".geoplan-pop th{text-align:left;padding-right:8px}"
+
+
 def _popup_html(row: pd.Series, cols: Sequence[str], lang: str) -> str:
     rows = "".join(
         f"<tr><th style=\"text-align:left;padding-right:8px\">{html.escape(str(label(c, lang)))}"
@@ -341,13 +347,77 @@ def _check_cols(gdf: pd.DataFrame, cols: Iterable[str | None]) -> None:
             raise InputError(f"column {c!r} not in layer", field=c)
 
 
+#: Decimals of longitude/latitude written into a page: 6 decimals are about 0.1 m, far finer than any
+#: layer geoplan maps, and cut the GeoJSON to about half of full precision.
+COORD_DECIMALS = 6
+
+
+def round_coords(geoms: Any, decimals: int = COORD_DECIMALS) -> np.ndarray:
+    """Geometries with every coordinate rounded to ``decimals`` (vectorised; empty/None kept).
+
+    Parameters
+    ----------
+    geoms
+        A GeoSeries, geometry array or sequence of shapely geometries (longitude/latitude).
+    decimals
+        Decimals kept (default 6: about 0.1 m).
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of rounded geometries.
+    """
+    arr = np.asarray(getattr(geoms, "values", geoms), dtype=object)
+    return shapely.transform(arr, lambda c: np.round(c, decimals))
+
+
+def geojson_text(geoms: Any, props: Sequence[str] | None = None) -> str:
+    """A GeoJSON FeatureCollection as text, coordinates rounded to :data:`COORD_DECIMALS`.
+
+    Built with shapely's vectorised writer (linear in the number of features, no per-feature
+    Python objects beyond the strings); safe to put inside a ``<script>`` (``</`` is escaped).
+
+    Parameters
+    ----------
+    geoms
+        Geometries in the page's longitude/latitude; empty or missing ones are left out.
+    props
+        One JSON object text per geometry (already escaped where it holds user text), or None.
+
+    Returns
+    -------
+    str
+        The FeatureCollection.
+    """
+    arr = round_coords(geoms)
+    ok = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    texts = shapely.to_geojson(arr[ok])
+    if props is None:
+        feats = ['{"type":"Feature","properties":{},"geometry":' + g + "}" for g in texts]
+    else:
+        keep = np.asarray(props, dtype=object)[ok]
+        feats = ['{"type":"Feature","properties":' + p + ',"geometry":' + g + "}" for g, p in zip(texts, keep)]
+    return ('{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}").replace("</", "<\\/")
+
+
 def _feature_collection(gdf: gpd.GeoDataFrame, props: dict[str, list]) -> dict:
-    """Minimal GeoJSON: geometry plus only the given (already escaped) properties."""
-    geo = json.loads(gpd.GeoSeries(gdf.geometry.values, crs=4326).to_json(drop_id=True))
+    """Minimal GeoJSON: geometry (coordinates rounded to 6 decimals, no bbox) plus only the given
+    (already escaped) properties."""
+    geo = json.loads(gpd.GeoSeries(round_coords(gdf.geometry), crs=4326).to_json(drop_id=True, show_bbox=False))
     for i, f in enumerate(geo["features"]):
         f["properties"] = {k: v[i] for k, v in props.items()}
     geo["features"] = [f for f in geo["features"] if f.get("geometry")]
     return geo
+
+
+def popup_rows(gdf: pd.DataFrame, cols: Sequence[str], lang: str) -> list[str]:
+    """Per row, the escaped ``<tr>`` label/value rows of ``cols`` (column by column: no row iteration)."""
+    out = [""] * len(gdf)
+    for c in cols:
+        head = f"<tr><th>{html.escape(str(label(c, lang)))}</th><td>"
+        vals = [html.escape(_value_text(v, c, lang)) for v in gdf[c].tolist()]
+        out = [o + head + v + "</td></tr>" for o, v in zip(out, vals)]
+    return out
 
 
 def _details(gdf: gpd.GeoDataFrame, popup_cols: Sequence[str] | None, tooltip_col: str | None,
@@ -356,14 +426,71 @@ def _details(gdf: gpd.GeoDataFrame, popup_cols: Sequence[str] | None, tooltip_co
     props: dict[str, list] = {}
     popup = tooltip = None
     if popup_cols:
-        props["_popup"] = [_popup_html(r, popup_cols, lang) for _, r in gdf.iterrows()]
+        props["_popup"] = [_POPUP_OPEN + r + "</table>" for r in popup_rows(gdf, popup_cols, lang)]
         popup = folium.GeoJsonPopup(fields=["_popup"], labels=False, max_width=400)
     if tooltip_col:
         props["_tooltip"] = [html.escape(_value_text(v, tooltip_col, lang))
-                             for v in gdf[tooltip_col]]
+                             for v in gdf[tooltip_col].tolist()]
         tooltip = folium.GeoJsonTooltip(fields=["_tooltip"], labels=False, sticky=True)
     return props, popup, tooltip
 
 
 def _layer_name(name: str) -> str:
     return html.escape(str(name))
+
+
+class _Title(MacroElement):
+    """The map's title (and a note line) in a box at the top; texts go in as JSON and are set as text."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+(function () {
+    var map = {{ this._parent.get_name() }};
+    var box = L.control({position: "topright"});
+    box.onAdd = function () {
+        var div = L.DomUtil.create("div", "geoplan-title");
+        div.style.cssText = {{ this.css|tojson }};
+        var h = L.DomUtil.create("div", "", div);
+        h.style.fontWeight = "bold"; h.style.fontSize = "16px";
+        h.textContent = {{ this.title|tojson }};
+        var note = {{ this.note|tojson }};
+        if (note) { var n = L.DomUtil.create("div", "", div); n.style.fontSize = "12px"; n.textContent = note; }
+        return div;
+    };
+    box.addTo(map);
+    document.title = {{ this.title|tojson }};
+})();
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, title: str, note: str):
+        super().__init__()
+        self._name = "GeoplanTitle"
+        self.title = title
+        self.note = note
+        self.css = ("background:rgba(255,255,255,.92);padding:6px 12px;border-radius:4px;max-width:480px;"
+                    f"box-shadow:0 1px 4px rgba(0,0,0,.3);font-family:{_FONT_STACK};line-height:1.4")
+
+
+def add_title(m: folium.Map, title: str, *, note: str = "") -> MacroElement:
+    """Add a title box (and an optional note line) at the top of the map; also the page title.
+
+    Parameters
+    ----------
+    m
+        The map.
+    title
+        Title text, shown as text (never as markup).
+    note
+        A smaller line under the title (e.g. how demand is drawn), or empty.
+
+    Returns
+    -------
+    branca.element.MacroElement
+        The title element (added to ``m``).
+    """
+    el = _Title(str(title), str(note or ""))
+    m.add_child(el)
+    return el

@@ -56,6 +56,7 @@ def add_choropleth(
     lang: str | None = None,
     show: bool = True,
     legend: bool | folium.FeatureGroup = True,
+    fill_opacity: float = 0.7,
 ) -> folium.FeatureGroup:
     """Colour polygons by a value in classes, with a legend.
 
@@ -94,6 +95,8 @@ def add_choropleth(
         of the layers sharing it is visible.  Use this for one indicator
         mapped per facility type, so the map has one legend, not one per
         layer.
+    fill_opacity
+        Opacity of the fills (lower keeps the basemap readable under them).
 
     Returns
     -------
@@ -162,7 +165,7 @@ def add_choropleth(
     folium.GeoJson(
         _feature_collection(data, props),
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#4a5568",
-                                  "weight": 1, "fillOpacity": 0.7},
+                                  "weight": 1, "fillOpacity": float(fill_opacity)},
         highlight_function=lambda f: {"weight": 3, "color": "#1a202c"},
         popup=popup, tooltip=tooltip,
     ).add_to(group)

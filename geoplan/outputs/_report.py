@@ -16,7 +16,10 @@ heading, optional text, an optional table and an optional figure.
 Tables use geoplan's canonical English column names; they are shown with
 labels from :mod:`geoplan.outputs._i18n` in the report's language.  Booleans show as
 是/否 (``zh``) or yes/no (``en``); columns whose name starts with ``share_``
-are shown as percentages; GeoDataFrame geometry columns are dropped.
+are shown as percentages (Excel ``0.0%``; a whole-percent target ``share_..._target`` as 80%);
+columns that count people (``pop*``, ``people*``, ``numerator``...) are estimates shown and stored
+as whole people (Excel ``#,##0``); other floats are stored rounded to what is shown;
+GeoDataFrame geometry columns are dropped.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import pandas as pd
 
 from geoplan._errors import InputError
 from geoplan.outputs._i18n import VALUE_KEY_COLUMNS as _VALUE_KEY_COLUMNS
-from geoplan.outputs._i18n import bool_text, check_lang, label
+from geoplan.outputs._i18n import VALUE_LABELS, bool_text, check_lang, label, value_label
 
 #: Font family stack used in the HTML report (CJK first, then generic).
 CSS_FONT_STACK = (
@@ -135,16 +138,35 @@ def _cell_value(v: Any, col: str, lang: str) -> Any:
         return int(v)
     if isinstance(v, np.floating):
         v = float(v)
-        return None if math.isnan(v) else v
+        if math.isnan(v):
+            return None
+    if isinstance(v, float) and _people_column(col) and math.isfinite(v):
+        return _whole(v)
     if isinstance(v, (int, float)):
         return v
     if isinstance(v, str):
+        if col in VALUE_LABELS and v in VALUE_LABELS[col]:
+            return value_label(v, col, lang)
         if col in _VALUE_KEY_COLUMNS:
             return label(v, lang)
         return v
     if isinstance(v, (pd.Timestamp,)):
         return v.isoformat()
     return str(v)
+
+
+#: Columns that count people (estimates): shown and stored as whole people.
+_PEOPLE = re.compile(r"^(?!share_)(?:pop|people|gain|numerator|denominator|capacity_short|unserved)(?:_|$)"
+                     r"|^(?!share_)pop_.*(?:covered|uncovered)$|_pop$")
+
+
+def _people_column(col: str) -> bool:
+    return bool(_PEOPLE.search(col))
+
+
+def _whole(v: float) -> int:
+    """Half up, the way a reader rounds (Python's round() would give 2 for 2.5)."""
+    return int(math.floor(v + 0.5))
 
 
 def _code_column(col: str) -> bool:
@@ -160,9 +182,11 @@ def _format_text(v: Any, col: str, lang: str) -> str:
         return v
     if isinstance(v, int):
         return str(v) if _code_column(col) else f"{v:,}"
+    if isinstance(v, (int, float)) and col.startswith("share_"):
+        if col.endswith("target") and abs(v * 100 - round(v * 100)) < 1e-9:
+            return f"{round(v * 100)}%"
+        return f"{v * 100:.1f}%"
     if isinstance(v, float):
-        if col.startswith("share_"):
-            return f"{v * 100:.1f}%"
         if v.is_integer() and abs(v) < 1e15:
             return str(int(v)) if _code_column(col) else f"{int(v):,}"
         return f"{v:,.2f}"
@@ -465,10 +489,16 @@ def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str)
                 val = _cell_value(v, c, lang)
                 if _code_column(c) and isinstance(val, (int, float)):
                     val = str(int(val)) if float(val).is_integer() else str(val)
+                if isinstance(val, float) and math.isfinite(val):
+                    val = round(val, 4 if c.startswith("share_") else 2)  # no 15-digit floats in the workbook
                 cell = _put(ws, i, j, val)
                 cell.font = body_font
-                if isinstance(val, float):
-                    cell.number_format = "0.0%" if c.startswith("share_") else "#,##0.00"
+                if isinstance(val, (int, float)) and c.startswith("share_"):
+                    target = c.endswith("target") and abs(val * 100 - round(val * 100)) < 1e-9
+                    cell.number_format = "0%" if target else "0.0%"
+                    shown = _format_text(val, c, lang)
+                elif isinstance(val, float):
+                    cell.number_format = "#,##0" if val.is_integer() else "#,##0.00"
                     shown = _format_text(val, c, lang)
                 elif isinstance(val, int):
                     cell.number_format = "#,##0"
@@ -562,7 +592,9 @@ def write_report(
     _write_html(paths["html"], title, sections, lang, pngs)
     paths["xlsx"] = out / f"{basename}.xlsx"
     _write_excel(paths["xlsx"], title, sections, lang)
-    return {k: paths[k] for k in ("md", "html", "xlsx", "figures") if k in paths}
+    from geoplan.outputs._docx import write_docx  # the formatters are passed in: _docx never imports _report
+    paths["docx"] = write_docx(out / f"{basename}.docx", title=title, sections=sections, lang=lang, pngs=pngs, formatters=(_prepare_table, _format_text, _numeric, _paragraphs))
+    return {k: paths[k] for k in ("md", "html", "xlsx", "docx", "figures") if k in paths}
 
 
 __all__ = ["Section", "write_report", "markdown_table", "html_table", "sheet_name", "display_width"]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from geoplan.outputs import maps
-from geoplan.outputs._coverage_outputs import coverage_layers, write_gpkg
-from geoplan.outputs._i18n import pick, type_caption
+from geoplan.outputs._coverage_outputs import _unit_rows, coverage_layers, write_gpkg
+from geoplan.outputs._coverage_summary import group_noun, short_type, unit_noun
+from geoplan.outputs._i18n import in_lang, label, pick, type_caption
 from geoplan._output import output_folder
 from geoplan.outputs._report import Section, write_report
 from geoplan.suggest import status_text
@@ -21,6 +23,7 @@ _T = {
     "sites": ("建议新址（按新增覆盖排序）", "Suggested sites, ranked by what each adds"),
     "compare": ("建设前后指标对比", "Indicators before and after"),
     "units": ("建设后各单位指标", "Indicators per unit after"),
+    "times": ("建设前后出行时间", "Travel times before and after"),
     "infeasible": ("不可用的候选点", "Candidates left out"),
     "before": ("现状服务范围", "Service areas now"),
     "after": ("建设后服务范围", "Service areas after"),
@@ -85,6 +88,36 @@ def _overview(res, lang: str, data_note: str) -> str:
     return "\n\n".join(lines)
 
 
+def _verdict(v, lang: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return in_lang(lang, "未设目标", "no target")
+    return in_lang(lang, "达标", "passed") if v else in_lang(lang, "未达标", "not passed")
+
+
+def comparison_tables(res, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shares before and after as percentages with the verdicts, and the travel times before and after."""
+    comp = res.comparison()
+    ft = res.after.catalogue[res.facility_type]
+    shares, times = [], []
+    for _, r in comp.iterrows():
+        ind = str(r["indicator"])
+        if ind.startswith("share_"):
+            units_ind = ind == "share_units_with_facility"
+            col = ind[len("share_"):-len("_covered")] if not units_ind else ""
+            shares.append({
+                "type": short_type(ft, lang),
+                "counted": unit_noun(r.get("unit_kind"), ft, lang) if units_ind else group_noun(col, lang),
+                "indicator": (in_lang(lang, "已建单位占比", "Share of units with one") if units_ind else
+                              in_lang(lang, f"{group_noun(col, lang)}覆盖率", f"Share of {group_noun(col, lang)} covered")),
+                "share_before": r["before"], "share_after": r["after"], "share_target": r["target"],
+                "passed_before": _verdict(r["passed_before"], lang), "passed_after": _verdict(r["passed_after"], lang),
+            })
+        elif ind in ("median_min", "p90_min"):
+            times.append({"type": short_type(ft, lang), "indicator": label(ind, lang), "before": r["before"],
+                          "after": r["after"], "cutoff_min": ft.cutoff_min})
+    return pd.DataFrame(shares), pd.DataFrame(times)
+
+
 def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *, lang: str = "zh",
                      overwrite: bool = False, basemap: str = "osm", data_note: str = "") -> dict[str, Path]:
     """Write the suggestion folder all-or-nothing; returns the paths written.
@@ -118,11 +151,15 @@ def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *
     ft = res.after.catalogue[res.facility_type]
     units = pd.DataFrame(res.after.units.drop(columns="geometry", errors="ignore"))
     sites = pd.DataFrame(res.sites.drop(columns="geometry"))
+    if "type" in sites:
+        sites["type"] = short_type(ft, lang)
+    shares, times = comparison_tables(res, lang)
     sections = [
         Section(_t("overview", lang), text=_overview(res, lang, data_note)),
         Section(_t("sites", lang), table=sites),
-        Section(_t("compare", lang), table=res.comparison()),
-        Section(_t("units", lang), table=units),
+        Section(_t("compare", lang), table=shares),
+        Section(_t("times", lang), table=times),
+        Section(_t("units", lang), table=_unit_rows(units, lang)),
     ]
     if len(res.infeasible_candidates):
         sections.append(Section(_t("infeasible", lang), table=res.infeasible_candidates))

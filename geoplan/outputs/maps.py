@@ -23,7 +23,8 @@ data to WGS-84 on input, as :mod:`geoplan.io` does).
 Escaping.  Every text from user data (popups, tooltips, layer names, legend
 entries) is HTML-escaped in Python before it reaches the page, so a name such
 as ``<script>alert(1)</script>`` shows as text.  Only the properties needed for
-display go into the page's GeoJSON.
+display go into the page's GeoJSON, and coordinates are rounded to 6 decimals
+(:data:`COORD_DECIMALS`, about 0.1 m).
 
 Tianditu key.  Tianditu tiles need a key (``tk``) in the tile URL.  geoplan
 never writes it into the HTML file: the tile URL holds a ``{tk}`` placeholder
@@ -45,8 +46,10 @@ offline except for the basemap tiles.  If no local copy is found the CDN
 links stay (and a warning is logged).
 
 The building blocks live in private modules: ``_map_base`` (tiles, datums, :func:`base_map`,
-popups), ``_map_layers`` (points, polygons, status markers, suggested sites) and ``_map_legend``
-(choropleths, legends); :func:`finish` (one self-contained HTML file) is here.
+:func:`add_title`, popups, rounded GeoJSON), ``_map_layers`` (points, polygons, status markers,
+suggested sites), ``_map_legend`` (choropleths, legends) and ``_map_demand`` (layers that share one
+GeoJSON held once in the page: demand points per type, demand summed in grid cells, units per type);
+:func:`finish` (one self-contained HTML file) is here.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ log = logging.getLogger("geoplan")
 # Tianditu key, popups), classes and legends, and the layers; finishing the page is below.
 from geoplan.outputs._map_base import (  # noqa: F401 - tile and datum constants stay readable as maps.X
     AMAP_TILES, BASEMAP_DATUM, CATEGORY_COLORS, LEAFLET_CSS_CDN, LEAFLET_JS_CDN, TIANDITU_CVA, TIANDITU_VEC,
-    _FONT_STACK, base_map, map_datum, to_map_datum, viewer_url,
+    COORD_DECIMALS, POPUP_CSS, _FONT_STACK, add_title, base_map, map_datum, round_coords, to_map_datum, viewer_url,
 )
 from geoplan.outputs._map_layers import (
     STATUS_COLORS, STATUS_LABELS, add_markers_by_status, add_points, add_polygons, add_suggested_sites,
@@ -132,7 +135,7 @@ def _inline_assets(text: str) -> tuple[str, bool]:
 
 _PAGE_CSS = (
     "<style>.leaflet-container{font-family:%s}"
-    ".leaflet-tooltip,.leaflet-popup-content{font-family:%s}</style>" % (_FONT_STACK, _FONT_STACK)
+    ".leaflet-tooltip,.leaflet-popup-content{font-family:%s}%s</style>" % (_FONT_STACK, _FONT_STACK, POPUP_CSS)
 )
 
 
@@ -198,6 +201,7 @@ def finish(
 
 __all__ = [
     "base_map",
+    "add_title",
     "add_points",
     "add_polygons",
     "add_choropleth",
@@ -207,6 +211,8 @@ __all__ = [
     "finish",
     "viewer_url",
     "map_datum",
+    "round_coords",
+    "COORD_DECIMALS",
     "to_map_datum",
     "CATEGORY_COLORS",
     "STATUS_COLORS",

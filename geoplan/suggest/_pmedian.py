@@ -6,6 +6,7 @@ interchange, Lagrangian bound); ``"exact"`` then starts HiGHS from its sites.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 
@@ -14,15 +15,19 @@ from scipy import sparse
 
 from geoplan._errors import InputError
 from geoplan.suggest import _pmedian_fast as fast
-from geoplan.suggest._base import Solution, _assign, _check_p, _highs_solve, _prepare, _rel_gap
+from geoplan.suggest._base import Solution, _check_p, _highs_solve, _prepare, _rel_gap
 
 
 def _pm_costs(cost: sparse.csr_array, open_mask: np.ndarray, penalty: float) -> np.ndarray:
-    coo = cost.tocoo()
-    keep = open_mask[coo.row]
-    d = np.full(cost.shape[1], penalty)
-    np.minimum.at(d, coo.col[keep], coo.data[keep])
-    return d
+    """Per demand: the cheapest stored pair to an open site, capped at ``penalty`` (reads only open rows)."""
+    ip, ix, d = fast._csr(sparse.csr_array(cost))
+    return fast._nearest_two(ip, ix, d, np.flatnonzero(open_mask), float(penalty), cost.shape[1])[0]
+
+
+def _assign_pm(cost: sparse.csr_array, open_mask: np.ndarray) -> np.ndarray:
+    """Nearest open site per demand (-1 if none), as ``_base._assign`` without a cutoff, reading only open rows."""
+    ip, ix, d = fast._csr(cost)
+    return fast.nearest_site(ip, ix, d, np.flatnonzero(open_mask), cost.shape[1])[1]
 
 
 def pmedian(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike | None, p: int, *,
@@ -74,7 +79,7 @@ def pmedian(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike
     cost, w, fx = _prepare(cost, weights, fixed)
     _check_p(p, int((~fx).sum()))
     n_cand, n_dem = cost.shape
-    reach = np.asarray(sparse.csr_array((np.ones(cost.nnz), cost.indices, cost.indptr), shape=cost.shape).sum(axis=0)).ravel() > 0
+    reach = fast.reached(cost.indices, n_dem)
     diag = {"uncoverable_demand": np.flatnonzero(~reach), "uncoverable_weight": float(w[~reach].sum())}
     w_eff = np.where(reach, w, 0.0)
     if penalty is None:
@@ -91,7 +96,8 @@ def pmedian(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike
     h_open[np.asarray(r["selected"], dtype=np.int64)] = True
     h_obj = float((w_eff * _pm_costs(cost, h_open, penalty)).sum())  # recomputed, not taken from the kernels
     lag = float(r["bound"]) if r["bound"] is not None and math.isfinite(r["bound"]) else None
-    diag.update(swaps=r["swaps"], lagrangian_iterations=r["iterations"], lagrangian_rounds=r["rounds"])
+    diag.update(swaps=r["swaps"], lagrangian_iterations=r["iterations"], lagrangian_rounds=r["rounds"],
+                kicks=r["kicks"], stopped=r["stopped"], pairs_searched=r["pairs_searched"], heuristic_objective=h_obj, heuristic_bound=lag)
     end = None if time_limit is None else t0 + time_limit
     if solver == "greedy":
         open_mask, obj, bnd, status, name = h_open, h_obj, lag, "heuristic (Lagrangian bound)", "greedy+fast interchange"
@@ -157,39 +163,39 @@ def pmedian(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike
     sel = np.flatnonzero(open_mask & ~fx)
     order, gains = _rank_pm(cost, w_eff, fx, sel, penalty, deadline=end)
     return Solution("pmedian", name, order, gains, obj, bnd, _rel_gap(obj, bnd), status, time.perf_counter() - t0,
-                    _assign(cost, open_mask, None), diag)
-
-
-def _savings(cost: sparse.csr_array, w: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Per candidate: Σ_i w_i max(0, d_i − c_ji) over stored pairs (vectorised over the CSR data)."""
-    s = w[cost.indices] * np.maximum(0.0, d[cost.indices] - cost.data)
-    rows = np.repeat(np.arange(cost.shape[0]), np.diff(cost.indptr))
-    return np.bincount(rows, weights=s, minlength=cost.shape[0])
+                    _assign_pm(cost, open_mask), diag)
 
 
 def _rank_pm(cost, w, fx, sel, penalty, *, deadline: float | None = None):
     """Order chosen sites by the weighted travel each saves given those before it (reads only their rows).
 
-    Past ``deadline`` the sites not yet ranked follow in one step, by what each saves given those
-    ranked so far (so ranking never holds up an answer the time limit asked for).
+    Lazy greedy: a site's saving only shrinks as others are ranked, so only the site whose last priced
+    saving leads is re-priced, until a freshly priced one leads (the same order as re-pricing all every step,
+    ties to the lower position).  Past ``deadline`` the sites not yet ranked follow in one step, by what
+    each saves given those ranked so far (so ranking never holds up an answer the time limit asked for).
     """
-    d = _pm_costs(sparse.csr_array(cost[np.flatnonzero(fx)]), np.ones(int(fx.sum()), bool), penalty)
+    cost = sparse.csr_array(cost)
+    d = _pm_costs(cost, fx, penalty)
     sel = np.asarray(sel, dtype=np.int64)
-    sub = sparse.csr_array(cost[sel])
-    remaining = list(range(len(sel)))
-    order, gains = [], []
-    while remaining:
-        s = _savings(sub, w, d)
+    ip, ix, dd = fast._csr(sparse.csr_array(cost[sel]))
+    none_open = np.zeros(len(sel), bool)
+    heap = [(-float(g), r) for r, g in enumerate(fast._gains(ip, ix, dd, w, d, none_open))]
+    heapq.heapify(heap)
+    order, gains, fresh = [], [], set()
+    while heap:
         if deadline is not None and time.perf_counter() > deadline:
-            rest = sorted(remaining, key=lambda r: (-s[r], r))
+            s = fast._gains(ip, ix, dd, w, d, none_open)
+            rest = sorted((r for _, r in heap), key=lambda r: (-s[r], r))
             order += [int(sel[r]) for r in rest]
             gains += [float(s[r]) for r in rest]
             break
-        k = max(remaining, key=lambda r: (s[r], -r))
-        remaining.remove(k)
-        order.append(int(sel[k]))
-        gains.append(float(s[k]))
-        row = slice(sub.indptr[k], sub.indptr[k + 1])
-        idx = sub.indices[row]
-        d[idx] = np.minimum(d[idx], sub.data[row])
+        neg, r = heapq.heappop(heap)
+        if r in fresh:
+            order.append(int(sel[r]))
+            gains.append(-neg)
+            fast._open_row(ip, ix, dd, d, r)
+            fresh.clear()
+        else:
+            fresh.add(r)
+            heapq.heappush(heap, (-float(fast._row_gain(ip, ix, dd, w, d, r)), r))
     return np.array(order, dtype=np.int64), np.array(gains, dtype=float)

@@ -27,6 +27,7 @@ from geoplan.io import projected_crs_for
 from geoplan._errors import InfeasibleError, InputError
 from geoplan.coverage._coverage import assess
 from geoplan.coverage._engine import od_matrix
+from geoplan.coverage._register import with_weights
 from geoplan.coverage.standards import default_catalogue
 from geoplan.network._snap import snap
 from geoplan.suggest._base import Solution, _assign, _cover
@@ -222,7 +223,8 @@ def suggest_sites(
         For ``reach_target``: ``"people"`` (share of the weighted demand covered) or ``"units"``
         (share of admin units with at least one facility; needs ``units``).
     weight
-        Demand column to weigh by (default the type's: pop, pop_60 or pop_0_17).
+        Demand column to weigh by: any numeric column, e.g. ``低保户数`` (default the type's: pop, pop_60
+        or pop_0_17).  Checked and parsed by :func:`geoplan.coverage.assess`.
     solver
         ``"exact"`` (HiGHS) or ``"greedy"`` (heuristic with a proven bound where one is computed).
     capacity
@@ -262,10 +264,15 @@ def suggest_sites(
     key = catalogue.resolve(facility_type)
     if key is None:
         raise InputError(f"unknown facility type {facility_type!r}; known: {', '.join(catalogue.keys)}", field="type")
+    if weight is not None:
+        # Any numeric demand column: assess checks and parses it like the people columns.
+        catalogue = with_weights(catalogue, {key: weight}, source="weight=")
     ft = catalogue[key]
-    wcol = weight or ft.weight
+    wcol = ft.weight
     if wcol not in demand.columns:
-        raise InputError(f"demand has no {wcol!r} column to weigh by", field=wcol)
+        raise InputError(f"demand has no {wcol!r} column to weigh by; columns present: "
+                         f"{', '.join(str(c) for c in demand.columns if c != 'geometry')}",
+                         file=demand.attrs.get("source"), field=wcol)
     if model in ("mclp", "pmedian") and p is None:
         raise InputError(f"model {model!r} needs p, the number of new sites", field="p")
     if candidates is None:
@@ -284,7 +291,7 @@ def suggest_sites(
     existing = fac[is_existing]
     dsnap = snaps["demand"]
     dem_nodes = dsnap  # snap tables: door-to-door costs (access + partial edges), as coverage.assess measures
-    w = np.where(dsnap["too_far"], 0.0, np.nan_to_num(pd.to_numeric(demand[wcol], errors="coerce").to_numpy(float)))
+    w = np.where(dsnap["too_far"], 0.0, np.nan_to_num(before.demand[wcol].to_numpy(float)))  # parsed by assess
     if w.sum() <= 0:
         raise InfeasibleError(f"total demand ({wcol}) is zero: nothing to plan for")
     ex_nodes = snaps["facilities"][is_existing]
@@ -333,6 +340,8 @@ def _with_new_sites(facilities, cand_ok, sol: Solution, key: str, *, n_existing:
     chosen["type"] = key
     chosen["id"] = chosen["id"].astype(str)
     new_fac = gpd.GeoDataFrame(chosen[["id", "type", "geometry"]], geometry="geometry", crs=4326)
+    if "status" in facilities.columns:
+        new_fac["status"] = "built"  # the after-run assumes the new sites built
     all_fac = pd.concat([facilities.to_crs(4326), new_fac.assign(suggested=True)], ignore_index=True)
     return chosen, gpd.GeoDataFrame(all_fac, geometry="geometry", crs=4326)
 

@@ -1,0 +1,56 @@
+"""Presence-only coverage (:func:`assess_presence`): which units have a facility of each type, from codes or places.
+
+No network and no demand: the unit tables and the summary hold the presence indicators per level
+(township, village); people columns come from the unit tables themselves (e.g. a census table joined by code).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import pandas as pd
+
+from geoplan.coverage import _checks, _villages
+from geoplan.coverage._coverage import CoverageResult
+from geoplan.coverage._indicators import _indicators
+from geoplan.coverage.standards import Catalogue, default_catalogue
+
+__all__ = ["assess_presence"]
+
+
+def assess_presence(facilities: pd.DataFrame, *, units: pd.DataFrame | None = None, villages: pd.DataFrame | None = None,
+                    catalogue: Catalogue | None = None, types: Iterable[str] | None = None) -> CoverageResult:
+    """Presence indicators only (which units have a facility of each type): no network, no demand.
+
+    Parameters
+    ----------
+    facilities
+        Facilities with ``type`` and, for codes, ``village_code`` / ``township_code`` (a register's
+        所属村（社区）代码 / 所属乡镇（街道）代码); points are placed in units spatially when they carry no code.
+    units, villages
+        Township and village units with ``code`` and ``name``: polygons, points or plain code tables.
+        People columns (``pop``, ``pop_60``, ``pop_0_17`` or a type's weight column, e.g. joined from a
+        census table by code) fill the people columns of the unit table.
+    catalogue
+        Facility types and targets (default :func:`geoplan.coverage.default_catalogue`).
+    types
+        Limit to these types (default: the catalogue's types and every type present in ``facilities``).
+
+    Returns
+    -------
+    CoverageResult
+        ``demand``, ``service_areas`` and ``service_areas_by_type`` are None; ``units`` and ``summary``
+        hold the presence indicators per level (``share_units_with_facility``; no people covered).
+
+    Raises
+    ------
+    InputError
+        A missing column, an unknown type, a duplicate unit code or a malformed village code.
+    """
+    catalogue = catalogue or default_catalogue()
+    fac, units, vil, type_list = _villages.presence(facilities, units=units, villages=villages, catalogue=catalogue,
+                                                    types=types)
+    unit_table, summary, gaps = _indicators(None, fac, units, catalogue, type_list, villages=vil)
+    return CoverageResult(demand=None, facilities=fac, service_areas=None, service_areas_by_type=None, units=unit_table,
+                          summary=summary, gaps=gaps, catalogue=catalogue.subset(type_list), notes=[], network_report={},
+                          modes={t: catalogue[t].mode for t in type_list}, checks=pd.DataFrame(columns=_checks.CHECK_COLUMNS))

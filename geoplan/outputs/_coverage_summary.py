@@ -1,0 +1,397 @@
+"""The coverage report's words and tables as a civil-affairs bureau writes them.
+
+"全市 5 个街道中 2 个已建综合养老服务中心（40.0%），距 80% 目标还差 2 个": one sentence per type and
+level; a dashboard with one row per 街道/乡镇 across all types; the summary table with percentages and
+gaps in their units; the standards with the document each target comes from; the data sources and
+method notes.  People are estimates and are shown as whole numbers (the rounding is said once).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import re
+
+import pandas as pd
+
+from geoplan.outputs._i18n import in_lang, label, mode_of
+
+#: Demand groups: (zh noun for people, en noun) by weight column; other columns are shown as they are.
+GROUPS: dict[str, tuple[str, str]] = {
+    "pop": ("常住人口", "residents"),
+    "pop_60": ("60岁以上老年人", "people aged 60+"),
+    "pop_0_17": ("0–17岁未成年人", "children aged 0–17"),
+}
+
+_LEVEL_NOUN = {"township": ("街道（乡镇）", "streets/townships"), "village": ("村（社区）", "villages/communities"),
+               "county": ("区县", "counties")}
+
+
+def _units_module():
+    """Helper U's table of kind labels, when present (``geoplan.coverage._units``)."""
+    try:
+        from geoplan.coverage import _units
+    except ImportError:  # older tree: the labels below stand in
+        return None
+    return _units
+
+
+_FALLBACK_KINDS = {
+    "street": ("街道", "Street"), "town": ("镇", "Town"), "township": ("乡", "Township"),
+    "town_township": ("乡镇", "Towns and townships"), "community": ("社区", "Community"), "village": ("村", "Village"),
+    "village_community": ("村（社区）", "Villages and communities"), "special": ("其他", "Other"),
+    "county": ("区县", "County"), "any": ("未分类", "Unclassified"), "all": ("全部", "All"),
+}
+
+
+def kind_text(kind, lang: str) -> str:
+    """Label of a unit kind or group (``street``, ``town_township``, ``any``...)."""
+    u = _units_module()
+    if u is not None and hasattr(u, "kind_label"):
+        return u.kind_label(None if _missing(kind) else kind, lang)
+    zh, en = _FALLBACK_KINDS.get("any" if _missing(kind) else str(kind), (str(kind), str(kind)))
+    return in_lang(lang, zh, en)
+
+
+def level_text(level, lang: str) -> str:
+    """Label of a level (``township`` → 乡镇（街道）)."""
+    u = _units_module()
+    if u is not None and hasattr(u, "level_label") and not _missing(level):
+        return u.level_label(level, lang)
+    if _missing(level):
+        return ""
+    zh, en = _LEVEL_NOUN.get(str(level), (str(level), str(level)))
+    return in_lang(lang, zh, en)
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+
+
+def _level(ft) -> str:
+    return getattr(ft, "level", "township") or "township"
+
+
+def unit_noun(kind, ft, lang: str, *, plural: bool = True) -> str:
+    """What a count of units is counted in: 街道, 乡镇, 村（社区）... (the level's noun for unclassified units)."""
+    if _missing(kind) or kind in ("any", "all"):
+        zh, en = _LEVEL_NOUN.get(_level(ft), _LEVEL_NOUN["township"])
+        return in_lang(lang, zh, en)
+    text = kind_text(kind, lang)
+    return text if lang == "zh" else text.lower() + ("s" if plural and not text.endswith("s") else "")
+
+
+def group_noun(col: str, lang: str) -> str:
+    """The people a weight column counts (60岁以上老年人); an unknown column (低保户数) as it is."""
+    pair = GROUPS.get(col)
+    return col if pair is None else in_lang(lang, *pair)
+
+
+def whole(v) -> int | None:
+    """People are estimates: shown rounded half up to whole people."""
+    if _missing(v):
+        return None
+    return int(math.floor(float(v) + 0.5))
+
+
+def pct(v, *, target: bool = False) -> str:
+    """A share as a percentage: 40.0%; a target without decimals when it has none (80%)."""
+    if _missing(v):
+        return "—"
+    p = float(v) * 100
+    if target and abs(p - round(p)) < 1e-9:
+        return f"{round(p)}%"
+    return f"{p:.1f}%"
+
+
+def people_text(n, col: str, lang: str) -> str:
+    """``5,934 名60岁以上老年人`` / ``5,934 people aged 60+``; other columns ``120（低保户数）``."""
+    n = whole(n)
+    if col in GROUPS:
+        return in_lang(lang, f"{n:,} 名{group_noun(col, lang)}", f"{n:,} {group_noun(col, lang)}")
+    return f"{n:,}（{col}）" if lang == "zh" else f"{n:,} ({col})"
+
+
+def _type_name(result, key: str, lang: str) -> str:
+    return result.catalogue[key].name(lang)
+
+
+def short_type(ft, lang: str) -> str:
+    """A type's name in tables: the short label of a built-in key (社工站), else the catalogue's name (殡仪馆)."""
+    shown = label(ft.key, lang)
+    return ft.name(lang) if shown == ft.key else str(shown)
+
+
+def summary_sentences(result, *, lang: str, area: str | None = None) -> list[str]:
+    """One sentence per type and level against its target, as a bureau report puts it."""
+    zh = lang == "zh"
+    where = area or in_lang(lang, "评估范围内", "the area assessed")
+    out = []
+    for _, r in result.summary.iterrows():
+        ind, t = r["indicator"], r["type"]
+        ft = result.catalogue[t]
+        name = _type_name(result, t, lang)
+        target, value = r.get("target"), r.get("value")
+        if ind == "share_units_with_facility":
+            n, have = whole(r["denominator"]), whole(r["numerator"])
+            noun = unit_noun(r.get("unit_kind"), ft, lang)
+            if n is None or n == 0:
+                continue
+            if zh:
+                s = f"{where} {n} 个{noun}中 {have} 个已建{name}（{pct(value)}）"
+            else:
+                verb = "has" if have == 1 else "have"
+                s = f"In {where}, {have} of the {n} {noun} {verb} a {name[0].lower() + name[1:]} ({pct(value)})"
+        elif str(ind).startswith("share_") and str(ind).endswith("_covered"):
+            col = r.get("shortfall_unit") or str(ind)[len("share_"):-len("_covered")]
+            tot, c = whole(r["denominator"]), whole(r["numerator"])
+            if tot is None or tot == 0 or _missing(value):
+                continue
+            mode = label(mode_of(result, t), lang)
+            if zh:
+                s = (f"{group_noun(col, lang)} {tot:,} 人中 {c:,} 人在{mode} {ft.cutoff_min:g} 分钟内可达{name}"
+                     f"（{pct(value)}）" if col in GROUPS else
+                     f"{col} 合计 {tot:,}，其中 {c:,} 在{mode} {ft.cutoff_min:g} 分钟内可达{name}（{pct(value)}）")
+            else:
+                s = (f"{c:,} of {tot:,} {group_noun(col, lang)} live within {ft.cutoff_min:g} min ({mode.lower()}) "
+                     f"of a {name[0].lower() + name[1:]} ({pct(value)})")
+        else:
+            continue
+        if _missing(target):
+            s += in_lang(lang, "，本年度未设目标。", "; no target is set.")
+        elif r.get("passed"):
+            s += in_lang(lang, f"，已达到 {pct(target, target=True)} 的目标。", f", meeting the {pct(target, target=True)} target.")
+        elif _missing(r.get("shortfall")):
+            s += in_lang(lang, f"，目标 {pct(target, target=True)}，无法计算缺口。",
+                         f"; target {pct(target, target=True)}, shortfall not computable.")
+        elif ind == "share_units_with_facility":
+            k = whole(r["shortfall"])
+            s += in_lang(lang, f"，距 {pct(target, target=True)} 目标还差 {k} 个。",
+                         f"; {k} more are needed for the {pct(target, target=True)} target.")
+        else:
+            s += in_lang(lang, f"，距 {pct(target, target=True)} 目标还差 {people_text(r['shortfall'], col, lang)}。",
+                         f"; the {pct(target, target=True)} target needs {people_text(r['shortfall'], col, lang)} more.")
+        out.append(s)
+    return out
+
+
+def gap_text(r, ft, lang: str) -> str:
+    """A shortfall with its unit: 差 2 个街道（乡镇） / 5,744 名60岁以上老年人."""
+    if _missing(r.get("target")):
+        return in_lang(lang, "未设目标", "no target")
+    if _missing(r.get("shortfall")):
+        return in_lang(lang, "无法计算", "n/a")
+    k = whole(r["shortfall"])
+    if k == 0:
+        return "—"
+    if r["indicator"] == "share_units_with_facility":
+        return in_lang(lang, f"差 {k} 个{unit_noun(r.get('unit_kind'), ft, lang)}",
+                       f"{k} more {unit_noun(r.get('unit_kind'), ft, lang)}")
+    col = r.get("shortfall_unit") or ""
+    return in_lang(lang, f"差 {people_text(k, col, lang)}", f"{people_text(k, col, lang)} more")
+
+
+def summary_table(result, lang: str) -> pd.DataFrame:
+    """Shares against targets: one row per type and level, percentages, gaps in their units."""
+    rows = []
+    for _, r in result.summary.iterrows():
+        ind = str(r["indicator"])
+        if not ind.startswith("share_"):
+            continue
+        ft = result.catalogue[r["type"]]
+        units_ind = ind == "share_units_with_facility"
+        col = r.get("shortfall_unit") or ind[len("share_"):-len("_covered")]
+        what = (in_lang(lang, "已建单位占比", "Share of units with one") if units_ind else
+                in_lang(lang, f"{group_noun(col, lang)}覆盖率", f"Share of {group_noun(col, lang)} covered"))
+        rows.append({
+            "type": short_type(ft, lang),
+            "mode": mode_of(result, r["type"]),
+            "counted": unit_noun(r.get("unit_kind"), ft, lang) if units_ind else group_noun(col, lang),
+            "indicator": what,
+            "numerator": whole(r["numerator"]),
+            "denominator": whole(r["denominator"]),
+            "share_value": None if _missing(r["value"]) else float(r["value"]),
+            "share_target": None if _missing(r["target"]) else float(r["target"]),
+            "verdict": (in_lang(lang, "未设目标", "no target") if _missing(r["passed"]) else
+                        in_lang(lang, "达标", "passed") if r["passed"] else in_lang(lang, "未达标", "not passed")),
+            "gap_text": gap_text(r, ft, lang),
+        })
+    return pd.DataFrame(rows, columns=["type", "mode", "counted", "indicator", "numerator", "denominator", "share_value",
+                                       "share_target", "verdict", "gap_text"])
+
+
+def times_table(result, lang: str) -> pd.DataFrame:
+    """Median and 90th-percentile travel time per type, beside the catchment."""
+    rows = {}
+    for _, r in result.summary.iterrows():
+        if r["indicator"] in ("median_min", "p90_min"):
+            ft = result.catalogue[r["type"]]
+            row = rows.setdefault(r["type"], {"type": short_type(ft, lang), "mode": mode_of(result, r["type"]),
+                                              "cutoff_min": ft.cutoff_min})
+            row[r["indicator"]] = None if _missing(r["value"]) else float(r["value"])
+    return pd.DataFrame(list(rows.values()), columns=["type", "mode", "cutoff_min", "median_min", "p90_min"])
+
+
+def dashboard(result, lang: str) -> pd.DataFrame:
+    """One row per unit across all types: 有/无 for types judged by units, 达标/未达标 for types judged by people."""
+    units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
+    if not len(units):
+        return pd.DataFrame()
+    base = units.drop_duplicates("unit_code")[["unit_code", "unit_name"] +
+                                              (["unit_kind"] if "unit_kind" in units else [])].copy()
+    if "unit_kind" in base:
+        if base["unit_kind"].isna().all():
+            base = base.drop(columns="unit_kind")
+        else:
+            base["unit_kind"] = [kind_text(k, lang) for k in base["unit_kind"]]
+    base = base.set_index("unit_code", drop=False)
+    for t in result.catalogue.keys:
+        ft = result.catalogue[t]
+        sub = units[units["type"] == t].set_index("unit_code")
+        if ft.unit_targets or ft.people_target is None:
+            vals = sub["has_facility"].map(lambda b: in_lang(lang, "有", "yes") if b else in_lang(lang, "无", "no"))
+        else:
+            share = sub.get(f"share_{ft.weight}_covered")
+            vals = share.map(lambda s: "—" if _missing(s) else
+                             in_lang(lang, "达标", "passed") if s >= ft.people_target - 1e-12 else
+                             in_lang(lang, "未达标", "not passed")) if share is not None else None
+        base[short_type(ft, lang)] = vals.reindex(base.index).to_numpy() if vals is not None else "—"
+    return base.reset_index(drop=True)
+
+
+_OUTSIDE_REF = re.compile(r"\s*[（(]\s*(?:shared/)?DESIGN\.md[^）)]*[）)]"
+                          r"|\s*[，,;；]\s*(?:shared/)?DESIGN\.md(?:\s*§\s*[\d–\-.]+)?|(?:shared/)?DESIGN\.md(?:\s*§\s*[\d–\-.]+)?")
+
+
+def no_outside_refs(text: str) -> str:
+    """Drop citations of files that are not in the repository (the project's design notes)."""
+    return _OUTSIDE_REF.sub("", text or "").strip()
+
+
+def _source(ft, field: str, lang: str) -> str | None:
+    if hasattr(ft, "source"):
+        s = ft.source(field, lang)
+    else:
+        s = ft.sources.get(field)
+    return None if s is None else no_outside_refs(s)
+
+
+def targets_text(ft, lang: str) -> str:
+    """``街道 80%，乡镇 60%`` / ``Street 80%, Towns and townships 60%``; a lone ``any`` target by the level's noun."""
+    sep = "，" if lang == "zh" else ", "
+    only_any = set(ft.unit_targets) == {"any"}
+
+    def who(k):
+        if k != "any":
+            return kind_text(k, lang)
+        return unit_noun(None, ft, lang) if only_any else in_lang(lang, "未分类单位", "unclassified units")
+    return sep.join(f"{who(k)} {pct(v, target=True)}" for k, v in ft.unit_targets.items()) or "—"
+
+
+def standards_table(catalogue, lang: str, modes=None) -> pd.DataFrame:
+    """The standards in force, targets as percentages, each with the document it comes from."""
+    rows = []
+    for ft in catalogue:
+        fields = [f for f in ("unit_targets", "people_target", "cutoff_min", "weight", "mode")
+                  if _source(ft, f, lang)]
+        names = {"unit_targets": in_lang(lang, "单位目标", "unit targets"),
+                 "people_target": in_lang(lang, "人口目标", "people target"),
+                 "cutoff_min": in_lang(lang, "时间阈值", "cutoff"), "weight": in_lang(lang, "服务对象", "served group"),
+                 "mode": in_lang(lang, "出行方式", "mode")}
+        rows.append({
+            "type": short_type(ft, lang),
+            "mode": (modes or {}).get(ft.key, ft.mode),
+            "cutoff_min": ft.cutoff_min,
+            "served": group_noun(ft.weight, lang),
+            "unit_targets": targets_text(ft, lang),
+            "share_people_target": ft.people_target,
+            "sources": ("；" if lang == "zh" else "; ").join(f"{names[f]}：{_source(ft, f, lang)}" if lang == "zh" else
+                                                             f"{names[f]}: {_source(ft, f, lang)}" for f in fields),
+        })
+    return pd.DataFrame(rows)
+
+
+def catalogue_source(catalogue, lang: str) -> str:
+    """Where the catalogue as a whole comes from, without paths outside the repository."""
+    src = str(getattr(catalogue, "source", "") or "")
+    if src.startswith("geoplan defaults"):
+        return in_lang(lang, "geoplan 内置默认标准与目标（可用配置文件覆盖）。",
+                       "geoplan's built-in standards and targets (a config file may override them).")
+    return no_outside_refs(src)
+
+
+def report_date(date: str | None = None) -> str:
+    """The date the report was made: ``date`` if given, else ``SOURCE_DATE_EPOCH`` (reproducible builds), else today."""
+    if date:
+        return str(date)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return _dt.datetime.fromtimestamp(int(epoch), tz=_dt.timezone.utc).date().isoformat()
+    return _dt.date.today().isoformat()
+
+
+def as_of_of(result) -> str | None:
+    """The result's as-of date (统计截止日) when it carries one."""
+    v = getattr(result, "as_of", None)
+    if _missing(v) or v == "":
+        return None
+    return v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)
+
+
+def report_title(result, lang: str, *, title: str | None = None, area: str | None = None) -> str:
+    """The title: ``--title`` as given, else area and year before the standard title."""
+    if title:
+        return title
+    as_of = as_of_of(result)
+    year = as_of[:4] if as_of and as_of[:4].isdigit() else None
+    if lang == "zh":
+        return f"{area or ''}{year + '年' if year else ''}民政服务设施网络覆盖评估报告"
+    head = "Network coverage of civil-affairs facilities"
+    tail = ", ".join(x for x in (area, year) if x)
+    return f"{head}: {tail}" if tail else head
+
+
+def header_lines(result, lang: str, *, area: str | None, date: str | None) -> list[str]:
+    """Area, as-of date and date made: the lines under the title."""
+    lines = []
+    if area:
+        lines.append(in_lang(lang, f"评估范围：{area}", f"Area: {area}"))
+    as_of = as_of_of(result)
+    if as_of:
+        lines.append(in_lang(lang, f"统计截止日：{as_of}", f"Data as of: {as_of}"))
+    lines.append(in_lang(lang, f"报告生成日期：{report_date(date)}", f"Report date: {report_date(date)}"))
+    return lines
+
+
+def method_notes(result, lang: str, data_note: str = "") -> str:
+    """Data sources and method notes: inputs, road data licence, travel times, rounding, targets."""
+    parts = []
+    if data_note:
+        parts.append(no_outside_refs(data_note))
+    parts.append(in_lang(
+        lang,
+        "道路数据来自 OpenStreetMap（© OpenStreetMap contributors，ODbL 1.0 许可）；人口为输入需求点的人数"
+        "（普查或估算），按需求点所在单位汇总。",
+        "Road data: OpenStreetMap (© OpenStreetMap contributors, ODbL 1.0). People are those of the demand points "
+        "given (census or estimates), summed by the unit each point lies in."))
+    parts.append(in_lang(
+        lang,
+        "出行时间按门到门计算：需求点或设施沿直线到最近的可进入道路（不含隧道、地下及室内通道、高速公路；该段距离"
+        "另列为“吸附距离”，按接入速度计时），加上沿该路段到路口的部分和路网最短路；路段长度为 WGS-84 椭球面长度。"
+        "需求点在服务时间阈值内可达任一同类设施即计为“已覆盖”。",
+        "Travel times are network shortest paths door to door: the straight stretch from each point to the nearest "
+        "road it may enter (not tunnels, underground or indoor ways, motorways; listed as the snap distance, timed "
+        "at the access speed), the part of that road to its junctions, and the network path; road lengths are "
+        "ellipsoidal (WGS-84). A demand point is covered when a facility of the type is within the cutoff."))
+    parts.append(in_lang(lang, "人数为估算值，四舍五入取整，合计与分项之和可能相差 1 人。",
+                         "People are estimates rounded to whole people; totals may differ from the sum of the "
+                         "parts by one."))
+    parts.append(in_lang(lang, "目标及其依据见“服务标准与目标来源”。",
+                         "Targets and their sources: see \u201cService standards and sources of targets\u201d."))
+    return "\n\n".join(p for p in parts if p)
+
+
+__all__ = ["summary_sentences", "summary_table", "times_table", "dashboard", "standards_table", "report_title",
+           "header_lines", "method_notes", "report_date", "pct", "whole", "people_text", "group_noun", "kind_text",
+           "no_outside_refs", "gap_text", "level_text", "short_type", "unit_noun", "catalogue_source", "as_of_of"]

@@ -1,0 +1,465 @@
+"""Print-ready coverage maps: one page per facility type, A4/A3 landscape, PNG (300 dpi) and PDF.
+
+Each page shows, in a projected (metre) CRS, the admin units coloured by whether
+they meet the type's target (a facility in the unit when the target counts
+units, the covered share of the weighted people against the people target
+otherwise), the type's service area, its facilities (by ``status`` when the
+facility table has one) and the demand left uncovered (points, or a hexagon
+grid summing the weight when there are more than :data:`MAX_POINTS`, so a
+million points render in seconds).  Every page has a title, a legend, a scale
+bar in metres, a north arrow and a source note.  No tile server is needed.
+
+Chinese labels use the CJK font the charts use (:func:`geoplan.outputs.figures.find_cjk_font`;
+the PyPI package ``noto-cjk-sans-otc`` when no system font has Chinese).  PDFs
+embed their fonts as TrueType subsets (``pdf.fonttype`` 42) with a
+``ToUnicode`` map, so the text can be searched and copied.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from geoplan._errors import InputError
+from geoplan.outputs._i18n import check_lang, label, mode_of, pick, type_caption
+from geoplan.outputs._report import Section
+
+#: Landscape paper sizes in millimetres (width, height), ISO 216.
+PAPER_MM: dict[str, tuple[int, int]] = {"A4": (297, 210), "A3": (420, 297)}
+
+#: Above this many uncovered demand points the map draws a hexagon grid instead of points.
+MAX_POINTS = 5000
+
+_PASS, _FAIL, _NONE = "#9ae6b4", "#fbb67a", "#e2e8f0"
+_SERVICE = "#90cdf4"
+_UNCOVERED = "#c53030"
+_FACILITY_MARKERS = ("o", "s", "^", "D", "v", "P")
+_FACILITY_COLORS = ("#1a365d", "#805ad5", "#2c7a7b", "#975a16", "#702459", "#2d3748")
+
+_T = {
+    "title": ("{name}覆盖情况图", "Coverage of {name}"),
+    "pass_units": ("达标单位（已建设施）", "Units passing (have a facility)"),
+    "fail_units": ("未达标单位（未建设施）", "Units not passing (no facility)"),
+    "pass_people": ("达标单位（覆盖率 ≥ {t}）", "Units passing (covered ≥ {t})"),
+    "fail_people": ("未达标单位（覆盖率 < {t}）", "Units not passing (covered < {t})"),
+    "no_target": ("单位（无目标）", "Units (no target)"),
+    "service": ("服务范围（{caption}）", "Service area ({caption})"),
+    "facilities": ("{name}（{n} 处）", "{name} ({n})"),
+    "uncovered": ("未覆盖需求点（{n} 个，{people}）", "Uncovered demand points ({n}; {people})"),
+    "uncovered_hex": ("未覆盖{w}（每格合计）", "Uncovered {w} (sum per cell)"),
+    "people": ("{v:,} 名{w}", "{w} {v:,}"),
+    "legend": ("图例", "Legend"),
+    "north": ("北", "N"),
+    "m": ("米", "m"),
+    "km": ("千米", "km"),
+    "osm": ("路网与设施数据：© OpenStreetMap 贡献者（ODbL 1.0）", "Roads and facilities: © OpenStreetMap contributors (ODbL 1.0)"),
+    "crs": ("投影：{crs}；距离按路网出行时间计算", "Projection: {crs}; reach measured as network travel time"),
+    "made": ("制图：geoplan", "Made with geoplan"),
+    "subtitle": ("单位标注为{w}覆盖率", "Units labelled with the share of {w} covered"),
+}
+
+_t = functools.partial(pick, _T)
+
+
+def paper_pixels(size: str, dpi: int) -> tuple[int, int]:
+    """Pixel size (width, height) of a landscape page: millimetres / 25.4 × dpi, rounded.
+
+    Parameters
+    ----------
+    size
+        ``"A4"`` or ``"A3"``.
+    dpi
+        Dots per inch.
+
+    Returns
+    -------
+    tuple of int
+        Width and height in pixels (A4 at 300 dpi: 3508 × 2480).
+    """
+    if size not in PAPER_MM:
+        raise InputError(f"paper size must be one of {sorted(PAPER_MM)}, got {size!r}", field="sizes")
+    w, h = PAPER_MM[size]
+    return round(w / 25.4 * dpi), round(h / 25.4 * dpi)
+
+
+def _projected(result):
+    """The CRS to draw in: the service areas' (the network's, metres), else the units' UTM zone."""
+    from geoplan.io._crs import ensure_projected
+
+    crs = getattr(result.service_areas_by_type, "crs", None)
+    if crs is not None and crs.is_projected:
+        return crs
+    layer = result.units if _has_geometry(result.units) else result.demand
+    return ensure_projected(layer).crs
+
+
+def _has_geometry(frame) -> bool:
+    import geopandas as gpd
+
+    return isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame and frame.crs is not None
+
+
+def _units_of(result, key: str, crs):
+    """The type's unit rows in ``crs``; an empty layer when the result has no unit polygons."""
+    import geopandas as gpd
+
+    if not _has_geometry(result.units) or "type" not in result.units:
+        return gpd.GeoDataFrame({"has_facility": []}, geometry=[], crs=crs)
+    return result.units[result.units["type"] == key].to_crs(crs)
+
+
+def _wrap(text: str, width: int, lang: str) -> str:
+    """Break a legend label into lines of at most ``width`` display cells (a CJK character is two).
+
+    Breaks fall after a comma or semicolon and before an opening bracket; in English also at spaces.
+    """
+    from geoplan.outputs._report import display_width
+
+    pattern = r"(?<=[，；;])|(?<=,\s)|(?=[（(])" + (r"|(?<=\s)" if lang == "en" else "")
+    lines, line = [], ""
+    for word in re.split(pattern, text):
+        if line and display_width(line + word) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += word
+    return "\n".join(lines + [line.rstrip()])
+
+
+def _unit_status(units: pd.DataFrame, ft) -> tuple[pd.Series, str]:
+    """Per unit: True/False (passes) or NA (no target), and which kind of target decided it."""
+    share_col = f"share_{ft.weight}_covered"
+    if ft.unit_targets:
+        return units["has_facility"].astype(bool), "units"
+    if ft.people_target is not None and share_col in units:
+        share = pd.to_numeric(units[share_col], errors="coerce")
+        return (share >= float(ft.people_target)).where(share.notna()), "people"
+    return pd.Series(pd.NA, index=units.index, dtype=object), "none"
+
+
+def _source_note(result, lang: str, crs, extra: str | None) -> str:
+    """The note under the map: data licences found in the result, the projection, the maker."""
+    parts = []
+    sources = [str((rep or {}).get("source", "")) for rep in
+               (getattr(result, "network_reports", None) or {None: result.network_report}).values()]
+    osm_ids = result.facilities["id"].astype(str).str.startswith("osm:").any() if "id" in result.facilities else False
+    if osm_ids or any(s.lower().endswith((".pbf", ".osm", ".osm.bz2", ".osm.xml")) for s in sources):
+        parts.append(_t("osm", lang))
+    if extra:
+        parts.append(extra)
+    name = crs.name if crs is not None else "?"
+    epsg = crs.to_epsg() if crs is not None else None
+    parts.append(_t("crs", lang, crs=f"{name}" + (f"（EPSG:{epsg}）" if lang == "zh" and epsg else
+                                                    f" (EPSG:{epsg})" if epsg else "")))
+    parts.append(_t("made", lang))
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
+def _nice_length(span_m: float) -> float:
+    """A round scale-bar length (1, 2 or 5 × 10^k metres) near a fifth of the map width."""
+    target = max(span_m / 5.0, 1.0)
+    k = 10 ** math.floor(math.log10(target))
+    return max((m * k for m in (1, 2, 5) if m * k <= target), default=k)
+
+
+def _scale_bar(ax, lang: str) -> None:
+    """Two-segment black/white bar in map metres at the lower left, labelled 0 and its length."""
+    import matplotlib
+    from matplotlib.patches import Rectangle
+
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = _nice_length(x1 - x0)
+    left, bottom, h = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0), 0.012 * (y1 - y0)
+    for i, color in enumerate(("black", "white")):
+        ax.add_patch(Rectangle((left + i * length / 2, bottom), length / 2, h, facecolor=color,
+                               edgecolor="black", linewidth=0.8, zorder=10))
+    km = length >= 1000
+    unit = _t("km" if km else "m", lang)
+    fontsize = matplotlib.rcParams["font.size"]
+    ax.text(left, bottom + 1.8 * h, "0", ha="center", va="bottom", fontsize=fontsize, zorder=10)
+    ax.text(left + length, bottom + 1.8 * h, f"{length / (1000 if km else 1):g} {unit}", ha="center",
+            va="bottom", fontsize=fontsize, zorder=10)
+
+
+def _north_arrow(ax, lang: str) -> None:
+    """An arrow pointing up (grid north of the projected CRS, within a degree of true north in a UTM zone)."""
+    ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
+                arrowprops=dict(facecolor="black", edgecolor="black", width=4, headwidth=12, headlength=12), zorder=10)
+    ax.text(0.95, 0.965, _t("north", lang), transform=ax.transAxes, ha="center", va="bottom",
+            fontsize=13, zorder=10)
+
+
+def _draw_uncovered(ax, pts, weight: str, lang: str, handles: list) -> None:
+    """Uncovered demand as dots sized by weight, or as a hexagon grid of summed weight when there are many."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if not len(pts):
+        return
+    x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+    w = pd.to_numeric(pts[weight], errors="coerce").fillna(0).to_numpy(dtype=float) if weight in pts else np.ones(len(pts))
+    people = int(round(float(w.sum())))
+    if len(pts) > MAX_POINTS:
+        ax.hexbin(x, y, C=w, reduce_C_function=np.sum, gridsize=60, cmap="Reds", mincnt=1, linewidths=0,
+                  alpha=0.85, zorder=4)
+        handles.append(Patch(facecolor="#e53e3e", label=_t("uncovered_hex", lang, w=label(weight, lang))))
+        return
+    size = 4 + 36 * np.sqrt(w / w.max()) if w.max() > 0 else np.full(len(w), 6.0)
+    ax.scatter(x, y, s=size, color=_UNCOVERED, alpha=0.75, linewidths=0, zorder=4)
+    handles.append(Line2D([], [], marker="o", linestyle="none", color=_UNCOVERED, markersize=5,
+                          label=_t("uncovered", lang, n=len(pts),
+                                   people=_t("people", lang, v=people, w=label(weight, lang)))))
+
+
+def _draw_facilities(ax, fac, ft, lang: str, handles: list) -> None:
+    """The type's facilities; one marker per ``status`` value when the table has that column."""
+    from matplotlib.lines import Line2D
+
+    groups = [(None, fac)] if "status" not in fac or not len(fac) else list(fac.groupby("status", sort=True))
+    for i, (status, part) in enumerate(groups):
+        marker, color = _FACILITY_MARKERS[i % len(_FACILITY_MARKERS)], _FACILITY_COLORS[i % len(_FACILITY_COLORS)]
+        ax.scatter(part.geometry.x, part.geometry.y, marker=marker, s=70, color=color, edgecolors="white",
+                   linewidths=1.2, zorder=6)
+        name = ft.name(lang) if status is None else f"{ft.name(lang)}·{label(str(status), lang)}"
+        handles.append(Line2D([], [], marker=marker, linestyle="none", color=color, markeredgecolor="white",
+                              markersize=8, label=_t("facilities", lang, name=name, n=len(part))))
+
+
+def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: str | None = None,
+               source_note: str | None = None):
+    """The print map of one facility type as a matplotlib Figure (no pyplot, Agg canvas attached).
+
+    Parameters
+    ----------
+    result
+        A :class:`geoplan.coverage.CoverageResult`.
+    key
+        Facility type key (one of ``result.catalogue.keys``).
+    lang
+        ``"zh"`` (default) or ``"en"``; ``"zh"`` without any CJK font falls back to English.
+    size
+        ``"A4"`` or ``"A3"`` (landscape).
+    title
+        Page title (default "<type name>覆盖情况图").
+    source_note
+        Extra text for the source note (e.g. the census the people come from).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The page; ``fig.legends[0]`` is its legend.
+    """
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    from geoplan.outputs.figures import _rc, chart_lang
+
+    if key not in result.catalogue.keys:
+        raise InputError(f"facility type {key!r} not in the result; types: {list(result.catalogue.keys)}", field="type")
+    lang = chart_lang(lang)
+    ft = result.catalogue[key]
+    crs = _projected(result)
+    units = _units_of(result, key, crs)
+    status, kind = _unit_status(units, ft)
+    paper_pixels(size, 1)  # checks the name
+    w_mm, h_mm = PAPER_MM[size]
+    scale = w_mm / 297.0  # text grows with the paper so an A3 page reads like an enlarged A4 one
+    with matplotlib.rc_context({**_rc(lang), "pdf.fonttype": 42, "font.size": 9 * scale}):
+        fig = Figure(figsize=(w_mm / 25.4, h_mm / 25.4))
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.03, 0.08, 0.62, 0.80))
+        colors = [_NONE if pd.isna(s) else (_PASS if s else _FAIL) for s in status]
+        if len(units):
+            units.plot(ax=ax, color=colors, edgecolor="#4a5568", linewidth=0.8, zorder=1)
+        handles: list = []
+        if kind != "none" and len(units):
+            t = f"{float(ft.people_target):.0%}" if kind == "people" else ""
+            handles += [Patch(facecolor=_PASS, edgecolor="#4a5568", label=_t(f"pass_{kind}", lang, t=t)),
+                        Patch(facecolor=_FAIL, edgecolor="#4a5568", label=_t(f"fail_{kind}", lang, t=t))]
+        if len(units) and pd.isna(status).any():
+            handles.append(Patch(facecolor=_NONE, edgecolor="#4a5568", label=_t("no_target", lang)))
+        sa = result.service_areas_by_type
+        sa = sa[sa["type"] == key].to_crs(crs) if len(sa) else sa
+        if len(sa):
+            sa.plot(ax=ax, color=_SERVICE, alpha=0.35, linewidth=0, zorder=2)
+            mode = label(mode_of(result, key), lang)
+            caption = f"{mode} {ft.cutoff_min:g} 分钟" if lang == "zh" else f"{mode}, {ft.cutoff_min:g} min"
+            handles.append(Patch(facecolor=_SERVICE, alpha=0.5, label=_t("service", lang, caption=caption)))
+        dem = result.demand
+        col = f"{key}_covered"
+        uncovered = dem[~dem[col].fillna(False).astype(bool)].to_crs(crs) if col in dem else dem.iloc[:0]
+        _draw_uncovered(ax, uncovered, ft.weight, lang, handles)
+        _draw_facilities(ax, result.facilities[result.facilities["type"] == key].to_crs(crs), ft, lang, handles)
+        share_col = f"share_{ft.weight}_covered"
+        for (_, u), s in zip(units.iterrows(), status):
+            p = u.geometry.representative_point()
+            share = u.get(share_col)
+            text = str(u.get("unit_name", u.get("unit_code", "")))
+            if share is not None and not pd.isna(share):
+                text += f"\n{float(share):.1%}"
+            ax.text(p.x, p.y, text, ha="center", va="center", fontsize=7 * scale, zorder=8,
+                    bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.7, linewidth=0))
+        ax.set_aspect("equal")
+        xmin, ymin, xmax, ymax = (units if len(units) else dem.to_crs(crs)).total_bounds
+        pad = 0.04 * max(xmax - xmin, ymax - ymin, 1.0)
+        ax.set_xlim(xmin - pad, xmax + pad)
+        ax.set_ylim(ymin - pad, ymax + pad)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        _scale_bar(ax, lang)
+        _north_arrow(ax, lang)
+        fig.text(0.5, 0.955, title or _t("title", lang, name=ft.name(lang)), ha="center", va="center",
+                 fontsize=22 * scale)
+        fig.text(0.5, 0.915, type_caption(result, key, lang) + ("；" if lang == "zh" else "; ")
+                 + _t("subtitle", lang, w=label(ft.weight, lang)), ha="center", va="center", fontsize=11 * scale)
+        for h in handles:
+            h.set_label(_wrap(h.get_label(), 30, lang))
+        fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.985, 0.88), title=_t("legend", lang),
+                   frameon=True, fontsize=9 * scale, title_fontsize=11 * scale, alignment="left")
+        fig.text(0.03, 0.03, _source_note(result, lang, crs, source_note), ha="left", va="bottom",
+                 fontsize=7.5 * scale, color="#4a5568", wrap=True)
+    return fig
+
+
+def _save(fig, target, fmt: str, dpi: int, size: str) -> None:
+    """Save one page: ``target`` is a path or buffer (PNG) or an open ``PdfPages`` (PDF)."""
+    import matplotlib
+
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        if fmt == "pdf":
+            fig.set_size_inches(*(mm / 25.4 for mm in PAPER_MM[size]))  # the page exactly the paper
+            target.savefig(fig)
+        else:
+            w, h = paper_pixels(size, dpi)
+            fig.set_size_inches(w / dpi, h / dpi)  # exactly the paper's pixels (not one short by truncation)
+            fig.savefig(target, format="png", dpi=dpi, metadata={"Software": "geoplan"})
+
+
+def _pages(result, folder, *, lang, title, sizes, formats, dpi, source_note, png_sizes=None):
+    """Render each type's page once per size and write it; yields (key, size, figure, paths).
+
+    All types of one size go into one multi-page PDF (``maps_<size>.pdf``): the CJK font is subset
+    and embedded once per file, which is most of the time a PDF takes.
+    """
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    check_lang(lang)
+    for f in formats:
+        if f not in ("png", "pdf"):
+            raise InputError(f"map format must be png or pdf, got {f!r}", field="formats")
+    for s in sizes:
+        paper_pixels(s, dpi)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for size in sizes:
+        pdf_path = out / f"maps_{size}.pdf"
+        # Fixed metadata (no creation date): two runs give the same PDF bytes.
+        pdf = PdfPages(pdf_path, metadata={"CreationDate": None, "Creator": "geoplan"}) if "pdf" in formats else None
+        try:
+            for key in result.catalogue.keys:
+                fig = map_figure(result, key, lang=lang, size=size, title=title, source_note=source_note)
+                paths = []
+                if "png" in formats and (png_sizes is None or size in png_sizes):
+                    paths.append(out / f"{key}_{size}.png")
+                    _save(fig, paths[-1], "png", dpi, size)
+                if pdf is not None:
+                    _save(fig, pdf, "pdf", dpi, size)
+                yield key, size, fig, paths
+        finally:
+            if pdf is not None:
+                with matplotlib.rc_context({"pdf.fonttype": 42}):  # fonts are embedded when the file closes
+                    pdf.close()
+        if pdf is not None:
+            yield None, size, None, [pdf_path]
+
+
+def write_print_maps(result, folder, *, lang: str = "zh", title: str | None = None,
+                     sizes: Sequence[str] = ("A4", "A3"), formats: Sequence[str] = ("png", "pdf"),
+                     dpi: int = 300, source_note: str | None = None) -> list[Path]:
+    """Write one print map per facility type, for each paper size and format.
+
+    Parameters
+    ----------
+    result
+        A :class:`geoplan.coverage.CoverageResult`.
+    folder
+        Folder to write into (created if missing); files are named
+        ``<type>_<size>.png`` (e.g. ``social_work_A4.png``) and one PDF per paper size with a page
+        per type (``maps_A4.pdf``).
+    lang
+        ``"zh"`` (default) or ``"en"``.
+    title
+        Title for every page (default: one per type, "<type name>覆盖情况图").
+    sizes
+        Paper sizes, landscape: ``"A4"`` and/or ``"A3"``.
+    formats
+        ``"png"`` and/or ``"pdf"``.
+    dpi
+        Resolution of the PNG files (A4 at 300 dpi is 3508 × 2480 pixels).
+    source_note
+        Extra text for each page's source note.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written: per size, the PNG of each type, then the PDF.
+    """
+    pages = _pages(result, folder, lang=lang, title=title, sizes=sizes, formats=formats, dpi=dpi,
+                   source_note=source_note)
+    return [p for *_, paths in pages for p in paths]
+
+
+def print_map_sections(result, folder, *, lang: str = "zh", title: str | None = None,
+                       sizes: Sequence[str] = ("A4", "A3"), formats: Sequence[str] = ("png", "pdf"),
+                       dpi: int = 300, source_note: str | None = None,
+                       png_sizes: Sequence[str] = ("A4",), screen_dpi: int = 110) -> tuple[list[Section], list[Path]]:
+    """Write the print maps into ``folder`` and return report sections showing them.
+
+    Parameters
+    ----------
+    result
+        A :class:`geoplan.coverage.CoverageResult`.
+    folder
+        Folder for the print files (see :func:`write_print_maps` for the other options).
+    lang, title, sizes, formats, dpi, source_note
+        As in :func:`write_print_maps`.
+    png_sizes
+        Paper sizes written as PNG too (default A4 only: the A3 PDF is vector and prints sharp at any
+        size, and an A3 PNG at 300 dpi takes seconds per page).
+    screen_dpi
+        Resolution of the copies embedded in the reports (the first paper size's page; kept
+        small so report.html stays light).
+
+    Returns
+    -------
+    tuple
+        The sections ("附图 1：..."), one per type, and the files written.
+    """
+    sections, written = [], []
+    for key, size, fig, paths in _pages(result, folder, lang=lang, title=title, sizes=sizes, formats=formats,
+                                        dpi=dpi, source_note=source_note, png_sizes=png_sizes):
+        written += paths
+        if key is None or size != sizes[0]:
+            continue
+        buf = io.BytesIO()
+        _save(fig, buf, "png", screen_dpi, size)
+        name = result.catalogue[key].name(lang)
+        n = len(sections) + 1
+        heading = f"附图 {n}：{name}覆盖情况" if lang == "zh" else f"Map {n}: coverage of {name}"
+        sections.append(Section(heading, figure=buf.getvalue()))
+    return sections, written
+
+
+__all__ = ["write_print_maps", "map_figure", "print_map_sections", "paper_pixels", "PAPER_MM", "MAX_POINTS"]
