@@ -243,15 +243,19 @@ def test_demo_report_html_screenshot(demo_folder, tmp_path):
     assert first_map, "the print maps are in report.html"
     from PIL import Image
 
-    # the top of the report, and the page scrolled to the first print map
-    for name, fragment in (("demo_report_html", ""), ("demo_report_html_maps", "#" + first_map.group(1))):
+    # the top of the report, and a copy showing only the sections from the first print map on
+    sid = first_map.group(1)
+    maps_only = tmp_path / "report_maps.html"
+    maps_only.write_text(html.replace("</head>", f"<style>section {{display: none}} #{sid}, #{sid} ~ section "
+                                                 "{display: block}</style></head>", 1), encoding="utf-8")
+    for name, page in (("demo_report_html", out / "report.html"), ("demo_report_html_maps", maps_only)):
         shot = ARTIFACTS / f"{name}.png"
         shot.unlink(missing_ok=True)
         subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                         "--no-first-run", "--disable-background-networking",
                         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
                         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1700",
-                        f"--screenshot={shot}", (out / "report.html").as_uri() + fragment],
+                        f"--screenshot={shot}", page.as_uri()],
                        capture_output=True, text=True, timeout=180)
         assert shot.exists() and shot.stat().st_size > 10_000
         with Image.open(shot) as im:

@@ -111,7 +111,7 @@ def test_write_report_three_files(tmp_path, table):
         Section("Chart only", figure=_png()),
     ]
     paths = write_report(tmp_path, title="湘潭市 民政设施覆盖评估", sections=sections)
-    assert set(paths) == {"md", "html", "xlsx", "figures"}
+    assert set(paths) == {"md", "html", "xlsx", "docx", "figures"}
     for key in ("md", "html", "xlsx"):
         assert paths[key].exists() and paths[key].parent == tmp_path
         assert paths[key].name == f"report.{key}"

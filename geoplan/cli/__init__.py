@@ -148,6 +148,9 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     root_level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=root_level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("geoplan").setLevel(logging.ERROR if quiet else min(root_level, logging.INFO))
+    # Solver banners (HiGHS) and progress bars (tqdm) only with -v: see geoplan.suggest._base.solver_output_wanted.
+    logging.getLogger("geoplan.progress").setLevel(logging.DEBUG if verbose and not quiet else logging.INFO)
+    _each_warning_once()
     if verbose == 0:  # Dask's INFO chatter only with -v; worker processes read the level from the environment
         level = "error" if quiet else "warning"
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", level)
@@ -156,6 +159,33 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
             logging.getLogger(name).setLevel(level.upper())
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
+
+
+class _OnceFilter(logging.Filter):
+    """Let each warning (same logger, level and text) through once per run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, record.levelno, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def _each_warning_once() -> None:
+    """Python warnings and logged warnings: each shown once per run, not once per call site or per area."""
+    import warnings
+
+    warnings.simplefilter("once")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, _OnceFilter) for f in handler.filters):
+            handler.addFilter(_OnceFilter())
 
 
 def _register() -> None:

@@ -31,8 +31,8 @@ _CHUNK_BYTES = 256 * 2**20
 
 
 def _progress(iterable, *, total=None, desc=None, disable=None):
-    if disable is None:
-        disable = not log.isEnabledFor(logging.INFO)
+    if disable is None:  # bars only when asked for (the CLI's -v): never in a default run's log
+        disable = not logging.getLogger("geoplan.progress").isEnabledFor(logging.DEBUG)
     return tqdm(iterable, total=total, desc=desc, disable=disable, file=None, leave=False)
 
 

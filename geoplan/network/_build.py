@@ -205,6 +205,8 @@ def from_osm_file(
     ss = np.concatenate([kmh[fwd], kmh[bwd]])
     gg = np.concatenate([lines[fwd], _reverse_lines(lines[bwd])])
     sn = np.concatenate([snappable[fwd], snappable[bwd]])
+    names = edges["name"].to_numpy(object) if "name" in edges else None
+    nm = None if names is None else np.concatenate([names[fwd], names[bwd]])
     return _from_edge_table(
         nodes["id"].to_numpy(),
         x,
@@ -219,6 +221,7 @@ def from_osm_file(
         report=report,
         edge_geometry=gg,
         snappable=sn,
+        edge_names=nm,
     )
 
 
@@ -308,7 +311,7 @@ def from_networkx(
     node_ids, xs, ys, x, y, pcrs = _graph_nodes(G, gcrs, crs)
     pos = {nid: i for i, nid in enumerate(G.nodes)}
     directed = G.is_directed()
-    us, vs, given, maxspeeds, kph, geoms = [], [], [], [], [], []
+    us, vs, given, maxspeeds, kph, geoms, names = [], [], [], [], [], [], []
     tag_rows: dict[str, list] = {t: [] for t in SNAP_TAGS}
     for a, b, d in G.edges(data=True):
         us.append(a)
@@ -317,6 +320,7 @@ def from_networkx(
         maxspeeds.append(d.get("maxspeed"))
         kph.append(d.get("speed_kph", np.nan))
         geoms.append(d.get("geometry"))
+        names.append(d.get("name"))
         for t in SNAP_TAGS:
             tag_rows[t].append(d.get(t, "" if t == "highway" else None))
     iu = np.array([pos[a] for a in us], dtype=np.int64)
@@ -366,6 +370,10 @@ def from_networkx(
         snappable = np.concatenate([snappable, snappable])
         if edge_geometry is not None:
             edge_geometry = np.concatenate([edge_geometry, _reverse_lines(edge_geometry)])
+    # osmnx keeps a list of names on a simplified edge: its first name is the road's.
+    names = np.array([n[0] if isinstance(n, list) and n else n for n in names], dtype=object)
+    if len(names) != len(u_ids):
+        names = np.concatenate([names, names])
     return _from_edge_table(
         node_ids,
         x,
@@ -380,6 +388,7 @@ def from_networkx(
         report=report,
         edge_geometry=edge_geometry,
         snappable=snappable,
+        edge_names=names,
     )
 
 

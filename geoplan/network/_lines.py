@@ -380,7 +380,7 @@ def graph_from_lines(
         datum=datum,
     )
     report = RepairReport(counts, rep_gdf, comp_df, naive, target, note, info)
-    log.info("%s", report)
+    log.debug("%s", report)
     return G, report
 
 

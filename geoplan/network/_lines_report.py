@@ -96,10 +96,12 @@ class RepairReport:
 
     def __str__(self) -> str:
         c = self.counts
+        snapped = c.get('ends_merged', 0) + c.get('end_snapped_to_line', 0)
         return (
-            f"RepairReport(lines={c.get('lines_read', 0)}, parts before={self.naive_components}, "
-            f"after={self.n_components}, snapped={c.get('ends_merged', 0) + c.get('end_snapped_to_line', 0)}, "
-            f"duplicates={c.get('duplicate_dropped', 0)}, zero_length={c.get('zero_length_dropped', 0)})"
+            f"路网修复 / network repairs: 线 {c.get('lines_read', 0):,} 条 / lines; 连通分量 修复前 "
+            f"{self.naive_components:,}，修复后 {self.n_components:,} / parts before → after; 端点吸附 {snapped:,} 处 / "
+            f"ends snapped; 删除重复 {c.get('duplicate_dropped', 0):,} / duplicates dropped; 删除零长 "
+            f"{c.get('zero_length_dropped', 0):,} / zero-length dropped"
         )
 
 

@@ -74,6 +74,10 @@ class Network:
         but a building beside the other way must still be snapped onto it.
         Columns ``u_id``, ``v_id`` (node ids: the table survives cutting the
         network), ``length``, ``time``, ``geometry`` (or None), ``snappable``.
+    way_names
+        Optional named ways, for addresses (the road beside a suggested site):
+        columns ``name`` (OSM ``name``) and ``geometry`` (lines in ``crs``);
+        None when the source has no names.
     """
 
     indptr: np.ndarray
@@ -90,6 +94,7 @@ class Network:
     snappable: np.ndarray | None = None
     access_kmh: float | None = None
     side_ways: pd.DataFrame | None = None
+    way_names: pd.DataFrame | None = None
 
     @property
     def access_speed_kmh(self) -> float:
@@ -370,13 +375,16 @@ def _from_edge_table(
     edge_geometry: np.ndarray | None = None,
     snappable: np.ndarray | None = None,
     access_kmh: float | None = None,
+    edge_names: np.ndarray | None = None,
 ) -> Network:
     """The one place a :class:`Network` is assembled: ids → positions, parallel edges, components.
 
     ``edge_geometry`` and ``snappable`` (optional, aligned with ``u_ids``) follow the edges
-    through every filter.
+    through every filter.  ``edge_names`` (optional, aligned with ``u_ids``) become
+    :attr:`Network.way_names`.
     """
     report = dict(report or {})
+    way_names = _named_ways(edge_names, edge_geometry)
     if len(node_ids) == 0 or len(u_ids) == 0:
         raise NetworkError("the road network is empty (no nodes or no edges): check the area and the network mode")
     if pyproj.CRS(crs).is_geographic:
@@ -472,5 +480,19 @@ def _from_edge_table(
         snappable=snappable,
         access_kmh=access_kmh,
         side_ways=side_ways,
+        way_names=way_names,
     )
+
+
+def _named_ways(names, geometry) -> pd.DataFrame | None:
+    """The ways that have a name and a line, once each (both directions of a road are one way)."""
+    if names is None or geometry is None:
+        return None
+    frame = pd.DataFrame({"name": np.asarray(names, dtype=object), "geometry": np.asarray(geometry, dtype=object)})
+    frame = frame[frame["name"].map(lambda v: isinstance(v, str) and bool(v.strip())) & frame["geometry"].notna()]
+    if frame.empty:
+        return None
+    frame = frame.assign(name=frame["name"].str.strip())
+    key = frame["geometry"].map(lambda g: tuple(sorted((g.coords[0], g.coords[-1]))))
+    return frame[~pd.DataFrame({"n": frame["name"], "k": key}).duplicated()].reset_index(drop=True)
 

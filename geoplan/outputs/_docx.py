@@ -46,6 +46,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -79,6 +80,17 @@ WIDE_COLUMNS = 10
 #: (prepare_table, format_text, is_numeric, paragraphs): the formatters of :mod:`geoplan.outputs._report`.
 Formatters = tuple[Callable[[pd.DataFrame], pd.DataFrame], Callable[[Any, str, str], str],
                    Callable[[pd.Series], bool], Callable[[str], list[str]]]
+
+
+# Characters XML 1.0 cannot hold (a Word file would not open): shown as a space, as in the Excel report.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
+
+
+def _xml_text(text: str, *, lines: bool = True) -> str:
+    """Text a run can hold: every kind of line break as ``\\n`` (a break in Word), or a space in a title."""
+    text = _NOT_XML.sub(" ", _BREAKS.sub("\n", str(text)))
+    return text if lines else text.replace("\n", " ")
 
 
 def _set_fonts(rpr_parent, east_asian: str, size_pt: float | None = None, *, bold: bool | None = None) -> None:
@@ -215,7 +227,7 @@ def _paragraph(doc, text: str, *, indent: bool = True):
             brk = p.add_run()
             _set_fonts(brk, FONTS["body"][0])
             brk.add_break()
-        _set_fonts(p.add_run(line), FONTS["body"][0])
+        _set_fonts(p.add_run(_xml_text(line)), FONTS["body"][0])
     return p
 
 
@@ -247,7 +259,7 @@ def _table(doc, df: pd.DataFrame, lang: str, fmt: Formatters) -> None:
         pf.first_line_indent = Pt(0)
         pf.line_spacing_rule = WD_LINE_SPACING.SINGLE
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER if head else (WD_ALIGN_PARAGRAPH.RIGHT if right else WD_ALIGN_PARAGRAPH.LEFT)
-        _set_fonts(p.add_run(text), FONTS["heading1" if head else "body"][0], size, bold=head)
+        _set_fonts(p.add_run(_xml_text(text)), FONTS["heading1" if head else "body"][0], size, bold=head)
 
     head = table.rows[0]
     for j, c in enumerate(cols):
@@ -393,7 +405,7 @@ def write_docx(
     _page_numbers(doc)
     head = doc.add_paragraph(style="Title")
     head.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _set_fonts(head.add_run(title), FONTS["title"][0], _SIZE_TITLE)
+    _set_fonts(head.add_run(_xml_text(title, lines=False)), FONTS["title"][0], _SIZE_TITLE)
     doc.add_paragraph()  # one blank line under the title (GB/T 9704 §7.3.3)
     number = 0
     for i, s in enumerate(sections):
@@ -406,7 +418,7 @@ def write_docx(
         heading = f"{_chinese_number(number)}、{s.heading}" if lang == "zh" and not appendix and number < 100 else s.heading
         h = doc.add_heading(level=1)
         h.paragraph_format.keep_with_next = True
-        _set_fonts(h.add_run(heading), FONTS["heading1"][0], _SIZE_BODY, bold=False)
+        _set_fonts(h.add_run(_xml_text(heading, lines=False)), FONTS["heading1"][0], _SIZE_BODY, bold=False)
         for text in paragraphs(s.text or ""):
             _paragraph(doc, text)
         if s.table is not None:

@@ -186,11 +186,18 @@ def _format_text(v: Any, col: str, lang: str) -> str:
         if col.endswith("target") and abs(v * 100 - round(v * 100)) < 1e-9:
             return f"{round(v * 100)}%"
         return f"{v * 100:.1f}%"
+    if isinstance(v, float) and _coord_column(col):
+        return f"{v:.6f}"
     if isinstance(v, float):
         if v.is_integer() and abs(v) < 1e15:
             return str(int(v)) if _code_column(col) else f"{int(v):,}"
         return f"{v:,.2f}"
     return str(v)
+
+
+def _coord_column(col: str) -> bool:
+    """Longitude/latitude columns (``lon``, ``lat``, ``lon_gcj02``...): six decimals (about 0.1 m)."""
+    return bool(re.match(r"^(?:lon|lat)(?:_|$)", col))
 
 
 def _numeric(series: pd.Series) -> bool:
@@ -490,12 +497,15 @@ def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str)
                 if _code_column(c) and isinstance(val, (int, float)):
                     val = str(int(val)) if float(val).is_integer() else str(val)
                 if isinstance(val, float) and math.isfinite(val):
-                    val = round(val, 4 if c.startswith("share_") else 2)  # no 15-digit floats in the workbook
+                    val = round(val, 4 if c.startswith("share_") else 6 if _coord_column(c) else 2)  # no 15-digit floats
                 cell = _put(ws, i, j, val)
                 cell.font = body_font
                 if isinstance(val, (int, float)) and c.startswith("share_"):
                     target = c.endswith("target") and abs(val * 100 - round(val * 100)) < 1e-9
                     cell.number_format = "0%" if target else "0.0%"
+                    shown = _format_text(val, c, lang)
+                elif isinstance(val, float) and _coord_column(c):
+                    cell.number_format = "0.000000"
                     shown = _format_text(val, c, lang)
                 elif isinstance(val, float):
                     cell.number_format = "#,##0" if val.is_integer() else "#,##0.00"

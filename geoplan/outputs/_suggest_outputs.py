@@ -30,7 +30,11 @@ _T = {
     "new": ("建议新址", "Suggested sites"),
     "existing": ("现有设施", "Existing facilities"),
     "uncovered": ("建设后仍未覆盖", "Still uncovered after"),
+    "unreachable": ("无法到达的需求点", "Demand no site can reach"),
 }
+
+_REASONS = {"beyond every site": ("所有现有设施和候选点均无法在时限内到达", "beyond every site within the time"),
+            "too far from the road network": ("距路网过远", "too far from the road network")}
 
 
 _t = functools.partial(pick, _T)
@@ -81,11 +85,73 @@ def _overview(res, lang: str, data_note: str) -> str:
     if unserved:
         lines.append((f"容量限制下有 {unserved:g} 人未能分配到设施（附近站点已满）。" if lang == "zh" else
                       f"Within the capacities, {unserved:g} people are left unassigned (the sites near them are full)."))
-    un = sol.diagnostics.get("uncoverable_weight")
-    if un:
-        lines.append((f"有 {un:g} 人不在任何候选点的服务范围内（已列出，不计入目标）。" if lang == "zh" else
-                      f"{un:g} people are beyond the reach of every candidate (listed, not hidden)."))
+    lost = getattr(res, "unreachable", None)
+    if lost is not None and len(lost):
+        n_people = int(round(float(lost["people"].sum())))
+        lines.append(in_lang(lang, f"有 {len(lost):,} 个需求点共 {n_people:,} 人，任何现有设施或候选点都无法在 "
+                                   f"{ft.cutoff_min:g} 分钟内到达（不计入目标），逐一列于“{_t('unreachable', 'zh')}”表。",
+                             f"{len(lost):,} demand point(s) with {n_people:,} people cannot be reached within "
+                             f"{ft.cutoff_min:g} min from any existing facility or candidate (not counted in the target); "
+                             f"they are listed in the table “{_t('unreachable', 'en')}”."))
+    if len(res.sites) and "lon_gcj02" in res.sites and res.sites["lon_gcj02"].isna().all():
+        lines.append(in_lang(lang, "建议新址位于中国大陆以外，GCJ-02（高德/腾讯）坐标不适用，相应栏留空。",
+                             "The suggested sites lie outside mainland China, where GCJ-02 (Amap/Tencent) does not "
+                             "apply: those columns are left empty."))
     return "\n\n".join(lines)
+
+
+def _site_name(row, lang: str) -> str:
+    """A site as a planner names it: a road node by its road, a file's candidate by its name (or id)."""
+    road = row.get("road")
+    road = None if road is None or (isinstance(road, float) and math.isnan(road)) else str(road)
+    if row.get("source") == "network":
+        if road:
+            return in_lang(lang, f"路网节点（{road}旁）", f"road node by {road}")
+        return in_lang(lang, "路网节点（附近无具名道路）", "road node (no named road near)")
+    name = row.get("name")
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    return str(row.get("id", ""))
+
+
+def site_table(res, lang: str) -> pd.DataFrame:
+    """The suggested sites for the report and Excel: rank, gain, where (road, unit, WGS-84 and GCJ-02)."""
+    sites = res.sites
+    ft = res.after.catalogue[res.facility_type]
+    out = pd.DataFrame({"rank": sites["rank"].to_numpy(), "gain": sites["gain"].to_numpy(),
+                        "site_location": [_site_name(r, lang) for r in sites.to_dict("records")]})
+    for col in ("road", "road_m"):
+        if col in sites:
+            out[col] = sites[col].to_numpy()
+    for level in ("township", "village"):
+        if f"{level}_code" in sites and sites[f"{level}_code"].notna().any():
+            out[f"{level}_unit"] = [_unit_text(c, n) for c, n in zip(sites[f"{level}_code"], sites[f"{level}_name"])]
+    for col, key in (("lon", "lon_wgs84"), ("lat", "lat_wgs84"), ("lon_gcj02", "lon_gcj02"), ("lat_gcj02", "lat_gcj02")):
+        if col in sites:
+            out[key] = sites[col].to_numpy()
+    out["type"] = short_type(ft, lang)
+    return out
+
+
+def _unit_text(code, name) -> str | None:
+    if code is None or (isinstance(code, float) and math.isnan(code)):
+        return None
+    return f"{name}（{code}）" if isinstance(name, str) and name else str(code)
+
+
+def unreachable_table(res, lang: str) -> pd.DataFrame:
+    """The demand no site can reach: unit, id/name, people, the quickest site's time when one is in the horizon."""
+    lost = res.unreachable
+    out = pd.DataFrame({
+        "demand_unit": [_unit_text(c, n) for c, n in zip(lost["unit_code"], lost["unit_name"])],
+        "id": lost["id"].astype(str).to_numpy(), "name": lost["name"].to_numpy(),
+        "people": lost["people"].to_numpy(float),
+        "quickest_site_min": lost["nearest_min"].to_numpy(float),
+        "reason": [_REASONS.get(r, (r, r))[0 if lang == "zh" else 1] for r in lost["reason"]],
+    })
+    if out["name"].isna().all():
+        out = out.drop(columns="name")
+    return out
 
 
 def _verdict(v, lang: str) -> str:
@@ -150,9 +216,7 @@ def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *
     final = Path(folder)
     ft = res.after.catalogue[res.facility_type]
     units = pd.DataFrame(res.after.units.drop(columns="geometry", errors="ignore"))
-    sites = pd.DataFrame(res.sites.drop(columns="geometry"))
-    if "type" in sites:
-        sites["type"] = short_type(ft, lang)
+    sites = site_table(res, lang)
     shares, times = comparison_tables(res, lang)
     sections = [
         Section(_t("overview", lang), text=_overview(res, lang, data_note)),
@@ -161,6 +225,9 @@ def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *
         Section(_t("times", lang), table=times),
         Section(_t("units", lang), table=_unit_rows(units, lang)),
     ]
+    lost = getattr(res, "unreachable", None)
+    if lost is not None and len(lost):
+        sections.append(Section(_t("unreachable", lang), table=unreachable_table(res, lang)))
     if len(res.infeasible_candidates):
         sections.append(Section(_t("infeasible", lang), table=res.infeasible_candidates))
     with output_folder(final, overwrite=overwrite) as tmp:
@@ -200,7 +267,9 @@ def _map(res, path, *, lang, basemap):
         cols = [c for c in ("id", "name", "type") if c in ex]
         maps.add_points(m, gpd.GeoDataFrame(ex[cols], geometry=ex.geometry, crs=fac.crs), name=_t("existing", lang),
                         color=color, radius=8, popup_cols=cols, tooltip_col="name" if "name" in cols else None, lang=lang)
-    sites = res.sites[["rank", "gain", "id", "geometry"]]
-    maps.add_points(m, sites, name=_t("new", lang), color="#000000", radius=10, popup_cols=["rank", "gain", "id"],
-                    tooltip_col="rank", lang=lang)
+    shown = site_table(res, lang)
+    sites = gpd.GeoDataFrame(shown, geometry=res.sites.geometry.to_numpy(), crs=res.sites.crs)
+    cols = [c for c in shown.columns if c != "type"]
+    maps.add_points(m, sites, name=_t("new", lang), color="#000000", radius=10, popup_cols=cols,
+                    tooltip_col="site_location", lang=lang)
     return maps.finish(m, path, collapsed=True)

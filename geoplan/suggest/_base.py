@@ -11,9 +11,12 @@ hands back against the model (feasible, and HiGHS' objective is its objective) a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
+import os
+import sys
 import time
 
 import highspy
@@ -121,10 +124,59 @@ def _check_p(p: int, n_free: int) -> None:
 # --------------------------------------------------------------------------- HiGHS
 
 
+def solver_output_wanted() -> bool:
+    """Whether libraries may print their own logs and progress (HiGHS banner, tqdm bars).
+
+    Only when the ``geoplan.progress`` logger is enabled for DEBUG (the CLI's ``-v``); by
+    default a run prints geoplan's own lines only.
+    """
+    return logging.getLogger("geoplan.progress").isEnabledFor(logging.DEBUG)
+
+
+@contextlib.contextmanager
+def _quiet_c_stdout(quiet: bool):
+    """Send C-level stdout (file descriptor 1) to /dev/null while HiGHS runs.
+
+    HiGHS prints its banner when a ``Highs`` object is made and some MIP lines
+    (``HighsMipSolverData::...``) with ``printf`` whatever its options say, so
+    ``output_flag`` alone cannot keep them out of the command's output.
+    """
+    if not quiet:
+        yield
+        return
+    try:
+        fd = sys.stdout.fileno() if sys.stdout is not None else 1
+    except (AttributeError, OSError, ValueError):  # a captured or replaced stdout: nothing at fd level to hide
+        fd = 1
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        yield
+        return
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 def _highs_run(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap, start):
     """One HiGHS run; returns (x or None, reported objective, reported MIP dual bound, status string)."""
+    loud = solver_output_wanted()
+    with _quiet_c_stdout(not loud):
+        return _highs_run_inner(c, A, row_lo, row_hi, col_lo, col_hi, integer, maximize=maximize,
+                                time_limit=time_limit, mip_rel_gap=mip_rel_gap, start=start, loud=loud)
+
+
+def _highs_run_inner(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap, start,
+                     loud: bool):
     h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h.setOptionValue("output_flag", bool(loud))
+    h.setOptionValue("log_to_console", bool(loud))
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("threads", 1)
     if time_limit is not None:

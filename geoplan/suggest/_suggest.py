@@ -24,10 +24,13 @@ import pandas as pd
 from scipy import sparse
 
 from geoplan.io import projected_crs_for
+from geoplan.io._mainland import in_mainland
+from geoplan.io._shifts import wgs84_to_gcj02
 from geoplan._errors import InfeasibleError, InputError
 from geoplan.coverage._coverage import assess
 from geoplan.coverage._engine import od_matrix
 from geoplan.coverage._register import with_weights
+from geoplan.coverage._units import unit_level
 from geoplan.coverage.standards import default_catalogue
 from geoplan.network._snap import snap
 from geoplan.suggest._base import Solution, _assign, _cover
@@ -126,6 +129,11 @@ class SuggestResult:
         Candidates left out, with the reason (too far from the network, outside the area).
     facility_type
         The type key.
+    unreachable
+        Demand points no site (existing or candidate) can reach within the type's travel time,
+        or too far from the road network: ``unit_code``, ``unit_name``, ``id``, ``name``,
+        ``people`` (the weight), ``nearest_min`` (the quickest site, None beyond the search
+        horizon) and ``reason`` (``"beyond every site"`` or ``"too far from the road network"``).
     """
 
     sites: Any
@@ -134,6 +142,7 @@ class SuggestResult:
     after: Any
     infeasible_candidates: pd.DataFrame
     facility_type: str
+    unreachable: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     def comparison(self) -> pd.DataFrame:
         """Summary indicators before and after, side by side.
@@ -203,6 +212,7 @@ def suggest_sites(
     spacing_m: float = 200.0,
     capacity: str | float | None = None,
     checks: dict[str, Any] | None = None,
+    villages: gpd.GeoDataFrame | None = None,
 ) -> SuggestResult:
     """Suggest new sites for one facility type by the road network.
 
@@ -235,6 +245,9 @@ def suggest_sites(
     checks
         Options of the input checks passed to :func:`geoplan.coverage.assess` (``invalid_units``,
         ``allow_empty_units``, ``allow_outside``, ``allow_far_facilities``).
+    villages
+        Optional village polygons (``code``, ``name``): the 村/社区 of each suggested site
+        (:func:`site_addresses`).
     p
         Number of new sites (``mclp``, ``pmedian``).
     target
@@ -249,8 +262,9 @@ def suggest_sites(
     Returns
     -------
     SuggestResult
-        The ranked new sites, the model's :class:`Solution`, coverage before and after, and the
-        candidates left out with their reason.
+        The ranked new sites with their addresses (:func:`site_addresses`), the model's
+        :class:`Solution`, coverage before and after, the candidates left out with their reason
+        and the demand no site can reach.
 
     Raises
     ------
@@ -328,7 +342,111 @@ def suggest_sites(
         raise InputError(f"indicator must be 'people' or 'units', not {indicator!r}", field="indicator")
     chosen, all_fac = _with_new_sites(facilities, cand_ok, sol, key, n_existing=len(ex_nodes))
     after = assess(network, all_fac, demand, units=units, catalogue=catalogue, types=[key], **(checks or {}))
-    return SuggestResult(chosen.reset_index(drop=True), sol, before, after, infeasible, key)
+    chosen = site_addresses(network, chosen.reset_index(drop=True), units=units, villages=villages)
+    lost = _unreachable(cost, cutoff_s, before, dsnap, wcol, units)
+    return SuggestResult(chosen, sol, before, after, infeasible, key, lost)
+
+
+def _unreachable(cost, cutoff_s: float, before, dsnap, wcol: str, units) -> pd.DataFrame:
+    """Demand points with people that no site reaches in time, or that lie too far from the road network."""
+    dem = before.demand
+    csc = sparse.csc_array(cost)
+    n = csc.shape[1]
+    best = np.full(n, np.inf)
+    counts = np.diff(csc.indptr)
+    has = counts > 0
+    if has.any():
+        best[has] = np.minimum.reduceat(csc.data, csc.indptr[:-1][has])
+    far = dsnap["too_far"].to_numpy(bool)
+    people = np.nan_to_num(pd.to_numeric(dem[wcol], errors="coerce").to_numpy(float))
+    lost = ((best > cutoff_s) | far) & (people > 0)
+    idx = np.flatnonzero(lost)
+    names = {}
+    if units is not None and "name" in units:
+        names = dict(zip(units["code"].astype(str), units["name"]))
+    code = dem["unit_code"] if "unit_code" in dem else pd.Series(None, index=dem.index)
+    out = pd.DataFrame({
+        "unit_code": [None if pd.isna(c) else str(c) for c in code.iloc[idx]],
+        "id": dem["id"].iloc[idx].to_numpy() if "id" in dem else dem.index[idx],
+        "name": dem["name"].iloc[idx].to_numpy() if "name" in dem else None,
+        "people": people[idx],
+        "nearest_min": np.where(np.isfinite(best[idx]) & ~far[idx], best[idx] / 60.0, np.nan),
+        "reason": np.where(far[idx], "too far from the road network", "beyond every site"),
+    })
+    out.insert(1, "unit_name", [names.get(c) for c in out["unit_code"]])
+    return out.sort_values(["unit_code", "people"], ascending=[True, False], na_position="last").reset_index(drop=True)
+
+
+def site_addresses(network, sites: gpd.GeoDataFrame, *, units: gpd.GeoDataFrame | None = None,
+                   villages: gpd.GeoDataFrame | None = None, max_road_m: float = 500.0) -> gpd.GeoDataFrame:
+    """Where each site is, as a planner writes it down: coordinates, the road beside it, its 乡镇/村.
+
+    Parameters
+    ----------
+    network
+        The :class:`~geoplan.network.Network`; its :attr:`~geoplan.network.Network.way_names` give
+        the nearest named road (OSM ``name``).
+    sites
+        Points (any CRS).
+    units
+        Admin units (``code``, ``name``): the township-level unit (街道/乡镇) a site falls in; a unit
+        with a 12-digit village code (:func:`geoplan.coverage._units.unit_level`) is taken as its 村/社区.
+    villages
+        Optional village polygons (``code``, ``name``): the 村/社区 a site falls in.
+    max_road_m
+        A road further than this is not named.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``sites`` with ``lon``, ``lat`` (WGS-84, 6 decimals), ``lon_gcj02``, ``lat_gcj02`` (GCJ-02,
+        6 decimals; empty outside mainland China, where GCJ-02 does not apply), ``road`` and
+        ``road_m`` (nearest named road and its distance in metres; empty when none within
+        ``max_road_m``), ``township_code``, ``township_name``, ``village_code``, ``village_name``.
+    """
+    out = sites.copy()
+    pts = sites.to_crs(4326)
+    lon, lat = pts.geometry.x.to_numpy(float), pts.geometry.y.to_numpy(float)
+    out["lon"], out["lat"] = np.round(lon, 6), np.round(lat, 6)
+    glon, glat = wgs84_to_gcj02(lon, lat)
+    inside = np.asarray(in_mainland(lon, lat), bool)
+    out["lon_gcj02"] = np.where(inside, np.round(glon, 6), np.nan)
+    out["lat_gcj02"] = np.where(inside, np.round(glat, 6), np.nan)
+    out["road"], out["road_m"] = _nearest_road(network, sites, max_road_m)
+    for level in ("township", "village"):
+        out[f"{level}_code"], out[f"{level}_name"] = None, None
+    for layer in (units, villages):
+        if layer is None or not len(layer) or "code" not in layer:
+            continue
+        poly = layer[layer.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
+        if poly.empty:
+            continue
+        hit = gpd.sjoin(gpd.GeoDataFrame(geometry=pts.geometry.to_numpy(), crs=4326),
+                        poly[["code", "geometry"]].assign(uname=poly.get("name")).to_crs(4326),
+                        how="inner", predicate="within")
+        for i, code, name in zip(hit.index, hit["code"].astype(str), hit["uname"]):
+            level = "village" if (layer is villages or unit_level(code) == "village") else "township"
+            if out.at[out.index[i], f"{level}_code"] is None:
+                out.at[out.index[i], f"{level}_code"] = code
+                out.at[out.index[i], f"{level}_name"] = None if pd.isna(name) else str(name)
+    return out
+
+
+def _nearest_road(network, sites, max_road_m: float) -> tuple[list, np.ndarray]:
+    """Name of and distance (m) to the nearest named way of the network for each site."""
+    ways = getattr(network, "way_names", None)
+    if ways is None or not len(ways) or not len(sites):
+        return [None] * len(sites), np.full(len(sites), np.nan)
+    import shapely
+
+    tree = shapely.STRtree(ways["geometry"].to_numpy())
+    geoms = sites.to_crs(network.crs).geometry.to_numpy()
+    (pos, way), dist = tree.query_nearest(geoms, max_distance=max_road_m, return_distance=True, all_matches=False)
+    names, metres = [None] * len(sites), np.full(len(sites), np.nan)
+    for p, w, d in zip(pos, way, dist):
+        if names[p] is None:
+            names[p], metres[p] = ways["name"].iloc[w], round(float(d), 1)
+    return names, metres
 
 
 def _with_new_sites(facilities, cand_ok, sol: Solution, key: str, *, n_existing: int):
