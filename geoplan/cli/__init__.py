@@ -23,7 +23,7 @@ import click
 from geoplan._errors import GeoplanError
 
 # Subcommand modules, in the order --help lists them.
-_SUBCOMMANDS = ("demo", "coverage", "suggest", "names", "boundaries", "network", "batch")
+_SUBCOMMANDS = ("demo", "coverage", "suggest", "names", "boundaries", "network", "batch", "compare")
 
 
 # OSErrors that are the disk's or the permissions' fault (not a bug): a one-line message, exit 2.
@@ -190,10 +190,10 @@ def _each_warning_once() -> None:
 
 def _register() -> None:
     """Add every subcommand explicitly: a broken subcommand module is an ImportError, never a missing command."""
-    from geoplan.cli import _batch, _boundaries, _coverage, _demo, _names, _network, _suggest
+    from geoplan.cli import _batch, _boundaries, _compare, _coverage, _demo, _names, _network, _suggest
 
     modules = {"demo": _demo, "coverage": _coverage, "suggest": _suggest, "names": _names,
-               "boundaries": _boundaries, "network": _network, "batch": _batch}
+               "boundaries": _boundaries, "network": _network, "batch": _batch, "compare": _compare}
     for name in _SUBCOMMANDS:
         command = modules[name].command
         _with_run_context(command, command.name)

@@ -136,13 +136,28 @@ def markers(markers_path, lines_path, output, overwrite, tolerance, roads, marke
 @command.command("inspect")
 @click.argument("markers_path", type=click.Path(exists=True))
 @click.argument("records_csv", type=click.Path(exists=True))
-@click.option("--date", "date_", required=True)
+@click.option("--date", "date_", required=True,
+              help="联检日期（如 2026-11-20），记录中的“日期”列优先 / inspection date; a row's own date wins.")
 @output_opt
 @overwrite_opt
 @lang_opt
 @click.option("--markers-layer", default=None, help="layer in a GeoPackage (e.g. markers)")
 def inspect(markers_path, records_csv, date_, output, overwrite, lang, markers_layer) -> None:
-    """联检记录 → 更新登记表、报告 / apply an inspection record, write the report."""
+    """联检记录 → 更新登记表、报告 / apply an inspection record, write the report.
+
+    \b
+    MARKERS_PATH: 界桩登记表（GeoPackage/Shapefile…）/ the marker register.
+    RECORDS_CSV: 联检记录（CSV 或 Excel），每行一个界桩 / one row per marker inspected:
+      界桩编号 (marker_code)      必填 / required
+      检查结果 (result)           必填：完好/移位/损坏/缺失 (found/moved/damaged/missing)
+      日期 (date)                 可选，缺省用 --date / optional, default --date
+      说明/备注 (notes)           可选 / optional
+      照片 (photo)                可选：照片文件名 / optional photo file
+      测量经度/测量纬度           可选：实测坐标（WGS-84/CGCS2000 度）/ measured_lon, measured_lat
+    \b
+    建议（未实测）界桩不能记为“移位”，除非同时给出测量经纬度；
+    a proposed marker can be recorded as moved only with a survey (measured coordinates).
+    """
     from geoplan.registers import boundaries as B
     from geoplan._output import output_folder, write_csv
     from geoplan.outputs import Section, write_report

@@ -11,7 +11,10 @@ from typing import Iterable
 import pandas as pd
 
 from geoplan.coverage import _checks, _villages
-from geoplan.coverage._coverage import CoverageResult
+from geoplan._errors import InputError
+from geoplan.coverage._compare import inputs_at
+from geoplan.coverage._coverage import CoverageResult, Note
+from geoplan.coverage._register import counted_rows, parse_as_of
 from geoplan.coverage._indicators import _indicators
 from geoplan.coverage.standards import Catalogue, default_catalogue
 
@@ -19,7 +22,8 @@ __all__ = ["assess_presence"]
 
 
 def assess_presence(facilities: pd.DataFrame, *, units: pd.DataFrame | None = None, villages: pd.DataFrame | None = None,
-                    catalogue: Catalogue | None = None, types: Iterable[str] | None = None) -> CoverageResult:
+                    catalogue: Catalogue | None = None, types: Iterable[str] | None = None, as_of=None,
+                    divisions: pd.DataFrame | None = None) -> CoverageResult:
     """Presence indicators only (which units have a facility of each type): no network, no demand.
 
     Parameters
@@ -35,6 +39,14 @@ def assess_presence(facilities: pd.DataFrame, *, units: pd.DataFrame | None = No
         Facility types and targets (default :func:`geoplan.coverage.default_catalogue`).
     types
         Limit to these types (default: the catalogue's types and every type present in ``facilities``).
+    as_of
+        Evaluate the state at this date (ISO text, a date or a year): only built facilities whose
+        ``year_built`` is not after its year count (:func:`geoplan.coverage.assess`); statuses are read
+        with or without ``as_of`` (only 建成 counts; the others become rows of ``checks``).
+    divisions
+        A boundaries register with history (:mod:`geoplan.registers.boundaries`); with ``as_of`` the
+        township and village units are those in force on that date (``units``/``villages`` not given) and
+        facility codes of units merged away move to the unit they went into.
 
     Returns
     -------
@@ -48,9 +60,23 @@ def assess_presence(facilities: pd.DataFrame, *, units: pd.DataFrame | None = No
         A missing column, an unknown type, a duplicate unit code or a malformed village code.
     """
     catalogue = catalogue or default_catalogue()
+    as_of = parse_as_of(as_of)
+    notes: list = []
+    if divisions is not None:  # units as of the date, from the register's history (issue 15 item 7)
+        if units is not None or villages is not None:
+            raise InputError("give either divisions= (with as_of) or units=/villages=, not both", field="divisions")
+        facilities, units, villages, lines = inputs_at(facilities, divisions, as_of)
+        notes += [Note(zh, en) for zh, en in lines]
     fac, units, vil, type_list = _villages.presence(facilities, units=units, villages=villages, catalogue=catalogue,
                                                     types=types)
+    keep, rows, lines = counted_rows(fac if "id" in fac.columns else fac.assign(id=fac.index), facilities,
+                                     pd.Series(False, index=fac.index), catalogue, as_of=as_of, other_types="error")
+    notes += [Note(zh, en) for zh, en in lines]
+    fac = fac[keep]
+    if "status" in fac.columns:  # the rows kept are built (an empty status counts as built)
+        fac = fac.assign(status="built")
     unit_table, summary, gaps = _indicators(None, fac, units, catalogue, type_list, villages=vil)
     return CoverageResult(demand=None, facilities=fac, service_areas=None, service_areas_by_type=None, units=unit_table,
-                          summary=summary, gaps=gaps, catalogue=catalogue.subset(type_list), notes=[], network_report={},
-                          modes={t: catalogue[t].mode for t in type_list}, checks=pd.DataFrame(columns=_checks.CHECK_COLUMNS))
+                          summary=summary, gaps=gaps, catalogue=catalogue.subset(type_list), notes=notes, network_report={},
+                          modes={t: catalogue[t].mode for t in type_list},
+                          checks=pd.DataFrame(rows, columns=_checks.CHECK_COLUMNS), as_of=as_of)

@@ -13,9 +13,13 @@ from geoplan.demo._boundaries import (
 )
 from geoplan.demo._names import osm_names_demo, township_demo
 from geoplan.demo._villages import load_villages, village_names_check, xiangtan_villages
+from geoplan.demo._xiangtan import (
+    run_xiangtan_demo, xiangtan_census, xiangtan_register, xiangtan_results, xiangtan_townships, xiangtan_units,
+)
 
 __all__ = [
     "Demo", "load_demo", "helsinki_pbf", "demo_facilities", "demo_demand", "demo_units", "demo_note",
     "SOURCE", "run_boundaries_demo", "demo_areas", "township_demo", "osm_names_demo",
     "load_villages", "xiangtan_villages", "village_names_check",
+    "run_xiangtan_demo", "xiangtan_census", "xiangtan_register", "xiangtan_results", "xiangtan_townships", "xiangtan_units",
 ]

@@ -261,6 +261,20 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
     return path
 
 
+def write_run_summary(result, path: Path) -> Path:
+    """The machine-readable summary of a run (``summary.csv``, UTF-8 with BOM) that ``geoplan compare`` reads.
+
+    The summary's columns plus ``type_name_zh``, ``type_name_en`` and ``as_of`` (ISO date or empty).
+    """
+    s = result.summary.copy()
+    names = {ft.key: (ft.name_zh, ft.name_en) for ft in result.catalogue}
+    s["type_name_zh"] = s["type"].map(lambda t: names.get(t, (t, t))[0])
+    s["type_name_en"] = s["type"].map(lambda t: names.get(t, (t, t))[1])
+    s["as_of"] = result.as_of.isoformat() if getattr(result, "as_of", None) is not None else ""
+    s.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
 def write_coverage(
     result: "geoplan.coverage.CoverageResult",
     folder: str | Path,
@@ -327,6 +341,7 @@ def write_coverage(
                 gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
         paths["gpkg"] = gpkg
         paths["geojson"] = gj
+        paths["summary"] = write_run_summary(result, tmp / "summary.csv")  # read by geoplan compare
         if map:
             paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap, title=title, area=area)
         paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}

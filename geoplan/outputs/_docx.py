@@ -72,7 +72,7 @@ _SIZE_TITLE, _SIZE_BODY = 22, 16  # 2号, 3号 in points
 _LINE_PITCH = 28.95  # points: 22 lines on the 225 mm type area
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _NUMERALS = "一二三四五六七八九十"
-_APPENDIX = ("附图", "附件", "附表")  # headings of appended material: not numbered, each on a new page
+_APPENDIX = ("附图", "附件", "附表", "Map ")  # headings of appended material: not numbered, each on a new page
 
 #: Tables with more columns than this go on a landscape page.
 WIDE_COLUMNS = 10

@@ -12,7 +12,7 @@ import pandas as pd
 from geoplan.outputs import maps
 from geoplan.outputs._coverage_outputs import _unit_rows, coverage_layers, write_gpkg
 from geoplan.outputs._coverage_summary import group_noun, short_type, unit_noun
-from geoplan.outputs._i18n import in_lang, label, pick, type_caption
+from geoplan.outputs._i18n import in_lang, label, mode_of, pick, type_caption
 from geoplan._output import output_folder
 from geoplan.outputs._report import Section, write_report
 from geoplan.suggest import status_text
@@ -149,8 +149,13 @@ def unreachable_table(res, lang: str) -> pd.DataFrame:
         "quickest_site_min": lost["nearest_min"].to_numpy(float),
         "reason": [_REASONS.get(r, (r, r))[0 if lang == "zh" else 1] for r in lost["reason"]],
     })
-    if out["name"].isna().all():
+    if not out["name"].map(lambda v: isinstance(v, str) and bool(v.strip())).any():
         out = out.drop(columns="name")
+    if out["quickest_site_min"].isna().all():  # none within the search horizon: an empty column says nothing
+        out = out.drop(columns="quickest_site_min")
+    weight = res.after.catalogue[res.facility_type].weight
+    if weight in ("pop", "pop_60", "pop_0_17"):  # the people counted, by their label (60岁以上人口...)
+        out = out.rename(columns={"people": weight})
     return out
 
 
@@ -172,6 +177,7 @@ def comparison_tables(res, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
             col = ind[len("share_"):-len("_covered")] if not units_ind else ""
             shares.append({
                 "type": short_type(ft, lang),
+                "mode": mode_of(res.after, res.facility_type),
                 "counted": unit_noun(r.get("unit_kind"), ft, lang) if units_ind else group_noun(col, lang),
                 "indicator": (in_lang(lang, "已建单位占比", "Share of units with one") if units_ind else
                               in_lang(lang, f"{group_noun(col, lang)}覆盖率", f"Share of {group_noun(col, lang)} covered")),

@@ -297,22 +297,48 @@ def inspection_route(markers: gpd.GeoDataFrame, *, graph: "networkx.Graph | None
     return order, _tour_length(order, D)
 
 
+#: Headers accepted in an inspection record, best match first (compared as geoplan.io compares headers:
+#: full-width/half-width, case, spaces and bracketed notes ignored).
+INSPECTION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "marker_code": ("marker_code", "界桩编号", "界桩号", "桩号", "编号", "marker", "code"),
+    "result": ("result", "检查结果", "结果", "状态", "界桩状态", "status"),
+    "date": ("date", "日期", "检查日期", "联检日期"),
+    "notes": ("notes", "说明", "备注", "note", "remarks"),
+    "photo": ("photo", "照片", "照片文件"),
+    "lon": ("measured_lon", "测量经度", "实测经度", "survey_lon", "经度", "lon", "longitude"),
+    "lat": ("measured_lat", "测量纬度", "实测纬度", "survey_lat", "纬度", "lat", "latitude"),
+}
+
+#: Inspection results as written in a record → the register's status.
+INSPECTION_RESULTS: dict[str, str] = {
+    "found": "found", "完好": "found", "正常": "found", "ok": "found", "intact": "found",
+    "moved": "moved", "移位": "moved", "位移": "moved",
+    "damaged": "damaged", "损坏": "damaged", "破损": "damaged",
+    "missing": "missing", "缺失": "missing", "丢失": "missing", "灭失": "missing", "lost": "missing",
+}
+
+
 def read_inspection(path: str | Path, *, encoding: str | None = None, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a joint-inspection record (CSV/TXT or Excel) with :mod:`geoplan.io`'s table reader.
 
     Parameters
     ----------
     path
-        Columns ``marker_code``, ``result`` and optionally ``notes``, ``photo``.  The text
-        encoding is detected as for every geoplan table (UTF-8, else GBK/GB18030).
+        One row per marker inspected.  Columns (Chinese or English headers, see
+        :data:`INSPECTION_COLUMNS`): 界桩编号 ``marker_code`` and 检查结果 ``result``
+        (完好/移位/损坏/缺失 or found/moved/damaged/missing) required; optional 日期 ``date``,
+        说明/备注 ``notes``, 照片 ``photo``, and the survey 测量经度/测量纬度 (WGS-84/CGCS2000
+        degrees) of a marker found elsewhere.  The text encoding is detected as for every
+        geoplan table (UTF-8, else GBK/GB18030).
     encoding, sheet
         Force a CSV encoding; an Excel sheet (default: the first).
 
     Returns
     -------
     pandas.DataFrame
-        Text cells (empty cells are None), indexed by spreadsheet row (header = 1), with
-        ``attrs["source"]`` = the file, as :func:`record_inspection` takes it.
+        Text cells (empty cells are None) under the canonical names (``marker_code``,
+        ``result``, ``date``, ``notes``, ``photo``, ``lon``, ``lat``), indexed by spreadsheet
+        row (header = 1), with ``attrs["source"]`` = the file, as :func:`record_inspection` takes it.
 
     Raises
     ------
@@ -323,14 +349,51 @@ def read_inspection(path: str | Path, *, encoding: str | None = None, sheet: str
     p, file = _existing(path)
     if p.suffix.lower() not in (".csv", ".txt", ".tsv", ".xlsx", ".xlsm"):
         raise InputError("an inspection record must be a CSV or Excel (.xlsx) table", file=file)
-    frame = read_table(path, header=["marker_code", "result"], sheet=sheet, encoding=encoding)
+    wanted = [h for names in INSPECTION_COLUMNS.values() for h in names]
+    frame = read_table(path, header=wanted, sheet=sheet, encoding=encoding)
+    found = _inspection_columns(frame.columns, file)
     for col in ("marker_code", "result"):
-        if col not in frame.columns:
-            raise InputError(f"missing column {col!r}; columns are: {', '.join(map(str, frame.columns))}",
-                             file=file, field=col)
+        if col not in found:
+            raise InputError(f"missing column {col!r} ({INSPECTION_COLUMNS[col][1]}); columns are: "
+                             f"{', '.join(map(str, frame.columns))}", file=file, field=col)
+    frame = frame[list(found.values())].rename(columns={v: k for k, v in found.items()})
     frame = frame.map(lambda v: None if v is None else str(v).strip())
     frame.attrs["source"] = file
     return frame
+
+
+def _inspection_columns(columns, file) -> dict[str, str]:
+    """Canonical name → the record's column (geoplan.io's header matching)."""
+    from geoplan.io._columns import _match_columns
+
+    return _match_columns(list(map(str, columns)), INSPECTION_COLUMNS, {}, file=file)
+
+
+def _cell(v) -> str | None:
+    """A record's cell as text; None when empty (None, NaN or blank)."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    text = str(v).strip()
+    return text or None
+
+
+def _survey(rec: dict, *, file, row) -> Point | None:
+    """The measured position (WGS-84) of a record, None when the record has none."""
+    lon, lat = _cell(rec.get("lon")), _cell(rec.get("lat"))
+    if lon is None and lat is None:
+        return None
+    vals = []
+    for field, v, lim in (("lon", lon, 180.0), ("lat", lat, 90.0)):
+        try:
+            x = float(str(v).replace("，", ".").strip())
+        except (TypeError, ValueError):
+            raise InputError(f"measured {'longitude' if field == 'lon' else 'latitude'} {v!r} is not a number "
+                             "(测量经度/测量纬度: decimal degrees)", file=file, row=row, field=field) from None
+        if not np.isfinite(x) or abs(x) > lim:
+            raise InputError(f"measured {'longitude' if field == 'lon' else 'latitude'} {x:g} is out of range",
+                             file=file, row=row, field=field)
+        vals.append(x)
+    return Point(vals)
 
 
 def record_inspection(markers: gpd.GeoDataFrame, records: pd.DataFrame, *, date: str,
@@ -342,9 +405,11 @@ def record_inspection(markers: gpd.GeoDataFrame, records: pd.DataFrame, *, date:
     markers
         The register.
     records
-        ``marker_code, result`` (found | moved | damaged | missing), optional ``notes``, ``photo``.
+        As :func:`read_inspection` returns it: ``marker_code``, ``result`` (found | moved |
+        damaged | missing, or 完好/移位/损坏/缺失), optional ``date``, ``notes``, ``photo``, and the
+        survey ``lon``/``lat`` (WGS-84 degrees).  Chinese headers are matched too.
     date
-        Inspection date (ISO).
+        Inspection date (ISO), for rows without their own ``date``.
     history
         Existing history table (``marker_code, date, old_status, new_status, notes``).
 
@@ -352,31 +417,55 @@ def record_inspection(markers: gpd.GeoDataFrame, records: pd.DataFrame, *, date:
     -------
     (register, history)
         A proposed marker that is "found" stays proposed: an inspection of a proposal does not
-        make it surveyed (a survey does).
+        make it surveyed (a survey does).  A marker with a survey gets the measured position and
+        ``surveyed = True``; a proposed one becomes "surveyed".
+
+    Raises
+    ------
+    InputError
+        An unknown marker, a bad result, a bad survey, or a proposed marker recorded as moved
+        without a survey (file, row and field named).
     """
     reg = markers.copy()
     hist = [] if history is None else history.to_dict("records")
-    known = set(reg["marker_code"])
+    known = set(reg["marker_code"].astype(str))
     file = records.attrs.get("source")
+    if not {"marker_code", "result"} <= set(records.columns):  # a frame built by hand with Chinese headers
+        found = _inspection_columns(records.columns, file)
+        records = records[list(found.values())].rename(columns={v: k for k, v in found.items()})
     # read_inspection indexes rows by spreadsheet row (a title line above the header shifts them)
     rows = list(records.index) if records.index.name == "row" else list(range(2, len(records) + 2))
-    for row, r in zip(rows, records.itertuples(index=False)):
-        if r.marker_code not in known:
-            raise InputError(f"unknown marker {r.marker_code}", file=file, row=row, field="marker_code")
-        if r.result not in ("found", "moved", "damaged", "missing"):
-            raise InputError(f"result {r.result!r} must be found, moved, damaged or missing", file=file, row=row,
-                             field="result")
-        k = reg.index[reg["marker_code"] == r.marker_code][0]
+    for row, rec in zip(rows, records.to_dict("records")):  # dicts: any header survives (itertuples renames)
+        code = _cell(rec.get("marker_code"))
+        if code not in known:
+            raise InputError(f"unknown marker {code}", file=file, row=row, field="marker_code")
+        raw = _cell(rec.get("result"))
+        result = INSPECTION_RESULTS.get(raw.lower()) if raw is not None else None
+        if result is None:
+            raise InputError(f"result {raw!r} must be 完好/移位/损坏/缺失 (found, moved, damaged or missing)",
+                             file=file, row=row, field="result")
+        k = reg.index[reg["marker_code"].astype(str) == code][0]
         old = reg.at[k, "status"]
-        new = old if (old == "proposed" and r.result == "found") else r.result
+        survey = _survey(rec, file=file, row=row)
+        if old == "proposed" and result == "moved" and survey is None:
+            raise InputError(f"marker {code} is only proposed (never surveyed): it cannot be recorded as moved "
+                             "without a survey; give 测量经度/测量纬度 (measured_lon/measured_lat)",
+                             file=file, row=row, field="result")
+        new = old if (old == "proposed" and result == "found") else result
+        if survey is not None:
+            pos = gpd.GeoSeries([survey], crs=4326)
+            reg.loc[[k], "geometry"] = (pos.to_crs(reg.crs) if reg.crs is not None else pos).to_numpy()
+            if "surveyed" in reg:
+                reg.at[k, "surveyed"] = True
+            new = "surveyed" if old == "proposed" else new
+        when = _cell(rec.get("date")) or str(date)
         reg.at[k, "status"] = new
-        reg.at[k, "last_inspection"] = str(date)
-        if isinstance(getattr(r, "photo", None), str) and r.photo:
-            reg.at[k, "photo"] = r.photo
-        hist.append({"marker_code": r.marker_code, "date": str(date), "old_status": old, "new_status": new,
-                     "notes": "" if pd.isna(getattr(r, "notes", "")) else str(getattr(r, "notes", ""))})
+        reg.at[k, "last_inspection"] = when
+        if _cell(rec.get("photo")):
+            reg.at[k, "photo"] = _cell(rec["photo"])
+        hist.append({"marker_code": code, "date": when, "old_status": old, "new_status": new,
+                     "notes": _cell(rec.get("notes")) or ""})
     return reg, pd.DataFrame(hist, columns=["marker_code", "date", "old_status", "new_status", "notes"])
-
 
 
 def record_inspection_in_store(store: "geoplan.registers.Store", records: pd.DataFrame, *,

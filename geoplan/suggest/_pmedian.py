@@ -41,9 +41,12 @@ def pmedian(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike
     exact model and the heuristics alike, so both solve the same problem.  (Demand may
     always be left unserved at the penalty, so a ``penalty`` below a travel cost caps it.)
 
-    Both solvers first run the heuristic (greedy, fast interchange, Lagrangian bound);
-    ``"exact"`` then starts HiGHS from its sites and never returns anything worse.
-    ``time_limit`` covers everything: the heuristic's construction, HiGHS and the ranking.
+    Both solvers first run the heuristic (greedy, fast interchange, Lagrangian bound, then an
+    iterated local search on the time left until the proven gap is ≤ 0.1 %, the time is up, or
+    max(100, 3p) perturbations in a row found nothing better); ``"exact"`` then starts HiGHS from its
+    sites and never returns anything worse.  ``time_limit`` covers everything: the heuristic's
+    construction, HiGHS and the ranking; past it the best answer found so far is returned with the
+    bound proven so far (numba's first compilation in a fresh environment is not counted by anyone).
 
     Parameters
     ----------
@@ -66,7 +69,11 @@ def pmedian(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike
     -------
     Solution
         ``objective`` is the total weighted travel (penalties included); ``gains`` the weighted
-        travel each new site saves; ``diagnostics`` holds ``uncoverable_demand`` and ``uncoverable_weight``.
+        travel each new site saves; ``diagnostics`` holds ``uncoverable_demand`` and ``uncoverable_weight``,
+        and from the heuristic ``stopped`` ("gap", "time limit" or "no improvement"),
+        ``heuristic_objective`` (the start HiGHS got), ``heuristic_bound``, ``swaps``, ``kicks``,
+        ``lagrangian_iterations``, ``lagrangian_rounds`` and ``pairs_searched`` (stored pairs the search
+        scored moves on: the K cheapest per demand point on large models).
 
     Raises
     ------

@@ -197,51 +197,57 @@ def _lagrange_served(indptr, indices, data, w, lam, rows, n_dem):
 
 @numba.njit(**_NB)
 def _k_nearest(indptr, indices, data, n_dem, K):
-    """The K cheapest pairs of each demand point (a max-heap per point) and the cap: the K-th cost where pairs
-    were dropped (every dropped pair costs at least that), inf where none was."""
+    """The K cheapest pairs of each demand point and the cap: the K-th cost where pairs were dropped (every
+    dropped pair costs at least that), inf where none was.  Rows must have sorted indices: demand points are
+    taken in blocks, each block's columns gathered by a cursor per row, and the K-th cost found by partition."""
+    n_cand = len(indptr) - 1
+    cur = indptr[:-1].astype(np.int64)
     hc = np.full((n_dem, K), np.inf)
-    hj = np.full((n_dem, K), -1, dtype=np.int64)
+    hj = np.full((n_dem, K), -1, dtype=np.int32)
     cnt = np.zeros(n_dem, dtype=np.int64)
-    top = np.full(n_dem, np.inf)  # each heap's largest cost, contiguous: most pairs are rejected by it alone
-    for j in range(len(indptr) - 1):
-        for e in range(indptr[j], indptr[j + 1]):
-            i = indices[e]
-            c = data[e]
-            m = cnt[i]
-            cnt[i] += 1
-            if m >= K and c >= top[i]:
-                continue
-            if m < K:
-                pos = m
-                hc[i, pos], hj[i, pos] = c, j
-                while pos > 0:
-                    par = (pos - 1) // 2
-                    if hc[i, par] >= hc[i, pos]:
-                        break
-                    hc[i, par], hc[i, pos] = hc[i, pos], hc[i, par]
-                    hj[i, par], hj[i, pos] = hj[i, pos], hj[i, par]
-                    pos = par
-                if m == K - 1:
-                    top[i] = hc[i, 0]
-            else:
-                hc[i, 0], hj[i, 0] = c, j
-                pos = 0
-                while True:
-                    big, lo = pos, 2 * pos + 1
-                    if lo < K and hc[i, lo] > hc[i, big]:
-                        big = lo
-                    if lo + 1 < K and hc[i, lo + 1] > hc[i, big]:
-                        big = lo + 1
-                    if big == pos:
-                        break
-                    hc[i, big], hc[i, pos] = hc[i, pos], hc[i, big]
-                    hj[i, big], hj[i, pos] = hj[i, pos], hj[i, big]
-                    pos = big
-                top[i] = hc[i, 0]
     cap = np.full(n_dem, np.inf)
-    for i in range(n_dem):
-        if cnt[i] > K:
-            cap[i] = hc[i, 0]
+    B = 256
+    for a in range(0, n_dem, B):
+        b = min(n_dem, a + B)
+        off = np.zeros(b - a + 1, dtype=np.int64)
+        for j in range(n_cand):
+            e = cur[j]
+            while e < indptr[j + 1] and indices[e] < b:
+                off[indices[e] - a + 1] += 1
+                e += 1
+        for q in range(b - a):
+            off[q + 1] += off[q]
+        bc = np.empty(off[-1])
+        bj = np.empty(off[-1], dtype=np.int32)
+        pos = off[:-1].copy()
+        for j in range(n_cand):
+            e = cur[j]
+            while e < indptr[j + 1] and indices[e] < b:
+                q = indices[e] - a
+                bc[pos[q]] = data[e]
+                bj[pos[q]] = j
+                pos[q] += 1
+                e += 1
+            cur[j] = e
+        for q in range(b - a):
+            i, lo, hi = a + q, off[q], off[q + 1]
+            if hi - lo <= K:
+                t = np.inf
+            else:
+                t = np.partition(bc[lo:hi].copy(), K - 1)[K - 1]
+                cap[i] = t
+            m = 0
+            for e in range(lo, hi):  # below the K-th cost first, then ties at it until K
+                if bc[e] < t:
+                    hc[i, m], hj[i, m] = bc[e], bj[e]
+                    m += 1
+            for e in range(lo, hi):
+                if m >= K:
+                    break
+                if bc[e] == t:
+                    hc[i, m], hj[i, m] = bc[e], bj[e]
+                    m += 1
+            cnt[i] = m
     # As candidate-row CSR (demand points ascending within a row).
     n_cand = len(indptr) - 1
     ptr = np.zeros(n_cand + 1, dtype=np.int64)
