@@ -167,7 +167,7 @@ def write_inputs(net, n: int, folder: Path, *, seed: int = 0) -> dict[str, Path]
     return paths
 
 
-def child(n: int, tiles: str, folder: Path, map_: bool) -> dict:
+def child(n: int, tiles: str, folder: Path, map_: bool, extra: list[str]) -> dict:
     """One size: build the network, write inputs, run the CLI in-process; return the figures."""
     t0 = time.perf_counter()
     net = _network(tiles)
@@ -189,6 +189,7 @@ def child(n: int, tiles: str, folder: Path, map_: bool) -> dict:
             "--allow-empty-units"]  # grid cells over the sea hold no demand
     if not map_:
         args.append("--no-map")
+    args += extra
     t0 = time.perf_counter()
     try:
         main(args, standalone_mode=False)
@@ -224,20 +225,21 @@ def main(argv=None) -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000", help="demand point counts, comma separated")
     ap.add_argument("--tiles", default="14x14", help="tiling of the Helsinki walk graph (14x14: ~1.03M nodes)")
     ap.add_argument("--no-map", action="store_true", help="pass --no-map to the command")
+    ap.add_argument("--no-service-areas", action="store_true", help="pass --no-service-areas to the command")
     ap.add_argument("--workdir", default=None, help="where inputs and outputs go (default: a temporary folder)")
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="geoplan_e2e_"))
     if args.child is not None:
-        r = child(args.child, args.tiles, work / f"n{args.child}", not args.no_map)
+        r = child(args.child, args.tiles, work / f"n{args.child}", not args.no_map,
+                  ["--no-service-areas"] if args.no_service_areas else [])
         print("RESULT " + json.dumps(r), flush=True)
         return
     print(f"geoplan coverage end to end, SYNTHETIC inputs; {_load()}; work folder {work}")
     results = []
     for n in (int(s) for s in args.sizes.split(",")):
         cmd = [sys.executable, __file__, "--child", str(n), "--tiles", args.tiles, "--workdir", str(work)]
-        if args.no_map:
-            cmd.append("--no-map")
+        cmd += ["--no-map"] * args.no_map + ["--no-service-areas"] * args.no_service_areas
         print(f"\n$ {' '.join(cmd)}   [{_load()}]", flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]

@@ -7,6 +7,7 @@ PNG files for a person to look at go to ``tests/_artifacts/`` (not committed).
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import zlib
@@ -126,10 +127,13 @@ def test_many_points_become_a_hexagon_grid(demo_result, monkeypatch):
 
 
 def test_png_and_pdf_files(demo_result, tmp_path):
-    paths = write_print_maps(demo_result, tmp_path, sizes=("A4", "A3"), formats=("png", "pdf"), dpi=60)
+    # as the report folder gets them: A4 as PNG and PDF, A3 as PDF (A3 pixels: test_paper_pixels...)
+    sections, paths = print_map_sections(demo_result, tmp_path, sizes=("A4", "A3"), dpi=60, screen_dpi=30)
     keys = list(demo_result.catalogue.keys)
-    assert [p.name for p in paths] == ([f"{k}_A4.png" for k in keys] + ["maps_A4.pdf"]
-                                       + [f"{k}_A3.png" for k in keys] + ["maps_A3.pdf"])
+    assert [p.name for p in paths] == [f"{k}_A4.png" for k in keys] + ["maps_A4.pdf", "maps_A3.pdf"]
+    assert len(sections) == len(keys)
+    with Image.open(io.BytesIO(sections[0].figure)) as im:
+        assert im.size == paper_pixels("A4", 30)
     for p in paths:
         if p.suffix != ".png":
             continue
@@ -168,8 +172,8 @@ def _streams(pdf: bytes):
 
 
 def test_files_are_the_same_on_a_second_run(demo_result, tmp_path):
-    a = write_print_maps(demo_result, tmp_path / "a", sizes=("A4",), dpi=40)
-    b = write_print_maps(demo_result, tmp_path / "b", sizes=("A4",), dpi=40)
+    a = write_print_maps(demo_result, tmp_path / "a", sizes=("A4",), formats=("png",), dpi=40)
+    b = write_print_maps(demo_result, tmp_path / "b", sizes=("A4",), formats=("png",), dpi=40)
     for x, y in zip(a, b):
         assert x.read_bytes() == y.read_bytes(), x.name
 

@@ -35,6 +35,10 @@ from geoplan.cli._common import (
 @click.option("--units", "units_path", type=click.Path(exists=True, dir_okay=False),
               help="行政单位面 / admin-unit polygons (街道/乡镇 or 村/社区) with code and name.")
 @datum_opt("units", "行政单位")
+@click.option("--units-store", "units_store", type=click.Path(exists=True, dir_okay=False),
+              help="区划台账（geoplan boundaries 的 .gpkg，含合并、拆分历史）：取 --as-of 时点有效的乡镇（街道）和"
+                   "村（社区）单位，所属单位已合并的设施计入合并后的单位 / boundaries register (.gpkg with history): the "
+                   "township and village units in force on --as-of; facilities in merged units count in the unit they went into.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
               help="标准与目标配置 / TOML or YAML overriding cutoffs, modes and targets.")
 @click.option("--type", "types", multiple=True, help="只评估这些设施类型 / only these facility types (repeatable).")
@@ -57,7 +61,7 @@ from geoplan.cli._common import (
               help="报告生成日期（默认 SOURCE_DATE_EPOCH 或今天）/ report date (default SOURCE_DATE_EPOCH or today).")
 def command(network_path, place, mode_args, walk_speed, facilities_path, facilities_datum, demand_path, demand_datum,
             census_path, census_by, census_sheet,
-            units_path, units_datum, config_path, types, weight_args, as_of, no_service_areas, invalid_units,
+            units_path, units_store, units_datum, config_path, types, weight_args, as_of, no_service_areas, invalid_units,
             allow_empty_units, allow_outside, allow_far_facilities, allow_zero_weight, other_types, basemap, no_map, output,
             overwrite, lang, title, area, report_date):
     """评估设施覆盖并生成报告 / assess coverage and write a report folder.
@@ -79,6 +83,8 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
     from geoplan.network import load_networks, parse_modes
 
     check_new_file(output, overwrite=overwrite)  # fail before the slow steps
+    if units_store and (units_path or not as_of):
+        raise InputError("--units-store needs --as-of and replaces --units", field="--units-store")
     if bool(network_path) == bool(place):
         raise InputError("give exactly one of --network (a file) or --place (online)")
     cat = standards.load_catalogue(config_path)
@@ -91,6 +97,14 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
     fac = io.read_points(facilities_path, datum=facilities_datum, kind="facilities")
     dem = io.read_points(demand_path, datum=demand_datum, kind="demand") if demand_path else None
     units = io.read_polygons(units_path, datum=units_datum) if units_path else None
+    villages, unit_notes = None, []
+    if units_store:  # units as of the date, from the boundaries register's history (issue 15 item 7)
+        from geoplan.registers import Store
+        from geoplan.registers.boundaries import load_divisions
+
+        with Store(units_store, readonly=True) as store:
+            divisions = load_divisions(store)
+        fac, units, villages, unit_notes = coverage.inputs_at(fac, divisions, as_of)
     census = None
     if census_path:
         if units is None:
@@ -100,11 +114,12 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
         dem = census.demand
     elif dem is None:
         raise InputError("give --demand (points with people) or --census with --units", field="--demand")
-    result = coverage.assess(nets, fac, dem, units=units, catalogue=cat, types=keys,
+    result = coverage.assess(nets, fac, dem, units=units, villages=villages, catalogue=cat, types=keys,
                              with_service_areas=not no_service_areas, as_of=as_of,
                              weights=weights,
                              **check_kwargs(invalid_units, allow_empty_units, allow_outside, allow_far_facilities,
                                           allow_zero_weight, other_types))
+    result.notes.extend(coverage.Note(zh, en) for zh, en in unit_notes)
     if census is not None:
         result.notes.extend(census.notes())  # the method and what was not matched go into the report
     paths = result.save(output, lang=lang, overwrite=overwrite, basemap=basemap, title=title, area=area,

@@ -10,7 +10,7 @@ from geoplan.coverage import standards
 from geoplan.coverage._census import CensusAllocation, allocate_census, census_demand, demand_from_network
 from geoplan.coverage._coverage import CoverageResult, Note, assess
 from geoplan.coverage._presence import assess_presence
-from geoplan.coverage._compare import compare_summaries, read_run, recode_at, units_at
+from geoplan.coverage._compare import compare_summaries, inputs_at, read_run, recode_at, units_at
 from geoplan.coverage._engine import access_cost, nearest, nearest_points, od_matrix, point_ends, reachable_nodes
 from geoplan.coverage._service import service_areas, two_step_fca
 from geoplan.coverage.standards import (
@@ -23,5 +23,5 @@ __all__ = [
     "standards", "access_cost", "point_ends", "nearest", "nearest_points", "od_matrix", "reachable_nodes",
     "service_areas", "two_step_fca", "Note", "CoverageResult", "assess", "assess_presence", "Catalogue", "FacilityType",
     "default_catalogue", "load_catalogue", "unit_kind", "unit_level", "parent_code", "KIND_GROUPS", "KIND_LABELS",
-    "compare_summaries", "read_run", "recode_at", "units_at",
+    "compare_summaries", "inputs_at", "read_run", "recode_at", "units_at",
 ]

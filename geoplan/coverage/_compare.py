@@ -82,7 +82,8 @@ def units_at(divisions: pd.DataFrame, as_of: Any) -> tuple[pd.DataFrame, pd.Data
         keep = [c for c in part.columns if c in ("code", "name", "geometry")]
         part = part[keep].sort_values("code", kind="stable").reset_index(drop=True)
         part["kind"] = unit_kinds(part["code"]).astype(object)
-        if "geometry" in part.columns and part.geometry.isna().all():
+        if "geometry" in part.columns and (part.geometry.isna() | part.geometry.is_empty).all():
+            # a register of codes only (a merge of units without geometry leaves an empty one): a code table
             part = pd.DataFrame(part.drop(columns="geometry"))
         part.attrs["as_of"] = date.isoformat()
         out.append(part)

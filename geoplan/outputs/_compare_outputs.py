@@ -35,7 +35,11 @@ def _noun(r, lang: str) -> str:
     if _missing(kind) or kind in ("any", "all"):
         return in_lang(lang, *_LEVEL_DEFAULT_NOUN.get(str(r.get("level")), _LEVEL_DEFAULT_NOUN["township"]))
     text = kind_text(kind, lang)
-    return text if lang == "zh" else text.lower()
+    if lang == "zh":
+        return text
+    text = text.lower()
+    return text if text.endswith("s") else "other units" if kind == "special" else \
+        text[:-1] + "ies" if text.endswith("y") else text + "s"
 
 
 def _subject(r, lang: str) -> str | None:

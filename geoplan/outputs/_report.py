@@ -16,10 +16,8 @@ heading, optional text, an optional table and an optional figure.
 Tables use geoplan's canonical English column names; they are shown with
 labels from :mod:`geoplan.outputs._i18n` in the report's language.  Booleans show as
 是/否 (``zh``) or yes/no (``en``); columns whose name starts with ``share_``
-are shown as percentages (Excel ``0.0%``; a whole-percent target ``share_..._target`` as 80%);
-columns that count people (``pop*``, ``people*``, ``numerator``...) are estimates shown and stored
-as whole people (Excel ``#,##0``); other floats are stored rounded to what is shown;
-GeoDataFrame geometry columns are dropped.
+are percentages (Excel ``0.0%``; a whole target ``share_..._target`` 80%); people columns (``pop*``,
+``people*``, ``numerator``...) are whole people (``#,##0``); geometry columns are dropped.
 """
 
 from __future__ import annotations
@@ -140,8 +138,8 @@ def _cell_value(v: Any, col: str, lang: str) -> Any:
         v = float(v)
         if math.isnan(v):
             return None
-    if isinstance(v, float) and _people_column(col) and math.isfinite(v):
-        return _whole(v)
+    if isinstance(v, float) and _PEOPLE.search(col) and math.isfinite(v):
+        return int(math.floor(v + 0.5))  # half up, as a reader rounds (round() gives 2 for 2.5)
     if isinstance(v, (int, float)):
         return v
     if isinstance(v, str):
@@ -158,15 +156,8 @@ def _cell_value(v: Any, col: str, lang: str) -> Any:
 #: Columns that count people (estimates): shown and stored as whole people.
 _PEOPLE = re.compile(r"^(?!share_)(?:pop|people|gain|numerator|denominator|capacity_short|unserved)(?:_|$)"
                      r"|^(?!share_)pop_.*(?:covered|uncovered)$|_pop$")
-
-
-def _people_column(col: str) -> bool:
-    return bool(_PEOPLE.search(col))
-
-
-def _whole(v: float) -> int:
-    """Half up, the way a reader rounds (Python's round() would give 2 for 2.5)."""
-    return int(math.floor(v + 0.5))
+_coord_column = re.compile(r"^(?:lon|lat)(?:_|$)").match  # longitude/latitude (lon, lat_gcj02...): 6 decimals
+_whole_target = lambda col, v: col.endswith("target") and abs(v * 100 - round(v * 100)) < 1e-9  # noqa: E731
 
 
 def _code_column(col: str) -> bool:
@@ -180,24 +171,15 @@ def _format_text(v: Any, col: str, lang: str) -> str:
         return ""
     if isinstance(v, str):
         return v
+    if col.startswith("share_"):  # a whole-percent target as 80%, other shares with one decimal
+        return f"{round(v * 100)}%" if _whole_target(col, v) else f"{v * 100:.1f}%"
     if isinstance(v, int):
         return str(v) if _code_column(col) else f"{v:,}"
-    if isinstance(v, (int, float)) and col.startswith("share_"):
-        if col.endswith("target") and abs(v * 100 - round(v * 100)) < 1e-9:
-            return f"{round(v * 100)}%"
-        return f"{v * 100:.1f}%"
-    if isinstance(v, float) and _coord_column(col):
-        return f"{v:.6f}"
     if isinstance(v, float):
-        if v.is_integer() and abs(v) < 1e15:
+        if v.is_integer() and abs(v) < 1e15 and not _coord_column(col):
             return str(int(v)) if _code_column(col) else f"{int(v):,}"
-        return f"{v:,.2f}"
+        return f"{v:.6f}" if _coord_column(col) else f"{v:,.2f}"
     return str(v)
-
-
-def _coord_column(col: str) -> bool:
-    """Longitude/latitude columns (``lon``, ``lat``, ``lon_gcj02``...): six decimals (about 0.1 m)."""
-    return bool(re.match(r"^(?:lon|lat)(?:_|$)", col))
 
 
 def _numeric(series: pd.Series) -> bool:
@@ -462,6 +444,10 @@ def _put(ws, row: int, column: int, value: Any):
     return cell
 
 
+#: Rows of an Excel sheet, header included (Excel 2007+).
+EXCEL_MAX_ROWS = 1_048_576
+
+
 def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str) -> list[str]:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -482,6 +468,11 @@ def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str)
         df = _prepare_table(s.table)
         ws = wb.create_sheet(sheet_name(s.sheet or s.heading, used))
         names.append(ws.title)
+        if len(df) + 1 > EXCEL_MAX_ROWS:  # no sheet past Excel's limit: such tables live in the GeoPackage layers
+            _put(ws, 1, 1, f"此表 {len(df):,} 行，超过 Excel 上限 {EXCEL_MAX_ROWS:,} 行，未写入本表；逐点数据见 layers.gpkg"
+                 if lang == "zh" else f"This table has {len(df):,} rows, over Excel's limit of {EXCEL_MAX_ROWS:,}: "
+                 "not written here; per-point data are in layers.gpkg")
+            continue
         cols = list(df.columns)
         widths = []
         for j, c in enumerate(cols, start=1):
@@ -501,14 +492,10 @@ def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str)
                 cell = _put(ws, i, j, val)
                 cell.font = body_font
                 if isinstance(val, (int, float)) and c.startswith("share_"):
-                    target = c.endswith("target") and abs(val * 100 - round(val * 100)) < 1e-9
-                    cell.number_format = "0%" if target else "0.0%"
-                    shown = _format_text(val, c, lang)
-                elif isinstance(val, float) and _coord_column(c):
-                    cell.number_format = "0.000000"
+                    cell.number_format = "0%" if _whole_target(c, val) else "0.0%"
                     shown = _format_text(val, c, lang)
                 elif isinstance(val, float):
-                    cell.number_format = "#,##0" if val.is_integer() else "#,##0.00"
+                    cell.number_format = "0.000000" if _coord_column(c) else "#,##0" if val.is_integer() else "#,##0.00"
                     shown = _format_text(val, c, lang)
                 elif isinstance(val, int):
                     cell.number_format = "#,##0"

@@ -88,9 +88,12 @@ def _overview(res, lang: str, data_note: str) -> str:
     lost = getattr(res, "unreachable", None)
     if lost is not None and len(lost):
         n_people = int(round(float(lost["people"].sum())))
-        lines.append(in_lang(lang, f"有 {len(lost):,} 个需求点共 {n_people:,} 人，任何现有设施或候选点都无法在 "
+        people = ft.weight in ("pop", "pop_60", "pop_0_17")
+        who_zh = f"{n_people:,} 名{group_noun(ft.weight, 'zh')}" if people else f"{group_noun(ft.weight, 'zh')} {n_people:,}"
+        who_en = f"{n_people:,} {group_noun(ft.weight, 'en')}" if people else f"{group_noun(ft.weight, 'en')} {n_people:,}"
+        lines.append(in_lang(lang, f"有 {len(lost):,} 个需求点共 {who_zh}，任何现有设施或候选点都无法在 "
                                    f"{ft.cutoff_min:g} 分钟内到达（不计入目标），逐一列于“{_t('unreachable', 'zh')}”表。",
-                             f"{len(lost):,} demand point(s) with {n_people:,} people cannot be reached within "
+                             f"{len(lost):,} demand point(s) with {who_en} cannot be reached within "
                              f"{ft.cutoff_min:g} min from any existing facility or candidate (not counted in the target); "
                              f"they are listed in the table “{_t('unreachable', 'en')}”."))
     if len(res.sites) and "lon_gcj02" in res.sites and res.sites["lon_gcj02"].isna().all():

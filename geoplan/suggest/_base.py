@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import sys
+import threading
 import time
 
 import highspy
@@ -133,35 +134,47 @@ def solver_output_wanted() -> bool:
     return logging.getLogger("geoplan.progress").isEnabledFor(logging.DEBUG)
 
 
+_QUIET_LOCK = threading.Lock()
+_QUIET = {"depth": 0, "saved": None, "fd": 1}
+
+
 @contextlib.contextmanager
 def _quiet_c_stdout(quiet: bool):
     """Send C-level stdout (file descriptor 1) to /dev/null while HiGHS runs.
 
     HiGHS prints its banner when a ``Highs`` object is made and some MIP lines
     (``HighsMipSolverData::...``) with ``printf`` whatever its options say, so
-    ``output_flag`` alone cannot keep them out of the command's output.
+    ``output_flag`` alone cannot keep them out of the command's output.  Solves in
+    several threads share one redirection (counted), so the last one out restores fd 1.
     """
     if not quiet:
         yield
         return
+    with _QUIET_LOCK:
+        if _QUIET["depth"] == 0:
+            try:
+                fd = sys.stdout.fileno() if sys.stdout is not None else 1
+            except (AttributeError, OSError, ValueError):  # a captured or replaced stdout: fd 1 is the C one
+                fd = 1
+            try:
+                if sys.stdout is not None:
+                    sys.stdout.flush()
+                saved = os.dup(fd)
+                with open(os.devnull, "wb") as null:
+                    os.dup2(null.fileno(), fd)
+            except OSError:
+                saved = None
+            _QUIET.update(saved=saved, fd=fd)
+        _QUIET["depth"] += 1
     try:
-        fd = sys.stdout.fileno() if sys.stdout is not None else 1
-    except (AttributeError, OSError, ValueError):  # a captured or replaced stdout: nothing at fd level to hide
-        fd = 1
-    try:
-        saved = os.dup(fd)
-    except OSError:
-        yield
-        return
-    try:
-        if sys.stdout is not None:
-            sys.stdout.flush()
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), fd)
         yield
     finally:
-        os.dup2(saved, fd)
-        os.close(saved)
+        with _QUIET_LOCK:
+            _QUIET["depth"] -= 1
+            if _QUIET["depth"] == 0 and _QUIET["saved"] is not None:
+                os.dup2(_QUIET["saved"], _QUIET["fd"])
+                os.close(_QUIET["saved"])
+                _QUIET["saved"] = None
 
 
 def _highs_run(c, A, row_lo, row_hi, col_lo, col_hi, integer, *, maximize, time_limit, mip_rel_gap, start):
