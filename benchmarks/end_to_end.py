@@ -118,22 +118,23 @@ def _lonlat(net, x, y):
     return tr.transform(x, y)
 
 
-def write_inputs(net, n: int, folder: Path, *, seed: int = 0) -> dict[str, Path]:
-    """SYNTHETIC facilities, demand (GBK CSV) and unit grid for ``net``; returns their paths."""
+def write_inputs(net, n: int, folder: Path, *, seed: int = 0, per_type: int = 500) -> dict[str, Path]:
+    """SYNTHETIC facilities (``per_type`` of each of 4 types), demand (GBK CSV) and a 10 × 10 unit grid for
+    ``net``; returns their paths."""
     import geopandas as gpd
     import pandas as pd
     import shapely
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    # Facilities: 4 types x 500 at random nodes, moved up to 30 m.
-    k = rng.choice(net.n_nodes, size=4 * 500, replace=False)
+    # Facilities: 4 types x per_type at random nodes, moved up to 30 m.
+    k = rng.choice(net.n_nodes, size=4 * per_type, replace=False)
     fx = net.x[k] + rng.uniform(-30, 30, len(k))
     fy = net.y[k] + rng.uniform(-30, 30, len(k))
     flon, flat = _lonlat(net, fx, fy)
     fac = pd.DataFrame({"编号": [f"F{i:05d}" for i in range(len(k))],
                         "名称": [f"合成设施{i}号" for i in range(len(k))],
-                        "类型": np.repeat(TYPES_ZH, 500),
+                        "类型": np.repeat(TYPES_ZH, per_type),
                         "经度": np.round(flon, 7), "纬度": np.round(flat, 7)})
     paths = {"facilities": folder / "SYNTHETIC_设施.csv"}
     fac.to_csv(paths["facilities"], index=False, encoding="utf-8")

@@ -132,4 +132,6 @@ def test_outputs(lonely, tmp_path, lang):
     # the layer keeps the addresses; the map popup shows the road
     layer = gpd.read_file(paths["gpkg"], layer="suggested_sites")
     assert {"lon", "lat", "lon_gcj02", "lat_gcj02", "road", "township_code"} <= set(layer.columns)
-    assert road in paths["map"].read_text(encoding="utf-8")
+    html = paths["map"].read_text(encoding="utf-8")
+    assert road in html and f"{res.sites['lon'].iloc[0]:.6f}" in html
+    assert "node:" not in html  # service areas of the new sites are named by their road too

@@ -112,7 +112,9 @@ def _units_of(result, key: str, crs):
 
     if not _has_geometry(result.units) or "type" not in result.units:
         return gpd.GeoDataFrame({"has_facility": []}, geometry=[], crs=crs)
-    return result.units[result.units["type"] == key].to_crs(crs)
+    u = result.units[result.units["type"] == key]
+    u = u[u.geometry.notna().to_numpy() & ~u.geometry.is_empty.to_numpy()]  # villages given as a code table: no shape
+    return u.to_crs(crs)
 
 
 def _wrap(text: str, width: int, lang: str) -> str:

@@ -255,13 +255,16 @@ def _map(res, path, *, lang, basemap):
     extent = after.units if isinstance(after.units, gpd.GeoDataFrame) and len(after.units) else after.demand
     m = maps.base_map(extent, basemap=basemap, lang=lang)
     color = maps.CATEGORY_COLORS.get(key, "#555555")
+    shown = site_table(res, lang)
+    where = dict(zip(res.sites["id"].astype(str), shown["site_location"]))  # new sites by their road, not node ids
     for label_key, result, show, style in (
         ("before", before, False, {"color": "#718096", "fillColor": "#718096", "fillOpacity": 0.15, "weight": 1}),
         ("after", after, True, {"color": color, "fillColor": color, "fillOpacity": 0.15, "weight": 1}),
     ):
         sa = result.service_areas
         if len(sa):
-            sa = sa.assign(geometry=sa.geometry.simplify(2.0))
+            sa = sa.assign(geometry=sa.geometry.simplify(2.0),
+                           facility_id=[where.get(str(f), f) for f in sa["facility_id"]])
             maps.add_polygons(m, sa[["facility_id", "geometry"]], name=_t(label_key, lang), style=style, tooltip_col="facility_id",
                               lang=lang, show=show)
     dem = after.demand
@@ -276,7 +279,9 @@ def _map(res, path, *, lang, basemap):
         cols = [c for c in ("id", "name", "type") if c in ex]
         maps.add_points(m, gpd.GeoDataFrame(ex[cols], geometry=ex.geometry, crs=fac.crs), name=_t("existing", lang),
                         color=color, radius=8, popup_cols=cols, tooltip_col="name" if "name" in cols else None, lang=lang)
-    shown = site_table(res, lang)
+    for col in ("lon_wgs84", "lat_wgs84", "lon_gcj02", "lat_gcj02"):  # popups print floats at 2 decimals: 6 here
+        if col in shown:
+            shown[col] = ["" if pd.isna(v) else f"{v:.6f}" for v in shown[col]]
     sites = gpd.GeoDataFrame(shown, geometry=res.sites.geometry.to_numpy(), crs=res.sites.crs)
     cols = [c for c in shown.columns if c != "type"]
     maps.add_points(m, sites, name=_t("new", lang), color="#000000", radius=10, popup_cols=cols,
