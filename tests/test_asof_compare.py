@@ -229,3 +229,19 @@ def test_parse_as_of_rejects_nonsense():
 
     with pytest.raises(InputError, match="as-of"):
         coverage.units_at(pd.DataFrame({"code": [], "name": [], "valid_from": [], "valid_to": []}), "last year")
+
+
+def test_saved_run_holds_summary_csv(tmp_path):
+    """A network run saved by CoverageResult.save holds summary.csv with its as-of date; villages as a code table
+    (no geometry) do not stop the print maps."""
+    d = demo.load_demo()
+    vil = pd.DataFrame({"code": ["430302001001", "430302001201"], "name": ["甲社区", "乙村"]})
+    r = coverage.assess(d.network, d.facilities, d.demand, units=d.units, villages=vil, types=["elder_care_station"],
+                        with_service_areas=False, as_of="2020")
+    paths = r.save(tmp_path / "run", map=False)
+    assert paths["summary"].name == "summary.csv"
+    s, info = coverage.read_run(tmp_path / "run")
+    assert info["as_of"] == "2020-12-31" and info["label"] == "2020-12-31"
+    cmp = coverage.compare_summaries(s, r)  # a run against itself: no change
+    assert (cmp["change_pp"].fillna(0).abs() < 1e-9).all()
+    assert cmp["value_after"].tolist() == pytest.approx(r.summary["value"].tolist(), nan_ok=True)
