@@ -118,7 +118,9 @@ def test_presence_denominators_across_the_merge(merged):
         have = set(u[(u["type"] == "day_care_centre") & u["has_facility"] & (u["level"] == "village")]["unit_code"])
         assert have == ({comm_old} if date == BEFORE else {comm_new})
         assert r.as_of.isoformat() == date
-    assert "合并" in r.notes[0].zh
+    assert "2 处设施所属单位已合并" in r.notes[0].zh
+    r0 = coverage.assess_presence(fac, divisions=div, as_of=BEFORE, types=["social_work"])
+    assert "已合并" not in r0.notes[0].zh
 
 
 def test_presence_as_of_counts_by_year_and_status():
@@ -245,3 +247,48 @@ def test_saved_run_holds_summary_csv(tmp_path):
     cmp = coverage.compare_summaries(s, r)  # a run against itself: no change
     assert (cmp["change_pp"].fillna(0).abs() < 1e-9).all()
     assert cmp["value_after"].tolist() == pytest.approx(r.summary["value"].tolist(), nan_ok=True)
+
+
+def test_cli_coverage_units_store_across_a_merge_then_compare(tmp_path):
+    """``coverage --units-store --as-of`` before and after a merge, then ``compare`` of the two folders.
+
+    The store is ILLUSTRATIVE: the demo's five Helsinki postal areas carry street codes 430302001000... (no
+    Chinese road network exists offline) and the first two are merged into the second on 2020-06-30."""
+    from geoplan.demo import helsinki_pbf
+    from geoplan.registers import open_store
+
+    d = demo.load_demo()
+    fac = d.facilities.to_crs(4326)
+    fac_csv = tmp_path / "设施.csv"
+    fac_csv.write_text("编号,名称,类型,经度,纬度\n" + "".join(
+        f"{r.id},{r.name},{r.type},{r.geometry.x:.7f},{r.geometry.y:.7f}\n" for r in fac.itertuples()),
+        encoding="utf-8-sig")
+    dem = d.demand.to_crs(4326)
+    dem_csv = tmp_path / "需求点.csv"
+    dem_csv.write_text("编号,人口,60岁以上,0-17岁,经度,纬度\n" + "".join(
+        f"{r.id},{r.pop},{r.pop_60},{r.pop_0_17},{r.geometry.x:.7f},{r.geometry.y:.7f}\n" for r in dem.itertuples()),
+        encoding="utf-8")
+    units = d.units.to_crs(4326).reset_index(drop=True)
+    codes = [f"430302{i + 1:03d}000" for i in range(len(units))]
+    div = B.new_divisions(gpd.GeoDataFrame({"code": codes, "name": units["name"]}, geometry=units.geometry,
+                                           crs=4326), valid_from="2016-01-01")
+    div = B.merge(div, codes[:2], new_code=codes[1], new_name="合并（示意）", date="2020-06-30",
+                  document="示意").divisions
+    store = tmp_path / "区划.gpkg"
+    with open_store(store) as s:
+        B.store_divisions(s, div)
+    base = ["-q", "coverage", "--network", str(helsinki_pbf()), "--facilities", str(fac_csv), "--demand", str(dem_csv),
+            "--facilities-datum", "wgs84", "--demand-datum", "wgs84",
+            "--units-store", str(store), "--type", "社区养老服务站", "--no-service-areas", "--no-map"]
+    for date in ("2019-12-31", "2021-12-31"):
+        res = CliRunner().invoke(main, [*base, "--as-of", date, "-o", str(tmp_path / date)])
+        assert res.exit_code == 0, res.output
+    s19, _ = coverage.read_run(tmp_path / "2019-12-31")
+    s21, _ = coverage.read_run(tmp_path / "2021-12-31")
+    row = lambda s: s[(s["level"] == "township") & (s["indicator"] == "share_units_with_facility")].iloc[0]
+    assert row(s19)["denominator"] == len(units) and row(s21)["denominator"] == len(units) - 1
+    res = CliRunner().invoke(main, ["compare", str(tmp_path / "2019-12-31"), str(tmp_path / "2021-12-31"),
+                                    "-o", str(tmp_path / "cmp")])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "cmp" / "report.md").read_text(encoding="utf-8")
+    assert f"{len(units)}" in md and "2019-12-31 至 2021-12-31" in md

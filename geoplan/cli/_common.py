@@ -104,7 +104,7 @@ def parse_weights(args, catalogue, types) -> dict[str, str] | None:
         key = catalogue.resolve(name.strip())
         if key is None:
             raise InputError(f"--weight {a!r}: unknown facility type {name.strip()!r}; known: "
-                             f"{', '.join(catalogue.keys)} (or their Chinese names)", field="--weight")
+                             f"{', '.join(catalogue.known_keys)} (or their Chinese names)", field="--weight")
         if not col.strip():
             raise InputError(f"--weight {a!r}: no column after '='", field="--weight")
         out[key] = col.strip()
@@ -119,7 +119,7 @@ def resolve_types(types, catalogue) -> list[str] | None:
     for t in types:
         key = catalogue.resolve(t)
         if key is None:
-            raise InputError(f"--type {t!r}: unknown facility type; known: {', '.join(catalogue.keys)} "
+            raise InputError(f"--type {t!r}: unknown facility type; known: {', '.join(catalogue.known_keys)} "
                              "(or their Chinese names)", field="--type")
         keys.append(key)
     return list(dict.fromkeys(keys))

@@ -37,6 +37,13 @@ CHECK_NAMES = {
     "facility_closed": ("停用设施，未计入", "Closed facility, not counted"),
     "facility_built_after_as_of": ("评估时点后建成，未计入", "Built after the as-of date, not counted"),
     "facility_type_skipped": ("设施目录以外的类型，已跳过", "Type outside the catalogue, skipped"),
+    # review of issue 15 (geoplan.coverage._register / _villages / _presence_checks)
+    "facility_type_not_assessed": ("本次未评估的类型，未计入", "Type not assessed in this run, not counted"),
+    "village_parent_missing": ("村（社区）的上级乡镇（街道）不在行政单位中", "Village whose township is not among the units"),
+    "facility_village_unknown": ("设施所属村（社区）代码不在村（社区）名单中", "Facility village code not in the village list"),
+    "demand_without_village": ("所在乡镇（街道）没有村（社区）驻地，需求点未归入村（社区）",
+                               "Township without village seats: demand not placed in a village"),
+    "unit_abolished": ("已撤销的单位，不计入分母", "Abolished unit, left out of the denominators"),
 }
 CHECK_COLUMNS = ["check", "item", "name", "file", "row", "detail_zh", "detail_en"]
 #: Default largest share of demand (points or people) allowed outside every unit.

@@ -254,11 +254,13 @@ def inputs_at(facilities: pd.DataFrame, divisions: pd.DataFrame, as_of: Any
         raise InputError("units from a boundaries register need an as-of date", field="as_of")
     twp, vil = units_at(divisions, date)
     fac = facilities.copy()
-    n_moved = 0
+    moved = pd.Series(False, index=fac.index)
     for col in ("village_code", "township_code"):
         if col in fac.columns:
-            fac[col], moved = recode_at(fac[col], divisions, date)
-            n_moved += int(fac[col].ne(facilities[col]).fillna(False).sum())
+            before = fac[col].map(_digits)
+            fac[col], _ = recode_at(fac[col], divisions, date)
+            moved |= before.notna() & (before != fac[col].map(_digits))
+    n_moved = int(moved.sum())  # facilities, not cells
     notes = [(f"行政区划按区划台账 {date.isoformat()} 时的状态：乡镇（街道）{len(twp)} 个，村（社区）{len(vil)} 个"
               + (f"；{n_moved} 处设施所属单位已合并，计入合并后的单位" if n_moved else ""),
               f"Admin units as in force on {date.isoformat()} in the boundaries register: {len(twp)} township-level, "

@@ -24,7 +24,9 @@ from geoplan._errors import CRSError, InputError
 from geoplan.coverage import _checks, _villages
 from geoplan.coverage._engine import nearest_points
 from geoplan.coverage._indicators import _indicators
-from geoplan.coverage._register import OTHER_TYPES, counted_rows, parse_as_of, weight_column, with_weights
+from geoplan.coverage._register import (
+    OTHER_TYPES, counted_rows, not_assessed, parse_as_of, weight_column, with_weights,
+)
 from geoplan.coverage._service import service_areas, two_step_fca
 from geoplan.coverage.standards import Catalogue, default_catalogue
 from geoplan.io._checks import _check_duplicates, _check_point_geometry, _check_pop_parts, source_rows
@@ -384,7 +386,7 @@ def _checked_facilities(facilities, demand, catalogue: Catalogue, types, *, as_o
     if resolved.isna().any() and other_types != "skip":
         bad = resolved.index[resolved.isna()][0]
         raise InputError(
-            f"unknown facility type {facilities.loc[bad, 'type']!r}; known: {', '.join(catalogue.keys)} "
+            f"unknown facility type {facilities.loc[bad, 'type']!r}; known: {', '.join(catalogue.known_keys)} "
             "(or their Chinese names); to leave such rows out and list them, pass other_types='skip' "
             "(CLI --other-types skip)",
             **_where(facilities, bad),
@@ -402,6 +404,10 @@ def _checked_facilities(facilities, demand, catalogue: Catalogue, types, *, as_o
         catalogue[t]  # raises on unknown
     if not type_list:
         raise InputError("no facility types to assess", field="types")
+    if types is None:  # rows of extra built-in types present but not assessed: listed (review of issue 15, point 9)
+        rows, lines = not_assessed(fac, facilities, type_list, catalogue)
+        check_rows += rows
+        notes.extend(Note(zh, en) for zh, en in lines)
     return fac, type_list
 
 

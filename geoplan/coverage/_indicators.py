@@ -16,6 +16,7 @@ import pandas as pd
 
 from geoplan.coverage._units import KIND_GROUPS, KIND_LEVEL, parent_code, township_key, unit_kind
 from geoplan.coverage.standards import WEIGHTS, Catalogue, FacilityType
+from geoplan.io._numbers import _code_text
 
 SUMMARY_COLUMNS = ["type", "mode", "level", "indicator", "unit_kind", "value", "numerator", "denominator", "target",
                    "passed", "shortfall", "shortfall_unit"]
@@ -62,7 +63,7 @@ def _grouped_quantiles(pos: np.ndarray, values: np.ndarray, weights: np.ndarray,
 
 def _unit_frame(frame, level: str, township_codes: pd.Index | None = None) -> pd.DataFrame:
     """Code, name, kind, parent and township position of each unit of a layer."""
-    codes = frame["code"].astype(str).str.strip()
+    codes = frame["code"].map(lambda c: _code_text(c) or "")  # 430302001000.0 from a spreadsheet: digit text
     kinds = frame["kind"] if "kind" in frame.columns else codes.map(unit_kind)
     out = pd.DataFrame({"code": codes.to_numpy(), "name": frame["name"].to_numpy(), "kind": kinds.to_numpy()})
     if level == "village" and township_codes is not None:
@@ -204,8 +205,12 @@ def _people_rows(dem, ft: FacilityType, t: str) -> list[dict]:
 
 
 def _nursing_row(fac_t, ft: FacilityType, t: str) -> list[dict]:
-    """护理型床位占比: nursing beds / beds over the built facilities of the type that state both."""
-    if not {"nursing_beds", "capacity"} <= set(fac_t.columns):
+    """护理型床位占比: nursing beds / beds over the built facilities of the type that state both.
+
+    Only for types with a ``nursing_bed_share_target`` (the elder-care types).
+    """
+    if ft.nursing_bed_share_target is None or not {"nursing_beds", "capacity"} <= set(fac_t.columns):
+        # only types with a nursing-bed target (elder care): a 社工站 has no care beds (review of issue 15)
         return []
     nb = pd.to_numeric(fac_t["nursing_beds"], errors="coerce").to_numpy(float)
     cap = pd.to_numeric(fac_t["capacity"], errors="coerce").to_numpy(float)
@@ -309,9 +314,9 @@ def _with_geometry(table: pd.DataFrame, units, villages):
     crs = units.crs if units is not None else villages.crs
     geo = pd.Series(dtype=object)
     if units is not None:
-        geo = pd.Series(units.geometry.to_numpy(), index=units["code"].astype(str).str.strip().to_numpy())
+        geo = pd.Series(units.geometry.to_numpy(), index=units["code"].map(lambda c: _code_text(c) or "").to_numpy())
     if has_v:
         vg = villages.geometry.to_crs(crs) if crs is not None else villages.geometry
-        geo = pd.concat([geo, pd.Series(vg.to_numpy(), index=villages["code"].astype(str).str.strip().to_numpy())])
+        geo = pd.concat([geo, pd.Series(vg.to_numpy(), index=villages["code"].map(lambda c: _code_text(c) or "").to_numpy())])
     geo = geo[~geo.index.duplicated()]
     return gpd.GeoDataFrame(table, geometry=table["unit_code"].map(geo).to_numpy(), crs=crs)

@@ -23,7 +23,7 @@ __all__ = ["assess_presence"]
 
 def assess_presence(facilities: pd.DataFrame, *, units: pd.DataFrame | None = None, villages: pd.DataFrame | None = None,
                     catalogue: Catalogue | None = None, types: Iterable[str] | None = None, as_of=None,
-                    divisions: pd.DataFrame | None = None) -> CoverageResult:
+                    divisions: pd.DataFrame | None = None, other_types: str = "error") -> CoverageResult:
     """Presence indicators only (which units have a facility of each type): no network, no demand.
 
     Parameters
@@ -47,6 +47,9 @@ def assess_presence(facilities: pd.DataFrame, *, units: pd.DataFrame | None = No
         A boundaries register with history (:mod:`geoplan.registers.boundaries`); with ``as_of`` the
         township and village units are those in force on that date (``units``/``villages`` not given) and
         facility codes of units merged away move to the unit they went into.
+    other_types
+        ``"error"`` (default): a row whose type is not in the catalogue is an error; ``"skip"``: such rows
+        are left out and listed (``facility_type_skipped`` rows of ``checks`` and a note).
 
     Returns
     -------
@@ -68,9 +71,9 @@ def assess_presence(facilities: pd.DataFrame, *, units: pd.DataFrame | None = No
         facilities, units, villages, lines = inputs_at(facilities, divisions, as_of)
         notes += [Note(zh, en) for zh, en in lines]
     fac, units, vil, type_list = _villages.presence(facilities, units=units, villages=villages, catalogue=catalogue,
-                                                    types=types)
+                                                    types=types, other_types=other_types)
     keep, rows, lines = counted_rows(fac if "id" in fac.columns else fac.assign(id=fac.index), facilities,
-                                     pd.Series(False, index=fac.index), catalogue, as_of=as_of, other_types="error")
+                                     fac["type"].isna(), catalogue, as_of=as_of, other_types=other_types)
     notes += [Note(zh, en) for zh, en in lines]
     fac = fac[keep]
     if "status" in fac.columns:  # the rows kept are built (an empty status counts as built)

@@ -5,7 +5,7 @@ Rules (issue 15):
 - only facilities whose status is *built* count, for travel times and for presence in a unit; a register
   without a status column, or a row with an empty status, counts as built (the notes say so);
 - with ``as_of`` (a date), a built facility counts when its ``year_built`` is missing or not after the as-of
-  year; closed facilities never count (a register gives no closing date, so a closure cannot be dated);
+  date, compared as precisely as the register gives it (a full date as a date, a year alone by the year); closed facilities never count (a register gives no closing date, so a closure cannot be dated);
 - rows whose type is not in the catalogue are an error unless ``other_types="skip"``.
 
 Every row left out becomes a row of :attr:`CoverageResult.checks` (``facility_planned``,
@@ -27,7 +27,7 @@ from geoplan._errors import InputError
 from geoplan.coverage._checks import _row, _where
 from geoplan.coverage.standards import Catalogue
 from geoplan.io._numbers import _numeric_column
-from geoplan.io._register import STATUS_VALUES, STATUS_ZH, parse_status, parse_year
+from geoplan.io._register import STATUS_VALUES, STATUS_ZH, parse_built, parse_status
 
 OTHER_TYPES = ("error", "skip")
 
@@ -88,13 +88,17 @@ def with_weights(catalogue: Catalogue, weights: Mapping[str, str] | None, *, sou
         key = catalogue.resolve(name)
         if key is None:
             raise InputError(f"unknown facility type {name!r} in the weight override; known: "
-                             f"{', '.join(catalogue.keys)} (or their Chinese names)", field="weight")
+                             f"{', '.join(catalogue.known_keys)} (or their Chinese names)", field="weight")
         if not str(col or "").strip():
             raise InputError(f"empty weight column for {name!r}", field="weight")
         wanted[key] = str(col).strip()
-    types = tuple(dataclasses.replace(t, weight=wanted[t.key], sources={**t.sources, "weight": source})
-                  if t.key in wanted else t for t in catalogue.types)
-    return Catalogue(types, catalogue.source)
+    def changed(t):
+        return (dataclasses.replace(t, weight=wanted[t.key], sources={**t.sources, "weight": source})
+                if t.key in wanted else t)
+
+    # replace() keeps the extra types and their mode overrides (a new Catalogue would rebuild them from the defaults)
+    return dataclasses.replace(catalogue, types=tuple(map(changed, catalogue.types)),
+                               extra=tuple(map(changed, catalogue.extra)))
 
 
 def weight_column(demand, col: str, *, labels) -> np.ndarray:
@@ -185,27 +189,67 @@ def _statuses(fac, facilities, notes: list) -> np.ndarray:
 
 def _as_of(fac, facilities, keep: np.ndarray, as_of: _dt.date, listed, notes: list, catalogue: Catalogue
            ) -> np.ndarray:
-    """Leave out the built facilities whose year built is after the as-of year."""
-    years = np.full(len(fac), np.nan)
+    """Leave out the built facilities built after the as-of date, as precisely as the register dates them.
+
+    A full date (``built_date``, or a date in ``year_built``) counts when not after ``as_of``; a year and
+    month when not after the as-of month; a year alone when not after the as-of year.
+    """
+    parts: list = [None] * len(fac)
+    dates = fac["built_date"] if "built_date" in fac.columns else pd.Series(pd.NaT, index=fac.index)
     if "year_built" in fac.columns:
         for i, (lab, v) in enumerate(fac["year_built"].items()):
+            if pd.notna(dates.at[lab]):
+                d = pd.Timestamp(dates.at[lab])
+                parts[i] = (d.year, d.month, d.day)
+                continue
             try:
-                y = parse_year(None if pd.isna(v) else v)
+                parts[i] = parse_built(None if pd.isna(v) else v)
             except ValueError:
                 raise InputError(f"year built {v!r} not understood; give a year (2019) or a date (2019-05-01)",
                                  **_where(facilities, lab), field="year_built") from None
-            years[i] = np.nan if y is None else y
-    later = keep & (years > as_of.year)
-    for lab, y in zip(fac.index[later], years[later]):
+    ref = (as_of.year, as_of.month, as_of.day)
+    later = keep & np.array([p is not None and tuple(x for x in p if x is not None) > ref[:sum(x is not None for x in p)]
+                             for p in parts], dtype=bool)
+    for lab, p in zip(fac.index[later], [p for p, m in zip(parts, later) if m]):
         ft = catalogue[fac.at[lab, "type"]]
+        when = "-".join(f"{x:02d}" if k else str(x) for k, x in enumerate(p) if x is not None)
         listed(lab, "facility_built_after_as_of",
-               f"{ft.name_zh}：建成于 {int(y)} 年，晚于评估时点 {as_of.isoformat()}，不计入",
-               f"{ft.name_en}: built in {int(y)}, after the as-of date {as_of.isoformat()}: not counted")
-    no_year = int((keep & np.isnan(years)).sum())
-    notes.append((f"评估时点 {as_of.isoformat()}：计入状态为建成且建成年份不晚于 {as_of.year} 年（或未填建成年份，"
-                  f"{no_year} 处）的设施；建成年份晚于该年的 {int(later.sum())} 处未计入。停用设施一律不计入："
+               f"{ft.name_zh}：建成于 {when}，晚于评估时点 {as_of.isoformat()}，不计入",
+               f"{ft.name_en}: built {when}, after the as-of date {as_of.isoformat()}: not counted")
+    no_year = int((keep & np.array([p is None for p in parts], dtype=bool)).sum())
+    notes.append((f"评估时点 {as_of.isoformat()}：计入状态为建成且建成时间不晚于评估时点的设施（台账给出完整日期时按日期比较，"
+                  f"只给年份时按年份比较：年份不晚于 {as_of.year} 年即计入，只给年月时按年月比较；未填建成年份的 {no_year} 处"
+                  f"也计入）；建成晚于评估时点的 {int(later.sum())} 处未计入。停用设施一律不计入："
                   "台账没有停用日期，无法判断其在评估时点是否仍在使用",
-                  f"As of {as_of.isoformat()}: facilities count when built with a year built no later than "
-                  f"{as_of.year} (or no year given: {no_year}); {int(later.sum())} built later are left out. Closed "
-                  "facilities never count: the register gives no closing date, so a closure cannot be dated."))
+                  f"As of {as_of.isoformat()}: facilities count when built no later than the as-of date (a full date "
+                  f"in the register is compared as a date; a year alone counts when no later than {as_of.year}, a "
+                  f"year and month when no later than that month; no year given: {no_year}, counted); "
+                  f"{int(later.sum())} built later are left out. Closed facilities never count: the register gives no "
+                  "closing date, so a closure cannot be dated."))
     return keep & ~later
+
+def not_assessed(fac, facilities, type_list: list[str], catalogue: Catalogue
+                 ) -> tuple[list[dict], list[tuple[str, str]]]:
+    """Check rows and a note for counted facilities of known types that are not assessed in this run.
+
+    Without ``types`` only the default types are assessed; rows of the extra built-in types (殡仪馆,
+    婚姻登记处...) would otherwise vanish from the indicators without a word (``facility_type_not_assessed``).
+    """
+    out = fac.index[~fac["type"].isin(type_list).to_numpy()]
+    if not len(out):
+        return [], []
+    src = facilities.attrs.get("source")
+    name = fac["name"] if "name" in fac.columns else pd.Series([None] * len(fac), index=fac.index)
+    ident = fac["id"] if "id" in fac.columns else pd.Series(fac.index, index=fac.index)
+    checks = [_row("facility_type_not_assessed", ident.at[lab], name.at[lab], src, _where(facilities, lab)["row"],
+                   f"{catalogue[fac.at[lab, 'type']].name_zh}：本次未评估该类型，不计入指标",
+                   f"{catalogue[fac.at[lab, 'type']].name_en}: type not assessed in this run: not counted")
+              for lab in out]
+    counts = fac.loc[out, "type"].value_counts()
+    first = catalogue[counts.index[0]]
+    zh = (f"{len(out)} 处 {first.name_zh} 等未评估类型的设施未计入指标（"
+          + "、".join(f"{catalogue[t].name_zh} {c} 处" for t, c in counts.items())
+          + "；用 --type 指定类型即可评估）")
+    en = (f"{len(out)} facility(ies) of types not assessed in this run are not counted ("
+          + ", ".join(f"{catalogue[t].name_en} {c}" for t, c in counts.items()) + "; name them with --type to assess them)")
+    return checks, [(zh, en)]

@@ -20,6 +20,7 @@ from geoplan._errors import CRSError, InputError
 from geoplan.coverage import _checks
 from geoplan.coverage._engine import nearest_points
 from geoplan.coverage._units import _digits, township_key, unit_level
+from geoplan.io._numbers import _code_text
 from geoplan.network._snap import snap
 
 __all__ = ["prepare_villages", "assign_villages", "seat_minutes", "facility_codes", "geometry_kind"]
@@ -45,7 +46,8 @@ def prepare_villages(villages, *, what: str = "villages") -> tuple[pd.DataFrame,
         raise InputError(f"{what} lack column(s) {missing}; columns present: {list(villages.columns)}",
                          file=villages.attrs.get("source"), field=missing[0])
     out = villages.copy()
-    out["code"] = out["code"].map(lambda c: str(c).strip())
+    # a spreadsheet's code column with a blank is read as floats (430302100201.0): back to digit text
+    out["code"] = out["code"].map(lambda c: _code_text(c) or "")
     dup = out["code"].duplicated()
     if dup.any():
         raise InputError(f"duplicate {what} code {out['code'][dup].iloc[0]!r}", **_checks._where(villages, out.index[dup][0]),
@@ -60,14 +62,19 @@ def _township_of(codes: pd.Series, unit_codes) -> pd.Series:
     """The units-layer code of the township of each (village or township) code, by the first 9 digits."""
     if unit_codes is None:
         return pd.Series(np.nan, index=codes.index, dtype=object)
-    units = pd.Index(pd.Series(unit_codes).astype(str))
+    units = pd.Index(pd.Series(unit_codes).map(lambda c: _code_text(c) or ""))
     by_key = pd.Series(units, index=units.map(township_key))
     by_key = by_key[~by_key.index.duplicated()]
     return codes.map(lambda c: township_key(c) if isinstance(c, str) else None).map(by_key)
 
 
 def _nearest_seat(points, villages, point_township: pd.Series, *, crs) -> pd.Series:
-    """Code of the nearest seat, among the villages of the point's township (all seats for a point of none)."""
+    """Code of the nearest seat, among the villages of the point's township.
+
+    A point in a township that has no village seat gets no village (None), never a village of another
+    township: village people must add up within their township.  A point in no township (no units
+    given, or outside them) takes the nearest seat of all.
+    """
     pxy = np.column_stack(_xy(points, crs))
     vxy = np.column_stack(_xy(villages, crs))
     vkey = villages["code"].map(township_key).to_numpy(object)
@@ -78,7 +85,7 @@ def _nearest_seat(points, villages, point_township: pd.Series, *, crs) -> pd.Ser
     groups = pd.Series(np.arange(len(pkey))).groupby(pd.Series(pkey).fillna("")).indices
     everyone = np.arange(len(vkey))
     for key, pidx in groups.items():
-        vidx = by_village.get(key, everyone) if key else everyone
+        vidx = by_village.get(key, everyone[:0]) if key else everyone
         if not len(vidx):
             continue
         _, j = cKDTree(vxy[vidx]).query(pxy[pidx])
@@ -103,7 +110,7 @@ def facility_codes(fac, units, villages, vkind: str | None, *, crs) -> None:
     A facility's ``township_code`` (所属乡镇（街道）代码) names its township; without it the township of its
     ``village_code``; without either the spatial unit already on ``fac`` stays.
     """
-    unit_codes = None if units is None else units["code"].astype(str)
+    unit_codes = None if units is None else units["code"].map(lambda c: _code_text(c) or "")
     if unit_codes is not None:
         for col in ("village_code", "township_code"):  # the later column wins
             if col in fac.columns:
@@ -176,25 +183,29 @@ def village_step(units, villages, dem, fac, *, crs) -> tuple[pd.DataFrame | None
     return vil, vkind
 
 
-def presence(facilities, *, units=None, villages=None, catalogue, types=None):
+def presence(facilities, *, units=None, villages=None, catalogue, types=None, other_types: str = "error"):
     """The parts of a presence-only run: facilities with codes, unit and village tables, types to assess.
 
     Facilities may be a plain table with ``type`` and code columns; units and villages may be plain
-    code tables.  Returns ``(fac, units, villages, type_list)``.
+    code tables.  With ``other_types="skip"`` rows of unknown types keep ``type`` None (the caller lists
+    them).  Returns ``(fac, units, villages, type_list)``.
     """
     if "type" not in facilities.columns:
         raise InputError(f"facilities lack column(s) ['type']; columns present: {list(facilities.columns)}",
                          file=facilities.attrs.get("source"), field="type")
+    if other_types not in ("error", "skip"):
+        raise InputError(f"other_types must be one of error, skip, not {other_types!r}", field="other_types")
     resolved = facilities["type"].map(catalogue.resolve)
-    if resolved.isna().any():
+    if resolved.isna().any() and other_types != "skip":
         bad = resolved.index[resolved.isna()][0]
         raise InputError(f"unknown facility type {facilities.loc[bad, 'type']!r}; known: "
-                         f"{', '.join(catalogue.known_keys)} (or their Chinese names)",
+                         f"{', '.join(catalogue.known_keys)} (or their Chinese names); to leave such rows out and "
+                         "list them, pass other_types='skip' (CLI --other-types skip)",
                          **_checks._where(facilities, bad), field="type")
     fac = facilities.copy()
     fac["type"] = resolved
     type_list = (list(dict.fromkeys(catalogue.resolve(t) or t for t in types)) if types is not None
-                 else list(dict.fromkeys([*catalogue.keys, *resolved])))
+                 else list(dict.fromkeys([*catalogue.keys, *resolved.dropna()])))
     for t in type_list:
         catalogue[t]  # raises on unknown
     crs = None

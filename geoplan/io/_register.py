@@ -11,8 +11,9 @@ canonical          headers                                                     v
 ``year_built``     建成年份, 建成时间, 投用年份, 投用时间, year_built          a year or a date → int year
 ``stars``          星级, stars                                                 1–5 (三星, 3星, ★★★, 3)
 ``nursing_beds``   护理型床位, 护理型床位数, nursing_beds                      ≥ 0 and ≤ ``capacity`` (床位)
-``staff``          工作人员, 工作人员数, staff                                 ≥ 0
-``village_code``   所属村（社区）代码, 村（社区）代码, village_code             12-digit text (9 digits + 000)
+``staff``          工作人员, 工作人员数, staff                                 whole number ≥ 0
+``village_code``   所属村（社区）代码, 村（社区）代码, 村（居）委会代码,        12-digit text (9 digits + 000)
+                   村居代码, village_code
 ``township_code``  所属乡镇（街道）代码, 乡镇（街道）代码, township_code       12-digit text (9 digits + 000)
 =================  ==========================================================  ==============================
 
@@ -43,7 +44,8 @@ REGISTER_ALIASES: dict[str, tuple[str, ...]] = {
     "stars": ("stars", "星级", "星级评定"),
     "nursing_beds": ("nursing_beds", "护理型床位", "护理型床位数", "护理床位"),
     "staff": ("staff", "工作人员", "工作人员数", "工作人员数量", "员工数"),
-    "village_code": ("village_code", "所属村（社区）代码", "村（社区）代码", "所属村代码", "村代码", "社区代码"),
+    "village_code": ("village_code", "所属村（社区）代码", "村（社区）代码", "所属村代码", "村代码", "社区代码",
+                     "村（居）委会代码", "所属村（居）委会代码", "村居代码", "所属村居代码", "村（居）代码"),
     "township_code": ("township_code", "所属乡镇（街道）代码", "乡镇（街道）代码", "所属乡镇代码", "乡镇代码",
                       "街道代码"),
 }
@@ -108,10 +110,26 @@ def parse_year(v: Any) -> int | None:
     ValueError
         Anything else, or a year outside 1900–2100.
     """
+    parts = parse_built(v)
+    return None if parts is None else parts[0]
+
+
+def parse_built(v: Any) -> tuple[int, int | None, int | None] | None:
+    """Year, month and day of a year-built cell, as precise as the cell is (None for an empty cell).
+
+    ``2019`` → ``(2019, None, None)``; ``"2019年5月"`` → ``(2019, 5, None)``; ``"2019-05-01"`` or an
+    Excel date → ``(2019, 5, 1)``.  The values accepted are those of :func:`parse_year`.
+
+    Raises
+    ------
+    ValueError
+        A value :func:`parse_year` refuses, or an impossible date (2019-02-30).
+    """
     if _blank(v):
         return None
+    month = day = None
     if isinstance(v, (_dt.date, pd.Timestamp)):
-        year = v.year
+        year, month, day = v.year, v.month, v.day
     elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
         if not float(v).is_integer():
             raise ValueError(v)
@@ -124,11 +142,16 @@ def parse_year(v: Any) -> int | None:
         if not m:
             raise ValueError(v)
         year = int(m.group(1))
-        if m.lastindex and m.lastindex >= 2 and m.group(2) and not 1 <= int(m.group(2)) <= 12:
+        groups = m.groups() + (None, None)
+        month = int(groups[1]) if groups[1] else None
+        day = int(groups[2]) if groups[2] else None
+        if month is not None and not 1 <= month <= 12:
             raise ValueError(v)
+        if day is not None:
+            _dt.date(year, month, day)  # ValueError for 2019-02-30
     if not _YEAR_RANGE[0] <= year <= _YEAR_RANGE[1]:
         raise ValueError(v)
-    return year
+    return year, month, day
 
 
 def parse_stars(v: Any) -> int | None:
@@ -217,12 +240,21 @@ def register_columns(frame: pd.DataFrame, used: set, *, file: str, capacity: np.
         years = _cells(frame, cols["year_built"], parse_year, file=file, what="year built",
                        accepted="a year 1900–2100 (2019, 2019年) or a date (2019-05-01, 2019/5/1, 2019年5月)")
         out["year_built"] = pd.array(years, dtype="Int64")
+        # the full date where the cell gives one: --as-of compares dates, not only years (review of issue 15)
+        parts = [parse_built(v) for v in frame[cols["year_built"]].tolist()]
+        if any(p is not None and p[2] is not None for p in parts):
+            out["built_date"] = pd.to_datetime([_dt.date(*p) if p is not None and p[2] is not None else None
+                                                for p in parts])
     if "stars" in cols:
         out["stars"] = pd.array(_cells(frame, cols["stars"], parse_stars, file=file, what="stars",
                                        accepted="1–5 as 3, 3星, 三星, 三星级 or ★★★"), dtype="Int64")
     for c, what in (("nursing_beds", "nursing beds"), ("staff", "staff")):
         if c in cols:
             out[c] = _numeric_column(frame, cols[c], what=what, file=file, rows=rows, required=False, nonneg=True)
+            frac = np.flatnonzero(np.isfinite(out[c]) & (out[c] != np.round(out[c])))
+            if frac.size:  # beds and people are counted whole
+                raise InputError(f"{what} must be a whole number: {frame[cols[c]].iloc[frac[0]]!r}", file=file,
+                                 row=rows[frac[0]], field=cols[c])
     if "nursing_beds" in cols and capacity is not None:
         over = np.flatnonzero(np.asarray(out["nursing_beds"] > capacity, dtype=bool))
         if over.size:

@@ -9,7 +9,9 @@ the partial edge in every travel time.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
+import time
 from typing import Any
 
 import geopandas as gpd
@@ -20,6 +22,8 @@ from scipy.spatial import cKDTree
 
 from geoplan._errors import CRSError, InputError, NetworkError
 from geoplan.network._network import Network
+
+log = logging.getLogger("geoplan")
 
 #: OSM ``highway`` classes nobody enters from a building, per mode (still routable).
 NO_SNAP_HIGHWAY: dict[str, frozenset[str]] = {
@@ -123,10 +127,10 @@ _SNAP_K = (8, 32)
 _SNAP_BLOCK = 100_000
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class _SnapIndex:
     cand: np.ndarray  # CSR positions of the candidate edges
-    tree: Any  # shapely STRtree over their lines (fallback, exact)
+    lines: np.ndarray  # their lines, for the exact fallback
     kd: cKDTree  # midpoints of the densified segments
     a: np.ndarray  # (S, 2) segment starts
     b: np.ndarray  # (S, 2) segment ends
@@ -134,6 +138,15 @@ class _SnapIndex:
     cum: np.ndarray  # (S,) planar distance along the line to the segment's start
     total: np.ndarray  # (n_cand,) planar line length
     half: float  # half the longest segment
+    _tree: Any = None
+
+    @property
+    def tree(self) -> Any:
+        """Shapely STRtree over the candidate lines (exact fallback), built on first use: most snaps never need it,
+        and on a million-node network it is a good part of the index's cost."""
+        if self._tree is None:
+            self._tree = shapely.STRtree(self.lines)
+        return self._tree
 
 
 def _snap_index(net: Network, edges: Any) -> _SnapIndex:
@@ -158,6 +171,7 @@ def _snap_index(net: Network, edges: Any) -> _SnapIndex:
     cache = net.__dict__.setdefault("_cache", {})
     if key is not None and ("snapindex", key) in cache:
         return cache[("snapindex", key)]
+    t0 = time.perf_counter()
     # One road, one entry: of the two directions of a two-way road keep the lower position.
     twin = ways.twin
     mask &= ~ways.copy
@@ -183,8 +197,9 @@ def _snap_index(net: Network, edges: Any) -> _SnapIndex:
         pts = shapely.get_coordinates(shapely.get_point(lines, 0))
         a = b = pts
         sline, cum, seg_len = np.arange(len(cand)), np.zeros(len(cand)), np.zeros(len(cand))
-    idx = _SnapIndex(cand=cand, tree=shapely.STRtree(lines), kd=cKDTree((a + b) / 2.0), a=a, b=b, line=sline,
+    idx = _SnapIndex(cand=cand, lines=lines, kd=cKDTree((a + b) / 2.0), a=a, b=b, line=sline,
                      cum=cum, total=total, half=float(seg_len.max()) / 2.0)
+    log.debug("timing: snap index of %d edges, %d segments built in %.2f s", len(cand), len(a), time.perf_counter() - t0)
     if key is not None:
         cache[("snapindex", key)] = idx
     return idx
@@ -283,12 +298,12 @@ def snap(net: Network, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance
         An empty geometry (``row`` is its index label), or ``edges`` is neither a
         keyword nor one True/False per edge.
     """
+    t_snap = time.perf_counter()
     if max_distance is None:
         max_distance = MAX_SNAP_M[net.mode]
     geo = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if geo.crs is None:
         raise CRSError("points have no CRS: say which coordinates they are in")
-    geo = geo.to_crs(net.crs)
     if len(geo) == 0:
         return pd.DataFrame(
             {"node": np.zeros(0, np.int64), "snap_m": np.zeros(0), "too_far": np.zeros(0, bool),
@@ -302,8 +317,17 @@ def snap(net: Network, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance
         bad = geo.index[empty][0]
         raise InputError("empty geometry", row=bad, field="geometry")
     is_pt = shapely.get_type_id(g) == 0
-    pts = g if is_pt.all() else np.where(is_pt, g, shapely.point_on_surface(g))
-    xy = shapely.get_coordinates(pts)
+    if is_pt.all():
+        # Points: transform the coordinates alone (no million new geometries, as to_crs would make).
+        xy = shapely.get_coordinates(g)
+        if not geo.crs.equals(net.crs):
+            from pyproj import Transformer
+
+            tx, ty = Transformer.from_crs(geo.crs, net.crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
+            xy = np.column_stack([tx, ty])
+    else:
+        g = geo.to_crs(net.crs).to_numpy()
+        xy = shapely.get_coordinates(np.where(is_pt, g, shapely.point_on_surface(g)))
     idx = _snap_index(net, edges)
     edge = np.empty(len(xy), dtype=np.int64)
     snap_m = np.empty(len(xy))
@@ -314,6 +338,7 @@ def snap(net: Network, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance
         c, snap_m[sl], frac[sl], on[sl] = _nearest_on_edges(idx, xy[sl])
         edge[sl] = idx.cand[c]
     ways = net.ways()
+    log.debug("timing: %d points snapped in %.2f s", len(xy), time.perf_counter() - t_snap)
     eu, ev = ways.tails[edge], ways.heads[edge]
     twin = ways.twin[edge]
     # Node-based fallback: the end reached first (u only when the road may be walked/driven back to it).
