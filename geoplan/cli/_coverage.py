@@ -35,6 +35,11 @@ from geoplan.cli._common import (
 @click.option("--units", "units_path", type=click.Path(exists=True, dir_okay=False),
               help="行政单位面 / admin-unit polygons (街道/乡镇 or 村/社区) with code and name.")
 @datum_opt("units", "行政单位")
+@click.option("--villages", "villages_path", type=click.Path(exists=True, dir_okay=False),
+              help="村（社区）：面、驻地点或代码表（行政区划代码/代码、名称，可含经度/纬度）；村级指标（社工站覆盖村（社区）、"
+                   "互助养老覆盖村等）/ village-level units: polygons, seat points or a code table (code, name, optional "
+                   "longitude/latitude), for the village indicators.")
+@datum_opt("villages", "村（社区）")
 @click.option("--units-store", "units_store", type=click.Path(exists=True, dir_okay=False),
               help="区划台账（geoplan boundaries 的 .gpkg，含合并、拆分历史）：取 --as-of 时点有效的乡镇（街道）和"
                    "村（社区）单位，所属单位已合并的设施计入合并后的单位 / boundaries register (.gpkg with history): the "
@@ -61,7 +66,7 @@ from geoplan.cli._common import (
               help="报告生成日期（默认 SOURCE_DATE_EPOCH 或今天）/ report date (default SOURCE_DATE_EPOCH or today).")
 def command(network_path, place, mode_args, walk_speed, facilities_path, facilities_datum, demand_path, demand_datum,
             census_path, census_by, census_sheet,
-            units_path, units_store, units_datum, config_path, types, weight_args, as_of, no_service_areas, invalid_units,
+            units_path, units_store, units_datum, villages_path, villages_datum, config_path, types, weight_args, as_of, no_service_areas, invalid_units,
             allow_empty_units, allow_outside, allow_far_facilities, allow_zero_weight, other_types, basemap, no_map, output,
             overwrite, lang, title, area, report_date):
     """评估设施覆盖并生成报告 / assess coverage and write a report folder.
@@ -75,6 +80,8 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
       geoplan coverage --network roads.osm.pbf --facilities 设施.xlsx \\
           --facilities-datum gcj02 --demand 小区人口.csv --units 街道.geojson -o 覆盖评估2026
       geoplan coverage ... --mode 殡仪馆=drive -o 覆盖评估2026
+      geoplan coverage --facilities 台账.xlsx --units 乡镇.xlsx --villages 村社区.xlsx -o 村级覆盖
+        (no --network/--demand: presence only, by the register's 所属村（社区）代码)
     """
     from geoplan import coverage
     from geoplan import io
@@ -85,6 +92,15 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
     check_new_file(output, overwrite=overwrite)  # fail before the slow steps
     if units_store and (units_path or not as_of):
         raise InputError("--units-store needs --as-of and replaces --units", field="--units-store")
+    if not (network_path or place or demand_path or census_path):  # presence only: which units have a facility
+        from geoplan.cli._presence import presence_run
+
+        echo_paths(presence_run(
+            facilities_path=facilities_path, facilities_datum=facilities_datum, units_path=units_path,
+            units_datum=units_datum, villages_path=villages_path, villages_datum=villages_datum, units_store=units_store,
+            config_path=config_path, mode_args=mode_args, types=types, as_of=as_of, other_types=other_types,
+            output=output, overwrite=overwrite, lang=lang, title=title, area=area))
+        return
     if bool(network_path) == bool(place):
         raise InputError("give exactly one of --network (a file) or --place (online)")
     cat = standards.load_catalogue(config_path)
@@ -98,6 +114,10 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
     dem = io.read_points(demand_path, datum=demand_datum, kind="demand") if demand_path else None
     units = io.read_polygons(units_path, datum=units_datum) if units_path else None
     villages, unit_notes = None, []
+    if villages_path:
+        from geoplan.io._register_read import read_unit_list
+
+        villages = read_unit_list(villages_path, datum=villages_datum)
     if units_store:  # units as of the date, from the boundaries register's history (issue 15 item 7)
         from geoplan.registers import Store
         from geoplan.registers.boundaries import load_divisions

@@ -22,6 +22,7 @@ import shapely
 
 from geoplan._errors import CRSError, InputError
 from geoplan.coverage import _checks, _villages
+from geoplan.coverage._village_checks import drop_abolished
 from geoplan.coverage._engine import nearest_points
 from geoplan.coverage._indicators import _indicators
 from geoplan.coverage._register import (
@@ -313,11 +314,15 @@ def assess(
     used_modes = list(dict.fromkeys(net.mode for net in used.values()))
     first_net = used[type_list[0]]
 
+    lines: list = []  # abolished units leave the denominators (review of issue 15)
+    units = drop_abolished(units, as_of=as_of, what_zh="行政单位", what_en="unit(s)", check_rows=check_rows, lines=lines)
     if units is not None:
         units = _unit_checks(units, dem, fac, demand, first_net, invalid_units=invalid_units,
                              allow_outside=allow_outside, allow_empty_units=allow_empty_units,
                              max_outside_share=max_outside_share, notes=notes, check_rows=check_rows)
-    vil, vkind = _villages.village_step(units, villages, dem, fac, crs=first_net.crs)
+    vil, vkind = _villages.village_step(units, villages, dem, fac, crs=first_net.crs, facilities=facilities, as_of=as_of,
+                                        check_rows=check_rows, lines=lines)
+    notes.extend(Note(zh, en) for zh, en in lines)
     snaps, limits = _snap_inputs(nets, used, used_modes, first_net, dem, fac, demand, facilities,
                                  max_snap_m=max_snap_m)
     _far_checks(dem, fac, demand, facilities, first_net, type_list, catalogue, limits,

@@ -70,8 +70,12 @@ def assess_presence(facilities: pd.DataFrame, *, units: pd.DataFrame | None = No
             raise InputError("give either divisions= (with as_of) or units=/villages=, not both", field="divisions")
         facilities, units, villages, lines = inputs_at(facilities, divisions, as_of)
         notes += [Note(zh, en) for zh, en in lines]
+    vrows: list = []
+    vlines: list = []
     fac, units, vil, type_list = _villages.presence(facilities, units=units, villages=villages, catalogue=catalogue,
-                                                    types=types, other_types=other_types)
+                                                    types=types, other_types=other_types, as_of=as_of,
+                                                    check_rows=vrows, lines=vlines)
+    notes += [Note(zh, en) for zh, en in vlines]
     keep, rows, lines = counted_rows(fac if "id" in fac.columns else fac.assign(id=fac.index), facilities,
                                      fac["type"].isna(), catalogue, as_of=as_of, other_types=other_types)
     notes += [Note(zh, en) for zh, en in lines]
@@ -82,4 +86,4 @@ def assess_presence(facilities: pd.DataFrame, *, units: pd.DataFrame | None = No
     return CoverageResult(demand=None, facilities=fac, service_areas=None, service_areas_by_type=None, units=unit_table,
                           summary=summary, gaps=gaps, catalogue=catalogue.subset(type_list), notes=notes, network_report={},
                           modes={t: catalogue[t].mode for t in type_list},
-                          checks=pd.DataFrame(rows, columns=_checks.CHECK_COLUMNS), as_of=as_of)
+                          checks=pd.DataFrame(vrows + rows, columns=_checks.CHECK_COLUMNS), as_of=as_of)

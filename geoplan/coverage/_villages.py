@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 
 from geoplan._errors import CRSError, InputError
 from geoplan.coverage import _checks
+from geoplan.coverage import _village_checks as _vc
 from geoplan.coverage._engine import nearest_points
 from geoplan.coverage._units import _digits, township_key, unit_level
 from geoplan.io._numbers import _code_text
@@ -174,16 +175,32 @@ def seat_minutes(villages, fac, fac_snaps: dict, used: dict, catalogue, type_lis
     return out
 
 
-def village_step(units, villages, dem, fac, *, crs) -> tuple[pd.DataFrame | None, str | None]:
-    """The village layer checked, and ``village_code`` (and coded ``unit_code``) set on ``dem`` and ``fac``."""
+def village_step(units, villages, dem, fac, *, crs, facilities=None, as_of=None, check_rows: list | None = None,
+                 lines: list | None = None) -> tuple[pd.DataFrame | None, str | None]:
+    """The village layer checked, and ``village_code`` (and coded ``unit_code``) set on ``dem`` and ``fac``.
+
+    Abolished villages are left out; villages without their township among ``units``, facilities with
+    a village code not in the list and demand in townships without seats become rows of ``check_rows``
+    and notes in ``lines`` (:mod:`geoplan.coverage._village_checks`).
+    """
+    check_rows = [] if check_rows is None else check_rows
+    lines = [] if lines is None else lines
+    if villages is not None:
+        villages = _vc.drop_abolished(villages, as_of=as_of, what_zh="村（社区）", what_en="village(s)",
+                                      check_rows=check_rows, lines=lines)
     vil, vkind = prepare_villages(villages) if villages is not None else (None, None)
     facility_codes(fac, units, vil, vkind, crs=crs)
+    _vc.village_parent_missing(vil, units, check_rows=check_rows, lines=lines)
+    _vc.facility_village_unknown(fac, vil, fac if facilities is None else facilities, check_rows=check_rows,
+                                 lines=lines)
     if vil is not None and dem is not None:
         assign_villages(dem, vil, vkind, crs=crs)
+        _vc.demand_without_village(dem, vil, check_rows=check_rows, lines=lines)
     return vil, vkind
 
 
-def presence(facilities, *, units=None, villages=None, catalogue, types=None, other_types: str = "error"):
+def presence(facilities, *, units=None, villages=None, catalogue, types=None, other_types: str = "error",
+             as_of=None, check_rows: list | None = None, lines: list | None = None):
     """The parts of a presence-only run: facilities with codes, unit and village tables, types to assess.
 
     Facilities may be a plain table with ``type`` and code columns; units and villages may be plain
@@ -210,6 +227,9 @@ def presence(facilities, *, units=None, villages=None, catalogue, types=None, ot
         catalogue[t]  # raises on unknown
     crs = None
     if units is not None:
+        units = _vc.drop_abolished(units, as_of=as_of, what_zh="乡镇（街道）", what_en="unit(s)",
+                                   check_rows=[] if check_rows is None else check_rows,
+                                   lines=[] if lines is None else lines)
         units, ukind = prepare_villages(units, what="admin units")
         if ukind is not None:
             crs = units.estimate_utm_crs()
@@ -218,5 +238,6 @@ def presence(facilities, *, units=None, villages=None, catalogue, types=None, ot
     if crs is None and isinstance(villages, gpd.GeoDataFrame) and villages.crs is not None \
             and geometry_kind(villages) is not None:
         crs = villages.estimate_utm_crs()
-    vil, _ = village_step(units, villages, None, fac, crs=crs)
+    vil, _ = village_step(units, villages, None, fac, crs=crs, facilities=facilities, as_of=as_of,
+                          check_rows=check_rows, lines=lines)
     return fac, units, vil, type_list

@@ -25,8 +25,11 @@ CENSUS_ALIASES: dict[str, tuple[str, ...]] = {
     "code": ("行政区划代码", "区划代码", "统计用区划代码", "代码", "admin_code", "code", "编码"),
     "name": ("名称", "name", "行政区划名称", "区划名称", "单位名称", "乡镇街道", "村社区", "地区"),
     "pop": ("常住人口", "总人口", "pop", "population", "人口", "人口数", "常住人口数"),
-    "pop_60": tuple(dict.fromkeys(("60岁以上", "60岁及以上") + COLUMN_ALIASES["pop_60"])),
-    "pop_0_17": tuple(dict.fromkeys(("0-17岁", "0—17岁", "未成年人") + COLUMN_ALIASES["pop_0_17"])),
+    "pop_60": tuple(dict.fromkeys(("60岁以上", "60岁及以上", "60周岁及以上人口", "60周岁及以上", "60周岁以上",
+                                   "60周岁以上人口") + COLUMN_ALIASES["pop_60"])),
+    "pop_0_17": tuple(dict.fromkeys(("0-17岁", "0—17岁", "未成年人", "0至17岁", "0~17岁", "0～17岁", "0至17周岁",
+                                     "0-17周岁", "18岁以下", "18周岁以下", "未满18周岁", "未满18岁")
+                                    + COLUMN_ALIASES["pop_0_17"])),
 }
 
 # Numeric columns that are not counts of people or households: never split over points.
@@ -112,7 +115,17 @@ def read_census(
         ``pop_60``, 0-17岁/0—17岁/未成年人 ``pop_0_17``; every other column whose cells are all whole
         non-negative numbers (低保户数, 特困人员, ...) is kept under its own header, unless its header
         says it is no count (序号, 年份, 面积, 密度, 比例/率, 人均...).  A 合计/总计 row without a code is
-        skipped.
+        skipped.  Also read as ``pop_60``: 60周岁及以上人口, 60周岁以上; as ``pop_0_17``: 0至17岁, 0~17岁,
+        18岁以下, 未满18周岁.  Blank cells of such an extra count column are missing values (nullable
+        ``Int64``; the column is listed in ``attrs["incomplete"]`` and not split over demand points); a
+        blank in 常住人口/60+/0–17 is an error.
+
+        Codes follow the national statistical division-code rules: township part (digits 7–9) 001–099
+        街道, 100–199 镇, 200–399 乡, 400–599 政企合一 units (开发区, 农场...); village part (digits 10–12)
+        001–199 居委会, 200–399 村委会, 400–599 similar units (虚拟社区 498, 虚拟生活区 598 in the 2023 list).
+        Other values (e.g. 999) are named by no range: they are accepted, classed special (其他, no
+        kind-specific target, :func:`geoplan.coverage.unit_kind`) and listed in ``attrs["special"]``
+        with the 400–599 codes.
     sheet
         Excel sheet name or 0-based number.
     encoding
@@ -126,7 +139,8 @@ def read_census(
         ``code`` (12-digit text), ``level`` (county/township/village), ``name`` (if given), the
         count columns as int64; index 0..n-1; ``attrs``: ``source``, ``row_ranges`` (spreadsheet
         rows), ``columns`` (canonical name -> the header as written), ``dropped`` (headers of
-        columns that are not counts).
+        columns that are not counts), ``incomplete`` (count columns with blank cells), ``special``
+        (codes outside the 街道/镇/乡 and 居委会/村委会 ranges).
 
     Raises
     ------
@@ -166,23 +180,35 @@ def read_census(
             raise InputError(f"pop_60 + pop_0_17 ({pops['pop_60'][i] + pops['pop_0_17'][i]}) exceeds the total "
                              f"population ({pops['pop'][i]})", file=file, row=keep[i], field=found["pop"])
     used = set(found.values())
-    dropped = []
+    dropped, incomplete = [], []
     for col in t.columns:
         if col in used:
             continue
         if not _NOT_COUNTS.search(str(col)) and _is_count_column(t[col]):
             if _norm_header(col) in {_norm_header(c) for c in out.columns}:
                 raise InputError(f"column {col!r} repeats a column already read", file=file, field=col)
-            out[col] = _count_column(t, col, what=str(col), file=file)
+            if any(_blank(v) for v in t[col].tolist()):
+                # an extra count with blank cells is missing there, not an error; it is not split over points
+                out[col] = pd.array([None if _blank(v) else int(round(_parse_number(v))) for v in t[col].tolist()],
+                                    dtype="Int64")
+                incomplete.append(str(col))
+            else:
+                out[col] = _count_column(t, col, what=str(col), file=file)
         else:
             dropped.append(str(col))
-    out.attrs.update(source=file, row_ranges=_row_ranges(keep), columns=dict(found), dropped=dropped)
+    special = [c for c in codes if int(c[6:9]) >= 400 or (c[9:] != "000" and int(c[9:]) >= 400)]
+    out.attrs.update(source=file, row_ranges=_row_ranges(keep), columns=dict(found), dropped=dropped,
+                     incomplete=incomplete, special=special)
     return out
 
 
 def census_columns(census: pd.DataFrame) -> list[str]:
-    """The count columns of a table from :func:`read_census` (all but code, level and name)."""
-    return [c for c in census.columns if c not in ("code", "level", "name")]
+    """The count columns of a table from :func:`read_census` (all but code, level and name).
+
+    Columns with blank cells (``attrs["incomplete"]``) are left out: their people cannot be split.
+    """
+    skip = set(census.attrs.get("incomplete") or ())
+    return [c for c in census.columns if c not in ("code", "level", "name") and c not in skip]
 
 
 def _as_codes(values: Any) -> list[str]:

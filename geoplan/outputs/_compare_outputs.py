@@ -59,7 +59,7 @@ def _subject(r, lang: str) -> str | None:
 
 def _change(b: float, a: float, pp: float, lang: str) -> str:
     if abs(pp) < 0.05:
-        return in_lang(lang, f"保持 {pct(a)}（{pct(b)} → {pct(a)}）", f"stayed at {pct(a)} ({pct(b)} → {pct(a)})")
+        return in_lang(lang, f"保持在 {pct(a)}", f"stayed at {pct(a)}")
     up = pp > 0
     return in_lang(lang, f"由 {pct(b)} {'提高' if up else '下降'}到 {pct(a)}，{'提高' if up else '下降'} {abs(pp):.1f} 个百分点",
                    f"{'rose' if up else 'fell'} from {pct(b)} to {pct(a)}, {'up' if up else 'down'} "

@@ -34,7 +34,8 @@ _T = {
 }
 
 _REASONS = {"beyond every site": ("所有现有设施和候选点均无法在时限内到达", "beyond every site within the time"),
-            "too far from the road network": ("距路网过远", "too far from the road network")}
+            "too far from the road network": ("距路网过远", "too far from the road network"),
+            "outside the admin units": ("不在行政单位范围内", "outside the admin units")}
 
 
 _t = functools.partial(pick, _T)
@@ -238,7 +239,9 @@ def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *
     if lost is not None and len(lost):
         sections.append(Section(_t("unreachable", lang), table=unreachable_table(res, lang)))
     if len(res.infeasible_candidates):
-        sections.append(Section(_t("infeasible", lang), table=res.infeasible_candidates))
+        left_out = res.infeasible_candidates.assign(
+            reason=[_REASONS.get(r, (r, r))[0 if lang == "zh" else 1] for r in res.infeasible_candidates["reason"]])
+        sections.append(Section(_t("infeasible", lang), table=left_out))
     with output_folder(final, overwrite=overwrite) as tmp:
         paths = write_report(tmp, title=_t("title", lang, name=ft.name(lang)), sections=sections, lang=lang)
         layers = {f"after_{k}": v for k, v in coverage_layers(res.after).items()}

@@ -314,7 +314,7 @@ INSPECTION_RESULTS: dict[str, str] = {
     "found": "found", "完好": "found", "正常": "found", "ok": "found", "intact": "found",
     "moved": "moved", "移位": "moved", "位移": "moved",
     "damaged": "damaged", "损坏": "damaged", "破损": "damaged",
-    "missing": "missing", "缺失": "missing", "丢失": "missing", "灭失": "missing", "lost": "missing",
+    "missing": "missing", "缺失": "missing", "丢失": "missing", "灭失": "missing",
 }
 
 
