@@ -208,10 +208,12 @@ def _village_table(result, lang: str) -> pd.DataFrame:
 
 
 def run_xiangtan_demo(folder, *, lang: str = "zh", overwrite: bool = False, dates=XIANGTAN_DATES) -> dict:
-    """Write the Xiangtan demo: the two-date comparison report with each date's indicators.
+    """Write the Xiangtan demo: the two-date comparison report, and the full report folder of each date.
 
-    The report's first lines say that the register and the population table are illustrative and the
-    units real (:data:`XIANGTAN_NOTE`).  The folder also holds ``compare.csv``.
+    The reports' first lines say that the register and the population table are illustrative and the
+    units real (:data:`XIANGTAN_NOTE`).  The folder holds the comparison (``report.*``, ``compare.csv``)
+    and one coverage report folder per date (``2021-12-31/``, ``2023-12-31/``: report.md/html/xlsx/docx,
+    ``summary.csv`` for ``geoplan compare``; no map, the units being a code table).  Written all-or-nothing.
 
     Parameters
     ----------
@@ -227,10 +229,16 @@ def run_xiangtan_demo(folder, *, lang: str = "zh", overwrite: bool = False, date
     Returns
     -------
     dict of str to pathlib.Path
-        The files written (``md``, ``html``, ``xlsx``, ``csv``).
+        The files written (``md``, ``html``, ``xlsx``, ``docx``, ``csv``) and, keyed by each date, its report
+        folder.
     """
+    import shutil
+    from pathlib import Path
+
+    from geoplan._output import MARKER, output_folder
     from geoplan.coverage._compare import compare_summaries
     from geoplan.outputs._compare_outputs import write_comparison
+    from geoplan.outputs._coverage_outputs import write_coverage
     from geoplan.outputs._report import Section
 
     zh = lang == "zh"
@@ -253,7 +261,23 @@ def run_xiangtan_demo(folder, *, lang: str = "zh", overwrite: bool = False, date
     ]
     sec = Section(("各乡镇（街道）村级设施（" if zh else "Village-level facilities by township (") + f"{after}）",
                   table=_village_table(results[after], lang), sheet="村级设施" if zh else "villages")
-    return write_comparison(table, folder, before=before, after=after, lang=lang, lead=lead, notes=notes,
-                            sections=[sec], overwrite=overwrite,
-                            title=("湘潭市村级民政设施指标变化（示意数据）" if zh else
-                                   "Xiangtan: change in village-level facility indicators (illustrative data)"))
+    area = "湘潭市" if zh else "Xiangtan"
+    final = Path(folder)
+    with output_folder(final, overwrite=overwrite) as tmp:
+        # the comparison is written as its own folder, then its files moved up beside the date folders
+        part = write_comparison(table, tmp / ".comparison", before=before, after=after, lang=lang, lead=lead,
+                                notes=notes, sections=[sec],
+                                title=("湘潭市村级民政设施指标变化（示意数据）" if zh else
+                                       "Xiangtan: change in village-level facility indicators (illustrative data)"))
+        for item in (tmp / ".comparison").iterdir():
+            if item.name != MARKER:
+                shutil.move(str(item), str(tmp / item.name))
+        shutil.rmtree(tmp / ".comparison")
+        paths = {k: final / Path(v).name for k, v in part.items()}
+        for d in dates:
+            year = d[:4]
+            write_coverage(results[d], tmp / d, lang=lang, area=area, lead=lead, data_note="\n\n".join(notes[-2:]),
+                           title=(f"湘潭市{year}年民政服务设施覆盖情况报告（示意数据）" if zh else
+                                  f"Xiangtan {year}: civil-affairs facilities in each unit (illustrative data)"))
+            paths[d] = final / d
+    return paths

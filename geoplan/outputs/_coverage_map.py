@@ -107,6 +107,32 @@ def unit_verdicts(units: pd.DataFrame, catalogue) -> pd.Series:
     return out
 
 
+def _has_shape(frame) -> bool:
+    return (isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None and frame.geometry.name in frame
+            and len(frame) > 0)
+
+
+def map_units(units, level: str | None = None):
+    """The unit rows a map draws: those with geometry, at one level (``level`` when it has shapes, else the
+    township level, else the village level); None when no unit has geometry."""
+    if not _has_shape(units):
+        return None
+    g = units.geometry
+    u = units[(g.notna() & ~g.is_empty).to_numpy()]
+    if not len(u):
+        return None
+    if "level" in u:
+        levels = [lv for lv in (level, "township", "village") if lv and (u["level"] == lv).any()]
+        if levels:
+            u = u[(u["level"] == levels[0]).to_numpy()]
+    return u
+
+
+def can_map(result) -> bool:
+    """Whether a map can be drawn: some unit has geometry, or there are demand points."""
+    return map_units(result.units) is not None or _has_shape(getattr(result, "demand", None))
+
+
 def _whole_people(df: pd.DataFrame) -> pd.DataFrame:
     """People columns rounded to whole people for display (estimates carry decimals)."""
     cols = [c for c in df.columns if c.startswith("pop") and not c.startswith("pop_share")
@@ -145,7 +171,8 @@ def _units_layers(m, result, lang: str, tolerance_m: float) -> None:
     The unit outlines go into the page once; every layer styles them by its own values.
     """
     cat = result.catalogue
-    units = result.units.assign(_verdict=unit_verdicts(result.units, cat))
+    units = map_units(result.units)
+    units = units.assign(_verdict=unit_verdicts(units, cat))
     first = units.drop_duplicates("unit_code")
     polys = _simplified(first[["unit_code", "geometry"]], tolerance_m)
     code_pos = pd.Index(first["unit_code"])
@@ -214,6 +241,8 @@ def _demand_layers(m, result, lang: str, max_points: int, cell_m: float | None) 
     """Demand per type, points or grid cells; returns the note for the title box ('' for points)."""
     cat = result.catalogue
     dem = result.demand
+    if dem is None:  # presence only: no demand
+        return ""
     if len(dem) <= max_points:
         cols = [c for c in ("id", "name", "pop", "pop_60", "pop_0_17", "unit_code") if c in dem]
         types = [(t, _t("demand", lang, name=type_caption(result, t, lang))) for t in cat.keys]
@@ -272,8 +301,13 @@ def coverage_map(result: "geoplan.coverage.CoverageResult", path: str | Path, *,
         ``path`` exists and ``overwrite`` is False (see :func:`geoplan.outputs.maps.finish`).
     """
     started = time.perf_counter()
-    has_units = isinstance(result.units, gpd.GeoDataFrame) and len(result.units)
-    layers = [g for g in (result.units if has_units else None, result.demand) if g is not None and len(g)]
+    drawn = map_units(result.units)
+    has_units = drawn is not None
+    layers = [g for g in (drawn, result.demand) if _has_shape(g)]
+    if not layers:
+        from geoplan._errors import InputError
+
+        raise InputError("no map: no unit has geometry and there are no demand points", field="geometry")
     b = np.array([g.to_crs(4326).total_bounds if g.crs != "EPSG:4326" else g.total_bounds for g in layers])
     bounds = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())  # units and demand both in view
     m = maps.base_map(bounds, basemap=basemap, lang=lang)
@@ -284,13 +318,16 @@ def coverage_map(result: "geoplan.coverage.CoverageResult", path: str | Path, *,
     _service_areas(m, result, lang, tolerance_m=max(2.0, tolerance_m))
     note = _demand_layers(m, result, lang, max_points, cell_m)
     fac = result.facilities
-    fcols = [c for c in ("id", "name", "type", "unit_code", "snap_m") if c in fac]
-    view = gpd.GeoDataFrame(pd.DataFrame(fac[fcols]), geometry=fac.geometry.to_numpy(), crs=fac.crs)
-    radius = 7 if len(view) <= 300 else 5  # many facilities: smaller markers overlap less at the full extent
-    maps.add_points(m, view, name=_t("facilities", lang), category_col="type", colors=maps.CATEGORY_COLORS, radius=radius,
-                    popup_cols=fcols, tooltip_col="name", lang=lang)
+    if _has_shape(fac):  # a presence run's register may be a plain table (codes, no places)
+        fac = fac[fac.geometry.notna().to_numpy()]
+        fcols = [c for c in ("id", "name", "type", "unit_code", "snap_m") if c in fac]
+        view = gpd.GeoDataFrame(pd.DataFrame(fac[fcols]), geometry=fac.geometry.to_numpy(), crs=fac.crs)
+        radius = 7 if len(view) <= 300 else 5  # many facilities: smaller markers overlap less at the full extent
+        maps.add_points(m, view, name=_t("facilities", lang), category_col="type", colors=maps.CATEGORY_COLORS,
+                        radius=radius, popup_cols=fcols, tooltip_col="name", lang=lang)
     maps.add_title(m, title or default_title(result, lang, area=area), note=note)
     out = maps.finish(m, path, overwrite=overwrite, collapsed=True)
-    log.info("map.html: %d demand points, %.1f s, %.1f MB", len(result.demand), time.perf_counter() - started,
+    log.info("map.html: %d demand points, %.1f s, %.1f MB", 0 if result.demand is None else len(result.demand),
+             time.perf_counter() - started,
              out.stat().st_size / 1e6)
     return out

@@ -17,12 +17,12 @@ import pandas as pd
 from geoplan._output import output_folder
 from geoplan.coverage._checks import CHECK_NAMES
 from geoplan.outputs import figures
-from geoplan.outputs._coverage_map import coverage_map
+from geoplan.outputs._coverage_map import can_map, coverage_map
 from geoplan.outputs._coverage_summary import (
-    catalogue_source, dashboard, group_noun, header_lines, kind_text, level_text, short_type, method_notes, report_title, standards_table,
-    summary_sentences, summary_table, times_table,
+    catalogue_source, dashboard, group_noun, header_lines, kind_text, level_text, method_notes, presence_only,
+    report_title, standards_table, summary_sentences, summary_table, times_table, village_kinds, whole,
 )
-from geoplan.outputs._i18n import label, pick, type_caption
+from geoplan.outputs._i18n import in_lang, label, pick, type_caption
 from geoplan.outputs._report import Section, write_report
 
 log = logging.getLogger("geoplan")
@@ -50,6 +50,20 @@ _T = {
     "dashboard_sheet": ("达标一览", "dashboard"),
     "summary_sheet": ("指标与目标", "summary"),
     "times": ("出行时间", "Travel times"),
+    "dashboard_villages": ("写“x/y”的列：辖内已有该类设施的村（社区）数 / 应统计的村（社区）数。",
+                           "Columns with x/y: villages/communities of the unit with such a facility / those counted."),
+    "villages": ("各村（社区）设施一览", "Facilities in each village and community"),
+    "villages_note": ("每个村（社区）一行，按所属街道（乡镇）排列：“有/无”为村（社区）内是否已有该类设施；"
+                      "“—”表示该类设施的目标不统计这类单位且其中没有设施。",
+                      "One row per village or community, by its street/township: yes/no, whether it has such a "
+                      "facility; \u201c—\u201d: the type's target does not count such units and there is none."),
+    "villages_sheet": ("村（社区）", "villages"),
+    "presence_counts": ("本次评估已建成设施 {n_fac} 处，{units}；按设施所属单位判断各单位是否已有设施，"
+                        "不计算出行时间。",
+                        "{n_fac} built facilities were placed in {units}; whether each unit has a facility is "
+                        "assessed, without travel times."),
+    "no_map": ("各单位没有边界或位置数据（代码表），未生成地图（map.html 和打印地图）。",
+               "The units have no boundaries or locations (code tables): no map (map.html or print maps) was made."),
     "sources": ("数据来源与方法说明", "Data sources and method"),
 }
 
@@ -57,31 +71,79 @@ _T = {
 _t = functools.partial(pick, _T)
 
 
+def _unit_counts(result, lang: str) -> str:
+    """``乡镇（街道）70 个、村（社区）957 个`` / ``70 township-level and 957 village-level units``."""
+    u = result.units
+    levels = u["level"] if "level" in u else pd.Series("township", index=u.index)
+    parts = []
+    for level in ("township", "village"):
+        n = u.loc[(levels == level).to_numpy(), "unit_code"].nunique()
+        if n:
+            parts.append(f"{level_text(level, lang)} {n} 个" if lang == "zh" else
+                         f"{n} {level_text(level, lang).lower().replace(' level', '-level')} units")
+    return ("、" if lang == "zh" else " and ").join(parts)
+
+
 def overview_text(result, *, lang: str, data_note: str = "", area: str | None = None,
-                  date: str | None = None) -> str:
+                  date: str | None = None, lead=(), map_note: bool = False) -> str:
     """The overview: area, dates, the network measured on, and one sentence per type and level against its target.
 
     ``data_note`` (where the data come from) goes to the sources section (:func:`sources_text`); it is
-    accepted here for callers that pass it.
+    accepted here for callers that pass it.  ``lead``: lines put first (e.g. that the data are
+    illustrative); ``map_note``: say that no map was made (no unit has geometry).
     """
     zh = lang == "zh"
-    lines = ["\n".join(header_lines(result, lang, area=area, date=date))]
-    n_dem, n_fac = len(result.demand), len(result.facilities)
-    reports = getattr(result, "network_reports", None) or {None: result.network_report}
-    nets = []
-    for mode, rep in reports.items():
-        nodes, edges = rep.get("nodes", "?"), rep.get("edges", "?")
-        name = "" if mode is None else label(mode, lang)
-        nets.append(f"{name}路网节点 {nodes} 个、边 {edges} 条" if zh else
-                    f"a {name.lower() + ' ' if name else ''}network of {nodes} nodes and {edges} edges")
-    lines.append(f"本次评估需求点 {n_dem} 个、设施 {n_fac} 处，" + "；".join(nets) + "。" if zh else
-                 f"{n_dem} demand points and {n_fac} facilities were assessed on " + "; ".join(nets) + ".")
-    lines.append(_t("modes", lang) + ("；" if zh else "; ").join(type_caption(result, t, lang) for t in result.catalogue.keys))
+    lines = [str(x) for x in ([lead] if isinstance(lead, str) else lead) if str(x)]
+    lines.append("\n".join(header_lines(result, lang, area=area, date=date)))
+    if presence_only(result):
+        lines.append(_t("presence_counts", lang, n_fac=len(result.facilities), units=_unit_counts(result, lang)))
+    else:
+        n_dem, n_fac = len(result.demand), len(result.facilities)
+        reports = getattr(result, "network_reports", None) or {None: result.network_report}
+        nets = []
+        for mode, rep in reports.items():
+            nodes, edges = rep.get("nodes", "?"), rep.get("edges", "?")
+            name = "" if mode is None else label(mode, lang)
+            nets.append(f"{name}路网节点 {nodes} 个、边 {edges} 条" if zh else
+                        f"a {name.lower() + ' ' if name else ''}network of {nodes} nodes and {edges} edges")
+        lines.append(f"本次评估需求点 {n_dem} 个、设施 {n_fac} 处，" + "；".join(nets) + "。" if zh else
+                     f"{n_dem} demand points and {n_fac} facilities were assessed on " + "; ".join(nets) + ".")
+        lines.append(_t("modes", lang) + ("；" if zh else "; ").join(type_caption(result, t, lang)
+                                                                       for t in result.catalogue.keys))
     lines += [("· " if zh else "- ") + s for s in summary_sentences(result, lang=lang, area=area)]
     if result.notes:
         texts = [n.text(lang) if hasattr(n, "text") else str(n) for n in result.notes]
         lines.append(("说明：" if zh else "Notes: ") + ("；" if zh else "; ").join(texts))
+    if map_note:
+        lines.append(_t("no_map", lang))
     return "\n\n".join(lines)
+
+
+def village_table(result, lang: str) -> pd.DataFrame:
+    """One row per village-level unit with its township, people and, per type counted over villages, 有/无/—."""
+    u = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
+    if "level" not in u or not (u["level"] == "village").any():
+        return pd.DataFrame()
+    vil = u[u["level"] == "village"]
+    first = vil[vil["type"] == result.catalogue.keys[0]].set_index("unit_code")
+    tw_names = u[u["level"] != "village"].drop_duplicates("unit_code").set_index("unit_code")["unit_name"]
+    out = pd.DataFrame({"township": first["parent_code"].map(tw_names).to_numpy(), "unit_code": first.index,
+                        "unit_name": first["unit_name"].to_numpy(),
+                        "unit_kind": [kind_text(k, lang) for k in first["unit_kind"]]})
+    for col in ("pop", "pop_60", "pop_0_17"):
+        if col in first and pd.to_numeric(first[col], errors="coerce").fillna(0).gt(0).any():
+            out[col] = [whole(v) for v in first[col]]
+    yes, no = in_lang(lang, "有", "yes"), in_lang(lang, "无", "no")
+    for t in result.catalogue.keys:
+        ft = result.catalogue[t]
+        kinds = village_kinds(ft)
+        if kinds is None:
+            continue
+        sub = vil[vil["type"] == t].set_index("unit_code").reindex(first.index)
+        counted = sub["unit_kind"].isin(kinds) if kinds else pd.Series(True, index=sub.index)
+        has = sub["has_facility"].fillna(False).astype(bool)
+        out[ft.name(lang)] = [yes if h else no if c else "—" for h, c in zip(has, counted)]
+    return out
 
 
 def _figures(result, lang: str) -> list[Section]:
@@ -111,7 +173,7 @@ def _named_types(df: pd.DataFrame, result, lang: str) -> pd.DataFrame:
     """Every type by its table name: the label of a built-in key, a config's type (殡仪馆) by its catalogue name."""
     if "type" not in df.columns or not len(df):
         return df
-    names = {ft.key: short_type(ft, lang) for ft in result.catalogue}
+    names = {ft.key: ft.name(lang) for ft in result.catalogue}
     out = df.copy()
     out["type"] = out["type"].map(lambda t: names.get(t, t))
     return out
@@ -138,8 +200,12 @@ def _gaps(result, lang: str) -> pd.DataFrame:
 
 
 def coverage_sections(result, *, lang: str = "zh", data_note: str = "", area: str | None = None,
-                      date: str | None = None) -> list[Section]:
+                      date: str | None = None, lead=(), map_note: bool = False) -> list[Section]:
     """The report's sections for a coverage result.
+
+    A presence-only result (:func:`geoplan.coverage.assess_presence`: no demand) has no travel-time,
+    chart or gap sections; with village rows its units are the dashboard (one row per 街道/乡镇) and one
+    village table (one sheet), not a table per type.
 
     Parameters
     ----------
@@ -153,30 +219,47 @@ def coverage_sections(result, *, lang: str = "zh", data_note: str = "", area: st
         The area assessed (评估范围), printed in the overview.
     date
         The report date (default ``SOURCE_DATE_EPOCH``, else today).
+    lead
+        Lines put first in the overview (e.g. that the data are illustrative).
+    map_note
+        Say in the overview that no map was made (no unit has geometry).
 
     Returns
     -------
     list of Section
     """
-    secs = [Section(_t("overview", lang), text=overview_text(result, lang=lang, area=area, date=date))]
+    presence = presence_only(result)
+    secs = [Section(_t("overview", lang), text=overview_text(result, lang=lang, area=area, date=date, lead=lead,
+                                                             map_note=map_note))]
     board = dashboard(result, lang)
+    vtable = village_table(result, lang) if presence else pd.DataFrame()
     if len(board):
-        secs.append(Section(_t("dashboard", lang), text=_t("dashboard_note", lang), table=board,
-                            sheet=_t("dashboard_sheet", lang)))
+        note = _t("dashboard_note", lang)
+        if any("/" in str(v) for v in board.iloc[0].tolist()):
+            note += ("" if lang == "zh" else " ") + _t("dashboard_villages", lang)
+        secs.append(Section(_t("dashboard", lang), text=note, table=board, sheet=_t("dashboard_sheet", lang)))
     secs.append(Section(_t("summary", lang), table=summary_table(result, lang), sheet=_t("summary_sheet", lang)))
-    secs.append(Section(_t("times", lang), table=times_table(result, lang)))
+    if len(vtable):
+        secs.append(Section(_t("villages", lang), text=_t("villages_note", lang), table=vtable,
+                            sheet=_t("villages_sheet", lang)))
+    if not presence:
+        secs.append(Section(_t("times", lang), table=times_table(result, lang)))
     units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
-    for t in result.catalogue.keys:
+    for t in ([] if len(vtable) else result.catalogue.keys):
         ft = result.catalogue[t]
-        secs.append(Section(_t("units", lang, name=type_caption(result, t, lang)),
+        caption = ft.name(lang) if presence else type_caption(result, t, lang)
+        secs.append(Section(_t("units", lang, name=caption),
                             table=_unit_rows(units[units["type"] == t], lang), sheet=ft.name(lang)[:28]))
-    secs.extend(_figures(result, lang))
-    secs.append(Section(_t("gaps", lang), table=_gaps(result, lang)))
-    fac_cols = [c for c in ("id", "name", "type", "unit_code", "snap_m", "too_far") if c in result.facilities]
+    if not presence:
+        secs.extend(_figures(result, lang))
+        secs.append(Section(_t("gaps", lang), table=_gaps(result, lang)))
+    fac_cols = [c for c in ("id", "name", "type", "unit_code", "year_built", "snap_m", "too_far")
+                if c in result.facilities]
     secs.append(Section(_t("facilities", lang), table=_named_types(pd.DataFrame(result.facilities[fac_cols]), result, lang)))
     secs.append(checks_section(result, lang))
     secs.append(Section(_t("standards", lang), text=catalogue_source(result.catalogue, lang),
-                        table=standards_table(result.catalogue, lang, getattr(result, "modes", None))))
+                        table=standards_table(result.catalogue, lang, getattr(result, "modes", None),
+                                              presence=presence)))
     secs.append(Section(_t("sources", lang), text=method_notes(result, lang, data_note)))
     return secs
 
@@ -228,7 +311,14 @@ def coverage_layers(result: "geoplan.coverage.CoverageResult") -> dict[str, gpd.
     }
     if isinstance(result.units, gpd.GeoDataFrame):
         layers["unit_indicators"] = result.units
-    return {name: _for_file(gdf) for name, gdf in layers.items()}
+    # a presence-only result: no demand or service areas, and plain tables (codes, no geometry) are no layer
+    return {name: _for_file(gdf) for name, gdf in layers.items() if _geo(gdf)}
+
+
+def _geo(frame) -> bool:
+    """A layer that can be written: a GeoDataFrame with a CRS and some geometry."""
+    return (isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None and frame.geometry.name in frame
+            and bool(frame.geometry.notna().any()))
 
 
 def _for_file(gdf):
@@ -287,8 +377,13 @@ def write_coverage(
     area: str | None = None,
     date: str | None = None,
     map: bool = True,
+    lead=(),
 ) -> dict[str, Path]:
     """Write the whole report folder; returns the paths of what was written.
+
+    A presence-only result (:func:`geoplan.coverage.assess_presence`) gets the same folder without
+    travel times or demand layers; when no unit has geometry there is no map (``map.html``, print maps)
+    and the report says so.
 
     Parameters
     ----------
@@ -312,6 +407,8 @@ def write_coverage(
         The report date printed (default ``SOURCE_DATE_EPOCH`` as a date, else today).
     map
         Write the web map ``map.html`` (False: none is written and none is listed).
+    lead
+        Lines put first in the report (e.g. that the data are illustrative).
 
     Returns
     -------
@@ -327,22 +424,26 @@ def write_coverage(
     """
     final = Path(folder)
     with output_folder(final, overwrite=overwrite) as tmp:
-        sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date)
-        from geoplan.outputs._print_maps import print_map_sections  # print maps (maps/: A4 PNG+PDF, A3 PDF), shown as 附图
-        maps, _ = print_map_sections(result, tmp / "maps", lang=lang)
+        mappable = can_map(result)
+        sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date, lead=lead,
+                                     map_note=not mappable)
+        maps: list = []
+        if mappable:
+            from geoplan.outputs._print_maps import print_map_sections  # print maps (maps/: A4 PNG+PDF, A3 PDF), shown as 附图
+            maps, _ = print_map_sections(result, tmp / "maps", lang=lang)
         paths = write_report(tmp, title=report_title(result, lang, title=title, area=area), sections=sections + maps, lang=lang)
-        paths["maps"] = tmp / "maps"
-        layers = coverage_layers(result)
-        gpkg = write_gpkg(layers, tmp / "layers.gpkg")
-        gj = tmp / "geojson"
-        gj.mkdir()
-        for name, gdf in layers.items():
-            if len(gdf):
+        if mappable:
+            paths["maps"] = tmp / "maps"
+        layers = {k: v for k, v in coverage_layers(result).items() if len(v)}
+        if layers:
+            paths["gpkg"] = write_gpkg(layers, tmp / "layers.gpkg")
+            gj = tmp / "geojson"
+            gj.mkdir()
+            for name, gdf in layers.items():
                 gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
-        paths["gpkg"] = gpkg
-        paths["geojson"] = gj
+            paths["geojson"] = gj
         paths["summary"] = write_run_summary(result, tmp / "summary.csv")  # read by geoplan compare
-        if map:
+        if map and mappable:
             paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap, title=title, area=area)
         paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
     return paths

@@ -117,6 +117,81 @@ def _type_name(result, key: str, lang: str) -> str:
     return result.catalogue[key].name(lang)
 
 
+def presence_only(result) -> bool:
+    """A presence-only result (:func:`geoplan.coverage.assess_presence`): no demand, no travel times."""
+    return getattr(result, "demand", None) is None
+
+
+def _kind_groups() -> dict:
+    u = _units_module()
+    return dict(getattr(u, "KIND_GROUPS", {"town_township": ("town", "township"),
+                                            "village_community": ("village", "community")}))
+
+
+def shown_levels(summary: pd.DataFrame, catalogue) -> pd.Series:
+    """Which summary rows belong to a level worth reporting: the type's own level, or a level with a target.
+
+    A 综合养老服务中心 counted over villages (none has one: it serves a township) says nothing; a 社工站
+    with a village target does.  Rows without ``level`` (older results) are all shown.
+    """
+    if "level" not in summary or not len(summary):
+        return pd.Series(True, index=summary.index)
+    ok = pd.Series(True, index=summary.index)
+    units_rows = summary["indicator"].astype(str).str.startswith("share_units")
+    for (t, level), g in summary[units_rows].groupby(["type", "level"], sort=False):
+        ft = catalogue[t]
+        if level != _level(ft) and not g["target"].notna().any():
+            ok[g.index] = False
+    return ok
+
+
+def _sentence_rows(summary: pd.DataFrame, catalogue) -> dict:
+    """Rows of ``share_units_with_facility`` said in a sentence → the rows of their breakdown (镇, 乡).
+
+    Per type and level: a group row (乡镇, 村（社区）) with its parts in brackets when it has a target or
+    none of its parts has one; a part without its own target is said only inside its group; other rows
+    when they have a target or are at the type's own level (not 其他 special units without a target).
+    """
+    groups = _kind_groups()
+    s = summary[(summary["indicator"] == "share_units_with_facility") & shown_levels(summary, catalogue)]
+    out: dict = {}
+    by = ["type", "level"] if "level" in s else ["type"]
+    for key, g in s.groupby(by, sort=False):
+        t = key[0] if isinstance(key, tuple) else key
+        ft = catalogue[t]
+        level = g["level"].iloc[0] if "level" in g else _level(ft)
+        kinds = g["unit_kind"].astype(object)
+        folded: set = set()
+        for i, r in g.iterrows():
+            members = groups.get(r["unit_kind"])
+            if not members:
+                continue
+            parts = g[kinds.isin(members).to_numpy()]
+            if not len(parts):
+                continue
+            if not _missing(r["target"]) or not parts["target"].notna().any():
+                order = {k: j for j, k in enumerate(members)}
+                out[i] = [p for _, p in sorted(parts.iterrows(), key=lambda x: order.get(x[1]["unit_kind"], 99))]
+                folded |= set(parts.index[parts["target"].isna()])
+        for i, r in g.iterrows():
+            if r["unit_kind"] in groups or i in folded:
+                continue
+            if not _missing(r["target"]) or (level == _level(ft) and r["unit_kind"] != "special"):
+                out[i] = []
+    return out
+
+
+def _breakdown(parts, ft, lang: str) -> str:
+    """``；其中镇 35 个中 19 个、乡 10 个中 8 个`` / ``; towns 19 of 35, townships 8 of 10``."""
+    if len(parts) < 2:
+        return ""
+    if lang == "zh":
+        return "；其中" + "、".join(f"{kind_text(p['unit_kind'], lang)} {whole(p['denominator'])} 个中 "
+                                   f"{whole(p['numerator'])} 个" for p in parts)
+    return "; " + ", ".join(f"{unit_noun(p['unit_kind'], ft, lang)} {whole(p['numerator'])} of "
+                            f"{whole(p['denominator'])}" for p in parts)
+
+
 def short_type(ft, lang: str) -> str:
     """A type's name in tables: the short label of a built-in key (社工站), else the catalogue's name (殡仪馆)."""
     shown = label(ft.key, lang)
@@ -124,25 +199,34 @@ def short_type(ft, lang: str) -> str:
 
 
 def summary_sentences(result, *, lang: str, area: str | None = None) -> list[str]:
-    """One sentence per type and level against its target, as a bureau report puts it."""
+    """One sentence per type and level against its target, as a bureau report puts it.
+
+    Types by their short names (综合养老服务中心, 社工站); a group of kinds (乡镇 = 镇 + 乡, 村（社区）)
+    with its parts in brackets (:func:`_sentence_rows`).
+    """
     zh = lang == "zh"
     where = area or in_lang(lang, "评估范围内", "the area assessed")
+    plan = _sentence_rows(result.summary, result.catalogue)
     out = []
-    for _, r in result.summary.iterrows():
+    for i, r in result.summary.iterrows():
         ind, t = r["indicator"], r["type"]
         ft = result.catalogue[t]
-        name = _type_name(result, t, lang)
+        name = short_type(ft, lang)
         target, value = r.get("target"), r.get("value")
         if ind == "share_units_with_facility":
+            if i not in plan:
+                continue
             n, have = whole(r["denominator"]), whole(r["numerator"])
             noun = unit_noun(r.get("unit_kind"), ft, lang)
             if n is None or n == 0:
                 continue
+            village = r.get("level") == "village"
+            more = _breakdown(plan[i], ft, lang)
             if zh:
-                s = f"{where} {n} 个{noun}中 {have} 个已建{name}（{pct(value)}）"
+                s = f"{where} {n} 个{noun}中 {have} 个{'已有' if village else '已建'}{name}（{pct(value)}{more}）"
             else:
                 verb = "has" if have == 1 else "have"
-                s = f"In {where}, {have} of the {n} {noun} {verb} a {name[0].lower() + name[1:]} ({pct(value)})"
+                s = f"In {where}, {have} of the {n} {noun} {verb} a {name[0].lower() + name[1:]} ({pct(value)}{more})"
         elif str(ind).startswith("share_") and str(ind).endswith("_covered"):
             col = r.get("shortfall_unit") or str(ind)[len("share_"):-len("_covered")]
             tot, c = whole(r["denominator"]), whole(r["numerator"])
@@ -193,11 +277,17 @@ def gap_text(r, ft, lang: str) -> str:
 
 
 def summary_table(result, lang: str) -> pd.DataFrame:
-    """Shares against targets: one row per type and level, percentages, gaps in their units."""
+    """Shares against targets: one row per type and level, percentages, gaps in their units.
+
+    Types by their full catalogue names (乡镇/街道社工站): a table is read cell by cell, and the
+    full name says which facility is meant.  Levels that say nothing (a township centre counted over
+    villages, no target) are left out; a presence-only result has no travel mode column.
+    """
     rows = []
-    for _, r in result.summary.iterrows():
+    shown = shown_levels(result.summary, result.catalogue)
+    for i, r in result.summary.iterrows():
         ind = str(r["indicator"])
-        if not ind.startswith("share_"):
+        if not ind.startswith("share_") or not shown[i]:
             continue
         ft = result.catalogue[r["type"]]
         units_ind = ind == "share_units_with_facility"
@@ -205,7 +295,7 @@ def summary_table(result, lang: str) -> pd.DataFrame:
         what = (in_lang(lang, "已建单位占比", "Share of units with one") if units_ind else
                 in_lang(lang, f"{group_noun(col, lang)}覆盖率", f"Share of {group_noun(col, lang)} covered"))
         rows.append({
-            "type": short_type(ft, lang),
+            "type": ft.name(lang),
             "mode": mode_of(result, r["type"]),
             "counted": unit_noun(r.get("unit_kind"), ft, lang) if units_ind else group_noun(col, lang),
             "indicator": what,
@@ -217,8 +307,9 @@ def summary_table(result, lang: str) -> pd.DataFrame:
                         in_lang(lang, "达标", "passed") if r["passed"] else in_lang(lang, "未达标", "not passed")),
             "gap_text": gap_text(r, ft, lang),
         })
-    return pd.DataFrame(rows, columns=["type", "mode", "counted", "indicator", "numerator", "denominator", "share_value",
-                                       "share_target", "verdict", "gap_text"])
+    out = pd.DataFrame(rows, columns=["type", "mode", "counted", "indicator", "numerator", "denominator", "share_value",
+                                      "share_target", "verdict", "gap_text"])
+    return out.drop(columns="mode") if presence_only(result) else out
 
 
 def times_table(result, lang: str) -> pd.DataFrame:
@@ -227,36 +318,84 @@ def times_table(result, lang: str) -> pd.DataFrame:
     for _, r in result.summary.iterrows():
         if r["indicator"] in ("median_min", "p90_min"):
             ft = result.catalogue[r["type"]]
-            row = rows.setdefault(r["type"], {"type": short_type(ft, lang), "mode": mode_of(result, r["type"]),
+            row = rows.setdefault(r["type"], {"type": ft.name(lang), "mode": mode_of(result, r["type"]),
                                               "cutoff_min": ft.cutoff_min})
             row[r["indicator"]] = None if _missing(r["value"]) else float(r["value"])
     return pd.DataFrame(list(rows.values()), columns=["type", "mode", "cutoff_min", "median_min", "p90_min"])
 
 
+def village_kinds(ft) -> tuple[str, ...] | None:
+    """The village-level kinds a type's targets count (村 for 互助养老; 村 and 社区 for 社工站), or None.
+
+    A village-level type without a village target counts every village-level unit (``()``); a
+    township-level type without one is not counted over villages (None).
+    """
+    groups = _kind_groups()
+    kinds: list = []
+    for k in ft.unit_targets:
+        for m in groups.get(k, (k,)):
+            if m in ("village", "community", "special"):
+                kinds.append(m)
+    if kinds:
+        return tuple(dict.fromkeys(kinds))
+    return () if _level(ft) == "village" else None
+
+
+def village_noun(ft, lang: str) -> str:
+    """What a type's village count counts: 村, 社区 or 村（社区）."""
+    kinds = village_kinds(ft) or ()
+    if len(kinds) == 1:
+        return kind_text(kinds[0], lang) if lang == "zh" else unit_noun(kinds[0], ft, lang)
+    return in_lang(lang, *_LEVEL_NOUN["village"])
+
+
 def dashboard(result, lang: str) -> pd.DataFrame:
-    """One row per unit across all types: 有/无 for types judged by units, 达标/未达标 for types judged by people."""
+    """One row per 街道/乡镇 across all types.
+
+    有/无 for types judged by units, 达标/未达标 for types judged by people; with village rows, a type
+    counted over villages (互助养老 over 村, 社工站 over 村（社区）) gets ``x/y``: the villages of the
+    township with one / those counted.  A presence-only result also shows the township's people.
+    """
     units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
     if not len(units):
         return pd.DataFrame()
-    base = units.drop_duplicates("unit_code")[["unit_code", "unit_name"] +
-                                              (["unit_kind"] if "unit_kind" in units else [])].copy()
+    vil = units[units["level"] == "village"] if "level" in units else units.iloc[:0]
+    tw = units[units["level"] != "village"] if "level" in units else units
+    base = tw.drop_duplicates("unit_code")[["unit_code", "unit_name"] +
+                                           (["unit_kind"] if "unit_kind" in tw else [])].copy()
     if "unit_kind" in base:
         if base["unit_kind"].isna().all():
             base = base.drop(columns="unit_kind")
         else:
             base["unit_kind"] = [kind_text(k, lang) for k in base["unit_kind"]]
     base = base.set_index("unit_code", drop=False)
+    if presence_only(result):
+        first = tw[tw["type"] == result.catalogue.keys[0]].set_index("unit_code")
+        for col in ("pop", "pop_60", "pop_0_17"):
+            if col in first and pd.to_numeric(first[col], errors="coerce").fillna(0).gt(0).any():
+                base[col] = [whole(v) for v in first[col].reindex(base.index)]
     for t in result.catalogue.keys:
         ft = result.catalogue[t]
-        sub = units[units["type"] == t].set_index("unit_code")
-        if ft.unit_targets or ft.people_target is None:
-            vals = sub["has_facility"].map(lambda b: in_lang(lang, "有", "yes") if b else in_lang(lang, "无", "no"))
-        else:
-            share = sub.get(f"share_{ft.weight}_covered")
-            vals = share.map(lambda s: "—" if _missing(s) else
-                             in_lang(lang, "达标", "passed") if s >= ft.people_target - 1e-12 else
-                             in_lang(lang, "未达标", "not passed")) if share is not None else None
-        base[short_type(ft, lang)] = vals.reindex(base.index).to_numpy() if vals is not None else "—"
+        kinds = village_kinds(ft) if len(vil) else None
+        if not (len(vil) and _level(ft) == "village"):
+            sub = tw[tw["type"] == t].set_index("unit_code")
+            if ft.unit_targets or ft.people_target is None:
+                vals = sub["has_facility"].map(lambda b: in_lang(lang, "有", "yes") if b else in_lang(lang, "无", "no"))
+            else:
+                share = sub.get(f"share_{ft.weight}_covered")
+                vals = share.map(lambda s: "—" if _missing(s) else
+                                 in_lang(lang, "达标", "passed") if s >= ft.people_target - 1e-12 else
+                                 in_lang(lang, "未达标", "not passed")) if share is not None else None
+            base[ft.name(lang)] = vals.reindex(base.index).to_numpy() if vals is not None else "—"
+        if kinds is not None:
+            v = vil[vil["type"] == t]
+            if kinds:
+                v = v[v["unit_kind"].isin(kinds).to_numpy()]
+            n = v.groupby("parent_code").size()
+            have = v.groupby("parent_code")["has_facility"].sum()
+            col = f"{ft.name(lang)}·{village_noun(ft, lang)}" if lang == "zh" else \
+                f"{ft.name(lang)} ({village_noun(ft, lang)})"
+            base[col] = [f"{int(have.get(c, 0))}/{int(n.get(c, 0))}" if n.get(c, 0) else "—" for c in base.index]
     return base.reset_index(drop=True)
 
 
@@ -289,18 +428,22 @@ def targets_text(ft, lang: str) -> str:
     return sep.join(f"{who(k)} {pct(v, target=True)}" for k, v in ft.unit_targets.items()) or "—"
 
 
-def standards_table(catalogue, lang: str, modes=None) -> pd.DataFrame:
-    """The standards in force, targets as percentages, each with the document it comes from."""
+def standards_table(catalogue, lang: str, modes=None, *, presence: bool = False) -> pd.DataFrame:
+    """The standards in force, targets as percentages, each with the document it comes from.
+
+    ``presence``: a presence-only run (no travel times, no people covered): only the unit targets.
+    """
     rows = []
     for ft in catalogue:
-        fields = [f for f in ("unit_targets", "people_target", "cutoff_min", "weight", "mode")
+        fields = [f for f in (("unit_targets",) if presence else
+                              ("unit_targets", "people_target", "cutoff_min", "weight", "mode"))
                   if _source(ft, f, lang)]
         names = {"unit_targets": in_lang(lang, "单位目标", "unit targets"),
                  "people_target": in_lang(lang, "人口目标", "people target"),
                  "cutoff_min": in_lang(lang, "时间阈值", "cutoff"), "weight": in_lang(lang, "服务对象", "served group"),
                  "mode": in_lang(lang, "出行方式", "mode")}
         rows.append({
-            "type": short_type(ft, lang),
+            "type": ft.name(lang),
             "mode": (modes or {}).get(ft.key, ft.mode),
             "cutoff_min": ft.cutoff_min,
             "served": group_noun(ft.weight, lang),
@@ -309,7 +452,10 @@ def standards_table(catalogue, lang: str, modes=None) -> pd.DataFrame:
             "sources": ("；" if lang == "zh" else "; ").join(f"{names[f]}：{_source(ft, f, lang)}" if lang == "zh" else
                                                              f"{names[f]}: {_source(ft, f, lang)}" for f in fields),
         })
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if presence and len(out):
+        out = out.drop(columns=["mode", "cutoff_min", "served", "share_people_target"])
+    return out
 
 
 def catalogue_source(catalogue, lang: str) -> str:
@@ -345,9 +491,11 @@ def report_title(result, lang: str, *, title: str | None = None, area: str | Non
         return title
     as_of = as_of_of(result)
     year = as_of[:4] if as_of and as_of[:4].isdigit() else None
+    presence = presence_only(result)
     if lang == "zh":
-        return f"{area or ''}{year + '年' if year else ''}民政服务设施网络覆盖评估报告"
-    head = "Network coverage of civil-affairs facilities"
+        what = "民政服务设施覆盖情况报告" if presence else "民政服务设施网络覆盖评估报告"
+        return f"{area or ''}{year + '年' if year else ''}{what}"
+    head = "Civil-affairs facilities in each unit" if presence else "Network coverage of civil-affairs facilities"
     tail = ", ".join(x for x in (area, year) if x)
     return f"{head}: {tail}" if tail else head
 
@@ -369,6 +517,20 @@ def method_notes(result, lang: str, data_note: str = "") -> str:
     parts = []
     if data_note:
         parts.append(no_outside_refs(data_note))
+    if presence_only(result):
+        parts.append(in_lang(
+            lang,
+            "本次只看各单位是否已有设施，不计算出行时间，也不使用路网：设施按台账的所属村（社区）代码、所属乡镇"
+            "（街道）代码归入单位（没有代码时按位置归入），单位内有一处已建成的设施即计为“已有”。表中人口为单位表"
+            "所附人数（如按行政区划代码关联的人口普查表），只作列示，不参与是否已有设施的判断。",
+            "Only whether each unit has a facility is assessed; no travel times and no road network: facilities "
+            "are placed in units by the register's village and township codes (by location when they have no "
+            "code), and a unit has one when at least one built facility lies in it. People shown are those of "
+            "the unit tables (e.g. a census table joined by division code), listed only; they do not decide "
+            "whether a unit has a facility."))
+        parts.append(in_lang(lang, "目标及其依据见“服务标准与目标来源”。",
+                             "Targets and their sources: see \u201cService standards and sources of targets\u201d."))
+        return "\n\n".join(p for p in parts if p)
     parts.append(in_lang(
         lang,
         "道路数据来自 OpenStreetMap（© OpenStreetMap contributors，ODbL 1.0 许可）；人口为输入需求点的人数"
@@ -394,4 +556,5 @@ def method_notes(result, lang: str, data_note: str = "") -> str:
 
 __all__ = ["summary_sentences", "summary_table", "times_table", "dashboard", "standards_table", "report_title",
            "header_lines", "method_notes", "report_date", "pct", "whole", "people_text", "group_noun", "kind_text",
-           "no_outside_refs", "gap_text", "level_text", "short_type", "unit_noun", "catalogue_source", "as_of_of"]
+           "no_outside_refs", "gap_text", "level_text", "short_type", "unit_noun", "catalogue_source", "as_of_of",
+           "presence_only", "shown_levels", "village_kinds", "village_noun"]

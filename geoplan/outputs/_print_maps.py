@@ -63,6 +63,8 @@ _T = {
     "crs": ("投影：{crs}；距离按路网出行时间计算", "Projection: {crs}; reach measured as network travel time"),
     "made": ("制图：geoplan", "Made with geoplan"),
     "subtitle": ("单位标注为{w}覆盖率", "Units labelled with the share of {w} covered"),
+    "subtitle_presence": ("单位按是否已有该类设施着色", "Units coloured by whether they have such a facility"),
+    "crs_presence": ("投影：{crs}", "Projection: {crs}"),
 }
 
 _t = functools.partial(pick, _T)
@@ -93,10 +95,13 @@ def _projected(result):
     """The CRS to draw in: the service areas' (the network's, metres), else the units' UTM zone."""
     from geoplan.io._crs import ensure_projected
 
+    from geoplan.outputs._coverage_map import map_units
+
     crs = getattr(result.service_areas_by_type, "crs", None)
     if crs is not None and crs.is_projected:
         return crs
-    layer = result.units if _has_geometry(result.units) else result.demand
+    drawn = map_units(result.units)
+    layer = drawn if drawn is not None else result.demand
     return ensure_projected(layer).crs
 
 
@@ -110,11 +115,14 @@ def _units_of(result, key: str, crs):
     """The type's unit rows in ``crs``; an empty layer when the result has no unit polygons."""
     import geopandas as gpd
 
-    if not _has_geometry(result.units) or "type" not in result.units:
+    from geoplan.outputs._coverage_map import map_units
+
+    ft = result.catalogue[key]
+    # one level: the type's own when its units have shapes (村 for 互助养老), else the township level
+    drawn = map_units(result.units, getattr(ft, "level", None)) if "type" in result.units else None
+    if drawn is None:
         return gpd.GeoDataFrame({"has_facility": []}, geometry=[], crs=crs)
-    u = result.units[result.units["type"] == key]
-    u = u[u.geometry.notna().to_numpy() & ~u.geometry.is_empty.to_numpy()]  # villages given as a code table: no shape
-    return u.to_crs(crs)
+    return drawn[drawn["type"] == key].to_crs(crs)
 
 
 def _wrap(text: str, width: int, lang: str) -> str:
@@ -138,7 +146,12 @@ def _unit_status(units: pd.DataFrame, ft) -> tuple[pd.Series, str]:
     """Per unit: True/False (passes) or NA (no target), and which kind of target decided it."""
     share_col = f"share_{ft.weight}_covered"
     if ft.unit_targets:
-        return units["has_facility"].astype(bool), "units"
+        has = units["has_facility"].astype(bool)
+        if "unit_kind" in units:  # a kind the targets do not count (社区 for 农村互助养老): no target
+            judged = [ft.unit_target(None if pd.isna(k) or k == "any" else k) is not None or not hasattr(ft, "unit_target")
+                      for k in units["unit_kind"]]
+            return has.astype(object).where(judged, pd.NA), "units"
+        return has, "units"
     if ft.people_target is not None and share_col in units:
         share = pd.to_numeric(units[share_col], errors="coerce")
         return (share >= float(ft.people_target)).where(share.notna()), "people"
@@ -157,7 +170,8 @@ def _source_note(result, lang: str, crs, extra: str | None) -> str:
         parts.append(extra)
     name = crs.name if crs is not None else "?"
     epsg = crs.to_epsg() if crs is not None else None
-    parts.append(_t("crs", lang, crs=f"{name}" + (f"（EPSG:{epsg}）" if lang == "zh" and epsg else
+    presence = getattr(result, "demand", None) is None
+    parts.append(_t("crs_presence" if presence else "crs", lang, crs=f"{name}" + (f"（EPSG:{epsg}）" if lang == "zh" and epsg else
                                                     f" (EPSG:{epsg})" if epsg else "")))
     parts.append(_t("made", lang))
     return ("；" if lang == "zh" else "; ").join(parts)
@@ -290,17 +304,21 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
         if len(units) and pd.isna(status).any():
             handles.append(Patch(facecolor=_NONE, edgecolor="#4a5568", label=_t("no_target", lang)))
         sa = result.service_areas_by_type
-        sa = sa[sa["type"] == key].to_crs(crs) if len(sa) else sa
-        if len(sa):
+        sa = sa[sa["type"] == key].to_crs(crs) if sa is not None and len(sa) else None
+        if sa is not None and len(sa):
             sa.plot(ax=ax, color=_SERVICE, alpha=0.35, linewidth=0, zorder=2)
             mode = label(mode_of(result, key), lang)
             caption = f"{mode} {ft.cutoff_min:g} 分钟" if lang == "zh" else f"{mode}, {ft.cutoff_min:g} min"
             handles.append(Patch(facecolor=_SERVICE, alpha=0.5, label=_t("service", lang, caption=caption)))
-        dem = result.demand
+        dem = result.demand  # None in a presence-only result
         col = f"{key}_covered"
-        uncovered = dem[~dem[col].fillna(False).astype(bool)].to_crs(crs) if col in dem else dem.iloc[:0]
-        _draw_uncovered(ax, uncovered, ft.weight, lang, handles)
-        _draw_facilities(ax, result.facilities[result.facilities["type"] == key].to_crs(crs), ft, lang, handles)
+        if dem is not None:
+            uncovered = dem[~dem[col].fillna(False).astype(bool)].to_crs(crs) if col in dem else dem.iloc[:0]
+            _draw_uncovered(ax, uncovered, ft.weight, lang, handles)
+        fac = result.facilities
+        if _has_geometry(fac):  # a register given as a table of codes has no places to draw
+            fac = fac[(fac["type"] == key).to_numpy() & fac.geometry.notna().to_numpy()]
+            _draw_facilities(ax, fac.to_crs(crs), ft, lang, handles)
         share_col = f"share_{ft.weight}_covered"
         for (_, u), s in zip(units.iterrows(), status):
             p = u.geometry.representative_point()
@@ -323,8 +341,9 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
         _north_arrow(ax, lang)
         fig.text(0.5, 0.955, title or _t("title", lang, name=ft.name(lang)), ha="center", va="center",
                  fontsize=22 * scale)
-        fig.text(0.5, 0.915, type_caption(result, key, lang) + ("；" if lang == "zh" else "; ")
-                 + _t("subtitle", lang, w=label(ft.weight, lang)), ha="center", va="center", fontsize=11 * scale)
+        sub = (_t("subtitle_presence", lang) if dem is None else
+               type_caption(result, key, lang) + ("；" if lang == "zh" else "; ") + _t("subtitle", lang, w=label(ft.weight, lang)))
+        fig.text(0.5, 0.915, sub, ha="center", va="center", fontsize=11 * scale)
         for h in handles:
             h.set_label(_wrap(h.get_label(), 30, lang))
         fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.985, 0.88), title=_t("legend", lang),
