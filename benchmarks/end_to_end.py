@@ -75,7 +75,7 @@ def _load() -> str:
     return "load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg()) + f" ({os.cpu_count()} CPUs)"
 
 
-def _hook(times: dict, counts: dict) -> None:
+def _hook(times: dict, counts: dict, cpu: dict | None = None) -> None:
     import importlib
 
     for stage, mod, attr in STAGES:
@@ -87,11 +87,13 @@ def _hook(times: dict, counts: dict) -> None:
         def wrap(fn, stage=stage):
             @functools.wraps(fn)
             def timed(*a, **k):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 try:
                     return fn(*a, **k)
                 finally:
                     times[stage] += time.perf_counter() - t
+                    if cpu is not None:  # CPU seconds of this process: comparable under load, unlike wall
+                        cpu[stage] += time.process_time() - c
                     counts[stage] += 1
             return timed
 
@@ -178,7 +180,8 @@ def child(n: int, tiles: str, folder: Path, map_: bool, extra: list[str]) -> dic
     t_inputs = time.perf_counter() - t0
     times: dict = collections.defaultdict(float)
     counts: dict = collections.defaultdict(int)
-    _hook(times, counts)
+    cpu: dict = collections.defaultdict(float)
+    _hook(times, counts, cpu)
     import geoplan.network
     from geoplan import demo as gdemo
     from geoplan.cli import main
@@ -191,18 +194,18 @@ def child(n: int, tiles: str, folder: Path, map_: bool, extra: list[str]) -> dic
     if not map_:
         args.append("--no-map")
     args += extra
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         main(args, standalone_mode=False)
     except SystemExit as exc:  # pragma: no cover - the CLI exits only on errors here
         if exc.code:
             raise
-    total = time.perf_counter() - t0
+    total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
     out = folder / "out"
     sizes = {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()}
     return {"n": n, "nodes": int(net.n_nodes), "network_s": t_net, "inputs_s": t_inputs,
             "demand_csv_mb": paths["demand"].stat().st_size / 1e6, "total_s": total,
-            "stages": dict(times), "calls": dict(counts),
+            "stages": dict(times), "calls": dict(counts), "cpu": dict(cpu), "total_cpu_s": total_cpu,
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
             "map_mb": sizes.get("map.html", 0) / 1e6, "out_mb": sum(sizes.values()) / 1e6,
             "load": os.getloadavg()}
@@ -215,8 +218,11 @@ def _print(r: dict) -> None:
           f"{r['inputs_s']:.1f} s)")
     for stage, _, _ in dict.fromkeys((s, None, None) for s, _, _ in STAGES):
         if stage in r["stages"]:
-            print(f"   {stage:<18} {r['stages'][stage]:8.2f} s  ({r['calls'][stage]} call(s))")
-    print(f"   {'TOTAL geoplan coverage':<18} {r['total_s']:8.2f} s   peak RSS {r['peak_gb']:.2f} GB   "
+            c = r.get("cpu", {}).get(stage)
+            print(f"   {stage:<18} {r['stages'][stage]:8.2f} s" + (f"  CPU {c:7.2f} s" if c is not None else "")
+                  + f"  ({r['calls'][stage]} call(s))")
+    print(f"   {'TOTAL geoplan coverage':<18} {r['total_s']:8.2f} s  CPU {r.get('total_cpu_s', float('nan')):7.2f} s"
+          f"   peak RSS {r['peak_gb']:.2f} GB   "
           f"map.html {r['map_mb']:.1f} MB, output {r['out_mb']:.0f} MB")
     print(f"   {'load average at end':<18} " + ", ".join(f"{v:.1f}" for v in r["load"]))
 

@@ -1,11 +1,12 @@
 """Text a reader sees in geoplan's outputs, and the words in it of the wrong language (used by test_language.py).
 
 Texts come from every Markdown file, the text nodes of every HTML page (not scripts or styles), every
-Excel cell and sheet name, and the map's own strings (layer names, legend, popups, tooltips read from
+Excel cell and sheet name, every paragraph and table cell of a Word file, and the map's own strings (layer names, legend, popups, tooltips read from
 map.html).  A Chinese report may hold Latin words only when they are
 
 * proper names: a word found in a proper-name column of the same output (名称, 拼音, 道路...: the
-  names of the data, such as Aleksanterinkatu or Yuhu Lu), or in the demo's data attribution;
+  names of the data, such as Aleksanterinkatu or Yuhu Lu), or in the demo's data attribution; the
+  依据/来源 columns count as names only in an English report (a cited Chinese title);
 * codes, file names, identifiers (``osm:node/123``, ``Helsinki.osm.pbf``, ``GB/T 16159-2012``), and
   pinyin marked as such (（拼音 sha shi zhen）: the official romanisation, GB/T 16159, not English);
 * units: m, km, min, km², %;
@@ -39,7 +40,11 @@ UNITS = {"m", "km", "min", "km²", "h", "s"}
 # Column headers (either language) whose cells are proper names or codes.
 NAME_HEADERS = re.compile(
     r"名称|拼音|道路|地名|名字|编号|代码|文件|地址|对象|name|pinyin|road|street|code|id\b|file|item|address|"
-    r"标志|牌文|sign|门牌|door|来源|source|依据|县（市、区）|\bcounty\b|\broads?\b", re.I)
+    r"标志|牌文|sign|门牌|door|县（市、区）|\bcounty\b|\broads?\b", re.I)
+# Columns citing documents: an English report may quote a Chinese title there (《未成年人保护法》), but a
+# Chinese report's 依据 must be Chinese (issue 16: "15-minute elder-care service circle…" there), so these
+# cells are names only in an English scan.
+SOURCE_HEADERS = re.compile(r"来源|source|依据", re.I)
 
 _CODEISH = re.compile(
     r"（拼音[^）]*）|(?:osm|node|way|relation)[:/][\w/:]+|[\w./\-]+\.(?:md|png|csv|xlsx|gpkg|pbf|geojson|html|toml|yaml|json|txt|shp)\b"
@@ -77,12 +82,13 @@ def html_texts(markup: str) -> list[str]:
     return p.out
 
 
-def _table_cells(rows: list[list[str]]) -> tuple[list[str], set[str]]:
-    """Texts of a table, and the proper-name words of its name columns."""
+def _table_cells(rows: list[list[str]], lang: str | None = None) -> tuple[list[str], set[str]]:
+    """Texts of a table, and the proper-name words of its name columns (source columns too unless ``zh``)."""
     if not rows:
         return [], set()
     head = rows[0]
-    names_cols = {j for j, h in enumerate(head) if NAME_HEADERS.search(str(h) or "")}
+    names_cols = {j for j, h in enumerate(head) if NAME_HEADERS.search(str(h) or "")
+                  or (lang != "zh" and SOURCE_HEADERS.search(str(h) or ""))}
     texts, names = list(map(str, head)), set()
     for r in rows[1:]:
         for j, v in enumerate(r):
@@ -92,7 +98,7 @@ def _table_cells(rows: list[list[str]]) -> tuple[list[str], set[str]]:
     return texts, names
 
 
-def md_texts(text: str) -> tuple[list[str], set[str]]:
+def md_texts(text: str, lang: str | None = None) -> tuple[list[str], set[str]]:
     texts, names, table = [], set(), []
     for line in text.splitlines() + [""]:
         if line.startswith("|"):
@@ -101,7 +107,7 @@ def md_texts(text: str) -> tuple[list[str], set[str]]:
                 table.append(cells)
             continue
         if table:
-            t, n = _table_cells(table)
+            t, n = _table_cells(table, lang)
             texts += t
             names |= n
             table = []
@@ -110,19 +116,19 @@ def md_texts(text: str) -> tuple[list[str], set[str]]:
     return texts, names
 
 
-def html_report_texts(markup: str) -> tuple[list[str], set[str]]:
+def html_report_texts(markup: str, lang: str | None = None) -> tuple[list[str], set[str]]:
     tables = re.findall(r"<table>.*?</table>", markup, flags=re.S)
     texts, names = html_texts(re.sub(r"<table>.*?</table>", "", markup, flags=re.S)), set()
     for tab in tables:
         rows = [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)]
                 for tr in re.findall(r"<tr>(.*?)</tr>", tab, re.S)]
-        t, n = _table_cells(rows)
+        t, n = _table_cells(rows, lang)
         texts += t
         names |= n
     return texts, names
 
 
-def xlsx_texts(path: Path) -> tuple[list[str], set[str]]:
+def xlsx_texts(path: Path, lang: str | None = None) -> tuple[list[str], set[str]]:
     from openpyxl import load_workbook
 
     wb = load_workbook(path)
@@ -131,7 +137,7 @@ def xlsx_texts(path: Path) -> tuple[list[str], set[str]]:
         texts.append(ws.title)
         rows = [[c for c in row] for row in ws.iter_rows(values_only=True)]
         rows = [[v if isinstance(v, str) else "" for v in r] for r in rows]
-        t, n = _table_cells(rows)
+        t, n = _table_cells(rows, lang)
         texts += t
         names |= n
     return texts, names
@@ -157,19 +163,36 @@ def map_texts(markup: str) -> tuple[list[str], set[str]]:
     return out, names
 
 
-def folder_texts(folder: Path) -> tuple[dict[str, list[str]], set[str]]:
+def docx_texts(path: Path, lang: str | None = None) -> tuple[list[str], set[str]]:
+    """Paragraphs (headings, body, captions, footers) and table cells of a Word file."""
+    import docx
+
+    doc = docx.Document(str(path))
+    texts, names = [p.text for p in doc.paragraphs if p.text.strip()], set()
+    for sec in doc.sections:
+        texts += [p.text for p in sec.footer.paragraphs if p.text.strip()]
+    for table in doc.tables:
+        t, n = _table_cells([[c.text for c in row.cells] for row in table.rows], lang)
+        texts += t
+        names |= n
+    return texts, names
+
+
+def folder_texts(folder: Path, lang: str | None = None) -> tuple[dict[str, list[str]], set[str]]:
     """Texts per file (relative name) and the proper-name words of the whole folder."""
     per, names = {}, set()
     for p in sorted(folder.rglob("*")):
         rel = str(p.relative_to(folder))
         if p.suffix == ".md":
-            t, n = md_texts(p.read_text(encoding="utf-8"))
+            t, n = md_texts(p.read_text(encoding="utf-8"), lang)
         elif p.suffix == ".html" and p.name.startswith("map"):
             t, n = map_texts(p.read_text(encoding="utf-8"))
         elif p.suffix == ".html":
-            t, n = html_report_texts(p.read_text(encoding="utf-8"))
+            t, n = html_report_texts(p.read_text(encoding="utf-8"), lang)
         elif p.suffix == ".xlsx":
-            t, n = xlsx_texts(p)
+            t, n = xlsx_texts(p, lang)
+        elif p.suffix == ".docx":
+            t, n = docx_texts(p, lang)
         else:
             continue
         per[rel] = t
@@ -179,7 +202,7 @@ def folder_texts(folder: Path) -> tuple[dict[str, list[str]], set[str]]:
 
 def offenders(folder: Path, lang: str, *, extra_names: set[str] = frozenset()) -> list[tuple[str, str, str]]:
     """``(file, word, text)`` for each word of the wrong language in the outputs of ``folder``."""
-    per, names = folder_texts(folder)
+    per, names = folder_texts(folder, lang)
     names |= set(extra_names)
     bad = []
     for rel, texts in per.items():

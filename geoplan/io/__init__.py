@@ -30,6 +30,7 @@ from geoplan.io._encoding import decode_text
 from geoplan.io._mainland import in_mainland, out_of_china
 from geoplan.io._points import read_points
 from geoplan.io._polygons import read_polygons
+from geoplan.io._register_read import read_register, read_unit_list
 from geoplan.io._shifts import (
     DATUMS, bd09_to_gcj02, bd09_to_wgs84, check_datum, from_wgs84, gcj02_to_bd09, gcj02_to_wgs84, geometry_from_wgs84,
     geometry_to_wgs84, to_wgs84, wgs84_to_bd09, wgs84_to_gcj02,
@@ -40,7 +41,7 @@ from geoplan.io._writers import write_geojson
 
 __all__ = [
     "COLUMN_ALIASES", "DATUM_ALIASES", "source_rows", "datum_note", "LONLAT_ALIASES", "POLYGON_ALIASES",
-    "read_points", "read_polygons", "read_census", "check_within", "write_geojson", "DATUMS", "in_mainland",
+    "read_points", "read_polygons", "read_census", "read_register", "read_unit_list", "check_within", "write_geojson", "DATUMS", "in_mainland",
     "out_of_china", "wgs84_to_gcj02", "gcj02_to_wgs84", "gcj02_to_bd09", "bd09_to_gcj02", "wgs84_to_bd09",
     "bd09_to_wgs84", "to_wgs84", "from_wgs84", "geometry_to_wgs84", "geometry_from_wgs84", "check_datum",
     "is_geographic", "utm_crs", "projected_crs_for", "ensure_projected",

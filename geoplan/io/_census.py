@@ -123,9 +123,9 @@ def read_census(
         Codes follow the national statistical division-code rules: township part (digits 7–9) 001–099
         街道, 100–199 镇, 200–399 乡, 400–599 政企合一 units (开发区, 农场...); village part (digits 10–12)
         001–199 居委会, 200–399 村委会, 400–599 similar units (虚拟社区 498, 虚拟生活区 598 in the 2023 list).
-        Other values (e.g. 999) are named by no range: they are accepted, classed special (其他, no
-        kind-specific target, :func:`geoplan.coverage.unit_kind`) and listed in ``attrs["special"]``
-        with the 400–599 codes.
+        Other values (e.g. 999) are named by no range: they are accepted and listed in ``attrs["special"]``
+        with the 400–599 codes; :func:`geoplan.coverage.unit_kind` classes such a village part ``special``
+        (其他) and such a township part as no kind (未分类): neither has a kind-specific target.
     sheet
         Excel sheet name or 0-based number.
     encoding

@@ -134,6 +134,56 @@ def _code_text(v: Any) -> str | None:
     return s[:-2] if re.fullmatch(r"\d+\.0", s) else s
 
 
+def _str_cells(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The cells as an object array, and which of them are plain ``str`` (CSV text): those take the
+    vectorised paths below, the others (Excel numbers, None) the cell-by-cell functions."""
+    cells = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    return cells, np.fromiter((type(v) is str for v in cells), dtype=bool, count=len(cells))
+
+
+def _code_texts(values: Any) -> np.ndarray:
+    """:func:`_code_text` of every cell (object array, None for blanks), text cells in one vectorised pass.
+
+    The same steps as :func:`_code_text`: blank when only space, NFKC (ASCII text is already NFKC,
+    so only other text is normalised), strip, and ``"430302.0"`` loses its ``".0"``.
+    """
+    cells, is_str = _str_cells(values)
+    out = np.empty(len(cells), dtype=object)
+    if is_str.any():
+        s = pd.Series(cells[is_str], dtype=object)
+        blank = s.str.strip().eq("").to_numpy(dtype=bool)
+        text = s.to_numpy(dtype=object).copy()
+        wide = ~s.str.isascii().to_numpy(dtype=bool)
+        if wide.any():
+            text[wide] = [unicodedata.normalize("NFKC", v) for v in text[wide]]
+        s = pd.Series(text, dtype=object).str.strip()
+        text = s.to_numpy(dtype=object).copy()
+        dot0 = s.str.fullmatch(r"\d+\.0").to_numpy(dtype=bool)
+        if dot0.any():
+            text[dot0] = [v[:-2] for v in text[dot0]]
+        text[blank] = None
+        out[is_str] = text
+    for i in np.flatnonzero(~is_str):
+        out[i] = _code_text(cells[i])
+    return out
+
+
+def _clean_texts(values: Any) -> np.ndarray:
+    """Each cell as stripped text, None for blanks (``None if _blank(v) else str(v).strip()``), vectorised
+    for text cells."""
+    cells, is_str = _str_cells(values)
+    out = np.empty(len(cells), dtype=object)
+    if is_str.any():
+        s = pd.Series(cells[is_str], dtype=object).str.strip()
+        text = s.to_numpy(dtype=object).copy()
+        text[s.eq("").to_numpy(dtype=bool)] = None
+        out[is_str] = text
+    for i in np.flatnonzero(~is_str):
+        v = cells[i]
+        out[i] = None if _blank(v) else str(v).strip()
+    return out
+
+
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+")
 
 

@@ -25,7 +25,8 @@ from geoplan.io._columns import COLUMN_ALIASES, LONLAT_ALIASES, _match_columns, 
 from geoplan.io._datum import _DATUM_OPTIONS, _crs_datum, _datum_column, _resolve_datum
 from geoplan.io._files import PathLike, _existing, _Reading
 from geoplan.io._mainland import in_mainland
-from geoplan.io._numbers import _blank, _code_text, _division_code, _maybe_numeric, _numeric_column, _parse_number
+from geoplan.io._numbers import (_blank, _clean_texts, _code_texts, _division_code, _maybe_numeric, _numeric_column,
+                                 _parse_number)
 from geoplan.io._register import REGISTER_COLUMNS, register_columns
 from geoplan.io._shifts import check_datum, to_wgs84
 from geoplan.io._tables import _EXCEL_EXT, _TABLE_EXT, _csv_rows, _excel_rows, _rows_to_frame
@@ -264,21 +265,23 @@ def _canonical_columns(
     rows = frame.index
     out: dict[str, Any] = {}
     if "id" in cols:
-        ids = [_code_text(v) for v in frame[cols["id"]].tolist()]
-        for v, row in zip(ids, rows):
-            if v is None and kind == "facilities":
-                raise InputError("empty id", file=file, row=row, field=cols["id"])
+        ids = _code_texts(frame[cols["id"]])  # vectorised: a million ids in well under a second
+        empty = np.flatnonzero(pd.isna(ids)) if kind == "facilities" else ()
+        if len(empty):
+            raise InputError("empty id", file=file, row=rows[empty[0]], field=cols["id"])
     else:
         # Source rows make ids a planner can find in the original sheet.
-        ids = [str(r) for r in rows]
+        ids = np.array([str(r) for r in rows], dtype=object)
     # Demand too: a repeated id is a row pasted twice (its people would be counted twice) or two
     # places under one name -- either way the planner must decide which one is meant.
     if kind in ("facilities", "demand"):
-        _check_duplicates(ids, list(rows), field=cols.get("id", "id"), file=file, what="id")
+        named = pd.Series(ids, dtype=object)
+        if (named.notna() & named.duplicated(keep=False)).any():  # the row-by-row check names the rows
+            _check_duplicates(list(ids), list(rows), field=cols.get("id", "id"), file=file, what="id")
     out["id"] = pd.array(ids, dtype=object)
     for c in ("name", "type"):
         if c in cols:
-            out[c] = [None if _blank(v) else str(v).strip() for v in frame[cols[c]].tolist()]
+            out[c] = list(_clean_texts(frame[cols[c]]))
     if "capacity" in cols:
         out["capacity"] = _numeric_column(frame, cols["capacity"], what="capacity", file=file,
                                           rows=rows, required=False, nonneg=True)

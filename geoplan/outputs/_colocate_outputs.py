@@ -17,7 +17,8 @@ from geoplan.outputs import maps
 from geoplan.outputs._coverage_outputs import coverage_layers, write_gpkg
 from geoplan.outputs._i18n import pick
 from geoplan.outputs._report import Section, write_report
-from geoplan.outputs._suggest_outputs import _SOLVERS, _word
+from geoplan.outputs._coverage_summary import header_lines
+from geoplan.outputs._suggest_outputs import _SOLVERS, _word, titled
 from geoplan.suggest._base import status_text
 from geoplan.suggest._colocate import ColocatedResult
 
@@ -113,11 +114,13 @@ def _sites_table(res: ColocatedResult, lang: str) -> pd.DataFrame:
 
 
 def write_colocated(res: ColocatedResult, folder, *, lang: str = "zh", overwrite: bool = False, basemap: str = "osm",
-                    data_note: str = "") -> dict:
+                    data_note: str = "", title: str | None = None, area: str | None = None,
+                    date: str | None = None) -> dict:
     """Write the report (Markdown/HTML/Excel), GeoPackage layers and a before/after map, all-or-nothing.
 
     Returns the paths written, keyed ``md``, ``html``, ``xlsx``, ``gpkg``, ``map``.  An existing
-    folder is replaced only with ``overwrite=True`` (:func:`geoplan._output.output_folder`).
+    folder is replaced only with ``overwrite=True`` (:func:`geoplan._output.output_folder`).  ``title``,
+    ``area``, ``date``: report title (default: area + standard title), area assessed, report date (ISO).
     """
     final = Path(folder)
     shares = res.solution.covered_share.drop(columns=["total_weight"])
@@ -125,7 +128,8 @@ def write_colocated(res: ColocatedResult, folder, *, lang: str = "zh", overwrite
         shares[c] = shares[c].map(lambda v: f"{v:.1%}")
     units = pd.DataFrame(res.after.units.drop(columns="geometry", errors="ignore"))
     sections = [
-        Section(_t("overview", lang), text=_overview(res, lang, data_note)),
+        Section(_t("overview", lang), text="\n\n".join(["\n".join(header_lines(res.after, lang, area=area, date=date)),
+                                                             _overview(res, lang, data_note)])),
         Section(_t("sites", lang), table=_sites_table(res, lang)),
         Section(_t("placements", lang), table=_cols(pd.DataFrame(res.placements.drop(columns="geometry")), lang)),
         Section(_t("shares", lang), table=_cols(shares, lang)),
@@ -135,7 +139,8 @@ def write_colocated(res: ColocatedResult, folder, *, lang: str = "zh", overwrite
     if len(res.infeasible_candidates):
         sections.append(Section(_t("infeasible", lang), table=res.infeasible_candidates))
     with output_folder(final, overwrite=overwrite) as tmp:
-        paths = write_report(tmp, title=_t("title", lang), sections=sections, lang=lang)
+        paths = write_report(tmp, title=titled(title, area, _t("title", lang), lang), sections=sections, lang=lang,
+                             date=date, cover=True)
         layers = {f"after_{k}": v for k, v in coverage_layers(res.after).items()}
         layers["suggested_sites"] = res.sites
         layers["suggested_facilities"] = res.placements

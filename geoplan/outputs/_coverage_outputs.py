@@ -18,9 +18,10 @@ from geoplan._output import output_folder
 from geoplan.coverage._checks import CHECK_NAMES
 from geoplan.outputs import figures
 from geoplan.outputs._coverage_map import can_map, coverage_map
+from geoplan.outputs._docx import _chinese_number
 from geoplan.outputs._coverage_summary import (
     catalogue_source, dashboard, group_noun, header_lines, kind_text, level_text, method_notes, presence_only,
-    report_title, standards_table, summary_sentences, summary_table, times_table, village_kinds, whole,
+    report_title, short_type, standards_table, summary_sentences, summary_table, times_table, village_kinds, whole,
 )
 from geoplan.outputs._i18n import in_lang, label, pick, type_caption
 from geoplan.outputs._report import Section, write_report
@@ -47,11 +48,12 @@ _T = {
                        "“达标/未达标”（单位内人口覆盖率是否达到目标）。",
                        "One row per unit: for types judged by units, whether the unit has one (yes/no); for types "
                        "judged by people, whether the unit's share of people covered meets the target."),
-    "dashboard_sheet": ("达标一览", "dashboard"),
-    "summary_sheet": ("指标与目标", "summary"),
+    "dashboard_sheet": ("达标一览", "Each unit at a glance"),
+    "summary_sheet": ("指标与目标", "Indicators and targets"),
     "times": ("出行时间", "Travel times"),
-    "dashboard_villages": ("写“x/y”的列：辖内已有该类设施的村（社区）数 / 应统计的村（社区）数。",
-                           "Columns with x/y: villages/communities of the unit with such a facility / those counted."),
+    "dashboard_villages": ("形如“3/5”的列：辖内已有该类设施的村（社区）数 / 应统计的村（社区）数。",
+                           "Columns such as 3/5: villages/communities of the unit with such a facility / those "
+                           "counted."),
     "villages": ("各村（社区）设施一览", "Facilities in each village and community"),
     "villages_note": ("每个村（社区）一行，按所属街道（乡镇）排列：“有/无”为村（社区）内是否已有该类设施；"
                       "“—”表示该类设施的目标不统计这类单位且其中没有设施。",
@@ -79,7 +81,7 @@ def _unit_counts(result, lang: str) -> str:
     for level in ("township", "village"):
         n = u.loc[(levels == level).to_numpy(), "unit_code"].nunique()
         if n:
-            parts.append(f"{level_text(level, lang)} {n} 个" if lang == "zh" else
+            parts.append(f"{level_text(level, lang)}{n} 个" if lang == "zh" else
                          f"{n} {level_text(level, lang).lower().replace(' level', '-level')} units")
     return ("、" if lang == "zh" else " and ").join(parts)
 
@@ -102,15 +104,17 @@ def overview_text(result, *, lang: str, data_note: str = "", area: str | None = 
         reports = getattr(result, "network_reports", None) or {None: result.network_report}
         nets = []
         for mode, rep in reports.items():
-            nodes, edges = rep.get("nodes", "?"), rep.get("edges", "?")
+            nodes, edges = (f"{int(v):,}" if str(v).isdigit() else v for v in (rep.get("nodes", "?"), rep.get("edges", "?")))
             name = "" if mode is None else label(mode, lang)
             nets.append(f"{name}路网节点 {nodes} 个、边 {edges} 条" if zh else
                         f"a {name.lower() + ' ' if name else ''}network of {nodes} nodes and {edges} edges")
-        lines.append(f"本次评估需求点 {n_dem} 个、设施 {n_fac} 处，" + "；".join(nets) + "。" if zh else
+        lines.append(f"本次评估需求点 {n_dem:,} 个、设施 {n_fac:,} 处，" + "；".join(nets) + "。" if zh else
                      f"{n_dem} demand points and {n_fac} facilities were assessed on " + "; ".join(nets) + ".")
         lines.append(_t("modes", lang) + ("；" if zh else "; ").join(type_caption(result, t, lang)
                                                                        for t in result.catalogue.keys))
-    lines += [("· " if zh else "- ") + s for s in summary_sentences(result, lang=lang, area=area)]
+    # numbered as an official document numbers its points: （一）（二）…
+    lines += [(f"（{_chinese_number(i)}）" if zh and i < 100 else "- ") + s
+              for i, s in enumerate(summary_sentences(result, lang=lang, area=area), start=1)]
     if result.notes:
         texts = [n.text(lang) if hasattr(n, "text") else str(n) for n in result.notes]
         lines.append(("说明：" if zh else "Notes: ") + ("；" if zh else "; ").join(texts))
@@ -159,10 +163,13 @@ def _figures(result, lang: str) -> list[Section]:
             ft = result.catalogue[key]
             col = f"share_{ft.weight}_covered"
             target = ft.people_target if ft.people_target is not None else None
-            png = figures.coverage_by_unit(sub, value=col, target=target, label_col="unit_name", lang=lang)
+            png = figures.coverage_by_unit(sub, value=col, target=target, label_col="unit_name", lang=lang,
+                                           title=in_lang(lang, f"{ft.name(lang)}：各单位{group_noun(ft.weight, lang)}覆盖率",
+                                                         f"{ft.name(lang)}: share of {group_noun(ft.weight, lang)} covered"))
             out.append(Section(_t("figure_units", lang) + f" — {ft.name(lang)}", figure=png))
         mins = {type_caption(result, t, lang): result.demand[f"{t}_min"] for t in result.catalogue.keys}
-        cut = max(ft.cutoff_min for ft in result.catalogue)
+        # each type's own cutoff, dashed in its colour (one line at the largest misread the 5-minute types)
+        cut = {type_caption(result, t, lang): result.catalogue[t].cutoff_min for t in result.catalogue.keys}
         out.append(Section(_t("figure_times", lang), figure=figures.travel_time_hist(mins, cutoff_min=cut, lang=lang)))
     except Exception as exc:  # a chart must never sink the report
         log.warning("figures skipped: %s", exc)
@@ -191,9 +198,31 @@ def _unit_rows(units: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out
 
 
+def _consistent_gaps(result) -> pd.DataFrame:
+    """The gaps with whole people that add up: uncovered = rounded unit total - rounded covered.
+
+    Each figure rounded on its own (2,042.6 - 317.3 = 1,725.3) would print 2,043 - 317 = 1,725 beside the
+    per-unit table; the difference of the rounded figures is what the reader checks.
+    """
+    gaps = result.gaps.copy()
+    units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
+    if not len(gaps) or not {"unit_code", "type"} <= set(units.columns):
+        return gaps
+    keyed = units.drop_duplicates(["unit_code", "type"]).set_index(["unit_code", "type"])
+    people = []
+    for code, t, w, v in zip(gaps["unit_code"], gaps["type"], gaps["weight"], gaps["people_uncovered"]):
+        tot = keyed[w].get((code, t)) if w in keyed else None
+        cov = keyed[f"{w}_covered"].get((code, t)) if f"{w}_covered" in keyed else None
+        people.append(whole(v) if whole(tot) is None or whole(cov) is None else whole(tot) - whole(cov))
+    gaps["people_uncovered"] = people
+    gaps = gaps[gaps["people_uncovered"] > 0]
+    return gaps.sort_values("people_uncovered", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def _gaps(result, lang: str) -> pd.DataFrame:
     """Uncovered people per unit and type, the group by its name (60岁以上人口, or 低保户数 as it is)."""
-    gaps = _named_types(result.gaps, result, lang).drop(columns=["mode"], errors="ignore")
+    gaps = _consistent_gaps(result)
+    gaps = _named_types(gaps, result, lang).drop(columns=["mode"], errors="ignore")
     if "weight" in gaps:
         gaps = gaps.assign(weight=[group_noun(w, lang) for w in gaps["weight"]]).rename(columns={"weight": "served"})
     return gaps
@@ -249,13 +278,14 @@ def coverage_sections(result, *, lang: str = "zh", data_note: str = "", area: st
         ft = result.catalogue[t]
         caption = ft.name(lang) if presence else type_caption(result, t, lang)
         secs.append(Section(_t("units", lang, name=caption),
-                            table=_unit_rows(units[units["type"] == t], lang), sheet=ft.name(lang)[:28]))
+                            table=_unit_rows(units[units["type"] == t], lang), sheet=short_type(ft, lang)))
     if not presence:
         secs.extend(_figures(result, lang))
         secs.append(Section(_t("gaps", lang), table=_gaps(result, lang)))
     fac_cols = [c for c in ("id", "name", "type", "unit_code", "year_built", "snap_m", "too_far")
                 if c in result.facilities]
-    secs.append(Section(_t("facilities", lang), table=_named_types(pd.DataFrame(result.facilities[fac_cols]), result, lang)))
+    fac = pd.DataFrame(result.facilities[fac_cols]).rename(columns={"year_built": "year"})  # 年份: the year built
+    secs.append(Section(_t("facilities", lang), table=_named_types(fac, result, lang)))
     secs.append(checks_section(result, lang))
     secs.append(Section(_t("standards", lang), text=catalogue_source(result.catalogue, lang),
                         table=standards_table(result.catalogue, lang, getattr(result, "modes", None),
@@ -286,7 +316,7 @@ def checks_section(result, lang: str) -> Section:
     table = checks_table(result, lang)
     if not len(table):
         return Section(_t("checks", lang), text=_t("checks_none", lang))
-    return Section(_t("checks", lang), table=table, sheet="检查" if lang == "zh" else "checks")
+    return Section(_t("checks", lang), table=table, sheet="检查" if lang == "zh" else "Input checks")
 
 
 def coverage_layers(result: "geoplan.coverage.CoverageResult") -> dict[str, gpd.GeoDataFrame]:
@@ -361,7 +391,9 @@ def write_run_summary(result, path: Path) -> Path:
     s["type_name_zh"] = s["type"].map(lambda t: names.get(t, (t, t))[0])
     s["type_name_en"] = s["type"].map(lambda t: names.get(t, (t, t))[1])
     s["as_of"] = result.as_of.isoformat() if getattr(result, "as_of", None) is not None else ""
-    s.to_csv(path, index=False, encoding="utf-8-sig")
+    # 12 significant digits: no float noise (8458.599999999999) for a reader opening it in Excel, and exact
+    # enough that geoplan compare of a run against itself shows no change
+    s.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.12g")
     return path
 
 
@@ -415,7 +447,8 @@ def write_coverage(
     dict of str to pathlib.Path
         Paths in ``folder``: the report files (``md``, ``html``, ``xlsx``, ``docx``, ``figures`` when any),
         ``maps`` (print maps per type: A4 PNG at 300 dpi, A4 and A3 PDF), ``gpkg``, ``geojson`` (a folder,
-        one file per non-empty layer) and ``map``.
+        one file per non-empty layer), ``summary`` and ``map``.  ``maps`` and ``map`` only when a unit has
+        geometry or there are demand points; ``gpkg`` and ``geojson`` only when some layer has geometry.
 
     Raises
     ------
@@ -431,7 +464,8 @@ def write_coverage(
         if mappable:
             from geoplan.outputs._print_maps import print_map_sections  # print maps (maps/: A4 PNG+PDF, A3 PDF), shown as 附图
             maps, _ = print_map_sections(result, tmp / "maps", lang=lang)
-        paths = write_report(tmp, title=report_title(result, lang, title=title, area=area), sections=sections + maps, lang=lang)
+        paths = write_report(tmp, title=report_title(result, lang, title=title, area=area), sections=sections + maps,
+                             lang=lang, date=date, cover=True)
         if mappable:
             paths["maps"] = tmp / "maps"
         layers = {k: v for k, v in coverage_layers(result).items() if len(v)}

@@ -79,7 +79,10 @@ def unit_noun(kind, ft, lang: str, *, plural: bool = True) -> str:
         zh, en = _LEVEL_NOUN.get(_level(ft), _LEVEL_NOUN["township"])
         return in_lang(lang, zh, en)
     text = kind_text(kind, lang)
-    return text if lang == "zh" else text.lower() + ("s" if plural and not text.endswith("s") else "")
+    if lang == "zh" or not plural or text.endswith("s"):
+        return text if lang == "zh" else text.lower()
+    text = text.lower()
+    return text[:-1] + "ies" if text.endswith("y") else text + "s"
 
 
 def group_noun(col: str, lang: str) -> str:
@@ -150,7 +153,7 @@ def _sentence_rows(summary: pd.DataFrame, catalogue) -> dict:
 
     Per type and level: a group row (乡镇, 村（社区）) with its parts in brackets when it has a target or
     none of its parts has one; a part without its own target is said only inside its group; other rows
-    when they have a target or are at the type's own level (not 其他 special units without a target).
+    when they have a target, or are at the type's own level where no row has one (not 其他 special units).
     """
     groups = _kind_groups()
     s = summary[(summary["indicator"] == "share_units_with_facility") & shown_levels(summary, catalogue)]
@@ -176,7 +179,8 @@ def _sentence_rows(summary: pd.DataFrame, catalogue) -> dict:
         for i, r in g.iterrows():
             if r["unit_kind"] in groups or i in folded:
                 continue
-            if not _missing(r["target"]) or (level == _level(ft) and r["unit_kind"] != "special"):
+            if not _missing(r["target"]) or (level == _level(ft) and r["unit_kind"] != "special"
+                                             and not g["target"].notna().any()):
                 out[i] = []
     return out
 
@@ -223,7 +227,7 @@ def summary_sentences(result, *, lang: str, area: str | None = None) -> list[str
             village = r.get("level") == "village"
             more = _breakdown(plan[i], ft, lang)
             if zh:
-                s = f"{where} {n} 个{noun}中 {have} 个{'已有' if village else '已建'}{name}（{pct(value)}{more}）"
+                s = f"{where}{n:,} 个{noun}中 {have:,} 个{'已有' if village else '已建'}{name}（{pct(value)}{more}）"
             else:
                 verb = "has" if have == 1 else "have"
                 s = f"In {where}, {have} of the {n} {noun} {verb} a {name[0].lower() + name[1:]} ({pct(value)}{more})"
@@ -242,8 +246,9 @@ def summary_sentences(result, *, lang: str, area: str | None = None) -> list[str
                      f"of a {name[0].lower() + name[1:]} ({pct(value)})")
         else:
             continue
-        if _missing(target):
-            s += in_lang(lang, "，本年度未设目标。", "; no target is set.")
+        if _missing(target):  # the catalogue sets none (the tool knows no year)
+            s += in_lang(lang, "，未设目标。" if ind == "share_units_with_facility" else "，未设人口覆盖目标。",
+                         "; no target is set.")
         elif r.get("passed"):
             s += in_lang(lang, f"，已达到 {pct(target, target=True)} 的目标。", f", meeting the {pct(target, target=True)} target.")
         elif _missing(r.get("shortfall")):
@@ -254,10 +259,20 @@ def summary_sentences(result, *, lang: str, area: str | None = None) -> list[str
             s += in_lang(lang, f"，距 {pct(target, target=True)} 目标还差 {k} 个。",
                          f"; {k} more are needed for the {pct(target, target=True)} target.")
         else:
-            s += in_lang(lang, f"，距 {pct(target, target=True)} 目标还差 {people_text(r['shortfall'], col, lang)}。",
-                         f"; the {pct(target, target=True)} target needs {people_text(r['shortfall'], col, lang)} more.")
+            k = _people_shortfall(r)
+            s += in_lang(lang, f"，距 {pct(target, target=True)} 目标还差 {people_text(k, col, lang)}。",
+                         f"; the {pct(target, target=True)} target needs {people_text(k, col, lang)} more.")
         out.append(s)
     return out
+
+
+def _people_shortfall(r) -> int | None:
+    """People short of a target in whole people; at a 100% target the rounded total minus the rounded covered,
+    so the sentence adds up with the figures printed beside it (10,386 - 4,642 = 5,744)."""
+    t, den, num = r.get("target"), whole(r.get("denominator")), whole(r.get("numerator"))
+    if not _missing(t) and float(t) >= 1 - 1e-12 and den is not None and num is not None:
+        return max(0, den - num)
+    return whole(r.get("shortfall"))
 
 
 def gap_text(r, ft, lang: str) -> str:
@@ -266,7 +281,7 @@ def gap_text(r, ft, lang: str) -> str:
         return in_lang(lang, "未设目标", "no target")
     if _missing(r.get("shortfall")):
         return in_lang(lang, "无法计算", "n/a")
-    k = whole(r["shortfall"])
+    k = whole(r["shortfall"]) if r["indicator"] == "share_units_with_facility" else _people_shortfall(r)
     if k == 0:
         return "—"
     if r["indicator"] == "share_units_with_facility":
@@ -419,12 +434,15 @@ def _source(ft, field: str, lang: str) -> str | None:
 def targets_text(ft, lang: str) -> str:
     """``街道 80%，乡镇 60%`` / ``Street 80%, Towns and townships 60%``; a lone ``any`` target by the level's noun."""
     sep = "，" if lang == "zh" else ", "
-    only_any = set(ft.unit_targets) == {"any"}
+    # ``any`` is every unit of the type's level that no other key of that level names: alone at its level
+    # (社工站: any + 村（社区）) it is every 乡镇（街道）, beside 街道/乡镇 keys it is the others
+    same_level = set(ft.unit_targets) - {"any", "village", "community", "village_community"}
 
     def who(k):
         if k != "any":
             return kind_text(k, lang)
-        return unit_noun(None, ft, lang) if only_any else in_lang(lang, "未分类单位", "unclassified units")
+        noun = unit_noun(None, ft, lang)
+        return in_lang(lang, f"其他{noun}", f"other {noun}") if same_level else noun
     return sep.join(f"{who(k)} {pct(v, target=True)}" for k, v in ft.unit_targets.items()) or "—"
 
 
@@ -512,6 +530,29 @@ def header_lines(result, lang: str, *, area: str | None, date: str | None) -> li
     return lines
 
 
+def _rounding_note(result, lang: str) -> str:
+    """How people are rounded, and how many lie outside every unit (only in the totals), so the note is true."""
+    zh = lang == "zh"
+    text = in_lang(lang, "人数为估算值，四舍五入取整；未覆盖人数为取整后的人数减去取整后的已覆盖人数。各单位的数字"
+                         "分别取整，相加与合计可能有几人的取整差。",
+                   "People are estimates rounded to whole people; people uncovered are the rounded people minus the "
+                   "rounded people covered. Each unit's figures are rounded on their own, so their sum may differ "
+                   "from the total by a few people.")
+    dem = getattr(result, "demand", None)
+    out = dem["unit_code"].isna().to_numpy() if dem is not None and "unit_code" in dem else None
+    if out is None or not out.any():
+        return text
+    col = "pop" if "pop" in dem else next((ft.weight for ft in result.catalogue if ft.weight in dem), None)
+    n_pts = int(out.sum())
+    n_people = whole(pd.to_numeric(dem.loc[out, col], errors="coerce").fillna(0).sum()) if col else None
+    who = (f"（{group_noun(col, lang)} {n_people:,} 人）" if zh else f" ({n_people:,} {group_noun(col, lang)})") \
+        if col in GROUPS else ""
+    if zh:
+        return text + f"另有 {n_pts} 个需求点{who}不在任何单位内，只计入合计，不计入各单位表。"
+    return text + f" Another {n_pts} demand point{'s' if n_pts != 1 else ''}{who} {'lie' if n_pts != 1 else 'lies'} outside every unit: " \
+                  "counted in the totals only, not in the per-unit tables."
+
+
 def method_notes(result, lang: str, data_note: str = "") -> str:
     """Data sources and method notes: inputs, road data licence, travel times, rounding, targets."""
     parts = []
@@ -546,9 +587,7 @@ def method_notes(result, lang: str, data_note: str = "") -> str:
         "road it may enter (not tunnels, underground or indoor ways, motorways; listed as the snap distance, timed "
         "at the access speed), the part of that road to its junctions, and the network path; road lengths are "
         "ellipsoidal (WGS-84). A demand point is covered when a facility of the type is within the cutoff."))
-    parts.append(in_lang(lang, "人数为估算值，四舍五入取整，合计与分项之和可能相差 1 人。",
-                         "People are estimates rounded to whole people; totals may differ from the sum of the "
-                         "parts by one."))
+    parts.append(_rounding_note(result, lang))
     parts.append(in_lang(lang, "目标及其依据见“服务标准与目标来源”。",
                          "Targets and their sources: see \u201cService standards and sources of targets\u201d."))
     return "\n\n".join(p for p in parts if p)

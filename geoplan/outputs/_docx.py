@@ -76,6 +76,9 @@ _APPENDIX = ("附图", "附件", "附表", "Map ")  # headings of appended mater
 
 #: Tables with more columns than this go on a landscape page.
 WIDE_COLUMNS = 10
+#: Tables longer than this many rows are not set in the Word document (a list of 957 villages is not pasted
+#: into an annual report, and python-docx takes seconds per thousand cells): a line points to the workbook.
+MAX_DOCX_ROWS = 300
 
 #: (prepare_table, format_text, is_numeric, paragraphs): the formatters of :mod:`geoplan.outputs._report`.
 Formatters = tuple[Callable[[pd.DataFrame], pd.DataFrame], Callable[[Any, str, str], str],
@@ -407,7 +410,7 @@ def write_docx(
     head.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _set_fonts(head.add_run(_xml_text(title, lines=False)), FONTS["title"][0], _SIZE_TITLE)
     doc.add_paragraph()  # one blank line under the title (GB/T 9704 §7.3.3)
-    number = 0
+    number = n_tables = 0
     for i, s in enumerate(sections):
         appendix = str(s.heading).startswith(_APPENDIX)
         _orient(doc, landscape=s.table is not None and _wide(s.table, formatters))
@@ -421,7 +424,17 @@ def write_docx(
         _set_fonts(h.add_run(_xml_text(heading, lines=False)), FONTS["heading1"][0], _SIZE_BODY, bold=False)
         for text in paragraphs(s.text or ""):
             _paragraph(doc, text)
-        if s.table is not None:
+        if s.table is not None and len(s.table) > MAX_DOCX_ROWS:
+            sheet = str(s.sheet or s.heading)[:31]
+            xlsx = Path(path).with_suffix(".xlsx").name
+            _paragraph(doc, f"本表共 {len(s.table):,} 行，未排入本文档；全表见 {xlsx} 的“{sheet}”工作表。" if lang == "zh"
+                       else f"This table has {len(s.table):,} rows and is not set here; see sheet \u201c{sheet}\u201d "
+                       f"of {xlsx}.")
+        elif s.table is not None:
+            n_tables += 1  # 表 1 …: a caption above each table, centred, as in a bureau's report
+            cap = _paragraph(doc, f"表 {n_tables}　{s.heading}" if lang == "zh" else f"Table {n_tables}. {s.heading}",
+                             indent=False)
+            cap.alignment, cap.paragraph_format.keep_with_next = WD_ALIGN_PARAGRAPH.CENTER, True
             _table(doc, s.table, lang, formatters)
             doc.add_paragraph().paragraph_format.space_after = Pt(0)
         if i in pngs:

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import os
+import re
 import urllib.parse
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -494,3 +495,16 @@ def add_title(m: folium.Map, title: str, *, note: str = "") -> MacroElement:
     el = _Title(str(title), str(note or ""))
     m.add_child(el)
     return el
+
+
+_ELEMENT_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9A-Za-z])")
+
+
+def stable_ids(text: str) -> str:
+    """The rendered page with folium's random element ids (``map_af84…``: uuid4 hex after the element's
+    name) numbered in order of first appearance, so two renderings of the same map are byte-identical.
+
+    Only 32-hex-digit runs right after an underscore are element ids; a key in a URL (``tk=…``) is not one.
+    """
+    ids: dict[str, str] = {}
+    return _ELEMENT_ID.sub(lambda m: ids.setdefault(m.group(0), f"{len(ids):032x}"), text)

@@ -193,6 +193,10 @@ def _scale_bar(ax, lang: str) -> None:
     y0, y1 = ax.get_ylim()
     length = _nice_length(x1 - x0)
     left, bottom, h = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0), 0.012 * (y1 - y0)
+    # a white box under the bar and its labels, so they stay readable over what lies beneath
+    ax.add_patch(Rectangle((left - 0.02 * (x1 - x0), bottom - 0.025 * (y1 - y0)), length + 0.05 * (x1 - x0),
+                           0.085 * (y1 - y0), facecolor="white", edgecolor="#a0aec0", linewidth=0.6, alpha=0.9,
+                           zorder=9))
     for i, color in enumerate(("black", "white")):
         ax.add_patch(Rectangle((left + i * length / 2, bottom), length / 2, h, facecolor=color,
                                edgecolor="black", linewidth=0.8, zorder=10))
@@ -204,8 +208,24 @@ def _scale_bar(ax, lang: str) -> None:
             va="bottom", fontsize=fontsize, zorder=10)
 
 
+def _fill_box(xmin: float, ymin: float, xmax: float, ymax: float, ratio: float) -> tuple:
+    """Widen the shorter side of the extent, centred, so its width/height is ``ratio`` (the map frame's):
+    with equal axes the frame then keeps its size instead of shrinking to the area's shape."""
+    w, h = xmax - xmin, ymax - ymin
+    if w < ratio * h:
+        extra = (ratio * h - w) / 2
+        return xmin - extra, ymin, xmax + extra, ymax
+    extra = (w / ratio - h) / 2
+    return xmin, ymin - extra, xmax, ymax + extra
+
+
 def _north_arrow(ax, lang: str) -> None:
-    """An arrow pointing up (grid north of the projected CRS, within a degree of true north in a UTM zone)."""
+    """An arrow pointing up (grid north of the projected CRS, within a degree of true north in a UTM zone),
+    on a white box so it stays readable over units and points."""
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((0.925, 0.845), 0.05, 0.145, boxstyle="round,pad=0.005", transform=ax.transAxes,
+                                facecolor="white", edgecolor="#a0aec0", linewidth=0.6, alpha=0.9, zorder=9))
     ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
                 arrowprops=dict(facecolor="black", edgecolor="black", width=4, headwidth=12, headlength=12), zorder=10)
     ax.text(0.95, 0.965, _t("north", lang), transform=ax.transAxes, ha="center", va="bottom",
@@ -292,7 +312,8 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
     with matplotlib.rc_context({**_rc(lang), "pdf.fonttype": 42, "font.size": 9 * scale}):
         fig = Figure(figsize=(w_mm / 25.4, h_mm / 25.4))
         FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.03, 0.08, 0.62, 0.80))
+        box = (0.03, 0.08, 0.68, 0.80)  # the map fills the left ~70 % of the page; legend and notes on the right
+        ax = fig.add_axes(box)
         colors = [_NONE if pd.isna(s) else (_PASS if s else _FAIL) for s in status]
         if len(units):
             units.plot(ax=ax, color=colors, edgecolor="#4a5568", linewidth=0.8, zorder=1)
@@ -306,10 +327,12 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
         sa = result.service_areas_by_type
         sa = sa[sa["type"] == key].to_crs(crs) if sa is not None and len(sa) else None
         if sa is not None and len(sa):
-            sa.plot(ax=ax, color=_SERVICE, alpha=0.35, linewidth=0, zorder=2)
+            # hatched and outlined, not filled: a fill would blend with the unit colours into mixes the legend lacks
+            sa.plot(ax=ax, facecolor="none", edgecolor=_SERVICE, hatch="////", linewidth=0.8, zorder=2)
             mode = label(mode_of(result, key), lang)
             caption = f"{mode} {ft.cutoff_min:g} 分钟" if lang == "zh" else f"{mode}, {ft.cutoff_min:g} min"
-            handles.append(Patch(facecolor=_SERVICE, alpha=0.5, label=_t("service", lang, caption=caption)))
+            handles.append(Patch(facecolor="none", edgecolor=_SERVICE, hatch="////",
+                                 label=_t("service", lang, caption=caption)))
         dem = result.demand  # None in a presence-only result
         col = f"{key}_covered"
         if dem is not None:
@@ -326,13 +349,15 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
             text = str(u.get("unit_name", u.get("unit_code", "")))
             if share is not None and not pd.isna(share):
                 text += f"\n{float(share):.1%}"
-            ax.text(p.x, p.y, text, ha="center", va="center", fontsize=7 * scale, zorder=8,
+            ax.text(p.x, p.y, text, ha="center", va="center", fontsize=7 * scale, zorder=8, clip_on=True,
                     bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.7, linewidth=0))
         ax.set_aspect("equal")
         xmin, ymin, xmax, ymax = (units if len(units) else dem.to_crs(crs)).total_bounds
         pad = 0.04 * max(xmax - xmin, ymax - ymin, 1.0)
-        ax.set_xlim(xmin - pad, xmax + pad)
-        ax.set_ylim(ymin - pad, ymax + pad)
+        xmin, ymin, xmax, ymax = _fill_box(xmin - pad, ymin - pad, xmax + pad, ymax + pad,
+                                           box[2] * w_mm / (box[3] * h_mm))
+        ax.set_xlim(xmin, xmax)
+        ax.set_ylim(ymin, ymax)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_xlabel("")
@@ -479,7 +504,8 @@ def print_map_sections(result, folder, *, lang: str = "zh", title: str | None = 
         name = result.catalogue[key].name(lang)
         n = len(sections) + 1
         heading = f"附图 {n}：{name}覆盖情况" if lang == "zh" else f"Map {n}: coverage of {name}"
-        sections.append(Section(heading, figure=buf.getvalue()))
+        png = next((p for p in paths if str(p).endswith(".png")), None)  # the 300-dpi page, for the Word file
+        sections.append(Section(heading, figure=buf.getvalue(), print_figure=png))
     return sections, written
 
 

@@ -8,10 +8,8 @@ heading, optional text, an optional table and an optional figure.
   files beside it (``<basename>_figures/``) and linked;
 * ``<basename>.html``: one self-contained page (UTF-8, inline CSS with a CJK
   font stack, figures embedded as base64 PNG, no external requests);
-* ``<basename>.xlsx``: one sheet per table, header row bold and frozen,
-  column widths fitted (a CJK character counts as two), a CJK-capable font
-  (Microsoft YaHei, charset GB2312 so a viewer without it substitutes another
-  Chinese font such as SimSun) set in every cell style.
+* ``<basename>.xlsx``: a first sheet with the texts (说明), one sheet per table, header row bold and frozen,
+  widths fitted (CJK counts as two), font Microsoft YaHei with charset GB2312 (a viewer substitutes SimSun).
 
 Tables use geoplan's canonical English column names; they are shown with
 labels from :mod:`geoplan.outputs._i18n` in the report's language.  Booleans show as
@@ -76,8 +74,9 @@ class Section:
     figure
         PNG bytes, a path to a PNG file, or a matplotlib Figure.
     sheet
-        Excel sheet name for the table (default: the heading).  Shortened to
-        31 characters, illegal characters replaced, made unique.
+        Excel sheet name for the table (default: the heading); shortened to 31 characters, made valid and unique.
+    print_figure
+        The same figure at print resolution (a 300-dpi PNG path or bytes), for the Word file only.
     """
 
     heading: str
@@ -85,6 +84,7 @@ class Section:
     table: pd.DataFrame | None = None
     figure: FigureLike | None = None
     sheet: str | None = None
+    print_figure: FigureLike | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -316,20 +316,8 @@ figcaption { font-size: .9em; color: #57606a; }
 
 
 def html_table(df: pd.DataFrame, *, lang: str = "zh") -> str:
-    """Render ``df`` as an escaped HTML ``<table>`` with display labels.
-
-    Parameters
-    ----------
-    df
-        Table with canonical column names.
-    lang
-        ``"zh"`` or ``"en"``.
-
-    Returns
-    -------
-    str
-        HTML fragment; every header and cell is HTML-escaped.
-    """
+    """Render ``df`` (canonical column names) as an HTML ``<table>`` fragment with display labels in ``lang``
+    (``"zh"``/``"en"``); every header and cell is HTML-escaped."""
     check_lang(lang)
     df = _prepare_table(df)
     cols = list(df.columns)
@@ -448,7 +436,8 @@ def _put(ws, row: int, column: int, value: Any):
 EXCEL_MAX_ROWS = 1_048_576
 
 
-def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str) -> list[str]:
+def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str, date: str | None = None,
+                 cover: bool = False) -> list[str]:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -508,14 +497,14 @@ def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str)
         ws.freeze_panes = "A2"
         if cols and len(df):
             ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{len(df) + 1}"
-    if not names:
+    from geoplan.outputs._xlsx_notes import cover_sheet, save_fixed  # the texts first: title, dates, 口径
+    cover = cover and cover_sheet(wb, title, sections, lang, head_font=head_font, body_font=body_font, put=_put)
+    if not names and not cover:
         ws = wb.create_sheet(sheet_name(title, used))
-        names.append(ws.title)
-        cell = _put(ws, 1, 1, title)
-        cell.font = head_font
+        _put(ws, 1, 1, title).font = head_font
         ws.column_dimensions["A"].width = min(display_width(title) + 2, 100)
-    _atomic_write(path, lambda p: wb.save(p))
-    return names
+    _atomic_write(path, lambda p: save_fixed(wb, p, date))
+    return ([cover] if cover else []) + names or [wb.sheetnames[0]]
 
 
 # --------------------------------------------------------------------------- public
@@ -528,6 +517,8 @@ def write_report(
     sections: Sequence[Section],
     lang: str = "zh",
     basename: str = "report",
+    date: str | None = None,
+    cover: bool = False,
 ) -> dict[str, Path]:
     """Write a report as Markdown, self-contained HTML and an Excel workbook.
 
@@ -546,15 +537,17 @@ def write_report(
         ``"zh"`` (default) or ``"en"``: language of column labels and
         booleans (是/否 or yes/no).
     basename
-        File name stem: ``<basename>.md``, ``<basename>.html``,
-        ``<basename>.xlsx``.
+        File name stem: ``<basename>.md``, ``<basename>.html``, ``<basename>.xlsx``.
+    date
+        Report date (ISO): the created/modified date of the workbook and the Word file (default
+        ``SOURCE_DATE_EPOCH``, else today).
+    cover
+        Put the texts (title, dates, summary, notes) on a first sheet 说明/About of the workbook.
 
     Returns
     -------
     dict of str to pathlib.Path
-        ``{"md": ..., "html": ..., "xlsx": ...}``, plus ``"figures"`` (the
-        folder of PNG files the Markdown links to) when any section has a
-        figure.
+        ``md``, ``html``, ``xlsx``, ``docx``, plus ``figures`` (the PNGs the Markdown links to) when any.
 
     Raises
     ------
@@ -570,7 +563,6 @@ def write_report(
             raise TypeError(f"sections must be Section objects, got {type(s)!r}")
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-
     pngs = {i: _figure_png(s.figure) for i, s in enumerate(sections) if s.figure is not None}
     paths: dict[str, Path] = {}
     fig_links: dict[int, str] = {}
@@ -582,15 +574,17 @@ def write_report(
             _atomic_write(fig_dir / name, lambda p, d=data: p.write_bytes(d))
             fig_links[i] = f"{fig_dir.name}/{name}"
         paths["figures"] = fig_dir
-
     paths["md"] = out / f"{basename}.md"
     _write_markdown(paths["md"], title, sections, lang, fig_links)
     paths["html"] = out / f"{basename}.html"
     _write_html(paths["html"], title, sections, lang, pngs)
     paths["xlsx"] = out / f"{basename}.xlsx"
-    _write_excel(paths["xlsx"], title, sections, lang)
+    _write_excel(paths["xlsx"], title, sections, lang, date, cover)
     from geoplan.outputs._docx import write_docx  # the formatters are passed in: _docx never imports _report
-    paths["docx"] = write_docx(out / f"{basename}.docx", title=title, sections=sections, lang=lang, pngs=pngs, formatters=(_prepare_table, _format_text, _numeric, _paragraphs))
+    from geoplan.outputs._xlsx_notes import iso_date
+    prints = {i: d if sections[i].print_figure is None else _figure_png(sections[i].print_figure) for i, d in pngs.items()}
+    paths["docx"] = write_docx(out / f"{basename}.docx", title=title, sections=sections, lang=lang, pngs=prints,
+                               formatters=(_prepare_table, _format_text, _numeric, _paragraphs), created=iso_date(date))
     return {k: paths[k] for k in ("md", "html", "xlsx", "docx", "figures") if k in paths}
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from geoplan.outputs import maps
 from geoplan.outputs._coverage_outputs import _unit_rows, coverage_layers, write_gpkg
-from geoplan.outputs._coverage_summary import group_noun, short_type, unit_noun
+from geoplan.outputs._coverage_summary import group_noun, header_lines, short_type, unit_noun
 from geoplan.outputs._i18n import in_lang, label, mode_of, pick, type_caption
 from geoplan._output import output_folder
 from geoplan.outputs._report import Section, write_report
@@ -60,6 +60,15 @@ def _word(table: dict, key, lang: str) -> str:
     """A model or solver name in the report's language; unknown keys pass through."""
     pair = table.get(str(key).split("+")[0].split(" (")[0].strip().lower())
     return str(key) if pair is None else pair[0 if lang == "zh" else 1]
+
+
+def titled(title: str | None, area: str | None, standard: str, lang: str) -> str:
+    """``--title`` as given, else the area before the standard title (湘潭市雨湖区社工站选址建议)."""
+    if title:
+        return title
+    if not area:
+        return standard
+    return f"{area}{standard}" if lang == "zh" else f"{standard}, {area}"
 
 
 def _overview(res, lang: str, data_note: str) -> str:
@@ -195,7 +204,8 @@ def comparison_tables(res, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *, lang: str = "zh",
-                     overwrite: bool = False, basemap: str = "osm", data_note: str = "") -> dict[str, Path]:
+                     overwrite: bool = False, basemap: str = "osm", data_note: str = "", title: str | None = None,
+                     area: str | None = None, date: str | None = None) -> dict[str, Path]:
     """Write the suggestion folder all-or-nothing; returns the paths written.
 
     Parameters
@@ -212,6 +222,9 @@ def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *
         Basemap of the before/after web map.
     data_note
         Text about the data sources for the report's overview.
+    title, area, date
+        Report title (default: area + the standard title), area assessed and report date (ISO; default
+        ``SOURCE_DATE_EPOCH`` or today), printed under the title.
 
     Returns
     -------
@@ -229,7 +242,8 @@ def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *
     sites = site_table(res, lang)
     shares, times = comparison_tables(res, lang)
     sections = [
-        Section(_t("overview", lang), text=_overview(res, lang, data_note)),
+        Section(_t("overview", lang), text="\n\n".join(["\n".join(header_lines(res.after, lang, area=area, date=date)),
+                                                             _overview(res, lang, data_note)])),
         Section(_t("sites", lang), table=sites),
         Section(_t("compare", lang), table=shares),
         Section(_t("times", lang), table=times),
@@ -243,7 +257,8 @@ def write_suggestion(res: "geoplan.suggest.SuggestResult", folder: str | Path, *
             reason=[_REASONS.get(r, (r, r))[0 if lang == "zh" else 1] for r in res.infeasible_candidates["reason"]])
         sections.append(Section(_t("infeasible", lang), table=left_out))
     with output_folder(final, overwrite=overwrite) as tmp:
-        paths = write_report(tmp, title=_t("title", lang, name=ft.name(lang)), sections=sections, lang=lang)
+        paths = write_report(tmp, title=titled(title, area, _t("title", lang, name=ft.name(lang)), lang),
+                             sections=sections, lang=lang, date=date, cover=True)
         layers = {f"after_{k}": v for k, v in coverage_layers(res.after).items()}
         layers["suggested_sites"] = res.sites.to_crs(4326)
         paths["gpkg"] = write_gpkg(layers, tmp / "layers.gpkg")

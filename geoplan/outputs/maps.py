@@ -75,6 +75,7 @@ from geoplan.outputs._map_base import (  # noqa: F401 - tile and datum constants
     AMAP_TILES, BASEMAP_DATUM, CATEGORY_COLORS, LEAFLET_CSS_CDN, LEAFLET_JS_CDN, TIANDITU_CVA, TIANDITU_VEC,
     COORD_DECIMALS, POPUP_CSS, _FONT_STACK, add_title, base_map, map_datum, round_coords, to_map_datum, viewer_url,
 )
+from geoplan.outputs._map_base import stable_ids
 from geoplan.outputs._map_layers import (
     STATUS_COLORS, STATUS_LABELS, add_markers_by_status, add_points, add_polygons, add_suggested_sites,
 )
@@ -180,7 +181,7 @@ def finish(
         folium.LayerControl(collapsed=collapsed).add_to(m)
         m.get_root().header.add_child(folium.Element(_PAGE_CSS))
         m._geoplan_finished = True  # type: ignore[attr-defined]
-    text = m.get_root().render()
+    text = stable_ids(m.get_root().render())  # numbered element ids: the same map gives the same file
     if inline_assets:
         text, _ = _inline_assets(text)
     secrets = set(getattr(m, "_geoplan_secrets", set()))
