@@ -126,9 +126,7 @@ def presence_only(result) -> bool:
 
 
 def _kind_groups() -> dict:
-    u = _units_module()
-    return dict(getattr(u, "KIND_GROUPS", {"town_township": ("town", "township"),
-                                            "village_community": ("village", "community")}))
+    return dict(_units_module().KIND_GROUPS)  # 乡镇 = 镇 + 乡, 村（社区） = 村 + 社区
 
 
 def shown_levels(summary: pd.DataFrame, catalogue) -> pd.Series:
@@ -346,11 +344,7 @@ def village_kinds(ft) -> tuple[str, ...] | None:
     township-level type without one is not counted over villages (None).
     """
     groups = _kind_groups()
-    kinds: list = []
-    for k in ft.unit_targets:
-        for m in groups.get(k, (k,)):
-            if m in ("village", "community", "special"):
-                kinds.append(m)
+    kinds = [m for k in ft.unit_targets for m in groups.get(k, (k,)) if m in ("village", "community", "special")]
     if kinds:
         return tuple(dict.fromkeys(kinds))
     return () if _level(ft) == "village" else None

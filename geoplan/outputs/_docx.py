@@ -398,7 +398,7 @@ def write_docx(
     """
     import docx
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    from docx.shared import Pt, RGBColor
 
     paragraphs = formatters[3]
     doc = docx.Document()
@@ -432,9 +432,11 @@ def write_docx(
                        f"of {xlsx}.")
         elif s.table is not None:
             n_tables += 1  # 表 1 …: a caption above each table, centred, as in a bureau's report
-            cap = _paragraph(doc, f"表 {n_tables}　{s.heading}" if lang == "zh" else f"Table {n_tables}. {s.heading}",
-                             indent=False)
+            cap = doc.add_paragraph(style="Caption")
             cap.alignment, cap.paragraph_format.keep_with_next = WD_ALIGN_PARAGRAPH.CENTER, True
+            run = cap.add_run(_xml_text(f"表 {n_tables}　{s.heading}" if lang == "zh" else f"Table {n_tables}. {s.heading}"))
+            _set_fonts(run, FONTS["heading1"][0], 14, bold=False)  # 黑体 四号, black, upright
+            run.font.italic, run.font.color.rgb = False, RGBColor(0, 0, 0)
             _table(doc, s.table, lang, formatters)
             doc.add_paragraph().paragraph_format.space_after = Pt(0)
         if i in pngs:

@@ -500,11 +500,20 @@ def add_title(m: folium.Map, title: str, *, note: str = "") -> MacroElement:
 _ELEMENT_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9A-Za-z])")
 
 
-def stable_ids(text: str) -> str:
+def stable_ids(text: str, root=None) -> str:
     """The rendered page with folium's random element ids (``map_af84…``: uuid4 hex after the element's
     name) numbered in order of first appearance, so two renderings of the same map are byte-identical.
 
     Only 32-hex-digit runs right after an underscore are element ids; a key in a URL (``tk=…``) is not one.
+    The text is renumbered as a whole, so every reference between elements stays; ``root`` (the rendered
+    figure): its elements take their new ids too, so ``get_name()`` names what the page holds.
     """
     ids: dict[str, str] = {}
-    return _ELEMENT_ID.sub(lambda m: ids.setdefault(m.group(0), f"{len(ids):032x}"), text)
+    out = _ELEMENT_ID.sub(lambda m: ids.setdefault(m.group(0), f"{len(ids):032x}"), text)
+    stack = [root] if root is not None else []
+    while stack:
+        el = stack.pop()
+        if getattr(el, "_id", None) in ids:
+            el._id = ids[el._id]
+        stack.extend(getattr(el, "_children", {}).values())
+    return out

@@ -195,7 +195,7 @@ def _scale_bar(ax, lang: str) -> None:
     left, bottom, h = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0), 0.012 * (y1 - y0)
     # a white box under the bar and its labels, so they stay readable over what lies beneath
     ax.add_patch(Rectangle((left - 0.02 * (x1 - x0), bottom - 0.025 * (y1 - y0)), length + 0.05 * (x1 - x0),
-                           0.085 * (y1 - y0), facecolor="white", edgecolor="#a0aec0", linewidth=0.6, alpha=0.9,
+                           0.085 * (y1 - y0), facecolor="#fafafa", edgecolor="#a0aec0", linewidth=0.6, alpha=0.9,
                            zorder=9))
     for i, color in enumerate(("black", "white")):
         ax.add_patch(Rectangle((left + i * length / 2, bottom), length / 2, h, facecolor=color,
@@ -225,7 +225,7 @@ def _north_arrow(ax, lang: str) -> None:
     from matplotlib.patches import FancyBboxPatch
 
     ax.add_patch(FancyBboxPatch((0.925, 0.845), 0.05, 0.145, boxstyle="round,pad=0.005", transform=ax.transAxes,
-                                facecolor="white", edgecolor="#a0aec0", linewidth=0.6, alpha=0.9, zorder=9))
+                                facecolor="#fafafa", edgecolor="#a0aec0", linewidth=0.6, alpha=0.9, zorder=9))
     ax.annotate("", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
                 arrowprops=dict(facecolor="black", edgecolor="black", width=4, headwidth=12, headlength=12), zorder=10)
     ax.text(0.95, 0.965, _t("north", lang), transform=ax.transAxes, ha="center", va="bottom",

@@ -181,7 +181,7 @@ def finish(
         folium.LayerControl(collapsed=collapsed).add_to(m)
         m.get_root().header.add_child(folium.Element(_PAGE_CSS))
         m._geoplan_finished = True  # type: ignore[attr-defined]
-    text = stable_ids(m.get_root().render())  # numbered element ids: the same map gives the same file
+    text = stable_ids(m.get_root().render(), m.get_root())  # numbered element ids: the same map, the same file
     if inline_assets:
         text, _ = _inline_assets(text)
     secrets = set(getattr(m, "_geoplan_secrets", set()))
