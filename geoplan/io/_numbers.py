@@ -134,51 +134,54 @@ def _code_text(v: Any) -> str | None:
     return s[:-2] if re.fullmatch(r"\d+\.0", s) else s
 
 
-def _str_cells(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """The cells as an object array, and which of them are plain ``str`` (CSV text): those take the
-    vectorised paths below, the others (Excel numbers, None) the cell-by-cell functions."""
-    cells = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
-    return cells, np.fromiter((type(v) is str for v in cells), dtype=bool, count=len(cells))
+# Python's str.strip() space in ASCII; cells without it at either end, ASCII (NFKC leaves ASCII as
+# it is) and not matching the extra pattern are left unchanged by every clean-up below.
+_ASCII_SPACE = r"[\t-\r\x1c-\x1f ]"
+# All of str.isspace() (checked in tests/test_scale_hotspots.py), for the clean-up without NFKC.
+_ANY_SPACE = r"[\t-\r\x1c-\x1f \x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+
+def _changed_cells(cells: np.ndarray, extra: str = "", *, ascii_only: bool = True) -> np.ndarray:
+    """True for the cells a clean-up may change (not plain ASCII text without space at the ends and
+    not matching ``extra``), found by pyarrow in one pass; all True when the cells are not all text."""
+    import pyarrow as pa
+    from pyarrow import compute as pc
+
+    try:
+        arr = pa.array(cells, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return np.ones(len(cells), dtype=bool)
+    space = _ASCII_SPACE if ascii_only else _ANY_SPACE
+    plain = pc.invert(pc.match_substring_regex(arr, f"^$|^{space}|{space}$" + extra))
+    if ascii_only:
+        plain = pc.and_(pc.string_is_ascii(arr), plain)
+    plain = plain.fill_null(False)
+    return ~plain.to_numpy(zero_copy_only=False)
+
+
+def _cells(values: Any) -> np.ndarray:
+    return values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
 
 
 def _code_texts(values: Any) -> np.ndarray:
-    """:func:`_code_text` of every cell (object array, None for blanks), text cells in one vectorised pass.
+    """:func:`_code_text` of every cell (object array, None for blanks), vectorised.
 
-    The same steps as :func:`_code_text`: blank when only space, NFKC (ASCII text is already NFKC,
-    so only other text is normalised), strip, and ``"430302.0"`` loses its ``".0"``.
+    Only the cells it may change (blank, space at an end, non-ASCII, ending in ``.0``, or not text)
+    go through :func:`_code_text`; the others are their own code text.
     """
-    cells, is_str = _str_cells(values)
-    out = np.empty(len(cells), dtype=object)
-    if is_str.any():
-        s = pd.Series(cells[is_str], dtype=object)
-        blank = s.str.strip().eq("").to_numpy(dtype=bool)
-        text = s.to_numpy(dtype=object).copy()
-        wide = ~s.str.isascii().to_numpy(dtype=bool)
-        if wide.any():
-            text[wide] = [unicodedata.normalize("NFKC", v) for v in text[wide]]
-        s = pd.Series(text, dtype=object).str.strip()
-        text = s.to_numpy(dtype=object).copy()
-        dot0 = s.str.fullmatch(r"\d+\.0").to_numpy(dtype=bool)
-        if dot0.any():
-            text[dot0] = [v[:-2] for v in text[dot0]]
-        text[blank] = None
-        out[is_str] = text
-    for i in np.flatnonzero(~is_str):
+    cells = _cells(values)
+    out = cells.copy()
+    for i in np.flatnonzero(_changed_cells(cells, r"|\.0$")):
         out[i] = _code_text(cells[i])
     return out
 
 
 def _clean_texts(values: Any) -> np.ndarray:
     """Each cell as stripped text, None for blanks (``None if _blank(v) else str(v).strip()``), vectorised
-    for text cells."""
-    cells, is_str = _str_cells(values)
-    out = np.empty(len(cells), dtype=object)
-    if is_str.any():
-        s = pd.Series(cells[is_str], dtype=object).str.strip()
-        text = s.to_numpy(dtype=object).copy()
-        text[s.eq("").to_numpy(dtype=bool)] = None
-        out[is_str] = text
-    for i in np.flatnonzero(~is_str):
+    as :func:`_code_texts`."""
+    cells = _cells(values)
+    out = cells.copy()
+    for i in np.flatnonzero(_changed_cells(cells, ascii_only=False)):
         v = cells[i]
         out[i] = None if _blank(v) else str(v).strip()
     return out
