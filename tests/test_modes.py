@@ -152,7 +152,7 @@ def test_toml_drive_type_is_timed_on_the_drive_graph(tmp_path, demo, drive_net):
     # Labels: from the mode used, in every table that shows one.
     modes = _summary_modes(out)
     assert modes["殡仪馆"] == {"驾车"}
-    assert modes["社工站"] == {"步行"} and modes["社区养老服务站"] == {"步行"}
+    assert modes["乡镇/街道社工站"] == {"步行"} and modes["社区养老服务站"] == {"步行"}  # tables use full names
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "各单位指标：殡仪馆（驾车 10 分钟）" in md
     assert "各单位指标：乡镇/街道社工站（步行 15 分钟）" in md
@@ -168,7 +168,7 @@ def test_mode_drive_overrides_every_type(tmp_path, demo, drive_net):
         want = _api_minutes(tmp_path, {"drive": drive_net}, key, modes="drive", types=[key])
         assert np.allclose(dem[f"{key}_min"].to_numpy(float), want, atol=1e-9)
     modes = _summary_modes(out)
-    assert set(modes) == {"社工站", "未成年人保护工作站"}
+    assert set(modes) == {"乡镇/街道社工站", "未成年人保护工作站"}
     assert all(v == {"驾车"} for v in modes.values())
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "（驾车 15 分钟）" in md and "（步行 15 分钟）" not in md
@@ -184,7 +184,7 @@ def test_mode_for_one_type(tmp_path, demo, drive_net):
                        _api_minutes(tmp_path, {"walk": demo.network}, "elder_care_station", types=["elder_care_station"]),
                        atol=1e-9)
     modes = _summary_modes(out)
-    assert modes["社工站"] == {"驾车"} and modes["社区养老服务站"] == {"步行"}
+    assert modes["乡镇/街道社工站"] == {"驾车"} and modes["社区养老服务站"] == {"步行"}
 
 
 def test_english_labels(tmp_path, demo):
