@@ -20,6 +20,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from geoplan.io._numbers import _code_text
+
 __all__ = [
     "KIND_LABELS", "LEVEL_LABELS", "KIND_GROUPS", "KIND_LEVEL", "TOWNSHIP_KINDS", "VILLAGE_KINDS", "LEVELS",
     "unit_kind", "unit_level", "parent_code", "unit_kinds", "kind_label", "level_label", "township_key",
@@ -66,12 +68,9 @@ LEVEL_LABELS: dict[str, tuple[str, str]] = {
 
 
 def _digits(code: Any) -> str | None:
-    if code is None or (isinstance(code, float) and np.isnan(code)):
-        return None
-    text = str(code).strip()
-    if text.endswith(".0") and text[:-2].isdigit():  # a code read as a float by a spreadsheet
-        text = text[:-2]
-    return text if text.isdigit() else None
+    # io's one rule for code cells (blank, a float from a spreadsheet, full-width digits), then digits only
+    text = _code_text(code)
+    return text if text is not None and text.isdigit() else None
 
 
 def unit_kind(code: Any) -> str | None:
