@@ -72,7 +72,7 @@ def check_cmd(names_file, category, date, prefix, wordlists, output, overwrite, 
 
 def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sections=()) -> dict:
     from geoplan._output import output_folder, write_csv
-    from geoplan.registers.names import abolished_mask, check_names, summarize_findings
+    from geoplan.registers.names import RULES, abolished_mask, check_names, summarize_findings
 
     findings = check_names(df, wordlists=wordlists)
     summary = summarize_findings(findings)
@@ -80,13 +80,16 @@ def _check_report(df, *, output, overwrite, lang, wordlists, title, extra_sectio
     n_gone = int(abolished_mask(df).sum())
     gone_zh = f"（另有已撤销地名 {n_gone} 条不参与检查）" if n_gone else ""
     gone_en = f" ({n_gone} abolished names skipped)" if n_gone else ""
+    # the regulation a rule rests on is cited once, in the summary row of its rule, not in every finding
+    # (findings.csv keeps it per row for filtering)
+    summary["source"] = [RULES[r][2] for r in summary["rule"]]
     summary, findings_shown = _shown_findings(summary, lang), _shown_findings(findings, lang)
     sections = [
         _section(_T(lang, "概况", "Summary"),
                  _T(lang, f"检查地名 {len(df) - n_gone} 条，发现问题 {len(findings)} 条。{gone_zh}",
                     f"{len(df) - n_gone} names checked, {len(findings)} findings.{gone_en}"), summary,
                  _T(lang, "概况", "summary")),
-        _section(_T(lang, "问题清单", "Findings"), "", findings_shown.drop(columns=["row"], errors="ignore"),
+        _section(_T(lang, "问题清单", "Findings"), "", findings_shown.drop(columns=["row", "source"], errors="ignore"),
                  _T(lang, "问题清单", "findings")),
         *extra_sections,
     ]
