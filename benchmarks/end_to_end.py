@@ -56,7 +56,7 @@ STAGES = [
     ("read", "geoplan.io", "read_polygons"),
     ("snap", "geoplan.coverage._coverage", "snap"),
     ("coverage per type", "geoplan.coverage._coverage", "nearest_points"),
-    ("service areas", "geoplan.coverage._coverage", "service_areas"),
+    ("service areas", "geoplan.coverage._coverage", "measured_areas"),
     ("indicators", "geoplan.coverage._coverage", "_indicators"),
     ("assess total", "geoplan.coverage", "assess"),
     ("report sections", "geoplan.outputs._coverage_outputs", "coverage_sections"),

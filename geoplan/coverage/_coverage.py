@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geoplan._errors import CRSError, InputError
 from geoplan.coverage import _checks, _villages
@@ -28,11 +27,11 @@ from geoplan.coverage._indicators import _indicators
 from geoplan.coverage._register import (
     OTHER_TYPES, counted_rows, not_assessed, parse_as_of, weight_column, with_weights,
 )
-from geoplan.coverage._service import service_areas, two_step_fca
+from geoplan.coverage._service import measured_areas, two_step_fca
 from geoplan.coverage.standards import Catalogue, default_catalogue
 from geoplan.io._checks import _check_duplicates, _check_point_geometry, _check_pop_parts, source_rows
 from geoplan.io._datum import datum_note
-from geoplan.io._numbers import _code_text, _numeric_column
+from geoplan.io._numbers import _code_texts, _numeric_column
 from geoplan.network._network import Network
 from geoplan.network._snap import MAX_SNAP_M, snap
 
@@ -433,7 +432,7 @@ def _checked_demand(facilities, demand, units, catalogue: Catalogue, type_list: 
         labels = frame.index if rows is None else rows
         _check_point_geometry(frame.geometry.to_numpy(), labels, file=frame.attrs.get("source"), points_only=False)
         if what == "demand" and "id" in frame.columns:
-            _check_duplicates([_code_text(v) for v in frame["id"].tolist()], list(labels), field="id",
+            _check_duplicates(list(_code_texts(frame["id"])), list(labels), field="id",
                               file=frame.attrs.get("source"), what="demand id")
     dem = demand.copy()
     rows = source_rows(demand)
@@ -551,7 +550,7 @@ def _far_checks(dem, fac, demand, facilities, first_net: Network, type_list, cat
 def _measure_types(dem, fac, catalogue: Catalogue, type_list, used, snaps, first_net: Network, *,
                    has_capacity: bool, with_service_areas: bool):
     """Per type: door-to-door minutes, nearest facility, covered and 2SFCA on ``dem``; the service areas."""
-    sa_rows, sa_type_rows = [], []
+    sa_types = []
     for t in type_list:
         ft = catalogue[t]
         net = used[t]
@@ -573,19 +572,6 @@ def _measure_types(dem, fac, catalogue: Catalogue, type_list, used, snaps, first
                 dsn, np.where(dsn["too_far"], 0.0, np.nan_to_num(dem[ft.weight].to_numpy())), cutoff=cutoff_s,
             )
         if with_service_areas and len(sel):
-            sa = service_areas(net, fac.loc[sel], cutoff=cutoff_s, nodes=fsn.loc[sel])
-            if sa.crs != first_net.crs:  # walk and drive graphs may fall in different UTM zones
-                sa = sa.to_crs(first_net.crs)
-            sa["facility_id"] = fac.loc[sel, "id"].to_numpy()
-            sa["type"] = t
-            sa_rows.append(sa)
-            sa_type_rows.append({"type": t, "geometry": shapely.union_all(sa.geometry.to_numpy())})
-
-    crs = first_net.crs
-    if sa_rows:
-        sa_all = pd.concat(sa_rows)
-        sa_by_type = gpd.GeoDataFrame(sa_type_rows, geometry="geometry", crs=crs)
-    else:
-        sa_all = gpd.GeoDataFrame({"facility_id": [], "type": []}, geometry=[], crs=crs)
-        sa_by_type = gpd.GeoDataFrame({"type": []}, geometry=[], crs=crs)
-    return sa_all, sa_by_type
+            sa_types.append((t, net, fac.loc[sel], fsn.loc[sel], cutoff_s))
+    # per facility on a grid; per type one dissolved area over all its reach (geoplan.coverage._service)
+    return measured_areas(sa_types, first_net.crs)

@@ -21,6 +21,8 @@ from tqdm.auto import tqdm
 from geoplan._errors import InputError
 from geoplan.network._network import Network
 
+from geoplan.coverage._dijkstra import bounded_dijkstra
+
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
@@ -491,9 +493,7 @@ def reachable_nodes(
     else:
         src = _node_array(source_nodes, n, "source_nodes")
         g = _graph(net, weight, towards)
-    out: list[np.ndarray] = []
-    step = _chunks(len(src), g.shape[0])
-    for start in range(0, len(src), step):
-        d = csgraph.dijkstra(g, directed=True, indices=src[start : start + step], limit=float(cutoff))
-        out.extend(np.flatnonzero(np.isfinite(row[:n])) for row in np.atleast_2d(d))
-    return out
+    # cost per source follows the nodes it reaches, not n (scipy's rows are dense: 8 MB each at 1M nodes)
+    reach = bounded_dijkstra(g, src, float(cutoff))
+    cols = reach.indices
+    return [cols[a:b][cols[a:b] < n] for a, b in zip(reach.indptr[:-1], reach.indptr[1:])]
