@@ -6,8 +6,10 @@ units, the covered share of the weighted people against the people target
 otherwise), the type's service area, its facilities (by ``status`` when the
 facility table has one) and the demand left uncovered (points, or a hexagon
 grid summing the weight when there are more than :data:`MAX_POINTS`, so a
-million points render in seconds).  Every page has a title, a legend, a scale
-bar in metres, a north arrow and a source note.  No tile server is needed.
+million points render in seconds, summed once per type for all paper sizes).  Units are labelled
+with their name and covered share, leaving out a label that would print over one already placed.
+Every page has a title, a legend, a scale bar in metres, a north arrow and a source note.  No tile
+server is needed.
 
 Chinese labels use the CJK font the charts use (:func:`geoplan.outputs.figures.find_cjk_font`;
 the PyPI package ``noto-cjk-sans-otc`` when no system font has Chinese).  PDFs
@@ -29,6 +31,7 @@ import pandas as pd
 
 from geoplan._errors import InputError
 from geoplan.outputs._i18n import check_lang, label, mode_of, pick, type_caption
+from geoplan.outputs import figures
 from geoplan.outputs._report import Section
 
 #: Landscape paper sizes in millimetres (width, height), ISO 216.
@@ -232,26 +235,60 @@ def _north_arrow(ax, lang: str) -> None:
             fontsize=13, zorder=10)
 
 
-def _draw_uncovered(ax, pts, weight: str, lang: str, handles: list) -> None:
+def _demand_xy(result, crs) -> tuple | None:
+    """The demand points' coordinates in ``crs``, projected once for every type (no new geometries)."""
+    from pyproj import Transformer
+
+    dem = result.demand
+    if dem is None:
+        return None
+    x, y = dem.geometry.x.to_numpy(), dem.geometry.y.to_numpy()
+    if dem.crs is not None and dem.crs != crs:  # always_xy: as geopandas' to_crs
+        x, y = Transformer.from_crs(dem.crs, crs, always_xy=True).transform(x, y)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def _uncovered(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict | None:
+    """A type's uncovered demand for every paper size: the points (at most :data:`MAX_POINTS`) or the
+    hexagon cells summing their weight, so a page costs the same however many points there are."""
+    if not len(x):
+        return None
+    out = {"n": len(x), "people": int(round(float(w.sum())))}
+    if len(x) <= MAX_POINTS:
+        return {**out, "x": x, "y": y, "w": w}
+    from matplotlib.figure import Figure
+
+    # one extent for the aggregation and every page, widened when the points lie on a line
+    extent = [float(x.min()), float(x.max()), float(y.min()), float(y.max())]
+    for i in (0, 2):
+        if extent[i + 1] - extent[i] < 1.0:
+            extent[i], extent[i + 1] = extent[i] - 1.0, extent[i + 1] + 1.0
+    cells = Figure().add_subplot().hexbin(x, y, C=w, reduce_C_function=np.sum, gridsize=60, mincnt=1,
+                                          extent=extent)
+    centres = np.asarray(cells.get_offsets(), dtype=float)
+    return {**out, "hex": (centres[:, 0], centres[:, 1], np.asarray(cells.get_array(), dtype=float), extent)}
+
+
+def _draw_uncovered(ax, unc: dict | None, weight: str, lang: str, handles: list) -> None:
     """Uncovered demand as dots sized by weight, or as a hexagon grid of summed weight when there are many."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    if not len(pts):
+    if unc is None:
         return
-    x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
-    w = pd.to_numeric(pts[weight], errors="coerce").fillna(0).to_numpy(dtype=float) if weight in pts else np.ones(len(pts))
-    people = int(round(float(w.sum())))
-    if len(pts) > MAX_POINTS:
-        ax.hexbin(x, y, C=w, reduce_C_function=np.sum, gridsize=60, cmap="Reds", mincnt=1, linewidths=0,
-                  alpha=0.85, zorder=4)
+    if "hex" in unc:
+        # each cell centre carries its cell's sum: binned again with the same extent it lands in its own cell
+        cx, cy, sums, extent = unc["hex"]
+        ax.hexbin(cx, cy, C=sums, reduce_C_function=np.sum, gridsize=60, extent=extent, cmap="Reds", mincnt=1,
+                  linewidths=0, alpha=0.85, zorder=4)
         handles.append(Patch(facecolor="#e53e3e", label=_t("uncovered_hex", lang, w=label(weight, lang))))
         return
+    w = unc["w"]
     size = 4 + 36 * np.sqrt(w / w.max()) if w.max() > 0 else np.full(len(w), 6.0)
-    ax.scatter(x, y, s=size, color=_UNCOVERED, alpha=0.75, linewidths=0, zorder=4)
+    ax.scatter(unc["x"], unc["y"], s=size, color=_UNCOVERED, alpha=0.75, linewidths=0, zorder=4)
     handles.append(Line2D([], [], marker="o", linestyle="none", color=_UNCOVERED, markersize=5,
-                          label=_t("uncovered", lang, n=len(pts),
-                                   people=_t("people", lang, v=people, w=label(weight, lang)))))
+                          label=_t("uncovered", lang, n=unc["n"],
+                                   people=_t("people", lang, v=unc["people"], w=label(weight, lang)))))
 
 
 def _draw_facilities(ax, fac, ft, lang: str, handles: list) -> None:
@@ -268,8 +305,62 @@ def _draw_facilities(ax, fac, ft, lang: str, handles: list) -> None:
                               markersize=8, label=_t("facilities", lang, name=name, n=len(part))))
 
 
+def _layers(result, key: str, xy: tuple | None = None) -> dict:
+    """What the pages of ``key`` draw, in the drawing CRS: computed once and shared by every paper size
+    (``xy``: the demand's coordinates from :func:`_demand_xy`, shared by every type)."""
+    ft = result.catalogue[key]
+    crs = _projected(result)
+    units = _units_of(result, key, crs)
+    status, kind = _unit_status(units, ft)
+    sa = result.service_areas_by_type
+    sa = sa[sa["type"] == key].to_crs(crs) if sa is not None and len(sa) else None
+    dem, col = result.demand, f"{key}_covered"  # demand is None in a presence-only result
+    unc = None
+    if dem is not None:
+        x, y = xy if xy is not None else _demand_xy(result, crs)
+        miss = ~dem[col].fillna(False).astype(bool).to_numpy() if col in dem else np.zeros(len(dem), dtype=bool)
+        w = (pd.to_numeric(dem[ft.weight][miss], errors="coerce").fillna(0).to_numpy(dtype=float)
+             if ft.weight in dem else np.ones(int(miss.sum())))
+        unc = _uncovered(x[miss], y[miss], w)
+    fac = result.facilities if _has_geometry(result.facilities) else None  # a table of codes has no places
+    if fac is not None:
+        fac = fac[(fac["type"] == key).to_numpy() & fac.geometry.notna().to_numpy()].to_crs(crs)
+    n = len(units)
+    texts = [str(name if name is not None else code) + ("" if share is None or pd.isna(share) else
+                                                         f"\n{float(share):.1%}")
+             for name, code, share in zip(units.get("unit_name", [None] * n), units.get("unit_code", [""] * n),
+                                          units.get(f"share_{ft.weight}_covered", [None] * n))]
+    at = units.geometry.representative_point()
+    spots = list(zip(at.x.to_numpy(), at.y.to_numpy(), texts))
+    bounds = (units if len(units) else dem.to_crs(crs)).total_bounds
+    return {"ft": ft, "crs": crs, "units": units, "status": status, "kind": kind, "sa": sa, "unc": unc,
+            "fac": fac, "labels": spots, "bounds": bounds, "presence": dem is None}
+
+
+def _fitting(labels: list, fontsize: float, per_pt: float) -> list:
+    """The unit labels that do not overlap a label kept before them (in the units' order).
+
+    A box is estimated from the display width (a CJK character two cells of about 0.55 em) and the lines
+    (1.2 em each), in map units (``per_pt`` per point): labels that would print over each other are left
+    out (the report's unit table lists every unit), and each label drawn costs time on every page."""
+    from geoplan.outputs._report import display_width
+
+    kept, boxes = [], []
+    pad = 0.4 * fontsize
+    for x, y, text in labels:
+        lines = text.split("\n")
+        hw = (0.55 * fontsize * max(display_width(t) for t in lines) + pad) / 2 * per_pt
+        hh = (1.2 * fontsize * len(lines) + pad) / 2 * per_pt
+        box = (x - hw, y - hh, x + hw, y + hh)
+        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
+            continue
+        boxes.append(box)
+        kept.append((x, y, text))
+    return kept
+
+
 def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: str | None = None,
-               source_note: str | None = None):
+               source_note: str | None = None, _prepared: dict | None = None):
     """The print map of one facility type as a matplotlib Figure (no pyplot, Agg canvas attached).
 
     Parameters
@@ -302,16 +393,15 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
     if key not in result.catalogue.keys:
         raise InputError(f"facility type {key!r} not in the result; types: {list(result.catalogue.keys)}", field="type")
     lang = chart_lang(lang)
-    ft = result.catalogue[key]
-    crs = _projected(result)
-    units = _units_of(result, key, crs)
-    status, kind = _unit_status(units, ft)
+    lay = _prepared if _prepared is not None else _layers(result, key)
+    ft, crs, units, status, kind = lay["ft"], lay["crs"], lay["units"], lay["status"], lay["kind"]
     paper_pixels(size, 1)  # checks the name
     w_mm, h_mm = PAPER_MM[size]
     scale = w_mm / 297.0  # text grows with the paper so an A3 page reads like an enlarged A4 one
     with matplotlib.rc_context({**_rc(lang), "pdf.fonttype": 42, "font.size": 9 * scale}):
+        # the Agg canvas is attached at the end: geopandas asks the canvas for a redraw after each plot,
+        # a whole page drawn for nothing with Agg and a no-op on the base canvas
         fig = Figure(figsize=(w_mm / 25.4, h_mm / 25.4))
-        FigureCanvasAgg(fig)
         box = (0.03, 0.08, 0.68, 0.80)  # the map fills the left ~70 % of the page; legend and notes on the right
         ax = fig.add_axes(box)
         colors = [_NONE if pd.isna(s) else (_PASS if s else _FAIL) for s in status]
@@ -324,8 +414,7 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
                         Patch(facecolor=_FAIL, edgecolor="#4a5568", label=_t(f"fail_{kind}", lang, t=t))]
         if len(units) and pd.isna(status).any():
             handles.append(Patch(facecolor=_NONE, edgecolor="#4a5568", label=_t("no_target", lang)))
-        sa = result.service_areas_by_type
-        sa = sa[sa["type"] == key].to_crs(crs) if sa is not None and len(sa) else None
+        sa = lay["sa"]
         if sa is not None and len(sa):
             # hatched and outlined, not filled: a fill would blend with the unit colours into mixes the legend lacks
             sa.plot(ax=ax, facecolor="none", edgecolor=_SERVICE, hatch="////", linewidth=0.8, zorder=2)
@@ -333,29 +422,18 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
             caption = f"{mode} {ft.cutoff_min:g} 分钟" if lang == "zh" else f"{mode}, {ft.cutoff_min:g} min"
             handles.append(Patch(facecolor="none", edgecolor=_SERVICE, hatch="////",
                                  label=_t("service", lang, caption=caption)))
-        dem = result.demand  # None in a presence-only result
-        col = f"{key}_covered"
-        if dem is not None:
-            uncovered = dem[~dem[col].fillna(False).astype(bool)].to_crs(crs) if col in dem else dem.iloc[:0]
-            _draw_uncovered(ax, uncovered, ft.weight, lang, handles)
-        fac = result.facilities
-        if _has_geometry(fac):  # a register given as a table of codes has no places to draw
-            fac = fac[(fac["type"] == key).to_numpy() & fac.geometry.notna().to_numpy()]
-            _draw_facilities(ax, fac.to_crs(crs), ft, lang, handles)
-        share_col = f"share_{ft.weight}_covered"
-        for (_, u), s in zip(units.iterrows(), status):
-            p = u.geometry.representative_point()
-            share = u.get(share_col)
-            text = str(u.get("unit_name", u.get("unit_code", "")))
-            if share is not None and not pd.isna(share):
-                text += f"\n{float(share):.1%}"
-            ax.text(p.x, p.y, text, ha="center", va="center", fontsize=7 * scale, zorder=8, clip_on=True,
-                    bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.7, linewidth=0))
+        _draw_uncovered(ax, lay["unc"], ft.weight, lang, handles)
+        if lay["fac"] is not None:
+            _draw_facilities(ax, lay["fac"], ft, lang, handles)
         ax.set_aspect("equal")
-        xmin, ymin, xmax, ymax = (units if len(units) else dem.to_crs(crs)).total_bounds
+        xmin, ymin, xmax, ymax = lay["bounds"]
         pad = 0.04 * max(xmax - xmin, ymax - ymin, 1.0)
         xmin, ymin, xmax, ymax = _fill_box(xmin - pad, ymin - pad, xmax + pad, ymax + pad,
                                            box[2] * w_mm / (box[3] * h_mm))
+        per_pt = (xmax - xmin) / (box[2] * w_mm / 25.4 * 72)  # map units per point: the frame is filled exactly
+        for x, y, text in _fitting(lay["labels"], 7 * scale, per_pt):
+            ax.text(x, y, text, ha="center", va="center", fontsize=7 * scale, zorder=8, clip_on=True,
+                    bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.7, linewidth=0))
         ax.set_xlim(xmin, xmax)
         ax.set_ylim(ymin, ymax)
         ax.set_xticks([])
@@ -366,7 +444,7 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
         _north_arrow(ax, lang)
         fig.text(0.5, 0.955, title or _t("title", lang, name=ft.name(lang)), ha="center", va="center",
                  fontsize=22 * scale)
-        sub = (_t("subtitle_presence", lang) if dem is None else
+        sub = (_t("subtitle_presence", lang) if lay["presence"] else
                type_caption(result, key, lang) + ("；" if lang == "zh" else "; ") + _t("subtitle", lang, w=label(ft.weight, lang)))
         fig.text(0.5, 0.915, sub, ha="center", va="center", fontsize=11 * scale)
         for h in handles:
@@ -375,31 +453,28 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
                    frameon=True, fontsize=9 * scale, title_fontsize=11 * scale, alignment="left")
         fig.text(0.03, 0.03, _source_note(result, lang, crs, source_note), ha="left", va="bottom",
                  fontsize=7.5 * scale, color="#4a5568", wrap=True)
+        FigureCanvasAgg(fig)
     return fig
 
 
-def _save(fig, target, fmt: str, dpi: int, size: str) -> None:
-    """Save one page: ``target`` is a path or buffer (PNG) or an open ``PdfPages`` (PDF)."""
+def _save_pdf_page(fig, pdf, size: str) -> None:
+    """Add the page to an open ``PdfPages``, exactly the paper's size, fonts as TrueType (searchable)."""
     import matplotlib
 
     with matplotlib.rc_context({"pdf.fonttype": 42}):
-        if fmt == "pdf":
-            fig.set_size_inches(*(mm / 25.4 for mm in PAPER_MM[size]))  # the page exactly the paper
-            target.savefig(fig)
-        else:
-            w, h = paper_pixels(size, dpi)
-            fig.set_size_inches(w / dpi, h / dpi)  # exactly the paper's pixels (not one short by truncation)
-            fig.savefig(target, format="png", dpi=dpi, metadata={"Software": "geoplan"})
+        fig.set_size_inches(*(mm / 25.4 for mm in PAPER_MM[size]))
+        pdf.savefig(fig)
 
 
-def _pages(result, folder, *, lang, title, sizes, formats, dpi, source_note, png_sizes=None):
-    """Render each type's page once per size and write it; yields (key, size, figure, paths).
+def _pages(result, folder, *, lang, title, sizes, formats, dpi, source_note, png_sizes=None, screen=None):
+    """Render each type's page once per size and write it; yields (key, size, screen PNG, paths).
 
-    All types of one size go into one multi-page PDF (``maps_<size>.pdf``): the CJK font is subset
-    and embedded once per file, which is most of the time a PDF takes.
-    """
+    All types of one size go into one multi-page PDF (``maps_<size>.pdf``); a type's layers are prepared
+    once for all sizes.  ``screen`` is ``(size, dpi)`` of the copy for the reports, scaled down from the
+    300-dpi page (drawing a page again costs as much at any dpi: the text dominates)."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
+    from PIL import Image
 
     check_lang(lang)
     for f in formats:
@@ -409,24 +484,37 @@ def _pages(result, folder, *, lang, title, sizes, formats, dpi, source_note, png
         paper_pixels(s, dpi)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    prepared: dict = {}
+    xy = _demand_xy(result, _projected(result))
     for size in sizes:
         pdf_path = out / f"maps_{size}.pdf"
         # Fixed metadata (no creation date): two runs give the same PDF bytes.
         pdf = PdfPages(pdf_path, metadata={"CreationDate": None, "Creator": "geoplan"}) if "pdf" in formats else None
         try:
             for key in result.catalogue.keys:
-                fig = map_figure(result, key, lang=lang, size=size, title=title, source_note=source_note)
-                paths = []
+                if key not in prepared:
+                    prepared[key] = _layers(result, key, xy)
+                fig = map_figure(result, key, lang=lang, size=size, title=title, source_note=source_note,
+                                 _prepared=prepared[key])
+                paths, page, small = [], None, None
                 if "png" in formats and (png_sizes is None or size in png_sizes):
                     paths.append(out / f"{key}_{size}.png")
-                    _save(fig, paths[-1], "png", dpi, size)
+                    page = figures._rgb(fig, paper_pixels(size, dpi), dpi)
+                    figures._png_bytes(page, dpi, paths[-1])
+                if screen is not None and screen[0] == size:
+                    sdpi = screen[1]
+                    if page is not None and sdpi <= dpi:
+                        small = figures._png_bytes(page.resize(paper_pixels(size, sdpi), Image.Resampling.LANCZOS,
+                                                       reducing_gap=1.0), sdpi)
+                    else:
+                        small = figures._png_bytes(figures._rgb(fig, paper_pixels(size, sdpi), sdpi), sdpi)
                 if pdf is not None:
-                    _save(fig, pdf, "pdf", dpi, size)
-                yield key, size, fig, paths
+                    _save_pdf_page(fig, pdf, size)
+                yield key, size, small, paths
         finally:
             if pdf is not None:
-                with matplotlib.rc_context({"pdf.fonttype": 42}):  # fonts are embedded when the file closes
-                    pdf.close()
+                with matplotlib.rc_context({"pdf.fonttype": 42}), figures._fonts_subset_once():
+                    pdf.close()  # the fonts are subset and embedded when the file closes
         if pdf is not None:
             yield None, size, None, [pdf_path]
 
@@ -485,8 +573,8 @@ def print_map_sections(result, folder, *, lang: str = "zh", title: str | None = 
         Paper sizes written as PNG too (default A4 only: the A3 PDF is vector and prints sharp at any
         size, and an A3 PNG at 300 dpi takes seconds per page).
     screen_dpi
-        Resolution of the copies embedded in the reports (the first paper size's page; kept
-        small so report.html stays light).
+        Resolution of the copies embedded in the reports (the first paper size's page, scaled
+        down from its PNG when there is one; kept small so report.html stays light).
 
     Returns
     -------
@@ -494,18 +582,17 @@ def print_map_sections(result, folder, *, lang: str = "zh", title: str | None = 
         The sections ("附图 1：..."), one per type, and the files written.
     """
     sections, written = [], []
-    for key, size, fig, paths in _pages(result, folder, lang=lang, title=title, sizes=sizes, formats=formats,
-                                        dpi=dpi, source_note=source_note, png_sizes=png_sizes):
+    for key, size, small, paths in _pages(result, folder, lang=lang, title=title, sizes=sizes, formats=formats,
+                                          dpi=dpi, source_note=source_note, png_sizes=png_sizes,
+                                          screen=(sizes[0], screen_dpi)):
         written += paths
         if key is None or size != sizes[0]:
             continue
-        buf = io.BytesIO()
-        _save(fig, buf, "png", screen_dpi, size)
         name = result.catalogue[key].name(lang)
         n = len(sections) + 1
         heading = f"附图 {n}：{name}覆盖情况" if lang == "zh" else f"Map {n}: coverage of {name}"
         png = next((p for p in paths if str(p).endswith(".png")), None)  # the 300-dpi page, for the Word file
-        sections.append(Section(heading, figure=buf.getvalue(), print_figure=png))
+        sections.append(Section(heading, figure=small, print_figure=png))
     return sections, written
 
 
