@@ -177,15 +177,47 @@ def repair_units(units, *, how: str, crs) -> tuple[Any, list[dict]]:
     return units, rows
 
 
+def _point_pairs(points, u, crs) -> pd.DataFrame | None:
+    """What ``sjoin(points, u, how="left", predicate="within")`` gives for plain points, without a million new
+    geometries: coordinates reprojected alone, one STRtree query; None when the geometries are not all points.
+
+    A point is its own representative point; rows outside every unit keep NaN, as the left join does.
+    """
+    g = points.geometry
+    geoms = g.to_numpy()
+    if g.crs is None or not points.index.is_unique or len(geoms) == 0 or not (
+            (shapely.get_type_id(geoms) == 0).all() and not shapely.is_empty(geoms).any()):
+        return None
+    from pyproj import CRS, Transformer
+
+    xy = shapely.get_coordinates(geoms)
+    to = CRS.from_user_input(crs)
+    if not g.crs.is_exact_same(to):  # as GeoSeries.to_crs decides
+        x, y = Transformer.from_crs(g.crs, to, always_xy=True).transform(xy[:, 0], xy[:, 1])
+        xy = np.column_stack([x, y])
+    pi, ui = shapely.STRtree(u.geometry.to_numpy()).query(shapely.points(xy), predicate="within")
+    order = np.lexsort((ui, pi))  # by point, then unit: the join's row order
+    pi, ui = pi[order], ui[order]
+    miss = np.setdiff1d(np.arange(len(geoms)), pi)
+    pos = np.concatenate([pi, miss])
+    right = np.concatenate([ui.astype(float), np.full(len(miss), np.nan)])
+    # reindex at -1 (no such unit) gives NaN with the dtype the left join gives
+    code = u["code"].reset_index(drop=True).reindex(np.concatenate([ui, np.full(len(miss), -1)])).to_numpy()
+    return pd.DataFrame({"index_right": right, "code": code}, index=points.index[pos])
+
+
 def assign_units(points, units, *, crs) -> tuple[pd.Series, list[dict]]:
     """Code of the unit containing each point (representative point), NaN outside all.
 
     A point inside several (overlapping) units goes to the first of them in the
     units file; each overlapping pair is returned as a check row.
     """
-    pts = gpd.GeoDataFrame(geometry=points.geometry.to_crs(crs).representative_point(), index=points.index, crs=crs)
     u = units[["code", "geometry"]].reset_index(drop=True).to_crs(crs)
-    joined = gpd.sjoin(pts, u, how="left", predicate="within")
+    joined = _point_pairs(points, u, crs)
+    if joined is None:  # not plain points (or no CRS): the spatial join, as before
+        pts = gpd.GeoDataFrame(geometry=points.geometry.to_crs(crs).representative_point(), index=points.index,
+                               crs=crs)
+        joined = gpd.sjoin(pts, u, how="left", predicate="within")
     joined = joined.sort_values("index_right", kind="stable")  # first unit in file order wins
     multi = joined[joined.index.duplicated(keep=False)]
     rows = []

@@ -182,7 +182,7 @@ def _kind_rows(table: pd.DataFrame, flag: str, ft: FacilityType, t: str, level: 
     return rows
 
 
-def _people_rows(dem, ft: FacilityType, t: str) -> list[dict]:
+def _people_rows(dem, ft: FacilityType, t: str, by_value: np.ndarray | None = None) -> list[dict]:
     wcol = ft.weight
     cov = dem[f"{t}_covered"].to_numpy(bool)
     w = dem[wcol].to_numpy(float)
@@ -197,8 +197,14 @@ def _people_rows(dem, ft: FacilityType, t: str) -> list[dict]:
              # Nobody of the group counted (no people, or no column): nothing computed, never "0 missing".
              "shortfall": None if pt is None or math.isnan(value) else max(0.0, math.ceil(pt * tot - c - 1e-9)),
              "shortfall_unit": wcol}]
-    for name, q in (("median_min", 0.5), ("p90_min", 0.9)):
-        rows.append({**base, "indicator": name, "value": _weighted_quantile(dem[f"{t}_min"].to_numpy(), wts, q),
+    mins = dem[f"{t}_min"].to_numpy(float)
+    if by_value is not None:  # the time order the unit tables sorted already: one group, no second sort
+        med, p90 = (float(v[0]) for v in _grouped_quantiles(np.zeros(len(mins), np.int64), mins, wts, 1,
+                                                             (0.5, 0.9), by_value))
+    else:
+        med, p90 = (_weighted_quantile(mins, wts, q) for q in (0.5, 0.9))
+    for name, value in (("median_min", med), ("p90_min", p90)):
+        rows.append({**base, "indicator": name, "value": value,
                      "numerator": None, "denominator": None, "target": ft.cutoff_min, "passed": None, "shortfall": None,
                      "shortfall_unit": None})
     return rows
@@ -294,7 +300,7 @@ def _indicators(dem, fac, units, catalogue: Catalogue, type_list: list[str], *, 
             own = village_rows + own if ft.level == "village" else own + village_rows
         summary += own
         if dem is not None and f"{t}_covered" in dem:
-            summary += _people_rows(dem, ft, t)
+            summary += _people_rows(dem, ft, t, cache.get(("order", t)))
             gaps.append(_gap_rows(tw, dem, ft, t, pd.Index(tw_units["code"]), cache))
         summary += _nursing_row(fac_t, ft, t)
     unit_table = pd.concat(tables, ignore_index=True)

@@ -16,6 +16,10 @@ from geoplan.io._files import PathLike
 
 
 def _check_duplicates(ids: list[str | None], rows: list[Any], *, field: str, file: str, what: str) -> None:
+    given = np.fromiter((v is not None for v in ids), dtype=bool, count=len(ids))
+    if not pd.Series(ids, dtype=object)[given].duplicated().any():
+        return  # no repeated id (pandas' hash table: a million ids in a fraction of a second)
+    # a repeat: the loop names the first one and both its rows
     seen: dict[str, Any] = {}
     for v, row in zip(ids, rows):
         if v is None:

@@ -85,23 +85,48 @@ def _not_a_number_message(what: str, v: Any, *, thousands: bool) -> str:
     return f"{what} is not a number: {v!r}"
 
 
+def _arrow_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(values, blank) of a text column whose every non-blank cell is a plain number pyarrow reads (a CSV's
+    coordinates and people: no conversion of a million cells to Python floats); None otherwise, and the
+    caller takes the general path.  Blank as there: missing, or only space (pyarrow's trim, as pandas' strip);
+    a cell pyarrow reads as NaN ("nan") is retried cell by cell there and refused."""
+    import pyarrow as pa
+    from pyarrow import compute as pc
+
+    try:
+        arr = pa.array(cells, type=pa.string(), from_pandas=True)
+        blank = pc.or_kleene(arr.is_null(), pc.equal(pc.utf8_trim_whitespace(arr), "")).fill_null(True)
+        nums = pc.cast(pc.if_else(blank, "0", arr), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    blank = blank.to_numpy(zero_copy_only=False).astype(bool)
+    out = nums.to_numpy(zero_copy_only=False).astype(float)
+    out[blank] = np.nan
+    return out, blank
+
+
 def _numeric_column(
     frame: pd.DataFrame, col: str, *, what: str, file: str, rows: pd.Index,
     required: bool, nonneg: bool, thousands: bool = True,
 ) -> np.ndarray:
     """Parse a column to float64, raising at the first bad cell.
 
-    Plain numbers take a vectorised path; only cells that fail it (full-width
-    digits, thousands separators, degrees-minutes-seconds) are parsed one by one.
+    Plain numbers take a vectorised path (pyarrow for a text column whose every cell it reads, else
+    pandas); only cells that fail it (full-width digits, thousands separators,
+    degrees-minutes-seconds) are parsed one by one.
     """
     values = frame[col]
-    blank = values.isna().to_numpy(dtype=bool).copy()
-    if not pd.api.types.is_numeric_dtype(values.dtype) and not blank.all():
-        # Typed (GIS) sources may hold "" or spaces for "no value".
-        blank[~blank] = values[~blank].astype(str).str.strip().eq("").to_numpy(dtype=bool)
-    out = np.array(pd.to_numeric(values.where(~blank, None), errors="coerce"), dtype=float)
-    retry = np.flatnonzero(np.isnan(out) & ~blank)
     cells = values.to_numpy(dtype=object)
+    fast = _arrow_numbers(cells) if values.dtype == object else None
+    if fast is not None:
+        out, blank = fast
+    else:
+        blank = values.isna().to_numpy(dtype=bool).copy()
+        if not pd.api.types.is_numeric_dtype(values.dtype) and not blank.all():
+            # Typed (GIS) sources may hold "" or spaces for "no value".
+            blank[~blank] = values[~blank].astype(str).str.strip().eq("").to_numpy(dtype=bool)
+        out = np.array(pd.to_numeric(values.where(~blank, None), errors="coerce"), dtype=float)
+    retry = np.flatnonzero(np.isnan(out) & ~blank)
     for i in retry:
         x = _parse_number(cells[i], thousands=thousands)
         out[i] = np.nan if x is None else x

@@ -120,11 +120,14 @@ SNAP_COLUMNS = ("node", "snap_m", "too_far", "edge", "u", "v", "frac", "x", "y")
 
 #: Densify edges to this spacing (m) for the segment index that pre-selects snap candidates.
 _SNAP_SPACING_M = 10.0
-#: Nearest segments looked at per point, first pass and second pass; points the bound cannot settle
-#: after both go to the STRtree (exact, slower).
-_SNAP_K = (8, 32)
+#: Nearest segments looked at per point, in passes over the points still unsettled; points the bound cannot
+#: settle after the last pass go to the STRtree (exact, but building it over a million edges costs more than
+#: the third pass over the few thousand points left after the second).
+_SNAP_K = (8, 32, 128)
 #: Points per block in the vectorised search (bounds the temporary arrays).
 _SNAP_BLOCK = 100_000
+#: Cell size (m) of the spatial order the points are searched in.
+_SNAP_CELL_M = 200.0
 
 
 @dataclasses.dataclass
@@ -240,8 +243,10 @@ def _nearest_on_edges(idx: _SnapIndex, p: np.ndarray) -> tuple[np.ndarray, np.nd
 
     c, dist, frac, xy, settled = _nearest_segments(idx, p, _SNAP_K[0])
     rest = np.flatnonzero(~settled)
-    if len(rest):
-        c2, d2, f2, xy2, ok2 = _nearest_segments(idx, p[rest], _SNAP_K[1])
+    for k in _SNAP_K[1:]:
+        if not len(rest):
+            break
+        c2, d2, f2, xy2, ok2 = _nearest_segments(idx, p[rest], k)
         c[rest], dist[rest], frac[rest], xy[rest] = c2, d2, f2, xy2
         rest = rest[~ok2]
     if len(rest):
@@ -333,8 +338,12 @@ def snap(net: Network, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance
     snap_m = np.empty(len(xy))
     frac = np.empty(len(xy))
     on = np.empty((len(xy), 2))
+    # Points in spatial order (row by row of 200 m cells): neighbouring queries walk the same tree nodes, about
+    # three times faster than in file order on a million points; each result goes back to its own row.
+    cell = np.floor(xy / _SNAP_CELL_M)
+    order = np.lexsort((cell[:, 0], cell[:, 1]))
     for start in range(0, len(xy), _SNAP_BLOCK):
-        sl = slice(start, start + _SNAP_BLOCK)
+        sl = order[start:start + _SNAP_BLOCK]
         c, snap_m[sl], frac[sl], on[sl] = _nearest_on_edges(idx, xy[sl])
         edge[sl] = idx.cand[c]
     ways = net.ways()
