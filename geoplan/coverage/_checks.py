@@ -222,7 +222,8 @@ def assign_units(points, units, *, crs) -> tuple[pd.Series, list[dict]]:
     multi = joined[joined.index.duplicated(keep=False)]
     rows = []
     if len(multi):
-        pairs = multi.groupby(level=0)["code"].agg(lambda s: tuple(s)).value_counts()
+        # codes as text: a units table read by the caller may hold them as numbers
+        pairs = multi.groupby(level=0)["code"].agg(lambda s: tuple(str(c) for c in s)).value_counts()
         for codes, n in pairs.items():
             rows.append(_row(
                 "units_overlap", " / ".join(codes), None, units.attrs.get("source"), None,
