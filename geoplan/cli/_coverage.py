@@ -99,7 +99,8 @@ def command(network_path, place, mode_args, walk_speed, facilities_path, facilit
             facilities_path=facilities_path, facilities_datum=facilities_datum, units_path=units_path,
             units_datum=units_datum, villages_path=villages_path, villages_datum=villages_datum, units_store=units_store,
             config_path=config_path, mode_args=mode_args, types=types, as_of=as_of, other_types=other_types,
-            output=output, overwrite=overwrite, lang=lang, title=title, area=area))
+            output=output, overwrite=overwrite, lang=lang, title=title, area=area, report_date=report_date,
+            map=not no_map))
         return
     if bool(network_path) == bool(place):
         raise InputError("give exactly one of --network (a file) or --place (online)")

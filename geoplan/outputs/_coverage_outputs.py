@@ -377,8 +377,43 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
     """
     for name, gdf in layers.items():
         if len(gdf):
-            _for_file(gdf).to_file(path, layer=name, driver="GPKG")
+            g = _for_file(gdf)
+            # Arrow batches when every column is a plain type (same fields as feature by feature, a third less
+            # CPU on a million points); a column pyarrow might type otherwise goes the feature-by-feature way.
+            g.to_file(path, layer=name, driver="GPKG", use_arrow=_arrow_safe(g))
     return path
+
+
+def _arrow_safe(gdf) -> bool:
+    """Every attribute column is numeric, bool or text (a string dtype, or objects that are all text)."""
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        dt = gdf[col].dtype
+        if isinstance(dt, pd.StringDtype) or dt.kind in "biuf":
+            continue
+        if dt == object and pd.api.types.infer_dtype(gdf[col], skipna=True) in ("string", "empty"):
+            continue
+        return False
+    return True
+
+
+#: Above this many features a layer gets no GeoJSON copy (a million points make a 700 MB text file that no
+#: desktop tool opens comfortably); the GeoPackage holds it, and the report says so.
+GEOJSON_MAX_FEATURES = 100_000
+
+
+def _geojson_note(skipped: dict[str, int], lang: str) -> str:
+    """The sentence of the report's sources section on per-point layers left out of the GeoJSON copies."""
+    zh_names = {"demand": "需求点", "facilities": "设施", "unit_indicators": "单位指标",
+                "service_areas": "服务范围", "service_areas_by_type": "各类设施服务范围"}
+    if lang == "zh":
+        what = "、".join(f"{zh_names.get(k, '其他')}图层（{n:,} 个要素）" for k, n in skipped.items())
+        return (f"{what}数据量大，仅保存在 layers.gpkg 中；要素超过 {GEOJSON_MAX_FEATURES:,} 个的图层"
+                "不另存逐要素文本副本，以免文件过大、难以打开。")
+    what = ", ".join(f"the {k} layer ({n:,} features)" for k, n in skipped.items())
+    return (f"{what[0].upper() + what[1:]} is in layers.gpkg only: layers over {GEOJSON_MAX_FEATURES:,} features get "
+            "no GeoJSON copy, which would be too large to open comfortably.")
 
 
 def write_run_summary(result, path: Path) -> Path:
@@ -395,6 +430,18 @@ def write_run_summary(result, path: Path) -> Path:
     # enough that geoplan compare of a run against itself shows no change
     s.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.12g")
     return path
+
+
+def write_presence_tables(result, folder: Path) -> dict[str, Path]:
+    """A presence-only result's full tables as CSV (UTF-8 with BOM): ``units.csv``, one row per unit and type
+    (every village, which the report shows only as counts per township), and ``checks.csv``."""
+    out = {}
+    units = pd.DataFrame(result.units.drop(columns="geometry", errors="ignore"))
+    for name, frame in (("units", units), ("checks", getattr(result, "checks", None))):
+        if frame is not None:
+            out[name] = Path(folder) / f"{name}.csv"
+            pd.DataFrame(frame).to_csv(out[name], index=False, encoding="utf-8-sig")
+    return out
 
 
 def write_coverage(
@@ -447,7 +494,9 @@ def write_coverage(
     dict of str to pathlib.Path
         Paths in ``folder``: the report files (``md``, ``html``, ``xlsx``, ``docx``, ``figures`` when any),
         ``maps`` (print maps per type: A4 PNG at 300 dpi, A4 and A3 PDF), ``gpkg``, ``geojson`` (a folder,
-        one file per non-empty layer), ``summary`` and ``map``.  ``maps`` and ``map`` only when a unit has
+        one file per non-empty layer of at most :data:`GEOJSON_MAX_FEATURES` features: larger ones are in the
+        GeoPackage only, as the report's sources section says), ``summary`` and ``map``; for a presence-only
+        result also ``units`` and ``checks`` (CSV).  ``maps`` and ``map`` only when a unit has
         geometry or there are demand points; ``gpkg`` and ``geojson`` only when some layer has geometry.
 
     Raises
@@ -458,6 +507,10 @@ def write_coverage(
     final = Path(folder)
     with output_folder(final, overwrite=overwrite) as tmp:
         mappable = can_map(result)
+        layers = {k: v for k, v in coverage_layers(result).items() if len(v)}
+        big = {k: len(v) for k, v in layers.items() if len(v) > GEOJSON_MAX_FEATURES}
+        if big:  # said in the sources section, beside the caller's note
+            data_note = "\n\n".join(t for t in (data_note, _geojson_note(big, lang)) if t)
         sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date, lead=lead,
                                      map_note=not mappable)
         maps: list = []
@@ -468,15 +521,17 @@ def write_coverage(
                              lang=lang, date=date, cover=True)
         if mappable:
             paths["maps"] = tmp / "maps"
-        layers = {k: v for k, v in coverage_layers(result).items() if len(v)}
         if layers:
             paths["gpkg"] = write_gpkg(layers, tmp / "layers.gpkg")
             gj = tmp / "geojson"
             gj.mkdir()
             for name, gdf in layers.items():
-                gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
+                if len(gdf) <= GEOJSON_MAX_FEATURES:
+                    gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
             paths["geojson"] = gj
         paths["summary"] = write_run_summary(result, tmp / "summary.csv")  # read by geoplan compare
+        if presence_only(result):
+            paths.update(write_presence_tables(result, tmp))
         if map and mappable:
             paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap, title=title, area=area)
         paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}

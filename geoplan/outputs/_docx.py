@@ -50,6 +50,7 @@ import re
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
+from xml.sax.saxutils import escape as xml_escape
 
 import pandas as pd
 
@@ -77,17 +78,18 @@ _APPENDIX = ("附图", "附件", "附表", "Map ")  # headings of appended mater
 #: Tables with more columns than this go on a landscape page.
 WIDE_COLUMNS = 10
 #: Tables longer than this many rows are not set in the Word document (a list of 957 villages is not pasted
-#: into an annual report, and python-docx takes seconds per thousand cells): a line points to the workbook.
+#: into an annual report): a line points to the workbook.
 MAX_DOCX_ROWS = 300
 
-#: (prepare_table, format_text, is_numeric, paragraphs): the formatters of :mod:`geoplan.outputs._report`.
-Formatters = tuple[Callable[[pd.DataFrame], pd.DataFrame], Callable[[Any, str, str], str],
-                   Callable[[pd.Series], bool], Callable[[str], list[str]]]
+#: (prepare_table, format_text, is_numeric, paragraphs[, format_column]): the formatters of
+#: :mod:`geoplan.outputs._report`; ``format_column(series, column, lang)`` gives a column's texts at once.
+Formatters = tuple[Callable[..., Any], ...]
 
 
 # Characters XML 1.0 cannot hold (a Word file would not open): shown as a space, as in the Excel report.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BREAKS = re.compile("\r\n|[\r\x0b\x0c\x85\u2028\u2029]")
+_RUN_SPLIT = re.compile("([\t\n])")
 
 
 def _xml_text(text: str, *, lines: bool = True) -> str:
@@ -239,15 +241,33 @@ def _table_font_size(n_cols: int) -> float:
     return 12 if n_cols <= 6 else 10.5 if n_cols <= 10 else 9
 
 
+def _run_xml(text: str) -> str:
+    """The content of a run holding ``text`` as python-docx writes it: ``w:t`` pieces, ``w:tab``, ``w:br``."""
+    out = []
+    for piece in _RUN_SPLIT.split(text):
+        if piece == "\t":
+            out.append("<w:tab/>")
+        elif piece == "\n":
+            out.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            out.append(f"<w:t{space}>{xml_escape(piece)}</w:t>")
+    return "".join(out)
+
+
 def _table(doc, df: pd.DataFrame, lang: str, fmt: Formatters) -> None:
-    """A table with a repeated, shaded header row; cells formatted exactly as in the Markdown/HTML reports."""
+    """A table with a repeated, shaded header row; cells formatted exactly as in the Markdown/HTML reports.
+
+    The header row is made with python-docx; the body rows are written as one XML string and parsed once
+    (python-docx took a millisecond a cell), with the same markup python-docx writes for each cell.
+    """
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
+    from docx.oxml import OxmlElement, parse_xml
+    from docx.oxml.ns import nsdecls, qn
     from docx.shared import Pt
 
-    prepare, format_text, numeric, _ = fmt
+    prepare, format_text, numeric = fmt[:3]
     df = prepare(df)
     cols = list(df.columns)
     is_num = [numeric(df[c]) for c in cols]
@@ -255,29 +275,38 @@ def _table(doc, df: pd.DataFrame, lang: str, fmt: Formatters) -> None:
     table = doc.add_table(rows=1, cols=max(len(cols), 1))
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-
-    def fill(cell, text: str, *, right: bool, head: bool) -> None:
+    head = table.rows[0]
+    for j, c in enumerate(cols):
+        cell = head.cells[j]
         p = cell.paragraphs[0]
         pf = p.paragraph_format
         pf.first_line_indent = Pt(0)
         pf.line_spacing_rule = WD_LINE_SPACING.SINGLE
-        p.alignment = WD_ALIGN_PARAGRAPH.CENTER if head else (WD_ALIGN_PARAGRAPH.RIGHT if right else WD_ALIGN_PARAGRAPH.LEFT)
-        _set_fonts(p.add_run(_xml_text(text)), FONTS["heading1" if head else "body"][0], size, bold=head)
-
-    head = table.rows[0]
-    for j, c in enumerate(cols):
-        cell = head.cells[j]
-        fill(cell, str(label(c, lang)), right=False, head=True)
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _set_fonts(p.add_run(_xml_text(str(label(c, lang)))), FONTS["heading1"][0], size, bold=True)
         shd = OxmlElement("w:shd")
         for k, v in (("w:val", "clear"), ("w:color", "auto"), ("w:fill", "E7E6E6")):
             shd.set(qn(k), v)
         cell._tc.get_or_add_tcPr().append(shd)
     trpr = head._tr.get_or_add_trPr()
     trpr.append(OxmlElement("w:tblHeader"))  # repeat the header row on each page
-    for row in df.itertuples(index=False, name=None):
-        cells = table.add_row().cells
-        for j, (v, c) in enumerate(zip(row, cols)):
-            fill(cells[j], format_text(v, c, lang), right=is_num[j], head=False)
+    if not cols:
+        for _ in range(len(df)):
+            table.add_row()
+        return
+    texts = [fmt[4](df.iloc[:, j], c, lang) if len(fmt) > 4 else [format_text(v, c, lang) for v in df.iloc[:, j]]
+             for j, c in enumerate(cols)]
+    widths = [g.get(qn("w:w")) for g in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+    fonts = (f'<w:rFonts w:ascii="{LATIN_FONT}" w:hAnsi="{LATIN_FONT}" w:eastAsia="{FONTS["body"][0]}" '
+             f'w:cs="{LATIN_FONT}"/><w:b w:val="0"/><w:sz w:val="{round(size * 2)}"/>')
+    opens = [f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/></w:tcPr><w:p><w:pPr><w:spacing w:line="240" '
+             f'w:lineRule="auto"/><w:ind w:firstLine="0"/><w:jc w:val="{"right" if r else "left"}"/></w:pPr>'
+             f'<w:r><w:rPr>{fonts}</w:rPr>' for w, r in zip(widths, is_num)]
+    rows = ["<w:tr>" + "".join(f"{o}{_run_xml(_xml_text(t))}</w:r></w:p></w:tc>" for o, t in zip(opens, row))
+            + "</w:tr>" for row in zip(*texts)]
+    body = parse_xml(f"<w:tbl {nsdecls('w')}>{''.join(rows)}</w:tbl>")
+    for tr in list(body):
+        table._tbl.append(tr)
 
 
 def _wide(df: pd.DataFrame, fmt: Formatters) -> bool:
@@ -385,7 +414,8 @@ def write_docx(
     pngs
         Section position → PNG bytes of its figure.
     formatters
-        ``(prepare_table, format_text, is_numeric, paragraphs)`` from :mod:`geoplan.outputs._report`,
+        ``(prepare_table, format_text, is_numeric, paragraphs, format_column)`` from :mod:`geoplan.outputs._report`
+        (``format_column`` may be left out: the cells are then formatted one by one),
         passed in by :func:`~geoplan.outputs.write_report` so that the cells read exactly as in the other
         reports (and this module needs no import of ``_report``).
     created

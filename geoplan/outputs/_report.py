@@ -27,7 +27,6 @@ import math
 import os
 import re
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -38,6 +37,7 @@ import pandas as pd
 from geoplan._errors import InputError
 from geoplan.outputs._i18n import VALUE_KEY_COLUMNS as _VALUE_KEY_COLUMNS
 from geoplan.outputs._i18n import VALUE_LABELS, bool_text, check_lang, label, value_label
+from geoplan.outputs._xlsx_notes import _put, cover_sheet, display_width, save_fixed, sheet_name, table_sheet
 
 #: Font family stack used in the HTML report (CJK first, then generic).
 CSS_FONT_STACK = (
@@ -51,7 +51,6 @@ CSS_FONT_STACK = (
 #: Noto Sans CJK SC...) where Microsoft YaHei is not installed.
 EXCEL_FONT = "Microsoft YaHei"
 
-_SHEET_ILLEGAL = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 FigureLike = Any  # bytes (PNG), str/PathLike to a PNG file, or a matplotlib Figure
 
@@ -88,22 +87,6 @@ class Section:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def display_width(text: str) -> int:
-    """Width of ``text`` in monospace cells: East-Asian wide characters count 2.
-
-    Parameters
-    ----------
-    text
-        The string to measure.
-
-    Returns
-    -------
-    int
-        Number of cells: 2 per wide or full-width character, 1 per other character.
-    """
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _prepare_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -164,9 +147,8 @@ def _code_column(col: str) -> bool:
     return col == "code" or col.endswith("_code") or col.endswith("_id") or col == "id"
 
 
-def _format_text(v: Any, col: str, lang: str) -> str:
-    """A table value as display text (Markdown/HTML)."""
-    v = _cell_value(v, col, lang)
+def _text_of(v: Any, col: str) -> str:
+    """A value :func:`_cell_value` gave, as display text (Markdown/HTML/Word)."""
     if v is None:
         return ""
     if isinstance(v, str):
@@ -180,6 +162,84 @@ def _format_text(v: Any, col: str, lang: str) -> str:
             return str(int(v)) if _code_column(col) else f"{int(v):,}"
         return f"{v:.6f}" if _coord_column(col) else f"{v:,.2f}"
     return str(v)
+
+
+def _format_text(v: Any, col: str, lang: str) -> str:
+    """A table value as display text (Markdown/HTML): one cell; tables go through :func:`_format_column`."""
+    return _text_of(_cell_value(v, col, lang), col)
+
+
+# Column-wise (a 10,000-row table took minutes cell by cell): each column's tests are made once, numbers formatted
+# from numpy masks; the results are those of the cell functions above (tests/test_report_columnwise.py).
+def _kind(s: pd.Series) -> str:
+    """``b``, ``i``/``u``, ``f`` for a plain numpy column, ``""`` for any other (object, nullable, dates...)."""
+    return s.dtype.kind if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf" else ""
+
+
+def _whole_ints(a: np.ndarray) -> list[int]:
+    """Whole-valued finite floats as Python ints, exactly."""
+    if not len(a) or np.abs(a).max() < 2.0 ** 62:
+        return a.astype(np.int64).tolist()
+    return [int(v) for v in a.tolist()]
+
+
+def _column_values(s: pd.Series, col: str, lang: str) -> list:
+    """``[_cell_value(v, col, lang) for v in s]``, made column-wise."""
+    kind = _kind(s)
+    if kind == "b":
+        yes, no = bool_text(True, lang), bool_text(False, lang)
+        return [yes if v else no for v in s.to_numpy().tolist()]
+    if kind in ("i", "u"):
+        return s.to_numpy().tolist()
+    if kind == "f":
+        a = s.to_numpy().astype(np.float64, copy=False)
+        out = np.array(a.tolist(), dtype=object)
+        if _PEOPLE.search(col):  # whole people, half up
+            fin = np.isfinite(a)
+            out[np.flatnonzero(fin)] = _whole_ints(np.floor(a[fin] + 0.5))
+        out[np.isnan(a)] = None
+        return out.tolist()
+    vals = list(s)
+    memo = {v: _cell_value(v, col, lang) for v in set(v for v in vals if type(v) is str)}
+    return [memo[v] if type(v) is str else _cell_value(v, col, lang) for v in vals]
+
+
+def _int_texts(ints: list, col: str) -> list[str]:
+    """:func:`_text_of` of Python ints."""
+    if col.startswith("share_"):  # an int is a whole percent: 80%
+        return [f"{v * 100}%" for v in ints] if col.endswith("target") else [f"{v * 100:.1f}%" for v in ints]
+    return list(map(str, ints)) if _code_column(col) else [f"{v:,}" for v in ints]
+
+
+def _float_texts(a: np.ndarray, col: str) -> list[str]:
+    """:func:`_text_of` of the floats ``a`` (float64, no NaN)."""
+    vals = a.tolist()
+    if col.startswith("share_"):
+        return [f"{round(v * 100)}%" if _whole_target(col, v) else f"{v * 100:.1f}%" for v in vals]
+    if _coord_column(col):
+        return [f"{v:.6f}" for v in vals]
+    whole = np.isfinite(a) & (a == np.floor(a)) & (np.abs(a) < 1e15)
+    out = np.array([f"{v:,.2f}" for v in vals] if not whole.all() else [""] * len(vals), dtype=object)
+    out[np.flatnonzero(whole)] = _int_texts(a[whole].astype(np.int64).tolist(), col)
+    return out.tolist()
+
+
+def _format_column(s: pd.Series, col: str, lang: str) -> list[str]:
+    """``[_format_text(v, col, lang) for v in s]``, made column-wise."""
+    kind = _kind(s)
+    if kind in ("i", "u"):
+        return _int_texts(s.to_numpy().tolist(), col)
+    if kind == "f":
+        a = s.to_numpy().astype(np.float64, copy=False)
+        out = np.full(len(a), "", dtype=object)
+        done = np.isnan(a)
+        if _PEOPLE.search(col):
+            fin = np.isfinite(a)
+            out[np.flatnonzero(fin)] = _int_texts(_whole_ints(np.floor(a[fin] + 0.5)), col)
+            done |= fin
+        out[np.flatnonzero(~done)] = _float_texts(a[~done], col)
+        return out.tolist()
+    return [v if type(v) is str else _text_of(v, col) for v in _column_values(s, col, lang)]
 
 
 def _numeric(series: pd.Series) -> bool:
@@ -273,9 +333,8 @@ def markdown_table(df: pd.DataFrame, *, lang: str = "zh") -> str:
     head = [_md_escape(str(label(c, lang)), cell=True) for c in cols]
     align = ["---:" if _numeric(df[c]) else "---" for c in cols]
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
-    for row in df.itertuples(index=False, name=None):
-        cells = [_md_escape(_format_text(v, c, lang), cell=True) for v, c in zip(row, cols)]
-        lines.append("| " + " | ".join(cells) + " |")
+    texts = [[_md_escape(t, cell=True) for t in _format_column(df.iloc[:, j], c, lang)] for j, c in enumerate(cols)]
+    lines += ["| " + " | ".join(row) + " |" for row in (zip(*texts) if cols else [()] * len(df))]
     return "\n".join(lines)
 
 
@@ -325,12 +384,10 @@ def html_table(df: pd.DataFrame, *, lang: str = "zh") -> str:
     out = ['<div class="table-wrap"><table>', "<thead><tr>"]
     out += [f'<th scope="col">{html.escape(str(label(c, lang)))}</th>' for c in cols]
     out.append("</tr></thead><tbody>")
-    for row in df.itertuples(index=False, name=None):
-        out.append("<tr>")
-        for v, c in zip(row, cols):
-            cls = ' class="num"' if numeric[c] else ""
-            out.append(f"<td{cls}>{html.escape(_format_text(v, c, lang))}</td>")
-        out.append("</tr>")
+    td = {c: '<td class="num">' if numeric[c] else "<td>" for c in cols}
+    texts = [[f"{td[c]}{html.escape(t)}</td>" for t in _format_column(df.iloc[:, j], c, lang)]
+             for j, c in enumerate(cols)]
+    out += ["<tr>" + "".join(row) + "</tr>" for row in (zip(*texts) if cols else [()] * len(df))]
     out.append("</tbody></table></div>")
     return "".join(out)
 
@@ -373,63 +430,38 @@ def _write_html(path: Path, title: str, sections: Sequence[Section], lang: str,
 # --------------------------------------------------------------------------- Excel
 
 
-def sheet_name(name: str, used: set[str] | None = None) -> str:
-    """Make a valid, unique Excel sheet name from ``name``.
-
-    Excel allows at most 31 characters, none of ``[ ] : * ? / \\``, no
-    leading or trailing apostrophe, not the reserved name ``History``, and
-    names unique without regard to case.
-
-    Parameters
-    ----------
-    name
-        Wanted name.
-    used
-        Names already taken (compared case-insensitively); the chosen name
-        is added to it.
-
-    Returns
-    -------
-    str
-        The sheet name.
-    """
-    used = set() if used is None else used
-    base = _SHEET_ILLEGAL.sub("_", str(name)).strip().strip("'").strip() or "Sheet"
-    if base.lower() == "history":
-        base = "History_"
-    base = base[:31]
-    taken = {u.lower() for u in used}
-    candidate, n = base, 1
-    while candidate.lower() in taken:
-        n += 1
-        suffix = f"_{n}"
-        candidate = base[: 31 - len(suffix)] + suffix
-    used.add(candidate)
-    return candidate
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _put(ws, row: int, column: int, value: Any):
-    """Write a cell; text is always stored as text, never as a formula (spreadsheet injection).
-
-    openpyxl turns any string starting with ``=`` into a live formula
-    (``=HYPERLINK(...)`` in a facility name would run when the sheet opens).
-    Text is written as a string cell instead, with Excel's quote prefix when it
-    starts with ``= + - @``/tab/CR so editing the cell keeps it text too; the
-    exact text is shown.  Characters XML cannot hold become spaces.
-    """
-    if isinstance(value, str):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-        value = ILLEGAL_CHARACTERS_RE.sub(" ", value.replace("\x0b", "\n").replace("\x0c", "\n"))
-    cell = ws.cell(row=row, column=column, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if value.startswith(_FORMULA_START):
-            cell.quotePrefix = True
-    return cell
+def _excel_column(s: pd.Series, col: str, lang: str) -> tuple[list, list, int]:
+    """A column's Excel values, number formats (None: General) and the display width of its widest cell."""
+    vals = _column_values(s, col, lang)
+    share, coord = col.startswith("share_"), _coord_column(col)
+    if _code_column(col):  # codes are text: 110105, not 110,105
+        vals = [(str(int(v)) if float(v).is_integer() else str(v)) if isinstance(v, (int, float)) else v for v in vals]
+    nd = 4 if share else 6 if coord else 2  # no 15-digit floats
+    vals = [round(v, nd) if isinstance(v, float) and math.isfinite(v) else v for v in vals]
+    if _kind(s) in ("i", "u", "f") and not _code_column(col):  # None, int or float: formats from masks
+        fmts, shown = np.full(len(vals), None, dtype=object), np.full(len(vals), "", dtype=object)
+        is_int = np.fromiter((type(v) is int for v in vals), bool, len(vals))
+        is_flt = np.fromiter((type(v) is float for v in vals), bool, len(vals))
+        a = np.array([v for v, f in zip(vals, is_flt) if f], dtype=np.float64)
+        ints = [v for v, i in zip(vals, is_int) if i]
+        fmts[is_int] = ("0%" if col.endswith("target") else "0.0%") if share else "#,##0"
+        shown[np.flatnonzero(is_int)] = _int_texts(ints, col)
+        if share:
+            with np.errstate(invalid="ignore"):  # inf - inf
+                whole = col.endswith("target") & (np.abs(a * 100 - np.round(a * 100)) < 1e-9)
+            fmts[is_flt] = np.where(whole, "0%", "0.0%")
+        else:
+            fmts[is_flt] = "0.000000" if coord else np.where(np.isfinite(a) & (a == np.floor(a)), "#,##0", "#,##0.00")
+        shown[np.flatnonzero(is_flt)] = _float_texts(a, col)
+        fmts, shown = fmts.tolist(), shown.tolist()
+    else:
+        fmts = [None if not isinstance(v, (int, float)) else ("0%" if _whole_target(col, v) else "0.0%") if share
+                else "#,##0" if isinstance(v, int) else "0.000000" if coord else "#,##0" if v.is_integer()
+                else "#,##0.00" for v in vals]
+        shown = [_text_of(v, col) if isinstance(v, (int, float)) else "" if v is None else str(v) for v in vals]
+    width = max([len(t) for t in shown if t.isascii()] + [display_width(t) for t in set(shown) if not t.isascii()],
+                default=0)
+    return vals, fmts, width
 
 
 #: Rows of an Excel sheet, header included (Excel 2007+).
@@ -439,8 +471,7 @@ EXCEL_MAX_ROWS = 1_048_576
 def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str, date: str | None = None,
                  cover: bool = False) -> list[str]:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import Font, PatternFill
 
     # charset 134 = GB2312: tells Excel the font is for Chinese text.
     body_font = Font(name=EXCEL_FONT, charset=134, family=2, size=11)
@@ -463,42 +494,11 @@ def _write_excel(path: Path, title: str, sections: Sequence[Section], lang: str,
                  "not written here; per-point data are in layers.gpkg")
             continue
         cols = list(df.columns)
-        widths = []
-        for j, c in enumerate(cols, start=1):
-            text = str(label(c, lang))
-            cell = _put(ws, 1, j, text)
-            cell.font = head_font
-            cell.fill = head_fill
-            cell.alignment = Alignment(vertical="center", wrap_text=False)
-            widths.append(display_width(text))
-        for i, row in enumerate(df.itertuples(index=False, name=None), start=2):
-            for j, (v, c) in enumerate(zip(row, cols), start=1):
-                val = _cell_value(v, c, lang)
-                if _code_column(c) and isinstance(val, (int, float)):
-                    val = str(int(val)) if float(val).is_integer() else str(val)
-                if isinstance(val, float) and math.isfinite(val):
-                    val = round(val, 4 if c.startswith("share_") else 6 if _coord_column(c) else 2)  # no 15-digit floats
-                cell = _put(ws, i, j, val)
-                cell.font = body_font
-                if isinstance(val, (int, float)) and c.startswith("share_"):
-                    cell.number_format = "0%" if _whole_target(c, val) else "0.0%"
-                    shown = _format_text(val, c, lang)
-                elif isinstance(val, float):
-                    cell.number_format = "0.000000" if _coord_column(c) else "#,##0" if val.is_integer() else "#,##0.00"
-                    shown = _format_text(val, c, lang)
-                elif isinstance(val, int):
-                    cell.number_format = "#,##0"
-                    shown = f"{val:,}"
-                else:
-                    shown = "" if val is None else str(val)
-                widths[j - 1] = max(widths[j - 1], display_width(shown))
-        for j, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(j)].width = min(max(w + 2, 6), 60)
-        ws.freeze_panes = "A2"
-        if cols and len(df):
-            ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{len(df) + 1}"
-    from geoplan.outputs._xlsx_notes import cover_sheet, save_fixed  # the texts first: title, dates, 口径
-    cover = cover and cover_sheet(wb, title, sections, lang, head_font=head_font, body_font=body_font, put=_put)
+        heads = [str(label(c, lang)) for c in cols]
+        columns = [_excel_column(df.iloc[:, j], c, lang) for j, c in enumerate(cols)]
+        table_sheet(ws, heads, [(v, f, max(w, display_width(h))) for h, (v, f, w) in zip(heads, columns)],
+                    head_font=head_font, body_font=body_font, head_fill=head_fill)
+    cover = cover and cover_sheet(wb, title, sections, lang, head_font=head_font, body_font=body_font)
     if not names and not cover:
         ws = wb.create_sheet(sheet_name(title, used))
         _put(ws, 1, 1, title).font = head_font
@@ -583,8 +583,9 @@ def write_report(
     from geoplan.outputs._docx import write_docx  # the formatters are passed in: _docx never imports _report
     from geoplan.outputs._xlsx_notes import iso_date
     prints = {i: d if sections[i].print_figure is None else _figure_png(sections[i].print_figure) for i, d in pngs.items()}
+    fmt = (_prepare_table, _format_text, _numeric, _paragraphs, _format_column)
     paths["docx"] = write_docx(out / f"{basename}.docx", title=title, sections=sections, lang=lang, pngs=prints,
-                               formatters=(_prepare_table, _format_text, _numeric, _paragraphs), created=iso_date(date))
+                               formatters=fmt, created=iso_date(date))
     return {k: paths[k] for k in ("md", "html", "xlsx", "docx", "figures") if k in paths}
 
 
