@@ -257,7 +257,9 @@ def _grid_area(ax, ay, bx, by, pts: np.ndarray, buffer_m: float):
                                       name="serial", fill_type=contourpy.FillType.OuterOffset)
     # marching squares puts a vertex on every cell edge it crosses; a 0.2-cell simplification drops two thirds
     # of them (smaller layers and maps) and stays inside the bound the tests check (2.27 + 0.2 < 2.5 cells)
-    return shapely.simplify(_polygons(*gen.filled(-1.0, buffer_m)), 0.2 * cell, preserve_topology=True)
+    area = _polygons(*gen.filled(-1.0, buffer_m))
+    fast = shapely.simplify(area, 0.2 * cell, preserve_topology=False)  # Douglas-Peucker: ~10x faster
+    return fast if shapely.is_valid(fast) else shapely.simplify(area, 0.2 * cell, preserve_topology=True)
 
 
 def _polygons(points: list[np.ndarray], offsets: list[np.ndarray]):
