@@ -632,7 +632,7 @@ print(len(res.sites), "sites;", len(res.infeasible_candidates), "candidates unus
 res.comparison().round(3)"""),
     md("""
 ## 3. 社工站：每个街道一处 / Social-work stations: one in every unit
-社工站的目标是每个街道（乡镇）都有一处。对还没有社工站的单位，在该单位内的候选点中选一处，使新增覆盖的居民最多
+社工站的目标是每个乡镇（街道）都有一处。对还没有社工站的单位，在该单位内的候选点中选一处，使新增覆盖的居民最多
 （单位内的 MCLP，p = 1，已有和已选的站都计入）。演示区域很小，15 分钟步行圈几乎覆盖全区，所以第一处之后的新增覆盖接近 0：
 这些站是为达到“每个单位一处”的目标而设。
 

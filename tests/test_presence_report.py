@@ -178,7 +178,7 @@ def test_polygon_units_get_map_and_print_maps(tmp_path):
         ft = r.catalogue[key]
         names = {ft.key, ft.name_zh, *getattr(ft, "aliases", ())}
         have = joined[joined["type"].isin(names)]["code"].nunique()
-        assert f"{len(units)} 个街道中 {have} 个已建" in md or f"{len(units)} 个街道（乡镇）中 {have} 个已建" in md
+        assert f"{len(units)} 个街道中 {have} 个已建" in md or f"{len(units)} 个乡镇（街道）中 {have} 个已建" in md
 
 
 def test_compare_reads_the_demo_date_folders(tmp_path):

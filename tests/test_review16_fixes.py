@@ -146,14 +146,14 @@ def test_dates_and_workbook_are_reproducible(tmp_path):
 
 
 def test_any_target_is_named_by_its_units():
-    """Finding 6: ``any`` alone at its level is every 街道（乡镇）; beside 街道/乡镇 keys it is the others."""
+    """Finding 6: ``any`` alone at its level is every 乡镇（街道）; beside 街道/乡镇 keys it is the others."""
     from geoplan.coverage import standards
     from geoplan.outputs._coverage_summary import targets_text
 
     cat = standards.default_catalogue()
     texts = {ft.key: targets_text(ft, "zh") for ft in cat}
     assert not any("未分类" in t for t in texts.values())
-    assert texts["social_work"].startswith("街道（乡镇） 100%")
+    assert texts["social_work"].startswith("乡镇（街道） 100%")
     assert "unclassified" not in targets_text(cat["social_work"], "en")
 
 

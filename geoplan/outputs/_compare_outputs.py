@@ -19,7 +19,7 @@ from geoplan.outputs._report import Section, write_report
 
 __all__ = ["comparison_sentences", "comparison_table", "write_comparison"]
 
-_LEVEL_DEFAULT_NOUN = {"township": ("街道（乡镇）", "streets/townships"), "village": ("村（社区）", "villages/communities")}
+_LEVEL_DEFAULT_NOUN = {"township": ("乡镇（街道）", "streets/townships"), "village": ("村（社区）", "villages/communities")}
 
 
 def _type_name(r, lang: str) -> str:

@@ -44,7 +44,7 @@ _T = {
     "figure_units": ("各单位人口覆盖率与目标", "Share of people covered per unit against target"),
     "figure_times": ("出行时间分布", "Travel-time distribution"),
     "dashboard": ("各单位达标一览", "Each unit at a glance"),
-    "dashboard_note": ("按街道（乡镇）列出各类设施：按单位考核的类型写“有/无”（单位内是否已建），按人口考核的类型写"
+    "dashboard_note": ("按乡镇（街道）列出各类设施：按单位考核的类型写“有/无”（单位内是否已建），按人口考核的类型写"
                        "“达标/未达标”（单位内人口覆盖率是否达到目标）。",
                        "One row per unit: for types judged by units, whether the unit has one (yes/no); for types "
                        "judged by people, whether the unit's share of people covered meets the target."),
@@ -55,7 +55,7 @@ _T = {
                            "Columns such as 3/5: villages/communities of the unit with such a facility / those "
                            "counted."),
     "villages": ("各村（社区）设施一览", "Facilities in each village and community"),
-    "villages_note": ("每个村（社区）一行，按所属街道（乡镇）排列：“有/无”为村（社区）内是否已有该类设施；"
+    "villages_note": ("每个村（社区）一行，按所属乡镇（街道）排列：“有/无”为村（社区）内是否已有该类设施；"
                       "“—”表示该类设施的目标不统计这类单位且其中没有设施。",
                       "One row per village or community, by its street/township: yes/no, whether it has such a "
                       "facility; \u201c—\u201d: the type's target does not count such units and there is none."),

@@ -24,7 +24,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "pop_0_17": ("0–17岁未成年人", "children aged 0–17"),
 }
 
-_LEVEL_NOUN = {"township": ("街道（乡镇）", "streets/townships"), "village": ("村（社区）", "villages/communities"),
+_LEVEL_NOUN = {"township": ("乡镇（街道）", "streets/townships"), "village": ("村（社区）", "villages/communities"),
                "county": ("区县", "counties")}
 
 
@@ -274,7 +274,7 @@ def _people_shortfall(r) -> int | None:
 
 
 def gap_text(r, ft, lang: str) -> str:
-    """A shortfall with its unit: 差 2 个街道（乡镇） / 5,744 名60岁以上老年人."""
+    """A shortfall with its unit: 差 2 个乡镇（街道） / 5,744 名60岁以上老年人."""
     if _missing(r.get("target")):
         return in_lang(lang, "未设目标", "no target")
     if _missing(r.get("shortfall")):
