@@ -52,3 +52,22 @@ def test_reachable_nodes_on_the_real_graph_equal_scipy_rows():
         d = csgraph.dijkstra(_graph(net, "time", True), directed=True, indices=src, limit=cutoff)
         for k in range(len(src)):
             assert got[k].tolist() == np.flatnonzero(np.isfinite(d[k])).tolist()
+
+
+def test_bad_sources_and_limits_are_refused():
+    from geoplan import InputError
+    from geoplan.coverage._engine import reachable_nodes
+    from geoplan.network import load_networks
+    from geoplan.demo import helsinki_pbf
+
+    g = sparse.csr_array(np.array([[0, 1.0, 0], [0, 0, 2.0], [0, 0, 0]]))
+    for bad in ([3], [-1]):
+        with pytest.raises(ValueError, match="source"):
+            bounded_dijkstra(g, np.array(bad), 5.0)
+    for limit in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="limit"):
+            bounded_dijkstra(g, np.array([0]), limit)
+    net = load_networks(helsinki_pbf(), modes={"walk"})["walk"]
+    for cutoff in (-10.0, float("nan")):
+        with pytest.raises(InputError, match="cutoff"):
+            reachable_nodes(net, [0], cutoff=cutoff)

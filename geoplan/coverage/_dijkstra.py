@@ -101,6 +101,11 @@ def bounded_dijkstra(graph: sparse.csr_array, sources: np.ndarray, limit: float)
         is stored as an explicit 0.
     """
     n = graph.shape[0]
+    sources = np.asarray(sources, dtype=np.int64)
+    if len(sources) and (sources.min() < 0 or sources.max() >= n):  # the kernel does not check bounds
+        raise ValueError(f"source node positions must lie in 0..{n - 1}")
+    if not limit >= 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
     indptr = graph.indptr.astype(np.int64)
     indices = graph.indices.astype(np.int64)
     data = graph.data.astype(np.float64)
@@ -110,7 +115,7 @@ def bounded_dijkstra(graph: sparse.csr_array, sources: np.ndarray, limit: float)
     heap_d, heap_v = np.empty(cap), np.empty(cap, np.int64)
     out_v, out_d = np.empty(n, np.int64), np.empty(n)
     rows_v, rows_d, counts = [], [], np.zeros(len(sources), np.int64)
-    for k, s in enumerate(np.asarray(sources, dtype=np.int64)):
+    for k, s in enumerate(sources):
         m = _search(indptr, indices, data, s, float(limit), dist, done, heap_d, heap_v, out_v, out_d)
         order = np.argsort(out_v[:m], kind="stable")
         rows_v.append(out_v[:m][order])

@@ -486,6 +486,8 @@ def reachable_nodes(
     list of ndarray of int
         One array per source (in input order): the node positions reached within ``cutoff``.
     """
+    if not cutoff >= 0:  # NaN too: a search with no limit or a negative one is a caller's mistake
+        raise InputError(f"cutoff must be a number >= 0, got {cutoff}", field="cutoff")
     n = net.n_nodes
     if _is_points(source_nodes):
         g = _augmented(net, weight, towards, source_nodes)

@@ -27,7 +27,7 @@ log = logging.getLogger("geoplan")
 #: Grid cells per buffer width for ``method="grid"`` (cell = ``buffer_m / GRID_CELLS_PER_BUFFER``).
 GRID_CELLS_PER_BUFFER = 5
 #: Largest grid (cells) for one area; a larger reach gets coarser cells (per-type areas of wide districts).
-MAX_GRID_CELLS = 24_000_000
+MAX_GRID_CELLS = 6_000_000  # about 60 bytes a cell at the peak (distance transform): ~360 MB
 METHODS = ("grid", "edges", "hull")
 
 
@@ -171,7 +171,7 @@ def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffe
         # points of their own: the snapped point, else (no segment) the first reached node, as "edges" does
         pts = (here[k:k + 1] if here is not None
                else np.column_stack([net.x[r[:1]], net.y[r[:1]]]) if len(e) == 0 else np.zeros((0, 2)))
-        segs = (net.x[tails[e]], net.y[tails[e]], net.x[net.indices[e]], net.y[net.indices[e]])
+        segs = _segments(net, e, tails)
         if dissolved:
             used[e] = True
             all_points.append(pts)
@@ -187,9 +187,26 @@ def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffe
     whole = None
     if dissolved:
         e = np.flatnonzero(used)
-        whole = _grid_area(net.x[tails[e]], net.y[tails[e]], net.x[net.indices[e]], net.y[net.indices[e]],
+        whole = _grid_area(*_segments(net, e, tails),
                            np.concatenate(all_points) if all_points else np.zeros((0, 2)), buffer_m)
     return polys, whole
+
+
+def _segments(net: Network, e: np.ndarray, tails: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Straight pieces ``(ax, ay, bx, by)`` of the edges ``e``: each edge's own shape where the network keeps one.
+
+    A network read from a planner's road lines keeps curved edges between junctions; their chord would
+    put the area across the fields (OSM edges are already straight pieces).
+    """
+    chords = (net.x[tails[e]], net.y[tails[e]], net.x[net.indices[e]], net.y[net.indices[e]])
+    if net.edge_geometry is None or len(e) == 0:
+        return chords
+    lines = np.asarray(net.edge_lines(), dtype=object)[e]
+    missing = pd.isna(lines)
+    coords, idx = shapely.get_coordinates(lines[~missing], return_index=True)
+    inner = idx[1:] == idx[:-1]  # consecutive vertices of one line
+    a, b = coords[:-1][inner], coords[1:][inner]
+    return tuple(np.concatenate([c[missing], d]) for c, d in zip(chords, (a[:, 0], a[:, 1], b[:, 0], b[:, 1])))
 
 
 def _reached_edges(net: Network, r: np.ndarray, mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
