@@ -7,7 +7,8 @@ otherwise), the type's service area, its facilities (by ``status`` when the
 facility table has one) and the demand left uncovered (points, or a hexagon
 grid summing the weight when there are more than :data:`MAX_POINTS`, so a
 million points render in seconds, summed once per type for all paper sizes).  Units are labelled
-with their name and covered share, leaving out a label that would print over one already placed.
+with their name and covered share, failing units first, leaving out a label that would print over one
+already placed (the page notes how many: :mod:`geoplan.outputs._print_labels`).
 Every page has a title, a legend, a scale bar in metres, a north arrow and a source note.  No tile
 server is needed.
 
@@ -31,6 +32,7 @@ import pandas as pd
 
 from geoplan._errors import InputError
 from geoplan.outputs._i18n import check_lang, label, mode_of, pick, type_caption
+from geoplan.outputs._print_labels import crs_caption, fitting as _fitting, label_spots, omitted_note
 from geoplan.outputs import figures
 from geoplan.outputs._report import Section
 
@@ -171,11 +173,8 @@ def _source_note(result, lang: str, crs, extra: str | None) -> str:
         parts.append(_t("osm", lang))
     if extra:
         parts.append(extra)
-    name = crs.name if crs is not None else "?"
-    epsg = crs.to_epsg() if crs is not None else None
     presence = getattr(result, "demand", None) is None
-    parts.append(_t("crs_presence" if presence else "crs", lang, crs=f"{name}" + (f"（EPSG:{epsg}）" if lang == "zh" and epsg else
-                                                    f" (EPSG:{epsg})" if epsg else "")))
+    parts.append(_t("crs_presence" if presence else "crs", lang, crs=crs_caption(crs, lang)))
     parts.append(_t("made", lang))
     return ("；" if lang == "zh" else "; ").join(parts)
 
@@ -325,38 +324,10 @@ def _layers(result, key: str, xy: tuple | None = None) -> dict:
     fac = result.facilities if _has_geometry(result.facilities) else None  # a table of codes has no places
     if fac is not None:
         fac = fac[(fac["type"] == key).to_numpy() & fac.geometry.notna().to_numpy()].to_crs(crs)
-    n = len(units)
-    texts = [str(name if name is not None else code) + ("" if share is None or pd.isna(share) else
-                                                         f"\n{float(share):.1%}")
-             for name, code, share in zip(units.get("unit_name", [None] * n), units.get("unit_code", [""] * n),
-                                          units.get(f"share_{ft.weight}_covered", [None] * n))]
-    at = units.geometry.representative_point()
-    spots = list(zip(at.x.to_numpy(), at.y.to_numpy(), texts))
+    spots = label_spots(units, ft, status)  # in priority order: failing units first
     bounds = (units if len(units) else dem.to_crs(crs)).total_bounds
     return {"ft": ft, "crs": crs, "units": units, "status": status, "kind": kind, "sa": sa, "unc": unc,
             "fac": fac, "labels": spots, "bounds": bounds, "presence": dem is None}
-
-
-def _fitting(labels: list, fontsize: float, per_pt: float) -> list:
-    """The unit labels that do not overlap a label kept before them (in the units' order).
-
-    A box is estimated from the display width (a CJK character two cells of about 0.55 em) and the lines
-    (1.2 em each), in map units (``per_pt`` per point): labels that would print over each other are left
-    out (the report's unit table lists every unit), and each label drawn costs time on every page."""
-    from geoplan.outputs._report import display_width
-
-    kept, boxes = [], []
-    pad = 0.4 * fontsize
-    for x, y, text in labels:
-        lines = text.split("\n")
-        hw = (0.55 * fontsize * max(display_width(t) for t in lines) + pad) / 2 * per_pt
-        hh = (1.2 * fontsize * len(lines) + pad) / 2 * per_pt
-        box = (x - hw, y - hh, x + hw, y + hh)
-        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
-            continue
-        boxes.append(box)
-        kept.append((x, y, text))
-    return kept
 
 
 def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: str | None = None,
@@ -431,7 +402,8 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
         xmin, ymin, xmax, ymax = _fill_box(xmin - pad, ymin - pad, xmax + pad, ymax + pad,
                                            box[2] * w_mm / (box[3] * h_mm))
         per_pt = (xmax - xmin) / (box[2] * w_mm / 25.4 * 72)  # map units per point: the frame is filled exactly
-        for x, y, text in _fitting(lay["labels"], 7 * scale, per_pt):
+        kept = _fitting(lay["labels"], 7 * scale, per_pt)
+        for x, y, text in kept:
             ax.text(x, y, text, ha="center", va="center", fontsize=7 * scale, zorder=8, clip_on=True,
                     bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.7, linewidth=0))
         ax.set_xlim(xmin, xmax)
@@ -451,8 +423,10 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
             h.set_label(_wrap(h.get_label(), 30, lang))
         fig.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.985, 0.88), title=_t("legend", lang),
                    frameon=True, fontsize=9 * scale, title_fontsize=11 * scale, alignment="left")
-        fig.text(0.03, 0.03, _source_note(result, lang, crs, source_note), ha="left", va="bottom",
-                 fontsize=7.5 * scale, color="#4a5568", wrap=True)
+        # the note on labels left out goes above the source note, in the same block (it grows upwards)
+        note = omitted_note(len(lay["labels"]) - len(kept), lang)
+        footer = (note + "\n" if note else "") + _source_note(result, lang, crs, source_note)
+        fig.text(0.03, 0.03, footer, ha="left", va="bottom", fontsize=7.5 * scale, color="#4a5568", wrap=True)
         FigureCanvasAgg(fig)
     return fig
 

@@ -398,6 +398,21 @@ def coverage_by_unit(
         return _png(fig)
 
 
+def _legend_lines(texts: list[str], width: int = 32) -> list[str]:
+    """Legend entries for beside the chart: when one is longer than ``width`` display cells (a CJK character is
+    two), each entry breaks before its first bracket ("...中心\n（步行 15 分钟）"), so the legend stays narrow
+    and its entries alike."""
+    from geoplan.outputs._report import display_width
+
+    if all(display_width(t) <= width for t in texts):
+        return list(texts)
+    out = []
+    for text in texts:
+        at = min((i for i in (text.find("（"), text.find(" (")) if i > 0), default=0)
+        out.append(text[:at].rstrip() + "\n" + text[at:].lstrip() if at else text)
+    return out
+
+
 def _fail_text(shown: str) -> str:
     return "未达标" if shown == "zh" else "Not passed"
 
@@ -449,16 +464,18 @@ def travel_time_hist(
         bins = np.arange(0, hi + step, step)
 
     with matplotlib.rc_context(_rc(shown)):
-        fig = Figure(figsize=(8, 4))
+        # constrained layout narrows the axes to make room for the legend outside them (inside it hid bars)
+        fig = Figure(figsize=(9, 4), layout="constrained")
         ax = fig.add_subplot()
-        for i, (key, v) in enumerate(series.items()):
-            color = _TYPE_COLORS[i % len(_TYPE_COLORS)]
-            finite = v[np.isfinite(v)]
-            name = _text(key, lang, shown_lang=shown)
-            unreachable = int(v.size - finite.size)
+        names = []
+        for key, v in series.items():
+            name, unreachable = _text(key, lang, shown_lang=shown), int(v.size - np.isfinite(v).sum())
             if unreachable:
                 name += f"（不可达 {unreachable}）" if shown == "zh" else f" ({unreachable} unreachable)"
-            ax.hist(finite, bins=bins, histtype="step", linewidth=1.8, color=color, label=name)
+            names.append(name)
+        for i, ((key, v), name) in enumerate(zip(series.items(), _legend_lines(names))):
+            color = _TYPE_COLORS[i % len(_TYPE_COLORS)]
+            ax.hist(v[np.isfinite(v)], bins=bins, histtype="step", linewidth=1.8, color=color, label=name)
             c = cutoff_min.get(key) if isinstance(cutoff_min, Mapping) else None
             if c is not None:
                 ax.axvline(c, color=color, linestyle="--", linewidth=1.2)
@@ -472,7 +489,7 @@ def travel_time_hist(
                      else (_ascii_name(title) if title else _text("travel_min", lang,
                                                                   shown_lang=shown)))
         if series:
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
         ax.grid(alpha=0.3)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
