@@ -20,7 +20,8 @@ import pandas as pd
 import shapely
 
 from geoplan._errors import InputError, NetworkError
-from geoplan.io._checks import source_rows  # rows live in attrs as one text (issue 17), not a list
+from geoplan.io._checks import _check_duplicates, source_rows  # rows live in attrs as one text (issue 17)
+from geoplan.io._numbers import _code_texts
 
 #: Check keys → (zh, en) display names.
 CHECK_NAMES = {
@@ -125,6 +126,31 @@ def reason_zh(reason: str) -> str:
     return f"{zh}（位置 {', '.join(where)}）" if where else zh
 
 
+def check_codes(units, villages=None) -> None:
+    """Refuse admin units with an empty or repeated code, and villages with a repeated code, before any slow step.
+
+    The error names the file, both rows (source rows when the frame came from :mod:`geoplan.io`, else
+    index labels) and the field ``code``, as the readers do for repeated division codes.  Codes compare as
+    text (``430302001`` and ``430302001.0`` are one code).  A village layer marking abolished villages
+    (``abolished`` / ``valid_to``) is left to the village step, which drops them first (a code may be reused).
+    """
+    for frame, what in ((units, "admin unit"), (villages, "village")):
+        if frame is None or "code" not in frame.columns:
+            continue  # no layer, or no code column: the later checks name it
+        if what == "village" and ({"abolished", "valid_to"} & set(frame.columns)):
+            continue
+        rows = source_rows(frame)
+        labels = list(frame.index if rows is None else rows)
+        codes = _code_texts(frame["code"])
+        src = frame.attrs.get("source")
+        if what == "admin unit":
+            blank = [i for i, c in enumerate(codes) if c is None or c == ""]
+            if blank:
+                raise InputError("admin unit without a code", file=src, row=labels[blank[0]], field="code")
+        _check_duplicates([None if c == "" else c for c in codes], labels, field="code", file=src,
+                          what=f"{what} code")
+
+
 def _polygonal(geom):
     """The polygonal part of what make_valid returns (it may add lines or points)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -177,9 +203,33 @@ def repair_units(units, *, how: str, crs) -> tuple[Any, list[dict]]:
     return units, rows
 
 
+def _first_closure(geoms: np.ndarray, tree) -> np.ndarray:
+    """Position of the first unit (file order) whose closure holds each geometry, -1 for none.
+
+    For points on a unit boundary (a shared edge or vertex): "within" holds them in no unit, yet they
+    lie in the adjacent units' closures; each goes to one of them, and a shared boundary is no overlap.
+    """
+    out = np.full(len(geoms), -1, dtype=np.int64)
+    if len(geoms):
+        gi, ui = tree.query(geoms, predicate="covered_by")
+        order = np.lexsort((ui, gi))
+        gi, ui = gi[order], ui[order]
+        first = np.r_[True, gi[1:] != gi[:-1]] if len(gi) else np.zeros(0, bool)
+        out[gi[first]] = ui[first]
+    return out
+
+
+def _unmatched(pi: np.ndarray, n: int) -> np.ndarray:
+    """Positions 0..n-1 not in ``pi`` (sorted): a mask, not ``np.setdiff1d``'s sort of a million."""
+    hit = np.zeros(n, dtype=bool)
+    hit[pi] = True
+    return np.flatnonzero(~hit)
+
+
 def _point_pairs(points, u, crs) -> pd.DataFrame | None:
     """What ``sjoin(points, u, how="left", predicate="within")`` gives for plain points, without a million new
     geometries: coordinates reprojected alone, one STRtree query; None when the geometries are not all points.
+    Points within no unit but on a unit's boundary join that unit (the first in file order, one row).
 
     A point is its own representative point; rows outside every unit keep NaN, as the left join does.
     """
@@ -195,10 +245,15 @@ def _point_pairs(points, u, crs) -> pd.DataFrame | None:
     if not g.crs.is_exact_same(to):  # as GeoSeries.to_crs decides
         x, y = Transformer.from_crs(g.crs, to, always_xy=True).transform(xy[:, 0], xy[:, 1])
         xy = np.column_stack([x, y])
-    pi, ui = shapely.STRtree(u.geometry.to_numpy()).query(shapely.points(xy), predicate="within")
+    tree = shapely.STRtree(u.geometry.to_numpy())
+    pts = shapely.points(xy)
+    pi, ui = tree.query(pts, predicate="within")
+    miss = _unmatched(pi, len(geoms))
+    edge = _first_closure(pts[miss], tree)
+    pi, ui = np.concatenate([pi, miss[edge >= 0]]), np.concatenate([ui, edge[edge >= 0]])
     order = np.lexsort((ui, pi))  # by point, then unit: the join's row order
     pi, ui = pi[order], ui[order]
-    miss = np.setdiff1d(np.arange(len(geoms)), pi)
+    miss = _unmatched(pi, len(geoms))
     pos = np.concatenate([pi, miss])
     right = np.concatenate([ui.astype(float), np.full(len(miss), np.nan)])
     # reindex at -1 (no such unit) gives NaN with the dtype the left join gives
@@ -206,18 +261,33 @@ def _point_pairs(points, u, crs) -> pd.DataFrame | None:
     return pd.DataFrame({"index_right": right, "code": code}, index=points.index[pos])
 
 
+def _joined(points, u, crs) -> pd.DataFrame:
+    """The spatial join of the representative points with the units ("within"), for geometries that are not
+    plain points; as :func:`_point_pairs`, a point within no unit but on a boundary joins the first such unit."""
+    pts = gpd.GeoDataFrame(geometry=points.geometry.to_crs(crs).representative_point().to_numpy(), crs=crs)
+    joined = gpd.sjoin(pts, u, how="left", predicate="within")  # positional index: 0..n-1
+    at = np.flatnonzero(joined["index_right"].isna().to_numpy())
+    if len(at):
+        edge = _first_closure(pts.geometry.to_numpy()[joined.index[at]], shapely.STRtree(u.geometry.to_numpy()))
+        hit = at[edge >= 0]
+        joined.iloc[hit, joined.columns.get_loc("index_right")] = edge[edge >= 0]
+        joined.iloc[hit, joined.columns.get_loc("code")] = u["code"].to_numpy()[edge[edge >= 0]]
+    joined.index = points.index[joined.index.to_numpy()]
+    return joined
+
+
 def assign_units(points, units, *, crs) -> tuple[pd.Series, list[dict]]:
     """Code of the unit containing each point (representative point), NaN outside all.
 
     A point inside several (overlapping) units goes to the first of them in the
-    units file; each overlapping pair is returned as a check row.
+    units file; each overlapping pair is returned as a check row.  A point on a
+    unit boundary (a shared edge or vertex), inside none, goes to the first unit
+    in the file whose boundary holds it, and is no overlap.
     """
     u = units[["code", "geometry"]].reset_index(drop=True).to_crs(crs)
     joined = _point_pairs(points, u, crs)
     if joined is None:  # not plain points (or no CRS): the spatial join, as before
-        pts = gpd.GeoDataFrame(geometry=points.geometry.to_crs(crs).representative_point(), index=points.index,
-                               crs=crs)
-        joined = gpd.sjoin(pts, u, how="left", predicate="within")
+        joined = _joined(points, u, crs)
     joined = joined.sort_values("index_right", kind="stable")  # first unit in file order wins
     multi = joined[joined.index.duplicated(keep=False)]
     rows = []

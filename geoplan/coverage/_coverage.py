@@ -317,6 +317,7 @@ def assess(
 
     lines: list = []  # abolished units leave the denominators (review of issue 15)
     units = drop_abolished(units, as_of=as_of, what_zh="行政单位", what_en="unit(s)", check_rows=check_rows, lines=lines)
+    _checks.check_codes(units, villages)  # repeated codes stop here, before any slow step (review 20, D5)
     if units is not None:
         units = _unit_checks(units, dem, fac, demand, first_net, invalid_units=invalid_units,
                              allow_outside=allow_outside, allow_empty_units=allow_empty_units,

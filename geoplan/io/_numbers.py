@@ -2,9 +2,9 @@
 
 Numbers are never read two ways: a decimal point only; thousands separators (comma or space) only
 in groups of three (``1,234``, ``12,345,678.5``); ``1,2``, ``1.234,5`` or a comma in a coordinate is
-refused with the file, row and column.  Division codes (``行政区划代码``) must have 6, 9 or 12
-digits in point tables; a code saved in scientific notation (``4.30302E+11``) or a number of
-another length has lost digits and is refused."""
+refused with the file, row and column, as are superscript or circled digits (``10⁵`` is not 105).
+Division codes (``行政区划代码``) must have 6, 9 or 12 digits in point tables; a code saved in
+scientific notation (``4.30302E+11``) or a number of another length has lost digits and is refused."""
 
 from __future__ import annotations
 
@@ -46,6 +46,18 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?:(?P<sep>[, ])\d{3})(?:(?P=sep)\d{3})*(?:\.\d+)?")
 
 
+def _width_folded(s: str) -> str | None:
+    """``s`` with full-width forms (``１２．５``, ``－７``) and spaces folded by NFKC; None when it holds another
+    character NFKC would change: a superscript, subscript, circled or fraction digit (``10⁵`` would be read
+    as 105, ``２³`` as 23, ``①`` as 1) is not part of a number."""
+    if s.isascii():
+        return s
+    for ch in s:
+        if not ("\uff01" <= ch <= "\uff5e" or ch.isspace()) and unicodedata.normalize("NFKC", ch) != ch:
+            return None
+    return unicodedata.normalize("NFKC", s)
+
+
 def _parse_number(v: Any, *, thousands: bool = True) -> float | None:
     """A float from a cell, or None if it is not unambiguously a number.
 
@@ -54,13 +66,18 @@ def _parse_number(v: Any, *, thousands: bool = True) -> float | None:
     three (``1,234``, ``12,345,678.5``, ``1 234``) when ``thousands`` is true,
     and degrees-minutes-seconds (``112°56'30"E``).  Refused (None): a decimal
     comma (``1,5``), mixed marks (``1.234,5``), other groupings (``1,2``,
-    ``12,34``), underscores -- each could be read as two different numbers.
+    ``12,34``), underscores -- each could be read as two different numbers;
+    superscript, subscript, circled or fraction digits (``10⁵``, ``２³``, ``①``), which
+    NFKC would turn into plain digits (105, 23, 1): only full-width forms and spaces are folded.
     """
     if isinstance(v, bool):
         return None
     if isinstance(v, (int, float, np.integer, np.floating)):
         return float(v)
-    s = unicodedata.normalize("NFKC", str(v)).strip()
+    s = _width_folded(str(v))
+    if s is None:
+        return None
+    s = s.strip()
     if _PLAIN_NUMBER.fullmatch(s):
         return float(s)
     if thousands and _GROUPED_NUMBER.fullmatch(s):

@@ -300,7 +300,8 @@ def snap(net: Network, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance
     CRSError
         The points have no CRS.
     InputError
-        An empty geometry (``row`` is its index label), or ``edges`` is neither a
+        An empty geometry or coordinates that are not finite numbers (NaN; ``row``
+        is the index label), or ``edges`` is neither a
         keyword nor one True/False per edge.
     """
     t_snap = time.perf_counter()
@@ -333,6 +334,11 @@ def snap(net: Network, points: gpd.GeoDataFrame | gpd.GeoSeries, *, max_distance
     else:
         g = geo.to_crs(net.crs).to_numpy()
         xy = shapely.get_coordinates(np.where(is_pt, g, shapely.point_on_surface(g)))
+    finite = np.isfinite(xy).all(axis=1)
+    if not finite.all():  # NaN/inf (or beyond the projection) would reach the k-d tree as scipy's error
+        bad = int(np.flatnonzero(~finite)[0])
+        raise InputError(f"coordinates are not finite numbers (in the network's CRS): {geo.iloc[bad].wkt[:80]}",
+                         row=geo.index[bad], field="geometry")
     idx = _snap_index(net, edges)
     edge = np.empty(len(xy), dtype=np.int64)
     snap_m = np.empty(len(xy))
