@@ -104,15 +104,15 @@ def run_one(args) -> dict:
     pmedian(warm, None, 60, solver=solver, time_limit=2)
     mat_mb = (cost.data.nbytes + cost.indices.nbytes + cost.indptr.nbytes) / 2**20
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sol = pmedian(cost, None, p, solver=solver, time_limit=time_limit)
-    t = time.perf_counter() - t0
+    t, cpu = time.perf_counter() - t0, time.process_time() - c0
     # Independent recount of the objective from the chosen sites (dense min over their rows).
     rows = cost[np.sort(sol.selected)].toarray() if len(sol.selected) else np.zeros((0, cost.shape[1]))
     recount = float(rows.min(axis=0).sum())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return dict(instance=name, p=int(p), objective=sol.objective, recount=recount, bound=sol.bound, gap=sol.gap,
-                status=sol.status, time=t, peak_mb=peak, before_mb=rss0, matrix_mb=mat_mb,
+                status=sol.status, time=t, cpu=cpu, load=os.getloadavg()[0], peak_mb=peak, before_mb=rss0, matrix_mb=mat_mb,
                 stopped=sol.diagnostics.get("stopped", ""))
 
 
@@ -149,11 +149,12 @@ def main(argv=None) -> int:
                 if inst == name and (not want_p or p in want_p)]
     print(machine())
     print(f"solver={a.solver} time_limit={a.time_limit:g} s; excess = (objective - published) / published; "
-          "gap = (objective - proven bound) / objective; peak = max RSS of the child process, rss0 = its RSS "
+          "gap = (objective - proven bound) / objective; time_s = wall time of the call, cpu_s = its CPU time (all "
+          "threads of the child), load1 = 1-minute load average when it returned; peak = max RSS of the child process, rss0 = its RSS "
           "with the matrix built, before the call; solve/mat = (matrix + what the call added) / matrix; each "
           "instance in a fresh process, after a 2 s warm-up call on a small synthetic matrix (numba kernels loaded)")
     head = (f"{'instance':9} {'p':>5} {'objective':>11} {'published':>11} {'status':10} {'excess%':>8} {'bound':>12} "
-            f"{'gap%':>7} {'time_s':>7} {'stopped':>14} {'matrix_MB':>9} {'rss0_MB':>8} {'peak_MB':>8} {'peak/mat':>8} {'solve/mat':>9}")
+            f"{'gap%':>7} {'time_s':>7} {'cpu_s':>6} {'load1':>5} {'stopped':>14} {'matrix_MB':>9} {'rss0_MB':>8} {'peak_MB':>8} {'peak/mat':>8} {'solve/mat':>9}")
     print(head, flush=True)
     ctx = mp.get_context("spawn")
     worst, slow, bad = 0.0, 0.0, []
@@ -170,7 +171,7 @@ def main(argv=None) -> int:
         gap = "" if r["gap"] is None else f"{100 * r['gap']:.3f}"
         bnd = "" if r["bound"] is None else f"{r['bound']:.1f}"
         print(f"{r['instance']:9} {r['p']:>5} {r['objective']:>11.0f} {pub:>11.0f} {pstat[:10]:10} {excess:>8.3f} "
-              f"{bnd:>12} {gap:>7} {r['time']:>7.1f} {r['stopped']:>14} {r['matrix_mb']:>9.0f} {r['before_mb']:>8.0f} "
+              f"{bnd:>12} {gap:>7} {r['time']:>7.1f} {r['cpu']:>6.1f} {r['load']:>5.2f} {r['stopped']:>14} {r['matrix_mb']:>9.0f} {r['before_mb']:>8.0f} "
               f"{r['peak_mb']:>8.0f} {r['peak_mb'] / r['matrix_mb']:>8.2f} "
               f"{(r['peak_mb'] - r['before_mb'] + r['matrix_mb']) / r['matrix_mb']:>9.2f}", flush=True)
     print(f"worst excess over published: {worst:.3f} %; slowest: {slow:.1f} s; load average now "

@@ -42,8 +42,8 @@ def pmedian(cost: sparse.sparray | sparse.spmatrix, weights: np.typing.ArrayLike
     always be left unserved at the penalty, so a ``penalty`` below a travel cost caps it.)
 
     Both solvers first run the heuristic (greedy, fast interchange, Lagrangian bound, then an
-    iterated local search on the time left until the proven gap is ≤ 0.1 %, the time is up, or
-    max(100, 3p) perturbations in a row found nothing better); ``"exact"`` then starts HiGHS from its
+    iterated local search with path relinking on the time left until the proven gap is ≤ 0.1 %, the time is
+    up, or perturbations stopped finding anything better); ``"exact"`` then starts HiGHS from its
     sites and never returns anything worse.  ``time_limit`` covers everything: the heuristic's
     construction, HiGHS and the ranking; past it the best answer found so far is returned with the
     bound proven so far (numba's first compilation in a fresh environment is not counted by anyone).

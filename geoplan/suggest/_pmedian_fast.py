@@ -1,14 +1,17 @@
 """Fast p-median heuristic and Lagrangian bound on sparse costs (numba kernels).
 
 Greedy adds (lazy: a candidate's gain only shrinks as sites open, so only candidates whose stale gain could
-still win are re-priced), then the fast interchange of Whitaker (1983) as written by Resende & Werneck (2007),
-which scores every (insert k, remove r) swap in one pass over the stored pairs from the nearest and
+still win are re-priced), then the fast interchange of Whitaker (1983) as written by Resende & Werneck (2007):
+incrementally (:mod:`._pmedian_search`: only the demand points a swap affects are re-priced), or, where its
+n_cand × p table would be too large, by one pass over the stored pairs per swap from the nearest and
 second-nearest open site of each demand point.  The lower bound relaxes the assignment constraints
 (Lagrangian, subgradient ascent with Polyak steps); every value of the Lagrangian is a valid bound, so the best
-one found is the bound reported.  The time left after that goes to an iterated local search (a few sites moved
-at random near random demand points, then interchange), with the bound refreshed whenever the incumbent improves.
+one found is the bound reported; it gets a quarter of the time.  The rest goes to an iterated local search (a few
+sites moved at random near random demand points, then interchange), with path relinking toward an elite
+solution every few kicks and restarts from the best solution when stuck; the bound is refreshed whenever the
+incumbent improves.
 
-Large models search on the ``K`` cheapest pairs of each demand point (``K`` ≥ 12 × the mean number of
+Large models search on the ``K`` cheapest pairs of each demand point (``K`` ≥ 5 × the mean number of
 demand points per site): moves are scored there, every objective is recounted on the full matrix and the
 final interchange runs on it.  The Lagrangian on the truncated pairs is exact for the full matrix as long as
 each λ_i stays at or below ``w_i`` × the cheapest dropped pair of ``i``, which the ascent enforces, so the
@@ -25,6 +28,8 @@ import time
 import numba
 import numpy as np
 from scipy import sparse
+
+from geoplan.suggest import _pmedian_search as _ps
 
 _NB = dict(cache=True, nogil=True)
 
@@ -334,8 +339,9 @@ def solve(cost: sparse.csr_array, w: np.ndarray, fx: np.ndarray, p: int, penalty
           stall: int = 100, seed: int = 0) -> dict:
     """Greedy + interchange, rounds of Lagrangian bound and heuristic, then iterated local search.
 
-    Stops at ``target_gap`` (proven), at the deadline, or after max(``stall``, 3p) perturbations in a row that
-    found nothing better.  ``stopped`` in the result says which.
+    Stops at ``target_gap`` (proven), at the deadline, or when perturbations found nothing better: max(``stall``,
+    3p) in a row on the pass-per-swap interchange, or max(``stall``, 10p, 500) in a row after each of
+    ``_RESTARTS`` restarts on the incremental one.  ``stopped`` in the result says which.
     """
     prev = numba.get_num_threads()
     try:
@@ -422,13 +428,13 @@ def _column(indptr, indices, data, i, n_cand):
     return out
 
 
-_TRUNCATE_FROM, _K_MIN, _K_PER_SITE = 200_000, 64, 12  # when and how much the search truncates (tests lower them)
+_TRUNCATE_FROM, _K_MIN, _K_PER_SITE = 200_000, 64, 5  # when and how much the search truncates (tests lower them)
 
 
 def _truncation(full, n_dem: int, n_cand: int, p: int, nnz: int):
     """The K cheapest pairs per demand point when that is well under the full matrix, else None."""
     K = max(_K_MIN, _K_PER_SITE * -(-n_cand // max(p, 1)))
-    if nnz < _TRUNCATE_FROM or 3 * K * n_dem > nnz:
+    if nnz < _TRUNCATE_FROM or 3 * K * n_dem > 2 * nnz:
         return None
     ptr, idx, val, cap = _k_nearest(*full, n_dem, K)
     return (ptr, idx, val), cap
@@ -460,8 +466,20 @@ def _kick(sel, rng, srch, fx, is_free, pen, n_dem, n_cand, p) -> list[int]:
     return sel
 
 
+# Largest n_cand × p searched incrementally, kicks per relinking, bound's time share, restarts, kick growth.
+_LS_MAX_CELLS, _PR_EVERY, _BOUND_SHARE, _RESTARTS, _ESC, _KMAX = 25_000_000, 10, 0.25, 10, 50, 8
+
+
+def _engine(srch, w, fx, p, pen, n_dem, n_cand):
+    """The incremental interchange (:mod:`._pmedian_search`), or None where its n_cand × p table is too large."""
+    if p == 0 or n_cand * p > _LS_MAX_CELLS:
+        return None
+    return _ps.Engine(srch, w, fx, p, pen)
+
+
 def _search(cost, w, fx, p, penalty, *, deadline, target_gap, max_rounds, round_iter, stall, seed) -> dict:
     """The heuristic (see :func:`solve`).  Long because it is one loop of three phases sharing their state."""
+    t_start = time.perf_counter()
     full = _csr(cost)
     n_cand, n_dem = cost.shape
     pen = float(penalty)
@@ -470,57 +488,109 @@ def _search(cost, w, fx, p, penalty, *, deadline, target_gap, max_rounds, round_
     if len(srch[1]) < _PARALLEL_FROM:
         numba.set_num_threads(1)  # small searches: threads cost more than they save (badly so on a busy machine)
     sel = _greedy(*srch, w, fx, p, pen, n_dem, deadline=deadline)
-    sel, _, swaps = _interchange(*srch, w, fx, sel, pen, n_dem, deadline=deadline)
+    eng = _engine(srch, w, fx, p, pen, n_dem, n_cand)
+    elite = _ps.Elite()
+
+    def descend(start):
+        """A local optimum from ``start``: (sites, swaps)."""
+        if eng is None:
+            s2, _, k2 = _interchange(*srch, w, fx, start, pen, n_dem, deadline=deadline)
+            return s2, k2
+        eng.reset(start)
+        k2 = eng.settle(deadline, _past)
+        eng.commit()
+        elite.add(eng.sel, eng.objective())
+        return [int(j) for j in eng.sel], k2
+
+    sel, swaps = descend(sel)
     ub = _objective(full, w, fx, sel, pen, n_dem)
     lb, lam, iters, rounds, kicks = -np.inf, None, 0, 0, 0
 
     def gap_ok():
         return ub - lb <= target_gap * max(1.0, abs(ub))
 
-    def bound_round(max_iter):
+    def bound_round(max_iter, until=None):
         nonlocal lb, lam, iters
-        b, n, lam, lag_sel = lagrangian_bound(srch, w, fx, p, pen, upper=ub, start=lam, deadline=deadline,
+        b, n, lam, lag_sel = lagrangian_bound(srch, w, fx, p, pen, upper=ub, start=lam, deadline=until or deadline,
                                               target_gap=target_gap, max_iter=max_iter, cap=cap)
         iters += n
         better = b > lb + 1e-6 * max(1.0, abs(lb)) if np.isfinite(lb) else True
         lb = max(lb, b)
         return better, lag_sel
 
+    # The first bound rounds get a share of the time: on a large model one round can take it all.
+    until = None if deadline is None else min(deadline, t_start + _BOUND_SHARE * (deadline - t_start))
     for rounds in range(1, max_rounds + 1):
-        improved, lag_sel = bound_round(round_iter)
+        improved, lag_sel = bound_round(round_iter, until)
         if lag_sel is not None and not gap_ok() and not _past(deadline):
             # Polish the relaxation's best set even when it starts worse: interchange usually lands lower.
-            s2, _, k2 = _interchange(*srch, w, fx, lag_sel, pen, n_dem, deadline=deadline)
+            s2, k2 = descend(lag_sel)
             o2 = _objective(full, w, fx, s2, pen, n_dem)
             swaps += k2
             if o2 < ub - 1e-9 * max(1.0, ub):
                 sel, ub, improved = s2, o2, True
-        if gap_ok() or not improved or _past(deadline):
+        if gap_ok() or not improved or _past(deadline) or _past(until):
             break
     # Iterated local search on the time left; the bound is refreshed (a better incumbent sharpens the
     # Polyak steps) once as much time went to the search as the last bound round took.
     rng = np.random.default_rng(seed)
     is_free = ~fx
     cur, cur_obj, fails = list(sel), ub, 0
-    stall = max(stall, 3 * p)  # every site kicked a few times on average before giving up
+    stall = max(stall, 3 * p) if eng is None else max(stall, 10 * p, 500)  # incremental kicks are cheap
     t_round, t_since, dirty = 0.0, 0.0, False
-    while p and is_free.sum() > p and fails < stall and not gap_ok() and not _past(deadline):
+    if eng is not None:
+        eng.reset(cur)
+        cur_obj = best_t = eng.objective()
+    restarts = 0
+    while p and is_free.sum() > p and not gap_ok() and not _past(deadline):
+        if fails >= stall:
+            if eng is None or restarts >= _RESTARTS:
+                break
+            # Stuck: restart the walk from the best sites moved about (p / 10 kicks without descent between).
+            restarts, fails = restarts + 1, 0
+            eng.reset(sel)
+            for _ in range(max(1, p // 10)):
+                eng.kick(rng.random(13))
+            swaps += eng.settle(deadline, _past)
+            eng.commit()
+            cur_obj = eng.objective()
         t = time.perf_counter()
-        s2, _, k2 = _interchange(*srch, w, fx, _kick(cur, rng, srch, fx, is_free, pen, n_dem, n_cand, p), pen,
-                                 n_dem, deadline=deadline)
-        o2 = _objective(full, w, fx, s2, pen, n_dem)
-        kicks, swaps = kicks + 1, swaps + k2
-        fails += 1
+        kicks, fails = kicks + 1, fails + 1
+        if eng is None:
+            s2, _, k2 = _interchange(*srch, w, fx, _kick(cur, rng, srch, fx, is_free, pen, n_dem, n_cand, p), pen,
+                                     n_dem, deadline=deadline)
+            o2 = _objective(full, w, fx, s2, pen, n_dem)
+            if o2 <= cur_obj:
+                cur, cur_obj = s2, o2
+        else:
+            # Kicks grow by one move every _ESC failures in a row (variable neighbourhood), back to 1-3 after _KMAX.
+            cur_obj, k2 = eng.step(rng, cur_obj, deadline, _past, (fails // _ESC) % _KMAX)
+            o2 = np.inf
+            elite.add(eng.sel, cur_obj)
+            tgt = elite.pick(rng, eng.sel) if kicks % _PR_EVERY == 0 else None
+            if tgt is not None and not _past(deadline):  # path relinking toward an elite solution
+                o3, k3 = eng.relink(tgt, deadline, _past)
+                k2 += k3
+                elite.add(eng.sel, o3)
+                if o3 <= cur_obj:
+                    eng.commit()
+                    cur_obj = o3
+                else:
+                    eng.rollback()
+            if cur_obj < best_t - 1e-9 * max(1.0, best_t):  # better on the search matrix: recount on the full one
+                best_t, s2 = cur_obj, [int(j) for j in eng.sel]
+                o2 = _objective(full, w, fx, s2, pen, n_dem)
+            if kicks % 500 == 0:
+                eng.reset(eng.sel.copy())  # clears the rounding drift of the incremental sums
+        swaps += k2
         if o2 < ub - 1e-9 * max(1.0, ub):
             sel, ub, fails, dirty = s2, o2, 0, True
-        if o2 <= cur_obj:
-            cur, cur_obj = s2, o2
         t_since += time.perf_counter() - t
-        if dirty and t_since >= t_round and not gap_ok():
+        if dirty and t_since * _BOUND_SHARE >= t_round * (1 - _BOUND_SHARE) and not gap_ok():
             t = time.perf_counter()
             bound_round(max(30, round_iter // 3))
             t_round, t_since, dirty = time.perf_counter() - t, 0.0, False
-    if tr is not None and not _past(deadline):
+    if (tr is not None or eng is not None) and not _past(deadline):
         s2, o2, k2 = _interchange(*full, w, fx, sel, pen, n_dem, deadline=deadline)  # a local optimum of the full matrix
         swaps += k2
         if o2 < ub:
