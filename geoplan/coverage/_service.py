@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,7 @@ import shapely
 from scipy import ndimage, sparse
 
 from geoplan._errors import InputError
+from geoplan._fork import fork_map
 from geoplan.network._network import Network
 from geoplan.network._snap import snap
 
@@ -134,8 +136,7 @@ def measured_areas(per_type: list[tuple[str, Network, gpd.GeoDataFrame, pd.DataF
         ``type``, geometry: each type's dissolved area (:func:`type_areas`).
     """
     rows, type_rows = [], []
-    for key, net, fac, nodes, cutoff in per_type:
-        sa, whole = type_areas(net, fac, cutoff=cutoff, nodes=nodes)
+    for (key, net, fac, nodes, cutoff), (sa, whole) in zip(per_type, _each_type(per_type)):
         sa = sa.to_crs(crs) if sa.crs != crs else sa
         sa["facility_id"] = fac["id"].to_numpy()
         sa["type"] = key
@@ -145,6 +146,18 @@ def measured_areas(per_type: list[tuple[str, Network, gpd.GeoDataFrame, pd.DataF
         return (gpd.GeoDataFrame({"facility_id": [], "type": []}, geometry=[], crs=crs),
                 gpd.GeoDataFrame({"type": []}, geometry=[], crs=crs))
     return pd.concat(rows), gpd.GeoDataFrame(type_rows, geometry="geometry", crs=crs)
+
+
+#: Below this many facilities in all, the types' areas are traced in this process (a fork costs more).
+PARALLEL_MIN_FACILITIES = 200
+
+
+def _each_type(per_type: list) -> list:
+    """:func:`type_areas` of each type; in forked processes (:mod:`geoplan._fork`) with enough facilities."""
+    tasks = [functools.partial(type_areas, net, fac, cutoff=cutoff, nodes=nodes)
+             for _, net, fac, nodes, cutoff in per_type]
+    few = sum(len(t[2]) for t in per_type) < PARALLEL_MIN_FACILITIES
+    return fork_map(tasks, workers=1 if few else None)
 
 
 def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffer_m: float | None, method: str,

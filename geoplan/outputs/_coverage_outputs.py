@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from geoplan._fork import in_background
 from geoplan._output import output_folder
 from geoplan.coverage._checks import CHECK_NAMES
 from geoplan.outputs import figures
@@ -513,26 +514,41 @@ def write_coverage(
             data_note = "\n\n".join(t for t in (data_note, _geojson_note(big, lang)) if t)
         sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date, lead=lead,
                                      map_note=not mappable)
-        maps: list = []
-        if mappable:
-            from geoplan.outputs._print_maps import print_map_sections  # print maps (maps/: A4 PNG+PDF, A3 PDF), shown as 附图
-            maps, _ = print_map_sections(result, tmp / "maps", lang=lang)
-        paths = write_report(tmp, title=report_title(result, lang, title=title, area=area), sections=sections + maps,
-                             lang=lang, date=date, cover=True)
+        # print maps (maps/: A4 PNG+PDF, A3 PDF, shown as 附图) drawn beside the layers and the web map, on a
+        # second core where one may be forked (geoplan._fork): the same bytes either way
+        draw = functools.partial(_print_maps, result, tmp, lang) if mappable else list
+        with in_background(draw) as maps:
+            extra = _layers_and_map(result, tmp, layers, lang=lang, basemap=basemap, title=title, area=area,
+                                    map=map and mappable)
+            paths = write_report(tmp, title=report_title(result, lang, title=title, area=area),
+                                 sections=sections + maps.result(), lang=lang, date=date, cover=True)
         if mappable:
             paths["maps"] = tmp / "maps"
-        if layers:
-            paths["gpkg"] = write_gpkg(layers, tmp / "layers.gpkg")
-            gj = tmp / "geojson"
-            gj.mkdir()
-            for name, gdf in layers.items():
-                if len(gdf) <= GEOJSON_MAX_FEATURES:
-                    gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
-            paths["geojson"] = gj
-        paths["summary"] = write_run_summary(result, tmp / "summary.csv")  # read by geoplan compare
-        if presence_only(result):
-            paths.update(write_presence_tables(result, tmp))
-        if map and mappable:
-            paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap, title=title, area=area)
+        paths.update(extra)
         paths = {k: final / Path(v).relative_to(tmp) for k, v in paths.items()}
+    return paths
+
+
+def _print_maps(result, tmp: Path, lang: str) -> list:
+    from geoplan.outputs._print_maps import print_map_sections
+
+    return print_map_sections(result, tmp / "maps", lang=lang)[0]
+
+
+def _layers_and_map(result, tmp: Path, layers: dict, *, lang: str, basemap: str, title, area, map: bool) -> dict:
+    """GeoPackage, GeoJSON copies, ``summary.csv``, presence tables and the web map; returns their paths."""
+    paths: dict = {}
+    if layers:
+        paths["gpkg"] = write_gpkg(layers, tmp / "layers.gpkg")
+        gj = tmp / "geojson"
+        gj.mkdir()
+        for name, gdf in layers.items():
+            if len(gdf) <= GEOJSON_MAX_FEATURES:
+                gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
+        paths["geojson"] = gj
+    paths["summary"] = write_run_summary(result, tmp / "summary.csv")  # read by geoplan compare
+    if presence_only(result):
+        paths.update(write_presence_tables(result, tmp))
+    if map:
+        paths["map"] = coverage_map(result, tmp / "map.html", lang=lang, basemap=basemap, title=title, area=area)
     return paths

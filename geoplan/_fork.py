@@ -1,0 +1,84 @@
+"""Work shared out to forked processes, where a fork is safe: Linux, one thread, not a daemonic process.
+
+A fork copies only the calling thread: with other threads running (a Dask worker's pool, a notebook's
+kernel threads) a lock one of them holds would stay held in the child.  Daemonic processes
+(multiprocessing workers) may not have children.  Elsewhere the work runs in this process, unchanged:
+the same function gives the same bytes either way.  Tasks reach the children through inherited memory
+(nothing but an index is pickled), results come back pickled.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
+
+__all__ = ["cores", "fork_map", "in_background"]
+
+_TASKS: list[Callable[[], Any]] = []  # read by the forked children
+
+
+def cores() -> int:
+    """Cores a fork may use now: 1 where forking is unsafe or impossible, else the cores this process may run on."""
+    if not sys.platform.startswith("linux") or multiprocessing.current_process().daemon:
+        return 1
+    # tqdm's monitor thread only sleeps and takes tqdm's own lock, which the children never use
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and t.name != "tqdm_monitor"]
+    if others or threading.current_thread() is not threading.main_thread():
+        return 1
+    return len(os.sched_getaffinity(0))
+
+
+def _run(i: int) -> Any:
+    return _TASKS[i]()
+
+
+def fork_map(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) -> list:
+    """``[t() for t in tasks]``, shared out to up to ``workers`` forked processes (default: :func:`cores`).
+
+    Runs in this process when one worker (or one task) is all there is.  An exception in a task is
+    raised here.
+    """
+    n = min(len(tasks), cores() if workers is None else min(workers, cores()))
+    if n <= 1:
+        return [t() for t in tasks]
+    global _TASKS
+    _TASKS = list(tasks)
+    try:
+        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_run, range(len(tasks))))
+    finally:
+        _TASKS = []
+
+
+class _Later:
+    """``result()`` runs the task in this process (no second core, or forking unsafe)."""
+
+    def __init__(self, task: Callable[[], Any]):
+        self._task = task
+
+    def result(self) -> Any:
+        return self._task()
+
+
+@contextmanager
+def in_background(task: Callable[[], Any]) -> Iterator[Any]:
+    """Start ``task`` in a forked child now, to run beside the caller's next steps; ``.result()`` waits for it.
+
+    Where no second core may be used, ``.result()`` runs it in this process instead.  Leaving the
+    block waits for the child (and cancels nothing it wrote: the caller's output folder decides).
+    """
+    if cores() < 2:
+        yield _Later(task)
+        return
+    global _TASKS
+    _TASKS = [task]
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield pool.submit(_run, 0)  # the child is forked here, with _TASKS set
+    finally:
+        _TASKS = []

@@ -1,0 +1,66 @@
+"""Work shared out to forked processes (``geoplan._fork``) gives what the same work gives in this process:
+results in order, exceptions with their fields, and the report folder byte for byte (print maps drawn in a child
+beside the layers and the web map)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import pytest
+
+from geoplan import InputError
+from geoplan import _fork
+
+pytestmark = pytest.mark.skipif(_fork.cores() < 2, reason="forking unsafe here or one core: only the inline path")
+
+
+def _square(k: int) -> int:
+    return k * k
+
+
+def _fails():
+    raise InputError("bad cell", file="a.csv", row=7, field="人口")
+
+
+def test_fork_map_in_order_and_equal_to_inline():
+    tasks = [functools.partial(_square, k) for k in range(9)]
+    assert _fork.fork_map(tasks) == _fork.fork_map(tasks, workers=1) == [k * k for k in range(9)]
+
+
+def test_exception_in_a_child_keeps_its_type_and_fields():
+    for run in (lambda: _fork.fork_map([_fails, _fails]), lambda: _fork.in_background(_fails).__enter__().result()):
+        with pytest.raises(InputError) as err:
+            run()
+        assert (err.value.file, err.value.row, err.value.field) == ("a.csv", 7, "人口")
+
+
+def test_no_fork_while_another_thread_runs(monkeypatch):
+    stop = threading.Event()
+    th = threading.Thread(target=stop.wait)
+    th.start()
+    try:
+        assert _fork.cores() == 1
+        with _fork.in_background(functools.partial(_square, 3)) as later:
+            assert isinstance(later, _fork._Later) and later.result() == 9
+    finally:
+        stop.set()
+        th.join()
+
+
+def test_report_folder_identical_with_and_without_the_child(demo, tmp_path, monkeypatch):
+    from geoplan import coverage
+    from geoplan.coverage import standards
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764633600")
+    res = coverage.assess({demo.network.mode: demo.network}, demo.facilities, demo.demand, units=demo.units,
+                          catalogue=standards.default_catalogue())
+    forked = res.save(tmp_path / "forked")
+    monkeypatch.setattr(_fork, "cores", lambda: 1)
+    inline = res.save(tmp_path / "inline")
+    assert list(forked) == list(inline)  # the same files, listed in the same order
+    files = sorted(p.relative_to(tmp_path / "forked") for p in (tmp_path / "forked").rglob("*") if p.is_file())
+    assert any(str(f).startswith("maps") for f in files)
+    for f in files:
+        if f.suffix in (".md", ".html", ".png", ".pdf", ".csv", ".xlsx", ".docx"):
+            assert (tmp_path / "forked" / f).read_bytes() == (tmp_path / "inline" / f).read_bytes(), f
