@@ -195,17 +195,21 @@ def child(n: int, tiles: str, folder: Path, map_: bool, extra: list[str]) -> dic
         args.append("--no-map")
     args += extra
     t0, c0 = time.perf_counter(), time.process_time()
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         main(args, standalone_mode=False)
     except SystemExit as exc:  # pragma: no cover - the CLI exits only on errors here
         if exc.code:
             raise
     total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
+    kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # forked helpers (geoplan._fork: service areas per type, print maps beside the layers) count here
+    kids_cpu = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
     out = folder / "out"
     sizes = {p.name: p.stat().st_size for p in out.rglob("*") if p.is_file()}
     return {"n": n, "nodes": int(net.n_nodes), "network_s": t_net, "inputs_s": t_inputs,
             "demand_csv_mb": paths["demand"].stat().st_size / 1e6, "total_s": total,
-            "stages": dict(times), "calls": dict(counts), "cpu": dict(cpu), "total_cpu_s": total_cpu,
+            "stages": dict(times), "calls": dict(counts), "cpu": dict(cpu), "total_cpu_s": total_cpu, "children_cpu_s": kids_cpu,
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
             "map_mb": sizes.get("map.html", 0) / 1e6, "out_mb": sum(sizes.values()) / 1e6,
             "load": os.getloadavg()}
@@ -221,6 +225,11 @@ def _print(r: dict) -> None:
             c = r.get("cpu", {}).get(stage)
             print(f"   {stage:<18} {r['stages'][stage]:8.2f} s" + (f"  CPU {c:7.2f} s" if c is not None else "")
                   + f"  ({r['calls'][stage]} call(s))")
+    if "print maps" not in r["stages"]:
+        print(f"   {'print maps':<18}   (drawn in a forked child beside the layers, report and web map: "
+              "inside 'save total')")
+    if r.get("children_cpu_s"):
+        print(f"   {'forked children':<18}  CPU {r['children_cpu_s']:7.2f} s (not in the stage CPU above)")
     print(f"   {'TOTAL geoplan coverage':<18} {r['total_s']:8.2f} s  CPU {r.get('total_cpu_s', float('nan')):7.2f} s"
           f"   peak RSS {r['peak_gb']:.2f} GB   "
           f"map.html {r['map_mb']:.1f} MB, output {r['out_mb']:.0f} MB")
