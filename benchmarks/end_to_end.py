@@ -210,6 +210,7 @@ def child(n: int, tiles: str, folder: Path, map_: bool, extra: list[str]) -> dic
     return {"n": n, "nodes": int(net.n_nodes), "network_s": t_net, "inputs_s": t_inputs,
             "demand_csv_mb": paths["demand"].stat().st_size / 1e6, "total_s": total,
             "stages": dict(times), "calls": dict(counts), "cpu": dict(cpu), "total_cpu_s": total_cpu, "children_cpu_s": kids_cpu,
+            "children_peak_gb": kids1.ru_maxrss / 1e6,
             "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
             "map_mb": sizes.get("map.html", 0) / 1e6, "out_mb": sum(sizes.values()) / 1e6,
             "load": os.getloadavg()}
@@ -229,7 +230,8 @@ def _print(r: dict) -> None:
         print(f"   {'print maps':<18}   (drawn in a forked child beside the layers, report and web map: "
               "inside 'save total')")
     if r.get("children_cpu_s"):
-        print(f"   {'forked children':<18}  CPU {r['children_cpu_s']:7.2f} s (not in the stage CPU above)")
+        print(f"   {'forked children':<18}  CPU {r['children_cpu_s']:7.2f} s (not in the stage CPU above); largest "
+              f"child's peak RSS {r.get('children_peak_gb', 0):.2f} GB (pages shared with the parent counted again)")
     print(f"   {'TOTAL geoplan coverage':<18} {r['total_s']:8.2f} s  CPU {r.get('total_cpu_s', float('nan')):7.2f} s"
           f"   peak RSS {r['peak_gb']:.2f} GB   "
           f"map.html {r['map_mb']:.1f} MB, output {r['out_mb']:.0f} MB")
