@@ -5,6 +5,7 @@ beside the layers and the web map)."""
 from __future__ import annotations
 
 import functools
+import os
 import threading
 
 import pytest
@@ -12,7 +13,18 @@ import pytest
 from geoplan import InputError
 from geoplan import _fork
 
-pytestmark = pytest.mark.skipif(_fork.cores() < 2, reason="forking unsafe here or one core: only the inline path")
+pytestmark = pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                                reason="one core or no fork here: only the inline path")
+
+
+@pytest.fixture
+def forking(monkeypatch):
+    """Fork even if an earlier test left a thread running in this process (the children here use no locks of theirs)."""
+    monkeypatch.setattr(_fork, "cores", lambda: 2)
+
+
+def _pid(_k: int = 0) -> int:
+    return os.getpid()
 
 
 def _square(k: int) -> int:
@@ -23,19 +35,22 @@ def _fails():
     raise InputError("bad cell", file="a.csv", row=7, field="人口")
 
 
-def test_fork_map_in_order_and_equal_to_inline():
+def test_fork_map_in_order_and_equal_to_inline(forking):
     tasks = [functools.partial(_square, k) for k in range(9)]
     assert _fork.fork_map(tasks) == _fork.fork_map(tasks, workers=1) == [k * k for k in range(9)]
+    assert os.getpid() not in _fork.fork_map([_pid, _pid])  # the work really ran elsewhere
+    with _fork.in_background(_pid) as child:
+        assert child.result() != os.getpid()
 
 
-def test_exception_in_a_child_keeps_its_type_and_fields():
+def test_exception_in_a_child_keeps_its_type_and_fields(forking):
     for run in (lambda: _fork.fork_map([_fails, _fails]), lambda: _fork.in_background(_fails).__enter__().result()):
         with pytest.raises(InputError) as err:
             run()
         assert (err.value.file, err.value.row, err.value.field) == ("a.csv", 7, "人口")
 
 
-def test_no_fork_while_another_thread_runs(monkeypatch):
+def test_no_fork_while_another_thread_runs():
     stop = threading.Event()
     th = threading.Thread(target=stop.wait)
     th.start()
@@ -48,7 +63,7 @@ def test_no_fork_while_another_thread_runs(monkeypatch):
         th.join()
 
 
-def test_report_folder_identical_with_and_without_the_child(demo, tmp_path, monkeypatch):
+def test_report_folder_identical_with_and_without_the_child(demo, tmp_path, monkeypatch, forking):
     from geoplan import coverage
     from geoplan.coverage import standards
 
