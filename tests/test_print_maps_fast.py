@@ -144,7 +144,7 @@ def test_crowded_labels_never_overlap_and_every_left_out_label_would(demo_result
         scale = _print_maps.PAPER_MM[size][0] / 297.0
         x0, x1 = ax.get_xlim()
         per_pt = (x1 - x0) / (0.68 * _print_maps.PAPER_MM[size][0] / 25.4 * 72)
-        kept = _print_maps._fitting(lay["labels"], 7 * scale, per_pt)
+        kept = _print_maps.fitting(lay["labels"], 7 * scale, per_pt)
         assert [t.get_text() for t in labels] == [t for *_, t in kept]
 
         def est(x, y, text):

@@ -253,7 +253,7 @@ def _point_pairs(points, u, crs) -> pd.DataFrame | None:
     pi, ui = np.concatenate([pi, miss[edge >= 0]]), np.concatenate([ui, edge[edge >= 0]])
     order = np.lexsort((ui, pi))  # by point, then unit: the join's row order
     pi, ui = pi[order], ui[order]
-    miss = _unmatched(pi, len(geoms))
+    miss = miss[edge < 0]  # in no unit's closure either
     pos = np.concatenate([pi, miss])
     right = np.concatenate([ui.astype(float), np.full(len(miss), np.nan)])
     # reindex at -1 (no such unit) gives NaN with the dtype the left join gives

@@ -81,8 +81,7 @@ def type_areas(
     cutoff: float,
     nodes: pd.DataFrame | ArrayLike | None = None,
     buffer_m: float | None = None,
-    max_facilities: int | None = None,
-) -> tuple[gpd.GeoDataFrame | None, shapely.Geometry]:
+) -> tuple[gpd.GeoDataFrame, shapely.Geometry]:
     """The service areas of one facility type: per facility (grid) and dissolved, from one reach search.
 
     The dissolved area is traced once on one grid over every segment any facility reaches (not as
@@ -100,21 +99,17 @@ def type_areas(
         Their snap table (:func:`geoplan.network.snap`) or node positions.
     buffer_m
         Half-width around reachable roads (default 50 m walk, 150 m drive).
-    max_facilities
-        Per-facility polygons only when there are at most this many facilities (None: always).
 
     Returns
     -------
-    per_facility : geopandas.GeoDataFrame or None
-        As :func:`service_areas` (None when over ``max_facilities``).
+    per_facility : geopandas.GeoDataFrame
+        As :func:`service_areas`.
     dissolved : shapely.Geometry
         The type's area in the network CRS.
     """
-    each = max_facilities is None or len(facilities) <= max_facilities
     polys, whole = _areas(net, facilities, cutoff=cutoff, weight="time", nodes=nodes, buffer_m=buffer_m,
-                          method="grid", each=each, dissolved=True)
-    per = gpd.GeoDataFrame(geometry=polys, index=facilities.index, crs=net.crs) if each else None
-    return per, whole
+                          method="grid", dissolved=True)
+    return gpd.GeoDataFrame(geometry=polys, index=facilities.index, crs=net.crs), whole
 
 
 def measured_areas(per_type: list[tuple[str, Network, gpd.GeoDataFrame, pd.DataFrame, float]],
@@ -161,8 +156,8 @@ def _each_type(per_type: list) -> list:
 
 
 def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffer_m: float | None, method: str,
-           each: bool = True, dissolved: bool = False) -> tuple[list, shapely.Geometry | None]:
-    """Per-facility polygons (when ``each``) and the dissolved grid area (when ``dissolved``)."""
+           dissolved: bool = False) -> tuple[list, shapely.Geometry | None]:
+    """Per-facility polygons and (when ``dissolved``) the dissolved grid area."""
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}", field="method")
     if buffer_m is None:
@@ -188,8 +183,6 @@ def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffe
         if dissolved:
             used[e] = True
             all_points.append(pts)
-        if not each:
-            continue
         if method == "grid":
             polys.append(_grid_area(*segs, pts, buffer_m))
         elif method == "hull":

@@ -32,7 +32,7 @@ import pandas as pd
 
 from geoplan._errors import InputError
 from geoplan.outputs._i18n import check_lang, label, mode_of, pick, type_caption
-from geoplan.outputs._print_labels import crs_caption, fitting as _fitting, label_spots, omitted_note
+from geoplan.outputs._print_labels import crs_caption, fitting, label_spots, omitted_note
 from geoplan.outputs import figures
 from geoplan.outputs._report import Section
 
@@ -402,7 +402,7 @@ def map_figure(result, key: str, *, lang: str = "zh", size: str = "A4", title: s
         xmin, ymin, xmax, ymax = _fill_box(xmin - pad, ymin - pad, xmax + pad, ymax + pad,
                                            box[2] * w_mm / (box[3] * h_mm))
         per_pt = (xmax - xmin) / (box[2] * w_mm / 25.4 * 72)  # map units per point: the frame is filled exactly
-        kept = _fitting(lay["labels"], 7 * scale, per_pt)
+        kept = fitting(lay["labels"], 7 * scale, per_pt)
         for x, y, text in kept:
             ax.text(x, y, text, ha="center", va="center", fontsize=7 * scale, zorder=8, clip_on=True,
                     bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.7, linewidth=0))
