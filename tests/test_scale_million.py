@@ -231,7 +231,7 @@ def test_large_layers_get_no_geojson_copy_and_the_report_says_so(demo_result, tm
 
 @pytest.mark.parametrize("passes", [(8, 32, 128), (1, 2), (1,)])
 def test_snap_passes_give_the_exact_nearest_edge(demo, monkeypatch, passes):
-    """Every pass setting (few passes: most points reach the STRtree) snaps to an edge at the exact shortest
+    """Every pass setting (few passes: most points reach the ball query) snaps to an edge at the exact shortest
     distance, found by brute force over every candidate edge (shapely distances), on the real Helsinki graph."""
     import geopandas as gpd
     import shapely

@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import ndimage, sparse
+from scipy import sparse
 
 from geoplan._errors import InputError
 from geoplan._fork import fork_map
@@ -19,6 +19,7 @@ from geoplan.network._network import Network
 from geoplan.network._snap import snap
 
 from geoplan.coverage._engine import _is_points, od_matrix, reachable_nodes
+from geoplan.coverage._raster import mark_cells, marked_distance
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -249,8 +250,9 @@ def _grid_area(ax, ay, bx, by, pts: np.ndarray, buffer_m: float):
 
     Cells on a lattice anchored at multiples of the cell size (the same cells for every facility);
     a cell is marked when a sample of a segment (spaced at most half a cell) or a point falls in it;
-    the Euclidean distance transform gives each cell centre's distance to the nearest marked centre,
-    and the filled contour ``distance <= buffer_m`` (interpolated between centres) is the area.
+    each cell centre's distance to the nearest marked centre (the Euclidean distance transform,
+    :mod:`geoplan.coverage._raster`), and the filled contour ``distance <= buffer_m`` (interpolated
+    between centres) is the area.
     """
     if len(ax) == 0 and len(pts) == 0:
         return shapely.Polygon()
@@ -266,16 +268,12 @@ def _grid_area(ax, ay, bx, by, pts: np.ndarray, buffer_m: float):
     j0 = np.floor((ys.min() - pad) / cell)
     nx = int(np.ceil((xs.max() + pad) / cell) - i0) + 1
     ny = int(np.ceil((ys.max() + pad) / cell) - j0) + 1
-    # samples along each segment, at most half a cell apart: both ends, then the inner ones of long segments
-    count = np.ceil(np.hypot(bx - ax, by - ay) / (0.5 * cell)).astype(np.int64) - 1
-    long = np.flatnonzero(count > 0)
-    seg = np.repeat(long, count[long])
-    t = (np.arange(len(seg)) - np.repeat(np.cumsum(count[long]) - count[long], count[long]) + 1) / (count[seg] + 1)
-    sx = np.concatenate([xs, ax[seg] + t * (bx - ax)[seg]])
-    sy = np.concatenate([ys, ay[seg] + t * (by - ay)[seg]])
-    free = np.ones(ny * nx, bool)
-    free[(np.floor(sy / cell) - j0).astype(np.int64) * nx + (np.floor(sx / cell) - i0).astype(np.int64)] = False
-    dist = ndimage.distance_transform_edt(free.reshape(ny, nx), sampling=cell)
+    # cells holding a sample of a segment (at most half a cell apart) or a point, then each cell centre's
+    # distance to the nearest of them (the Euclidean distance transform)
+    c = np.ascontiguousarray
+    marked = mark_cells(c(ax, float), c(ay, float), c(bx, float), c(by, float), c(pts[:, 0], float),
+                        c(pts[:, 1], float), cell, i0, j0, nx, ny)
+    dist = marked_distance(marked, nx, ny, cell)
     gen = contourpy.contour_generator((i0 + np.arange(nx) + 0.5) * cell, (j0 + np.arange(ny) + 0.5) * cell, dist,
                                       name="serial", fill_type=contourpy.FillType.OuterOffset)
     # marching squares puts a vertex on every cell edge it crosses; a 0.2-cell simplification drops two thirds

@@ -13,6 +13,7 @@ and :mod:`geoplan.network._lines` (road line layers); speeds in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 
 import geopandas as gpd
@@ -119,16 +120,9 @@ class Network:
         """
         cache = self.__dict__.setdefault("_cache", {})
         if "twins" not in cache:
-            tails, heads = self.edge_arrays()
-            n = np.int64(self.n_nodes)
-            key = tails.astype(np.int64) * n + heads
-            rkey = heads.astype(np.int64) * n + tails
-            # CSR edges are sorted by (tail, head) and unique: binary search for the reverse key.
-            pos = np.searchsorted(key, rkey)
-            pos = np.minimum(pos, len(key) - 1)
-            ok = key[pos] == rkey
-            ok &= np.isclose(self.length[pos], self.length, rtol=1e-9, atol=1e-6)
-            cache["twins"] = np.where(ok, pos, -1).astype(np.int64)
+            from geoplan.network._kernels import reverse_edges  # numba: compiled on first use
+
+            cache["twins"] = reverse_edges(self.indptr, self.indices, np.asarray(self.length, float))
         return cache["twins"]
 
     def ways(self) -> "_Ways":
@@ -258,6 +252,55 @@ class Network:
 # --------------------------------------------------------------------------- helpers
 
 @dataclasses.dataclass(frozen=True)
+class _Shapes:
+    """Where the shape of each way comes from, so shapes are made only for the ways asked about: the network's
+    kept edge geometry (or a straight line between the end nodes), then the side ways' own lines."""
+
+    n_csr: int
+    edge_geometry: np.ndarray | None
+    side_lines: np.ndarray
+    x0: np.ndarray  # (n_csr,) tail x of each CSR edge, and so on
+    y0: np.ndarray
+    x1: np.ndarray
+    y1: np.ndarray
+
+    def lines_at(self, pos: np.ndarray) -> np.ndarray:
+        """Shapely lines of the ways at positions ``pos``."""
+        pos = np.asarray(pos, dtype=np.int64)
+        out = np.empty(len(pos), dtype=object)
+        side = pos >= self.n_csr
+        out[side] = self.side_lines[pos[side] - self.n_csr]
+        e = pos[~side]
+        if self.edge_geometry is not None:
+            out[~side] = self.edge_geometry[e]
+        elif len(e):
+            out[~side] = shapely.linestrings(np.stack(
+                [np.column_stack([self.x0[e], self.y0[e]]), np.column_stack([self.x1[e], self.y1[e]])], axis=1))
+        return out
+
+    def coords(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Vertices of the ways at ``pos`` in drawing order: ``(xy (V, 2), which (V,))``, ``which`` the index into
+        ``pos``, non-decreasing.  Straight edges come from the node arrays: no shapely lines on a large network."""
+        pos = np.asarray(pos, dtype=np.int64)
+        straight = (pos < self.n_csr) if self.edge_geometry is None else np.zeros(len(pos), bool)
+        i_st = np.flatnonzero(straight)
+        e = pos[i_st]
+        xy_st = np.stack([np.column_stack([self.x0[e], self.y0[e]]),
+                          np.column_stack([self.x1[e], self.y1[e]])], axis=1).reshape(-1, 2)
+        which_st = np.repeat(i_st, 2)
+        i_sh = np.flatnonzero(~straight)
+        if not len(i_sh):
+            return xy_st, which_st
+        xy_sh, k = shapely.get_coordinates(self.lines_at(pos[i_sh]), return_index=True)
+        xy = np.concatenate([xy_st, xy_sh[:, :2]])
+        which = np.concatenate([which_st, i_sh[k]])
+        if len(i_st):  # both kinds: back into the order of pos (stable keeps each line's vertex order)
+            o = np.argsort(which, kind="stable")
+            xy, which = xy[o], which[o]
+        return xy, which
+
+
+@dataclasses.dataclass(frozen=True)
 class _Ways:
     """Snap targets: CSR edges first (same positions), then the side ways (see :attr:`Network.side_ways`)."""
 
@@ -265,13 +308,18 @@ class _Ways:
     heads: np.ndarray
     length: np.ndarray
     time: np.ndarray
-    lines: np.ndarray
+    shapes: _Shapes
     snappable: np.ndarray
     twin: np.ndarray  # position of the same way travelled the other way round, -1 if none
     copy: np.ndarray  # True for a side way drawn exactly like a way before it (a duplicated OSM way)
 
     def weights(self, weight: str) -> np.ndarray:
         return self.time if weight == "time" else self.length
+
+    @functools.cached_property
+    def lines(self) -> np.ndarray:
+        """Every way's shapely line (made on first use: snapping works from :meth:`_Shapes.coords`)."""
+        return self.shapes.lines_at(np.arange(len(self.tails)))
 
 
 def _build_ways(net: Network) -> _Ways:
@@ -280,8 +328,13 @@ def _build_ways(net: Network) -> _Ways:
     tails, heads = tails.astype(np.int64), heads.astype(np.int64)
     snappable = np.ones(net.n_edges, bool) if net.snappable is None else np.asarray(net.snappable, bool)
     side = net.side_ways
+
+    def shapes(side_lines: np.ndarray) -> _Shapes:
+        geometry = None if net.edge_geometry is None else np.asarray(net.edge_geometry, dtype=object)
+        return _Shapes(net.n_edges, geometry, side_lines, net.x[tails], net.y[tails], net.x[heads], net.y[heads])
+
     if side is None or len(side) == 0:
-        return _Ways(tails, heads, net.length, net.time, net.edge_lines(), snappable, net.twins(),
+        return _Ways(tails, heads, net.length, net.time, shapes(np.zeros(0, object)), snappable, net.twins(),
                      np.zeros(net.n_edges, bool))
     order = pd.Index(net.node_ids)
     su = order.get_indexer(side["u_id"].to_numpy())
@@ -306,11 +359,11 @@ def _build_ways(net: Network) -> _Ways:
     pairs = pairs[((pairs["pos"] >= net.n_edges) | (pairs["pos2"] >= net.n_edges))
                   & (pairs["pos"] != pairs["pos2"])
                   & np.isclose(pairs["len"], pairs["len2"], rtol=1e-9, atol=1e-6)]
-    lines = np.concatenate([np.asarray(net.edge_lines(), dtype=object), geoms])
+    shape = shapes(geoms)
     # Two loops (or parallel ways) of equal length are still different ways: the shapes must
     # be each other reversed.
-    same = shapely.equals_exact(lines[pairs["pos"].to_numpy()],
-                                shapely.reverse(lines[pairs["pos2"].to_numpy()]), tolerance=1e-6)
+    same = shapely.equals_exact(shape.lines_at(pairs["pos"].to_numpy()),
+                                shapely.reverse(shape.lines_at(pairs["pos2"].to_numpy())), tolerance=1e-6)
     pairs = pairs[same]
     pairs = pairs.sort_values(["pos", "pos2"], kind="stable").drop_duplicates("pos")
     twin = np.full(len(all_t), -1, np.int64)
@@ -322,15 +375,15 @@ def _build_ways(net: Network) -> _Ways:
                         & np.isclose(same_dir["len"], same_dir["len2"], rtol=1e-9, atol=1e-6)]
     copy = np.zeros(len(all_t), bool)
     if len(same_dir):
-        eq = shapely.equals_exact(lines[same_dir["pos"].to_numpy()], lines[same_dir["pos2"].to_numpy()],
-                                  tolerance=1e-6)
+        eq = shapely.equals_exact(shape.lines_at(same_dir["pos"].to_numpy()),
+                                  shape.lines_at(same_dir["pos2"].to_numpy()), tolerance=1e-6)
         copy[same_dir["pos"].to_numpy()[eq]] = True
     csr_twin = net.twins()
     twin[: net.n_edges] = np.where(csr_twin >= 0, csr_twin, twin[: net.n_edges])
     return _Ways(
         tails=all_t, heads=all_h, length=length,
         time=np.concatenate([net.time, side["time"].to_numpy(float)]),
-        lines=lines,
+        shapes=shape,
         snappable=np.concatenate([snappable, side["snappable"].to_numpy(bool)]),
         twin=twin,
         copy=copy,

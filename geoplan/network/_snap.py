@@ -21,6 +21,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geoplan._errors import CRSError, InputError, NetworkError
+from geoplan.network._kernels import best_of, cut_segments
 from geoplan.network._network import Network
 
 log = logging.getLogger("geoplan")
@@ -121,8 +122,7 @@ SNAP_COLUMNS = ("node", "snap_m", "too_far", "edge", "u", "v", "frac", "x", "y")
 #: Densify edges to this spacing (m) for the segment index that pre-selects snap candidates.
 _SNAP_SPACING_M = 10.0
 #: Nearest segments looked at per point, in passes over the points still unsettled; points the bound cannot
-#: settle after the last pass go to the STRtree (exact, but building it over a million edges costs more than
-#: the third pass over the few thousand points left after the second).
+#: settle after the last pass get every segment whose midpoint lies within reach (exact, a ball query).
 _SNAP_K = (8, 32, 128)
 #: Points per block in the vectorised search (bounds the temporary arrays).
 _SNAP_BLOCK = 100_000
@@ -132,8 +132,8 @@ _SNAP_CELL_M = 200.0
 
 @dataclasses.dataclass
 class _SnapIndex:
-    cand: np.ndarray  # CSR positions of the candidate edges
-    lines: np.ndarray  # their lines, for the exact fallback
+    cand: np.ndarray  # positions (in Network.ways) of the candidate edges
+    ways: Any  # the network's _Ways, for the candidates' lines when a test asks
     kd: cKDTree  # midpoints of the densified segments
     a: np.ndarray  # (S, 2) segment starts
     b: np.ndarray  # (S, 2) segment ends
@@ -141,15 +141,16 @@ class _SnapIndex:
     cum: np.ndarray  # (S,) planar distance along the line to the segment's start
     total: np.ndarray  # (n_cand,) planar line length
     half: float  # half the longest segment
-    _tree: Any = None
+
+    def __post_init__(self) -> None:
+        # Contiguous columns for the compiled search.
+        self.ax, self.ay = np.ascontiguousarray(self.a[:, 0]), np.ascontiguousarray(self.a[:, 1])
+        self.bx, self.by = np.ascontiguousarray(self.b[:, 0]), np.ascontiguousarray(self.b[:, 1])
 
     @property
-    def tree(self) -> Any:
-        """Shapely STRtree over the candidate lines (exact fallback), built on first use: most snaps never need it,
-        and on a million-node network it is a good part of the index's cost."""
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.lines)
-        return self._tree
+    def lines(self) -> np.ndarray:
+        """The candidates' shapely lines (not needed to snap)."""
+        return self.ways.lines[self.cand]
 
 
 def _snap_index(net: Network, edges: Any) -> _SnapIndex:
@@ -180,28 +181,23 @@ def _snap_index(net: Network, edges: Any) -> _SnapIndex:
     mask &= ~ways.copy
     mask &= ~((twin >= 0) & (twin < np.arange(n_ways)) & mask[np.maximum(twin, 0)])
     cand = np.flatnonzero(mask)
-    # A zero-length way (a loop drawn without a shape) is a point at its junction: the other ways there cover it,
-    # and GEOS cannot segmentize it.
-    cand = cand[shapely.length(ways.lines[cand]) > 0]
-    if len(cand) == 0:
+    xy, which = ways.shapes.coords(cand)
+    # Every vertex-to-vertex stretch cut into ceil(L / spacing) equal pieces, as shapely.segmentize would.
+    a, b, sline, seg_len = cut_segments(xy, which, _SNAP_SPACING_M)
+    # A zero-length way (a loop drawn without a shape) has no segment: it is a point at its junction, which the
+    # other ways there cover.
+    if not len(a):
         raise NetworkError("no edge of the network may be snapped to (all are tunnels, underground or excluded)")
-    lines = ways.lines[cand]
-    xy, line = shapely.get_coordinates(shapely.segmentize(lines, _SNAP_SPACING_M), return_index=True)
-    ok = line[1:] == line[:-1]
-    a, b, sline = xy[:-1][ok], xy[1:][ok], line[:-1][ok]
-    seg_len = np.hypot(*(b - a).T)
+    total = np.bincount(sline, weights=seg_len, minlength=len(cand))
     # Distance along the line to each segment's start: a cumulative sum restarted at every line.
     csum = np.concatenate([[0.0], np.cumsum(seg_len)[:-1]])
     first = np.r_[True, sline[1:] != sline[:-1]]
     starts = np.flatnonzero(first)
     cum = csum - np.repeat(csum[starts], np.diff(np.r_[starts, len(sline)]))
-    total = np.bincount(sline, weights=seg_len, minlength=len(cand))
-    if len(a) == 0:  # only degenerate lines: keep one zero-length segment per line so the index is not empty
-        pts = shapely.get_coordinates(shapely.get_point(lines, 0))
-        a = b = pts
-        sline, cum, seg_len = np.arange(len(cand)), np.zeros(len(cand)), np.zeros(len(cand))
-    idx = _SnapIndex(cand=cand, lines=lines, kd=cKDTree((a + b) / 2.0), a=a, b=b, line=sline,
-                     cum=cum, total=total, half=float(seg_len.max()) / 2.0)
+    # An unbalanced tree builds in half the time and queries as fast on road segments.
+    kd = cKDTree((a + b) / 2.0, balanced_tree=False, compact_nodes=False)
+    idx = _SnapIndex(cand=cand, ways=ways, kd=kd, a=a, b=b, line=sline, cum=cum, total=total,
+                     half=float(seg_len.max()) / 2.0)
     log.debug("timing: snap index of %d edges, %d segments built in %.2f s", len(cand), len(a), time.perf_counter() - t0)
     if key is not None:
         cache[("snapindex", key)] = idx
@@ -218,24 +214,41 @@ def _nearest_segments(idx: _SnapIndex, p: np.ndarray, k: int):
     k = min(k, len(idx.a))
     dk, sk = idx.kd.query(p, k=k, workers=-1)
     dk, sk = dk.reshape(n, k), sk.reshape(n, k)
-    ax, ay = idx.a[sk, 0], idx.a[sk, 1]
-    dx, dy = idx.b[sk, 0] - ax, idx.b[sk, 1] - ay
-    px, py = p[:, :1], p[:, 1:2]
-    l2 = dx * dx + dy * dy
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.clip(np.where(l2 > 0, ((px - ax) * dx + (py - ay) * dy) / l2, 0.0), 0.0, 1.0)
-    qx, qy = ax + t * dx, ay + t * dy
-    d = np.hypot(px - qx, py - qy)
-    best = np.argmin(d, axis=1)
+    best, dist, t_best = best_of(p[:, 0], p[:, 1], sk, idx.ax, idx.ay, idx.bx, idx.by)
     r = np.arange(n)
-    s_best, t_best = sk[r, best], t[r, best]
-    dist = d[r, best]
+    s_best = sk[r, best]
+    a, d = idx.a[s_best], idx.b[s_best] - idx.a[s_best]
+    q = a + t_best[:, None] * d
     c = idx.line[s_best]
-    along = idx.cum[s_best] + t_best * np.sqrt(l2[r, best])
+    along = idx.cum[s_best] + t_best * np.hypot(d[:, 0], d[:, 1])
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(idx.total[c] > 0, along / idx.total[c], 0.0)
     settled = (dist <= dk[:, -1] - idx.half) | (k == len(idx.a))
-    return c, dist, frac, np.column_stack([qx[r, best], qy[r, best]]), settled
+    return c, dist, frac, q, settled
+
+
+def _within(idx: _SnapIndex, p: np.ndarray, r: np.ndarray):
+    """Nearest segment per point among those whose midpoint lies within ``r`` of it."""
+    near = idx.kd.query_ball_point(p, r, workers=-1)
+    cnt = np.fromiter((len(x) for x in near), np.int64, len(near))
+    seg = np.fromiter((j for x in near for j in x), np.int64, int(cnt.sum()))
+    who = np.repeat(np.arange(len(p)), cnt)
+    a = idx.a[seg]
+    d = idx.b[seg] - a
+    l2 = (d * d).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(np.where(l2 > 0, ((p[who] - a) * d).sum(axis=1) / l2, 0.0), 0.0, 1.0)
+    q = a + t[:, None] * d
+    dd = np.hypot(*(p[who] - q).T)
+    # Per point the nearest: sort by (point, distance) and take each point's first.
+    o = np.lexsort((dd, who))
+    first = o[np.r_[0, np.flatnonzero(np.diff(who[o])) + 1]]
+    s_best = seg[first]
+    c = idx.line[s_best]
+    along = idx.cum[s_best] + t[first] * np.sqrt(l2[first])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(idx.total[c] > 0, along / idx.total[c], 0.0)
+    return c, dd[first], frac, q[first]
 
 
 def _nearest_on_edges(idx: _SnapIndex, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -250,12 +263,8 @@ def _nearest_on_edges(idx: _SnapIndex, p: np.ndarray) -> tuple[np.ndarray, np.nd
         c[rest], dist[rest], frac[rest], xy[rest] = c2, d2, f2, xy2
         rest = rest[~ok2]
     if len(rest):
-        pts = shapely.points(p[rest])
-        (ip, ie), dd = idx.tree.query_nearest(pts, return_distance=True, all_matches=False)
-        lines = idx.tree.geometries[ie]
-        f = np.clip(np.nan_to_num(shapely.line_locate_point(lines, pts[ip], normalized=True)), 0.0, 1.0)
-        on = shapely.get_coordinates(shapely.line_interpolate_point(lines, f, normalized=True))
-        c[rest[ip]], dist[rest[ip]], frac[rest[ip]], xy[rest[ip]] = ie, dd, f, on
+        # Exact: every segment nearer than the best found has its midpoint within best + half of the point.
+        c[rest], dist[rest], frac[rest], xy[rest] = _within(idx, p[rest], dist[rest] + idx.half + 1e-9)
     return c, dist, np.clip(frac, 0.0, 1.0), xy
 
 
