@@ -9,6 +9,7 @@ the same function gives the same bytes either way.  Tasks reach the children thr
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -48,10 +49,12 @@ def fork_map(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) 
         return [t() for t in tasks]
     global _TASKS
     _TASKS = list(tasks)
+    gc.freeze()  # the children's collector leaves the inherited objects alone: their pages stay shared
     try:
         with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
             return list(pool.map(_run, range(len(tasks))))
     finally:
+        gc.unfreeze()
         _TASKS = []
 
 
@@ -77,8 +80,12 @@ def in_background(task: Callable[[], Any]) -> Iterator[Any]:
         return
     global _TASKS
     _TASKS = [task]
+    gc.freeze()
     try:
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield pool.submit(_run, 0)  # the child is forked here, with _TASKS set
+            fut = pool.submit(_run, 0)  # the child is forked here, with _TASKS set
+            gc.unfreeze()
+            yield fut
     finally:
+        gc.unfreeze()
         _TASKS = []

@@ -225,8 +225,30 @@ def test_large_layers_get_no_geojson_copy_and_the_report_says_so(demo_result, tm
     assert re.findall(r"[A-Za-z]+", note.replace("layers.gpkg", "")) == []  # Chinese only, but the file name
     if n > limit:
         assert not (paths["geojson"] / "demand.geojson").exists() and note in md
+        assert "坐标点超过 250,000 个" in note
     else:
         assert (paths["geojson"] / "demand.geojson").exists() and "不另存逐要素文本副本" not in md
+    # the per-facility service areas of the demo are small: copied
+    assert (paths["geojson"] / "service_areas.geojson").exists()
+
+
+def test_layers_with_many_coordinates_get_no_geojson_copy(demo_result, tmp_path, monkeypatch):
+    """The coordinate limit: service-area polygons past it are in the GeoPackage only, counted from the layer."""
+    import shapely
+
+    from geoplan.outputs import _coverage_outputs, _print_maps
+
+    layers = _coverage_outputs.coverage_layers(demo_result)
+    n_coords = {k: int(shapely.get_num_coordinates(v.geometry.to_numpy()).sum()) for k, v in layers.items() if len(v)}
+    limit = n_coords["service_areas"] - 1  # the per-facility areas just past it
+    monkeypatch.setattr(_coverage_outputs, "GEOJSON_MAX_COORDINATES", limit)
+    monkeypatch.setattr(_print_maps, "print_map_sections", lambda *a, **k: ([], None))
+    paths = _coverage_outputs.write_coverage(demo_result, tmp_path / "out", map=False)
+    for name, n in n_coords.items():
+        assert (paths["geojson"] / f"{name}.geojson").exists() == (n <= limit and len(layers[name]) <= 50_000), name
+    assert len(_layer_frame(paths["gpkg"], "service_areas")) == len(layers["service_areas"])
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "服务范围图层" in md and "仅保存在 layers.gpkg 中" in md
 
 
 @pytest.mark.parametrize("passes", [(8, 32, 128), (1, 2), (1,)])

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from geoplan._fork import in_background
 from geoplan._output import output_folder
@@ -399,9 +401,17 @@ def _arrow_safe(gdf) -> bool:
     return True
 
 
-#: Above this many features a layer gets no GeoJSON copy (a million points make a 700 MB text file that no
-#: desktop tool opens comfortably); the GeoPackage holds it, and the report says so.
-GEOJSON_MAX_FEATURES = 100_000
+#: Above this many features, or this many coordinates, a layer gets no GeoJSON copy (100,000 demand points
+#: make a 74 MB text file, 2,000 service areas about 20 MB, that no web tool opens comfortably, and writing them
+#: costs more than the GeoPackage); the GeoPackage holds it, and the report says so.
+GEOJSON_MAX_FEATURES = 50_000
+GEOJSON_MAX_COORDINATES = 250_000
+
+
+def _too_big(gdf) -> bool:
+    """A layer past the GeoJSON copy's limits."""
+    return (len(gdf) > GEOJSON_MAX_FEATURES
+            or int(shapely.get_num_coordinates(gdf.geometry.to_numpy()).sum()) > GEOJSON_MAX_COORDINATES)
 
 
 def _geojson_note(skipped: dict[str, int], lang: str) -> str:
@@ -410,11 +420,11 @@ def _geojson_note(skipped: dict[str, int], lang: str) -> str:
                 "service_areas": "服务范围", "service_areas_by_type": "各类设施服务范围"}
     if lang == "zh":
         what = "、".join(f"{zh_names.get(k, '其他')}图层（{n:,} 个要素）" for k, n in skipped.items())
-        return (f"{what}数据量大，仅保存在 layers.gpkg 中；要素超过 {GEOJSON_MAX_FEATURES:,} 个的图层"
-                "不另存逐要素文本副本，以免文件过大、难以打开。")
+        return (f"{what}数据量大，仅保存在 layers.gpkg 中；要素超过 {GEOJSON_MAX_FEATURES:,} 个或坐标点超过 "
+                f"{GEOJSON_MAX_COORDINATES:,} 个的图层不另存逐要素文本副本，以免文件过大、难以打开。")
     what = ", ".join(f"the {k} layer ({n:,} features)" for k, n in skipped.items())
-    return (f"{what[0].upper() + what[1:]} is in layers.gpkg only: layers over {GEOJSON_MAX_FEATURES:,} features get "
-            "no GeoJSON copy, which would be too large to open comfortably.")
+    return (f"{what[0].upper() + what[1:]} is in layers.gpkg only: layers over {GEOJSON_MAX_FEATURES:,} features or "
+            f"{GEOJSON_MAX_COORDINATES:,} coordinates get no GeoJSON copy, which would be too large to open comfortably.")
 
 
 def write_run_summary(result, path: Path) -> Path:
@@ -495,7 +505,8 @@ def write_coverage(
     dict of str to pathlib.Path
         Paths in ``folder``: the report files (``md``, ``html``, ``xlsx``, ``docx``, ``figures`` when any),
         ``maps`` (print maps per type: A4 PNG at 300 dpi, A4 and A3 PDF), ``gpkg``, ``geojson`` (a folder,
-        one file per non-empty layer of at most :data:`GEOJSON_MAX_FEATURES` features: larger ones are in the
+        one file per non-empty layer of at most :data:`GEOJSON_MAX_FEATURES` features and
+        :data:`GEOJSON_MAX_COORDINATES` coordinates: larger ones are in the
         GeoPackage only, as the report's sources section says), ``summary`` and ``map``; for a presence-only
         result also ``units`` and ``checks`` (CSV).  ``maps`` and ``map`` only when a unit has
         geometry or there are demand points; ``gpkg`` and ``geojson`` only when some layer has geometry.
@@ -509,15 +520,15 @@ def write_coverage(
     with output_folder(final, overwrite=overwrite) as tmp:
         mappable = can_map(result)
         layers = {k: v for k, v in coverage_layers(result).items() if len(v)}
-        big = {k: len(v) for k, v in layers.items() if len(v) > GEOJSON_MAX_FEATURES}
+        big = {k: len(v) for k, v in layers.items() if _too_big(v)}
         if big:  # said in the sources section, beside the caller's note
             data_note = "\n\n".join(t for t in (data_note, _geojson_note(big, lang)) if t)
-        sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date, lead=lead,
-                                     map_note=not mappable)
-        # print maps (maps/: A4 PNG+PDF, A3 PDF, shown as 附图) drawn beside the layers and the web map, on a
-        # second core where one may be forked (geoplan._fork): the same bytes either way
+        # print maps (maps/: A4 PNG+PDF, A3 PDF, shown as 附图) drawn beside the report sections, layers and web
+        # map, on a second core where one may be forked (geoplan._fork): the same bytes either way
         draw = functools.partial(_print_maps, result, tmp, lang) if mappable else list
         with in_background(draw) as maps:
+            sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date, lead=lead,
+                                         map_note=not mappable)
             extra = _layers_and_map(result, tmp, layers, lang=lang, basemap=basemap, title=title, area=area,
                                     map=map and mappable)
             paths = write_report(tmp, title=report_title(result, lang, title=title, area=area),
@@ -532,7 +543,10 @@ def write_coverage(
 def _print_maps(result, tmp: Path, lang: str) -> list:
     from geoplan.outputs._print_maps import print_map_sections
 
-    return print_map_sections(result, tmp / "maps", lang=lang)[0]
+    t0 = time.perf_counter()
+    out = print_map_sections(result, tmp / "maps", lang=lang)[0]
+    log.debug("timing: print maps drawn in %.2f s", time.perf_counter() - t0)
+    return out
 
 
 def _layers_and_map(result, tmp: Path, layers: dict, *, lang: str, basemap: str, title, area, map: bool) -> dict:
@@ -543,8 +557,10 @@ def _layers_and_map(result, tmp: Path, layers: dict, *, lang: str, basemap: str,
         gj = tmp / "geojson"
         gj.mkdir()
         for name, gdf in layers.items():
-            if len(gdf) <= GEOJSON_MAX_FEATURES:
-                gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON")
+            if not _too_big(gdf):
+                # 7 decimals of a degree: about 1 cm, a third less text than GDAL's 15
+                gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON", engine="pyogrio", use_arrow=True,
+                            layer_options={"COORDINATE_PRECISION": 7})
         paths["geojson"] = gj
     paths["summary"] = write_run_summary(result, tmp / "summary.csv")  # read by geoplan compare
     if presence_only(result):

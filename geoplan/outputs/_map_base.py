@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from jinja2 import Template
 from shapely.geometry import box
 
@@ -133,10 +133,43 @@ def _bounds(bounds_or_gdf: Any) -> tuple[float, float, float, float]:
     return minx, miny, maxx, maxy
 
 
+# --------------------------------------------------------------------------- rendering
+
+
+class _Text(Element):
+    """Rendered text put on the page as it is."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text[:-1] if text.endswith("\n") else text  # as Jinja drops one final newline
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+class FastRender(MacroElement):
+    """``MacroElement.render`` without compiling what it rendered: branca wraps each rendered part of an element
+    in ``Element(text)``, which parses the text as a Jinja template (about a third of a large map's time, as the
+    parts hold the layers' GeoJSON, and a name holding ``{{`` would be read as template code)."""
+
+    def render(self, **kwargs) -> None:
+        figure = self.get_root()
+        macros = self._template.module.__dict__
+        for part, box_ in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            if macros.get(part) is not None:
+                box_.add_child(_Text(macros[part](self, kwargs)), name=self.get_name())
+        for element in list(self._children.values()):
+            element.render(**kwargs)
+
+
+class GeoJson(folium.GeoJson, FastRender):
+    """:class:`folium.GeoJson` rendered by :class:`FastRender`."""
+
+
 # --------------------------------------------------------------------------- basemap
 
 
-class _TiandituKey(MacroElement):
+class _TiandituKey(FastRender):
     """View-time Tianditu key: from the page address or localStorage, never from the file."""
 
     _template = Template(
@@ -440,7 +473,7 @@ def _layer_name(name: str) -> str:
     return html.escape(str(name))
 
 
-class _Title(MacroElement):
+class _Title(FastRender):
     """The map's title (and a note line) in a box at the top; texts go in as JSON and are set as text."""
 
     _template = Template(

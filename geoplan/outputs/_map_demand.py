@@ -29,11 +29,11 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from branca.element import MacroElement
 from jinja2 import Template
 
 from geoplan.io._crs import utm_crs
 from geoplan.outputs._map_base import (
+    FastRender,
     _POPUP_OPEN, _layer_name, _value_text, geojson_text, popup_rows, to_map_datum,
 )
 from geoplan.outputs._map_legend import add_legend
@@ -138,7 +138,7 @@ def aggregate_demand(demand: gpd.GeoDataFrame, *, types: Sequence[str], weights:
     return out
 
 
-class _SharedData(MacroElement):
+class _SharedData(FastRender):
     """One GeoJSON held once in the page (``var``) for several layers."""
 
     _template = Template(
@@ -155,7 +155,7 @@ var {{ this.get_name() }} = {{ this.text }};
         self.text = text  # JSON built by geojson_text: texts escaped, "</" escaped
 
 
-class _TypeLayer(MacroElement):
+class _TypeLayer(FastRender):
     """The shared data drawn for one facility type (``o.index``): points or grid cells."""
 
     _template = Template(

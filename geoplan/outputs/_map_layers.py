@@ -11,7 +11,6 @@ from typing import Any, Mapping, Sequence
 import folium
 import geopandas as gpd
 import numpy as np
-from branca.element import MacroElement
 from jinja2 import Template
 
 from geoplan.outputs._i18n import label
@@ -19,6 +18,7 @@ from geoplan.outputs._i18n import label
 log = logging.getLogger("geoplan")
 
 from geoplan.outputs._map_base import (
+    FastRender, GeoJson,
     _FONT_STACK, _PALETTE, CATEGORY_COLORS, _check_cols, _details, _feature_collection, _lang, _layer_name,
     _popup_html, _value_text, to_map_datum,
 )
@@ -95,7 +95,7 @@ def add_points(
             groups.append((c, data[data[category_col] == c], col))
     for _, part, col in groups:
         props, popup, tooltip = _details(part, popup_cols, tooltip_col, lang)
-        folium.GeoJson(
+        GeoJson(
             _feature_collection(part, props),
             marker=folium.CircleMarker(radius=radius, weight=1.5, color="#ffffff", fill=True,
                                        fill_color=col, fill_opacity=0.9),
@@ -154,8 +154,8 @@ def add_polygons(
     st.update(style or {})
     props, popup, tooltip = _details(data, popup_cols, tooltip_col, lang)
     group = folium.FeatureGroup(name=_layer_name(name), show=show)
-    folium.GeoJson(_feature_collection(data, props), style_function=lambda f, st=st: dict(st),
-                   popup=popup, tooltip=tooltip).add_to(group)
+    GeoJson(_feature_collection(data, props), style_function=lambda f, st=st: dict(st),
+            popup=popup, tooltip=tooltip).add_to(group)
     group.add_to(m)
     return group
 
@@ -255,7 +255,7 @@ def add_markers_by_status(
                       legend=legend)
 
 
-class _RankedSites(MacroElement):
+class _RankedSites(FastRender):
     """Numbered markers; every per-site text travels as JSON and is escaped HTML."""
 
     _template = Template(

@@ -20,6 +20,7 @@ from geoplan.outputs._i18n import label
 log = logging.getLogger("geoplan")
 
 from geoplan.outputs._map_base import (
+    FastRender, GeoJson,
     _FONT_STACK, _NO_DATA, _check_cols, _details, _feature_collection, _lang, _layer_name, to_map_datum,
 )
 
@@ -162,7 +163,7 @@ def add_choropleth(
     props, popup, tooltip = _details(data, popup_cols, tooltip_col, lang)
     props["_fill"] = fill
     group = folium.FeatureGroup(name=_layer_name(name), show=show)
-    folium.GeoJson(
+    GeoJson(
         _feature_collection(data, props),
         style_function=lambda f: {"fillColor": f["properties"]["_fill"], "color": "#4a5568",
                                   "weight": 1, "fillOpacity": float(fill_opacity)},
@@ -197,7 +198,7 @@ def add_choropleth(
     return group
 
 
-class _Legend(MacroElement):
+class _Legend(FastRender):
     _template = Template(
         """
 {% macro script(this, kwargs) %}
