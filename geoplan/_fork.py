@@ -39,10 +39,12 @@ def _run(i: int) -> Any:
 
 
 def fork_map(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) -> list:
-    """``[t() for t in tasks]``, shared out to up to ``workers`` forked processes (default: :func:`cores`).
+    """``[t() for t in tasks]``, shared out to up to ``workers`` processes (default: :func:`cores`): this one and
+    ``workers - 1`` forked children.
 
-    Runs in this process when one worker (or one task) is all there is.  An exception in a task is
-    raised here.
+    This process takes every ``workers``-th task (it would only wait otherwise, and its results need no
+    pickling); the children take the rest from a queue.  Runs all in this process when one worker (or one
+    task) is all there is.  An exception in a task is raised here.
     """
     n = min(len(tasks), cores() if workers is None else min(workers, cores()))
     if n <= 1:
@@ -51,8 +53,12 @@ def fork_map(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) 
     _TASKS = list(tasks)
     gc.freeze()  # the children's collector leaves the inherited objects alone: their pages stay shared
     try:
-        with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
-            return list(pool.map(_run, range(len(tasks))))
+        with ProcessPoolExecutor(n - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+            theirs = {i: pool.submit(_run, i) for i in range(len(tasks)) if i % n}  # the children are forked here
+            gc.unfreeze()
+            out = {i: tasks[i]() for i in range(0, len(tasks), n)}
+            out.update((i, f.result()) for i, f in theirs.items())
+        return [out[i] for i in range(len(tasks))]
     finally:
         gc.unfreeze()
         _TASKS = []

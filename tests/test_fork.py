@@ -5,6 +5,7 @@ beside the layers and the web map)."""
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import threading
 
@@ -38,7 +39,9 @@ def _fails():
 def test_fork_map_in_order_and_equal_to_inline(forking):
     tasks = [functools.partial(_square, k) for k in range(9)]
     assert _fork.fork_map(tasks) == _fork.fork_map(tasks, workers=1) == [k * k for k in range(9)]
-    assert os.getpid() not in _fork.fork_map([_pid, _pid])  # the work really ran elsewhere
+    pids = _fork.fork_map([_pid, _pid, _pid, _pid])
+    # this process takes every second task, a forked child the others: the work really ran in two processes
+    assert pids[0::2] == [os.getpid()] * 2 and os.getpid() not in pids[1::2]
     with _fork.in_background(_pid) as child:
         assert child.result() != os.getpid()
 
@@ -48,6 +51,7 @@ def test_exception_in_a_child_keeps_its_type_and_fields(forking):
         with pytest.raises(InputError) as err:
             run()
         assert (err.value.file, err.value.row, err.value.field) == ("a.csv", 7, "人口")
+        assert gc.get_freeze_count() == 0  # nothing left frozen (gc.freeze keeps pages shared only during a fork)
 
 
 def test_no_fork_while_another_thread_runs():
