@@ -38,30 +38,62 @@ def _run(i: int) -> Any:
     return _TASKS[i]()
 
 
+@contextmanager
+def _forking(tasks: Sequence[Callable[[], Any]]) -> Iterator[Callable[[], None]]:
+    """``tasks`` where the children find them, and the collector frozen until the children are forked (the
+    yielded ``thaw``): a child's collector then leaves the inherited objects alone, so their pages stay shared.
+    What was there before comes back after (a task may itself share out work; a caller may have frozen)."""
+    global _TASKS
+    before, _TASKS = _TASKS, list(tasks)
+    frozen = gc.get_freeze_count() == 0
+    if frozen:
+        gc.freeze()
+
+    def thaw() -> None:
+        nonlocal frozen
+        if frozen:
+            gc.unfreeze()
+            frozen = False
+
+    try:
+        yield thaw
+    finally:
+        thaw()
+        _TASKS = before
+
+
 def fork_map(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) -> list:
     """``[t() for t in tasks]``, shared out to up to ``workers`` processes (default: :func:`cores`): this one and
     ``workers - 1`` forked children.
 
     This process takes every ``workers``-th task (it would only wait otherwise, and its results need no
     pickling); the children take the rest from a queue.  Runs all in this process when one worker (or one
-    task) is all there is.  An exception in a task is raised here.
+    task) is all there is.  An exception in a task is raised here: of several, the first in task order.
     """
     n = min(len(tasks), cores() if workers is None else min(workers, cores()))
     if n <= 1:
         return [t() for t in tasks]
-    global _TASKS
-    _TASKS = list(tasks)
-    gc.freeze()  # the children's collector leaves the inherited objects alone: their pages stay shared
-    try:
-        with ProcessPoolExecutor(n - 1, mp_context=multiprocessing.get_context("fork")) as pool:
-            theirs = {i: pool.submit(_run, i) for i in range(len(tasks)) if i % n}  # the children are forked here
-            gc.unfreeze()
-            out = {i: tasks[i]() for i in range(0, len(tasks), n)}
-            out.update((i, f.result()) for i, f in theirs.items())
-        return [out[i] for i in range(len(tasks))]
-    finally:
-        gc.unfreeze()
-        _TASKS = []
+    out, errors = {}, {}
+    with _forking(tasks) as thaw, ProcessPoolExecutor(n - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        theirs = {i: pool.submit(_run, i) for i in range(len(tasks)) if i % n}  # the children are forked here
+        thaw()
+        for i in range(0, len(tasks), n):
+            try:
+                out[i] = tasks[i]()
+            except Exception as exc:  # the children's earlier tasks may have failed too: the first one is raised
+                errors[i] = exc
+                break
+        for i, f in theirs.items():
+            if errors and i > min(errors):
+                f.cancel()
+                continue
+            try:
+                out[i] = f.result()
+            except Exception as exc:
+                errors[i] = exc
+    if errors:
+        raise errors[min(errors)]
+    return [out[i] for i in range(len(tasks))]
 
 
 class _Later:
@@ -84,14 +116,7 @@ def in_background(task: Callable[[], Any]) -> Iterator[Any]:
     if cores() < 2:
         yield _Later(task)
         return
-    global _TASKS
-    _TASKS = [task]
-    gc.freeze()
-    try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
-            fut = pool.submit(_run, 0)  # the child is forked here, with _TASKS set
-            gc.unfreeze()
-            yield fut
-    finally:
-        gc.unfreeze()
-        _TASKS = []
+    with _forking([task]) as thaw, ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        fut = pool.submit(_run, 0)  # the child is forked here
+        thaw()
+        yield fut

@@ -83,3 +83,33 @@ def test_report_folder_identical_with_and_without_the_child(demo, tmp_path, monk
     for f in files:
         if f.suffix in (".md", ".html", ".png", ".pdf", ".csv", ".xlsx", ".docx"):
             assert (tmp_path / "forked" / f).read_bytes() == (tmp_path / "inline" / f).read_bytes(), f
+
+
+def _fails_with(k: int):
+    raise InputError(f"bad cell {k}", row=k)
+
+
+def _inner(k: int) -> list:
+    return _fork.fork_map([functools.partial(_square, k), functools.partial(_square, k + 1)])
+
+
+def test_first_error_in_task_order_and_nested_maps(forking):
+    # task 1 runs in a child, task 2 here: the error raised is task 1's, as [t() for t in tasks] would raise
+    tasks = [functools.partial(_square, 0)] + [functools.partial(_fails_with, k) for k in (1, 2, 3)]
+    with pytest.raises(InputError) as err:
+        _fork.fork_map(tasks)
+    assert err.value.row == 1
+    # a task may share out work itself: the outer tasks are still found afterwards, in the children too
+    assert _fork.fork_map([functools.partial(_inner, k) for k in range(4)]) == [[k * k, (k + 1) ** 2] for k in range(4)]
+
+
+def test_a_callers_frozen_objects_stay_frozen(forking):
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        assert _fork.fork_map([_pid, _pid])
+        with _fork.in_background(_pid) as child:
+            child.result()
+        assert gc.get_freeze_count() == before > 0
+    finally:
+        gc.unfreeze()

@@ -8,6 +8,7 @@ syntax, which must reach the page unchanged.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -52,3 +53,15 @@ def test_template_syntax_in_a_name_reaches_the_page(districts, monkeypatch):
     # branca's own rendering runs the name as template code
     monkeypatch.setattr(_map_base.FastRender, "render", folium.GeoJson.__mro__[-3].render)
     assert "{{ 7 * 7 }}" not in _page(gdf)
+
+
+def test_template_syntax_in_a_layer_name_is_shown_not_run(districts):
+    """Layer names go through folium's own groups and layer control: the brace is written as an entity."""
+    for name in ("{{ 7 * 7 }}区", "{% if %}乡", "{# c #}镇"):
+        m = base_map(districts, basemap="osm")
+        add_polygons(m, districts, name=name)
+        folium.LayerControl().add_to(m)
+        page = m.get_root().render()
+        # the control's labels are JSON strings set as innerHTML: the entity shows the brace
+        shown = json.dumps(name.replace("{", "&#123;"))[1:-1].replace("&", "\\u0026")
+        assert shown in page

@@ -116,6 +116,24 @@ def test_truncated_search_keeps_the_bound_valid(seed, monkeypatch):
     check(sol, D, w, p, fixed, penalty, optimum_milp(D, w, p, fixed, penalty))
 
 
+@pytest.mark.parametrize("p", [2, 3, 7, 20])
+def test_few_sites_on_a_dense_matrix_search_every_pair(p, monkeypatch):
+    """Review 21: the cap on the pairs kept per demand point (a third of the candidates) must not switch the
+    truncated search on where the full matrix was searched (few sites, every pair present): there the bound needs
+    the far pairs.  Dense SYNTHETIC cases past the size where truncation may start."""
+    monkeypatch.setattr(_pmedian_fast, "_TRUNCATE_FROM", 1_000)
+    monkeypatch.setattr(_pmedian_fast, "_K_MIN", 2)
+    D, w, fixed, _ = case(77, n_cand=60, n_dem=200, horizon=1e9, fixed_share=0.0)
+    assert np.isfinite(D).all()
+    sol = pmedian(to_sparse(D), w, p, solver="greedy", time_limit=10)
+    K = max(_pmedian_fast._K_MIN, _pmedian_fast._K_PER_SITE * -(-60 // p))
+    full = 3 * K * 200 > 2 * D.size
+    searched = sol.diagnostics["pairs_searched"]
+    assert (searched == D.size) if full else (searched <= 200 * max(_pmedian_fast._K_MIN, 60 // 3))
+    if p <= 3:  # small enough to enumerate: the answer is the optimum
+        check(sol, D, w, p, fixed, 1e4, optimum_enum(D, w, p, fixed, 1e4))
+
+
 def test_milp_reference_agrees_with_enumeration():
     for seed in range(3):
         D, w, fixed, _ = case(seed)

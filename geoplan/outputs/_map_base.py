@@ -470,7 +470,9 @@ def _details(gdf: gpd.GeoDataFrame, popup_cols: Sequence[str] | None, tooltip_co
 
 
 def _layer_name(name: str) -> str:
-    return html.escape(str(name))
+    """A layer's name as HTML for the layer control; ``{`` as an entity, since folium's layer groups and control
+    (not :class:`FastRender`) pass their text through Jinja, which would run ``{{ }}`` or choke on ``{%``."""
+    return html.escape(str(name)).replace("{", "&#123;")
 
 
 class _Title(FastRender):

@@ -11,11 +11,11 @@ sites moved at random near random demand points, then interchange), with path re
 solution every few kicks and restarts from the best solution when stuck; the bound is refreshed whenever the
 incumbent improves.
 
-Large models search on the ``K`` cheapest pairs of each demand point (``K`` = 5 × the mean number of
-demand points per site, at most a third of the candidates): moves are scored there, every objective is recounted on the full matrix and the
-final interchange runs on it.  The Lagrangian on the truncated pairs is exact for the full matrix as long as
-each λ_i stays at or below ``w_i`` × the cheapest dropped pair of ``i``, which the ascent enforces, so the
-bound stays valid.
+Large models search on the ``K`` cheapest pairs of each demand point (``K`` = 5 × the mean number of demand
+points per site, at most a third of the candidates): moves are scored there, every objective is recounted on the
+full matrix and the final interchange runs on it.  The Lagrangian on the truncated pairs is exact for the full
+matrix as long as each λ_i stays at or below ``w_i`` × the cheapest dropped pair of ``i``, which the ascent
+enforces, so the bound stays valid.
 
 Demand that no open site reaches pays ``penalty`` per unit of weight (a virtual site that
 is always open), exactly as in :func:`geoplan.suggest.pmedian`'s exact model.
@@ -433,10 +433,10 @@ _TRUNCATE_FROM, _K_MIN, _K_PER_SITE = 200_000, 64, 5  # when and how much the se
 
 def _truncation(full, n_dem: int, n_cand: int, p: int, nnz: int):
     """The K cheapest pairs per demand point when that is well under the full matrix, else None."""
-    K = max(_K_MIN, min(_K_PER_SITE * -(-n_cand // max(p, 1)), n_cand // 3))  # a third: p = 10 kept half twice
+    K = max(_K_MIN, _K_PER_SITE * -(-n_cand // max(p, 1)))
     if nnz < _TRUNCATE_FROM or 3 * K * n_dem > 2 * nnz:
         return None
-    ptr, idx, val, cap = _k_nearest(*full, n_dem, K)
+    ptr, idx, val, cap = _k_nearest(*full, n_dem, min(K, max(_K_MIN, n_cand // 3)))  # ≤ a third: p = 10 kept half twice
     return (ptr, idx, val), cap
 
 
