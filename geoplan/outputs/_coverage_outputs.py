@@ -559,7 +559,7 @@ def _layers_and_map(result, tmp: Path, layers: dict, *, lang: str, basemap: str,
         for name, gdf in layers.items():
             if not _too_big(gdf):
                 # 7 decimals of a degree: about 1 cm, a third less text than GDAL's 15
-                gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON", engine="pyogrio", use_arrow=True,
+                gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON", engine="pyogrio", use_arrow=_arrow_safe(gdf),
                             layer_options={"COORDINATE_PRECISION": 7})
         paths["geojson"] = gj
     paths["summary"] = write_run_summary(result, tmp / "summary.csv")  # read by geoplan compare
