@@ -33,6 +33,7 @@ import pandas as pd
 from geoplan._errors import InputError
 from geoplan.outputs._i18n import check_lang, label, mode_of, pick, type_caption
 from geoplan.outputs._print_labels import crs_caption, fitting, label_spots, omitted_note
+from geoplan.outputs._print_cells import draw_classes
 from geoplan.outputs import figures
 from geoplan.outputs._report import Section
 
@@ -278,9 +279,10 @@ def _draw_uncovered(ax, unc: dict | None, weight: str, lang: str, handles: list)
     if "hex" in unc:
         # each cell centre carries its cell's sum: binned again with the same extent it lands in its own cell
         cx, cy, sums, extent = unc["hex"]
-        ax.hexbin(cx, cy, C=sums, reduce_C_function=np.sum, gridsize=60, extent=extent, cmap="Reds", mincnt=1,
-                  linewidths=0, alpha=0.85, zorder=4)
-        handles.append(Patch(facecolor="#e53e3e", label=_t("uncovered_hex", lang, w=label(weight, lang))))
+        cells = ax.hexbin(cx, cy, C=sums, reduce_C_function=np.sum, gridsize=60, extent=extent, mincnt=1,
+                          linewidths=0, zorder=4)
+        handles.append(Patch(facecolor="none", edgecolor="none", label=_t("uncovered_hex", lang, w=label(weight, lang))))
+        handles += [Patch(facecolor=c, alpha=0.85, label=text) for c, text in draw_classes(ax, cells)]
         return
     w = unc["w"]
     size = 4 + 36 * np.sqrt(w / w.max()) if w.max() > 0 else np.full(len(w), 6.0)
