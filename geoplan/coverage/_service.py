@@ -63,7 +63,9 @@ def service_areas(
     method
         ``"grid"`` (default): the ground within ``buffer_m`` of the road segments whose both ends are
         reachable, traced on a raster of cells ``buffer_m / 5`` wide (a distance transform, then filled
-        contours; within about two cells of ``"edges"``, tens of times faster); ``"edges"``: the exact
+        contours; tens of times faster than ``"edges"``, and wherever the two differ the point lies within about
+        two cells of the exact boundary — holes smaller than a few cells, gaps of a few m² between buffered
+        roads, are filled, so the outlines' Hausdorff distance can be larger); ``"edges"``: the exact
         union of the buffered segments; ``"hull"``: a concave hull of reachable nodes (coarse).
 
     Returns
