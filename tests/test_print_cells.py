@@ -35,7 +35,7 @@ def test_classes_draw_every_hexbin_cell_once(seed):
     x, y, w = rng.normal(0, 1000, n), rng.normal(0, 600, n), rng.integers(1, 200, n).astype(float)
     ax = Figure().add_subplot()
     cells = ax.hexbin(x, y, C=w, reduce_C_function=np.sum, gridsize=30, mincnt=1)
-    # independent: matplotlib's cells as shapely hexagons with their sums
+    # independent: matplotlib's own cells (hexagon, centres, sums)
     ref_poly = np.asarray(cells.get_paths()[0].vertices)[:6]
     centres, sums = np.asarray(cells.get_offsets()), np.asarray(cells.get_array(), dtype=float)
     legend = draw_classes(ax, cells)

@@ -529,7 +529,7 @@ def write_coverage(
         with in_background(draw) as maps:
             sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date, lead=lead,
                                          map_note=not mappable)
-            extra = _layers_and_map(result, tmp, layers, lang=lang, basemap=basemap, title=title, area=area,
+            extra = _layers_and_map(result, tmp, layers, big, lang=lang, basemap=basemap, title=title, area=area,
                                     map=map and mappable)
             paths = write_report(tmp, title=report_title(result, lang, title=title, area=area),
                                  sections=sections + maps.result(), lang=lang, date=date, cover=True)
@@ -549,15 +549,17 @@ def _print_maps(result, tmp: Path, lang: str) -> list:
     return out
 
 
-def _layers_and_map(result, tmp: Path, layers: dict, *, lang: str, basemap: str, title, area, map: bool) -> dict:
-    """GeoPackage, GeoJSON copies, ``summary.csv``, presence tables and the web map; returns their paths."""
+def _layers_and_map(result, tmp: Path, layers: dict, big: dict, *, lang: str, basemap: str, title, area,
+                    map: bool) -> dict:
+    """GeoPackage, GeoJSON copies (not of the ``big`` layers), ``summary.csv``, presence tables and the web map;
+    returns their paths."""
     paths: dict = {}
     if layers:
         paths["gpkg"] = write_gpkg(layers, tmp / "layers.gpkg")
         gj = tmp / "geojson"
         gj.mkdir()
         for name, gdf in layers.items():
-            if not _too_big(gdf):
+            if name not in big:
                 # 7 decimals of a degree: about 1 cm, a third less text than GDAL's 15
                 gdf.to_file(gj / f"{name}.geojson", driver="GeoJSON", engine="pyogrio", use_arrow=_arrow_safe(gdf),
                             layer_options={"COORDINATE_PRECISION": 7})

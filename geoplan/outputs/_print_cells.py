@@ -59,11 +59,11 @@ def draw_classes(ax, cells, *, cmap: str = "Reds", alpha: float = 0.85, zorder: 
     bounds = class_breaks(vals)
     colors = matplotlib.colormaps[cmap](np.linspace(0.3, 0.95, len(bounds)))
     codes = np.array([Path.MOVETO] + [Path.LINETO] * 5 + [Path.CLOSEPOLY], dtype=Path.code_type)
+    ring = np.concatenate([hexagon, hexagon[:1]])  # closed: CLOSEPOLY's vertex is ignored but needed
     out, lo = [], -np.inf
     for k, (hi, color) in enumerate(zip(bounds, colors)):
         sel = (vals > lo) & (vals <= hi)
         if sel.any():
-            ring = np.concatenate([hexagon, hexagon[:1]])  # closed: CLOSEPOLY's vertex is ignored but needed
             verts = (ring[None, :, :] + centres[sel][:, None, :]).reshape(-1, 2)
             # add_artist, not add_patch: the cells already set the data limits, and add_patch would walk every
             # segment of the shape in Python to update them
