@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/end_to_end.py                          # --sizes 10000,100000,1000000
     python benchmarks/end_to_end.py --sizes 10000,100000     # what fits in a few minutes
     python benchmarks/end_to_end.py --sizes 10000 --tiles 1x1   # the real Helsinki graph, untiled (quick)
+    python benchmarks/end_to_end.py --sizes 100000 --repeat 5    # five runs, the median judged
 
 Inputs, all SYNTHETIC and named so (for timing only; they describe no real place):
 
@@ -56,7 +57,8 @@ STAGES = [
     ("read", "geoplan.io", "read_polygons"),
     ("snap", "geoplan.coverage._coverage", "snap"),
     ("coverage per type", "geoplan.coverage._coverage", "nearest_points"),
-    ("service areas", "geoplan.coverage._coverage", "measured_areas"),
+    # begun in a forked child after the facilities are snapped; this is what is left when the demand's steps are done
+    ("service areas (rest)", "geoplan.coverage._service", "_Begun.result"),
     ("indicators", "geoplan.coverage._coverage", "_indicators"),
     ("assess total", "geoplan.coverage", "assess"),
     ("report sections", "geoplan.outputs._coverage_outputs", "coverage_sections"),
@@ -80,6 +82,9 @@ def _hook(times: dict, counts: dict, cpu: dict | None = None) -> None:
 
     for stage, mod, attr in STAGES:
         m = importlib.import_module(mod)
+        *owner, attr = attr.split(".")  # a method: "Class.name"
+        for name in owner:
+            m = getattr(m, name)
         fn = getattr(m, attr, None)
         if fn is None:
             continue
@@ -245,6 +250,9 @@ def main(argv=None) -> None:
     ap.add_argument("--no-map", action="store_true", help="pass --no-map to the command")
     ap.add_argument("--no-service-areas", action="store_true", help="pass --no-service-areas to the command")
     ap.add_argument("--workdir", default=None, help="where inputs and outputs go (default: a temporary folder)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per size (each in a fresh process); the median run is judged against the target, "
+                         "every run's total printed: a shared machine's speed varies by 20 %% from minute to minute")
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="geoplan_e2e_"))
@@ -258,15 +266,22 @@ def main(argv=None) -> None:
     for n in (int(s) for s in args.sizes.split(",")):
         cmd = [sys.executable, __file__, "--child", str(n), "--tiles", args.tiles, "--workdir", str(work)]
         cmd += ["--no-map"] * args.no_map + ["--no-service-areas"] * args.no_service_areas
-        print(f"\n$ {' '.join(cmd)}   [{_load()}]", flush=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-        if proc.returncode or not line:
-            print(proc.stdout[-3000:], proc.stderr[-5000:])
-            raise SystemExit(f"size {n} failed")
-        r = json.loads(line[0][7:])
-        results.append(r)
-        _print(r)
+        runs = []
+        for k in range(max(1, args.repeat)):
+            print(f"\n$ {' '.join(cmd)}   [{_load()}]" + (f"  run {k + 1} of {args.repeat}" if args.repeat > 1 else ""),
+                  flush=True)
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+            if proc.returncode or not line:
+                print(proc.stdout[-3000:], proc.stderr[-5000:])
+                raise SystemExit(f"size {n} failed")
+            runs.append(json.loads(line[0][7:]))
+            _print(runs[-1])
+        if len(runs) > 1:
+            totals = sorted(r["total_s"] for r in runs)
+            print(f"   {n:,} points, {len(runs)} runs: total " + ", ".join(f"{t:.1f}" for t in totals) + " s; median "
+                  f"{totals[len(totals) // 2]:.1f} s (the median run is judged below)")
+        results.append(sorted(runs, key=lambda r: r["total_s"])[len(runs) // 2])
     if len(results) > 1:
         a, b = results[0], results[-1]
         ratio = (b["total_s"] / a["total_s"]) / (b["n"] / a["n"])

@@ -12,13 +12,15 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
+import queue
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-__all__ = ["cores", "fork_map", "in_background"]
+__all__ = ["cores", "fork_map", "in_background", "started"]
 
 _TASKS: list[Callable[[], Any]] = []  # read by the forked children
 
@@ -120,3 +122,117 @@ def in_background(task: Callable[[], Any]) -> Iterator[Any]:
         fut = pool.submit(_run, 0)  # the child is forked here
         thaw()
         yield fut
+
+
+class _Started:
+    """Tasks begun by one forked child, the rest taken by this process when :meth:`results` is asked for."""
+
+    def __init__(self, tasks: Sequence[Callable[[], Any]], fork: bool):
+        self._tasks = list(tasks)
+        self._out: dict[int, Any] = {}
+        self._errors: dict[int, BaseException] = {}
+        self._child = None
+        self._done: list | None = None
+        #: the processes the tasks run in (1: all in this one), for the caller's next shared-out step
+        self.workers = 2 if fork else 1
+        if not fork or not self._tasks:
+            return
+        ctx = multiprocessing.get_context("fork")
+        self._lock = ctx.Lock()
+        self._ends = ctx.RawArray("q", [0, len(self._tasks)])  # the child takes from the front, this process from the back
+        self._queue = ctx.Queue()
+        with _forking(()):
+            self._child = ctx.Process(target=self._work, name="geoplan-started")
+            self._child.start()
+
+    def _claim(self, front: bool) -> int | None:
+        with self._lock:
+            lo, hi = self._ends
+            if lo >= hi:
+                return None
+            if front:
+                self._ends[0] = lo + 1
+                return lo
+            self._ends[1] = hi - 1
+            return hi - 1
+
+    def _stop(self) -> None:
+        """No task is begun after this (one has failed: the ones after it would be thrown away)."""
+        with self._lock:
+            self._ends[1] = self._ends[0]
+
+    def _work(self) -> None:  # in the child
+        while (i := self._claim(front=True)) is not None:
+            try:
+                item = (i, True, self._tasks[i]())
+            except BaseException as exc:
+                item = (i, False, exc)
+                self._stop()
+            try:
+                data = pickle.dumps(item)
+            except Exception as exc:  # an unpicklable result or exception: said so, not lost
+                data = pickle.dumps((i, False, RuntimeError(f"task {i} gave what cannot be sent back: {exc!r}")))
+            self._queue.put(data)
+
+    def results(self) -> list:
+        """Every task's result, in task order: those the child has not begun are run here (from the last back).
+
+        Raises the first exception in task order, as ``[t() for t in tasks]`` would.
+        """
+        if self._done is not None:
+            return self._done
+        if self._child is None:
+            self._done = [task() for task in self._tasks]
+            return self._done
+        while (i := self._claim(front=False)) is not None:
+            try:
+                self._out[i] = self._tasks[i]()
+            except Exception as exc:  # the tasks left are earlier ones: run on, one of them may fail first
+                self._errors[i] = exc
+        theirs = self._ends[0]  # the child claimed tasks 0 .. theirs - 1, and no more now
+        while any(i not in self._out and i not in self._errors for i in range(theirs)):
+            try:
+                i, ok, value = pickle.loads(self._queue.get(timeout=0.5))
+            except queue.Empty:
+                if not self._child.is_alive() and self._queue.empty():
+                    raise RuntimeError(f"the forked process working on the tasks ended (exit code "
+                                       f"{self._child.exitcode}) before sending every result") from None
+                continue
+            (self._out if ok else self._errors)[i] = value
+        self.close()
+        if self._errors:
+            raise self._errors[min(self._errors)]
+        self._done = [self._out[i] for i in range(len(self._tasks))]
+        return self._done
+
+    def close(self) -> None:
+        """End the child: at once if it still works (the caller has failed and will not ask for the results)."""
+        if self._child is None:
+            return
+        self._stop()
+        if self._child.is_alive():
+            self._child.join(timeout=0.05)
+        if self._child.is_alive():
+            self._child.terminate()
+        self._child.join()
+        self._queue.close()
+        self._queue.join_thread()
+        self._child = None
+
+
+@contextmanager
+def started(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) -> Iterator[_Started]:
+    """Begin ``tasks`` in a forked child now, beside the caller's next steps; ``.results()`` gives them all.
+
+    For work that is ready before the caller's other work is done (the service areas, while the demand is
+    snapped and measured): the child takes tasks from the front, and when the caller asks for the results it
+    takes the ones not yet begun from the back, so neither waits while tasks remain.  Where no second core may
+    be used the tasks run in this process when asked for.  Leaving the block on an exception stops the child
+    at once (its results would be thrown away); leaving it without asking for the results does too.
+    ``workers=1`` runs them all in this process (too little work for a fork).
+    """
+    work = _Started(tasks, fork=(cores() if workers is None else min(workers, cores())) >= 2)
+    try:
+        yield work
+    finally:
+        work.close()

@@ -113,3 +113,77 @@ def test_a_callers_frozen_objects_stay_frozen(forking):
         assert gc.get_freeze_count() == before > 0
     finally:
         gc.unfreeze()
+
+
+def _sleep_pid(k: int) -> tuple[int, int]:
+    import time
+
+    time.sleep(0.05)
+    return k, os.getpid()
+
+
+def test_started_gives_every_result_in_order_from_both_processes(forking):
+    import time
+
+    tasks = [functools.partial(_sleep_pid, k) for k in range(12)]
+    with _fork.started(tasks) as work:
+        deadline = time.monotonic() + 60
+        while work._ends[0] == 0 and time.monotonic() < deadline:  # the child has begun (no timing asserted)
+            time.sleep(0.01)
+        out = work.results()
+        assert work.results() is out  # asked again: the same, not run again
+    assert [k for k, _ in out] == list(range(12))
+    pids = [p for _, p in out]
+    assert pids[0] != os.getpid() and pids[-1] == os.getpid()  # the child from the front, this process from the back
+    assert gc.get_freeze_count() == 0
+
+
+def test_started_raises_the_first_error_in_task_order(forking):
+    for order in range(20):  # whichever process reaches which task first
+        tasks = [functools.partial(_square, 0)] * (order % 5) + [functools.partial(_fails_with, k) for k in (1, 2, 3)]
+        tasks += [functools.partial(_square, 2)] * (order // 5)
+        with pytest.raises(InputError) as err, _fork.started(tasks) as work:
+            work.results()
+        assert err.value.row == 1
+
+
+def _stays_or_dies(parent: int):
+    import time
+
+    if os.getpid() != parent:
+        os._exit(3)  # the child dies mid-task (out of memory, killed)
+    time.sleep(0.2)
+    return 1
+
+
+def test_a_dead_child_is_an_error_not_a_hang(forking):
+    tasks = [functools.partial(_stays_or_dies, os.getpid())] * 3
+    with pytest.raises(RuntimeError, match="exit code 3"), _fork.started(tasks) as work:
+        import time
+
+        deadline = time.monotonic() + 60
+        while work._child.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        work.results()
+
+
+def test_leaving_on_an_error_stops_the_child(forking):
+    import time
+
+    tasks = [functools.partial(time.sleep, 30)] * 2
+    with pytest.raises(KeyError), _fork.started(tasks) as work:
+        child = work._child
+        deadline = time.monotonic() + 60
+        while work._ends[0] == 0 and time.monotonic() < deadline:  # it has begun a task
+            time.sleep(0.01)
+        raise KeyError("the caller's own step failed")
+    assert not child.is_alive() and child.exitcode != 0  # stopped, not waited for (30 s)
+    assert gc.get_freeze_count() == 0
+
+
+def test_started_without_a_second_core_runs_here(monkeypatch):
+    monkeypatch.setattr(_fork, "cores", lambda: 1)
+    with _fork.started([_pid, _pid]) as work:
+        assert work._child is None and work.results() == [os.getpid()] * 2
+    with _fork.started([_pid, _pid], workers=1) as work:
+        assert work._child is None

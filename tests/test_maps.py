@@ -53,7 +53,7 @@ def _build(tmp_path, units, facilities, basemap="osm", **kw):
 
 def _geojson_coords(text: str) -> list[list[float]]:
     """All Point coordinates in the page's GeoJSON, in page order."""
-    return [json.loads(c) for c in re.findall(r'"coordinates": (\[[-0-9.eE]+, [-0-9.eE]+\])', text)]
+    return [json.loads(c) for c in re.findall(r'"coordinates": ?(\[[-0-9.eE]+, ?[-0-9.eE]+\])', text)]
 
 
 def _decoded(text: str) -> str:

@@ -6,6 +6,8 @@ Real data: the Helsinki walk graph of the bundled OSM extract; facilities at ran
 
 from __future__ import annotations
 
+import os
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -47,9 +49,34 @@ def test_forked_equals_in_process(per_type, monkeypatch):
     monkeypatch.setattr(_fork, "cores", lambda: 2)  # even if an earlier test left a thread running
     crs = per_type[0][1].crs
     monkeypatch.setattr(_service, "PARALLEL_MIN_FACILITIES", 0)
+    monkeypatch.setattr(_service, "CHUNK_FACILITIES", 7)  # types in pieces, shared between the two processes
     forked = _service.measured_areas(per_type, crs)
     monkeypatch.setattr(_fork, "cores", lambda: 1)
     assert _wkb(forked) == _wkb(_service.measured_areas(per_type, crs))
+    # ... and equal to each type traced whole, in one piece (type_areas)
+    whole = [_service.type_areas(net, fac, cutoff=cutoff, nodes=nodes) for _, net, fac, nodes, cutoff in per_type]
+    assert _wkb(forked)[0] == [shapely.to_wkb(g) for per, _ in whole for g in per.geometry]
+    assert _wkb(forked)[3] == [shapely.to_wkb(g) for _, g in whole]
+
+
+def test_areas_begun_beside_other_work_are_the_same(per_type, monkeypatch):
+    """What assess does: the areas begun in a child while this process works, then the rest taken here."""
+    import os
+
+    from geoplan import _fork
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one core: no fork here")
+    monkeypatch.setattr(_fork, "cores", lambda: 2)
+    monkeypatch.setattr(_service, "PARALLEL_MIN_FACILITIES", 0)
+    monkeypatch.setattr(_service, "CHUNK_FACILITIES", 5)
+    crs = per_type[0][1].crs
+    with _service.areas_begun(per_type) as areas:
+        assert areas._work._child is not None  # the child is working
+        np.linalg.svd(np.random.default_rng(0).random((300, 300)))  # this process's own work meanwhile
+        begun = areas.result(crs)
+    monkeypatch.setattr(_fork, "cores", lambda: 1)
+    assert _wkb(begun) == _wkb(_service.measured_areas(per_type, crs))
 
 
 def test_few_facilities_stay_in_this_process(per_type, monkeypatch):
@@ -57,5 +84,6 @@ def test_few_facilities_stay_in_this_process(per_type, monkeypatch):
 
     monkeypatch.setattr(_service, "PARALLEL_MIN_FACILITIES", 10_000)
     monkeypatch.setattr(_fork, "ProcessPoolExecutor", None)  # any attempt to fork would fail
+    monkeypatch.setattr(os, "fork", None)
     per, by_type = _service.measured_areas(per_type, per_type[0][1].crs)
     assert len(per) == 63 and len(by_type) == 4

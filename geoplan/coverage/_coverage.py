@@ -27,7 +27,7 @@ from geoplan.coverage._indicators import _indicators
 from geoplan.coverage._register import (
     OTHER_TYPES, counted_rows, not_assessed, parse_as_of, weight_column, with_weights,
 )
-from geoplan.coverage._service import measured_areas, two_step_fca
+from geoplan.coverage._service import areas_begun, two_step_fca
 from geoplan.coverage.standards import Catalogue, default_catalogue
 from geoplan.io._checks import _check_duplicates, _check_point_geometry, _check_pop_parts, source_rows
 from geoplan.io._datum import datum_note
@@ -325,16 +325,18 @@ def assess(
     vil, vkind = _villages.village_step(units, villages, dem, fac, crs=first_net.crs, facilities=facilities, as_of=as_of,
                                         check_rows=check_rows, lines=lines)
     notes.extend(Note(zh, en) for zh, en in lines)
-    snaps, limits = _snap_inputs(nets, used, used_modes, first_net, dem, fac, demand, facilities,
-                                 max_snap_m=max_snap_m)
-    _far_checks(dem, fac, demand, facilities, first_net, type_list, catalogue, limits,
-                allow_far_facilities=allow_far_facilities, notes=notes, check_rows=check_rows)
-    sa_all, sa_by_type = _measure_types(dem, fac, catalogue, type_list, used, snaps, first_net,
-                                        has_capacity=has_capacity, with_service_areas=with_service_areas)
-
-    seat_min = (_villages.seat_minutes(vil, fac, {m: s[1] for m, s in snaps.items()}, used, catalogue, type_list,
-                                       max_snap_m=max_snap_m) if vkind == "point" else None)
-    unit_table, summary, gaps = _indicators(dem, fac, units, catalogue, type_list, villages=vil, seat_min=seat_min)
+    fsnaps = {m: snap(nets[m], fac, max_distance=max_snap_m) for m in used_modes}
+    # The service areas need only the facilities: begun now in a forked child, beside the demand's steps.
+    with areas_begun(_area_inputs(fac, catalogue, type_list, used, fsnaps) if with_service_areas else []) as areas:
+        snaps, limits = _snap_inputs(nets, used, used_modes, first_net, dem, fac, demand, facilities,
+                                     max_snap_m=max_snap_m, fsnaps=fsnaps)
+        _far_checks(dem, fac, demand, facilities, first_net, type_list, catalogue, limits,
+                    allow_far_facilities=allow_far_facilities, notes=notes, check_rows=check_rows)
+        _measure_types(dem, fac, catalogue, type_list, used, snaps, has_capacity=has_capacity)
+        seat_min = (_villages.seat_minutes(vil, fac, {m: s[1] for m, s in snaps.items()}, used, catalogue, type_list,
+                                           max_snap_m=max_snap_m) if vkind == "point" else None)
+        unit_table, summary, gaps = _indicators(dem, fac, units, catalogue, type_list, villages=vil, seat_min=seat_min)
+        sa_all, sa_by_type = areas.result(first_net.crs)
     report = dict(first_net.report)
     for m in used_modes:
         rep = nets[m].report
@@ -493,11 +495,11 @@ def _unit_checks(units, dem, fac, demand, first_net: Network, *, invalid_units, 
     return units
 
 
-def _snap_inputs(nets, used, used_modes, first_net: Network, dem, fac, demand, facilities, *, max_snap_m):
-    """Snap demand and facilities to every mode's network; ``snap_m``/``too_far`` on ``dem`` and ``fac``
-    (a facility against its own type's mode).  Returns the snaps per mode and the snap limits."""
+def _snap_inputs(nets, used, used_modes, first_net: Network, dem, fac, demand, facilities, *, max_snap_m, fsnaps):
+    """Snap demand to every mode's network (``fsnaps``: the facilities', already); ``snap_m``/``too_far`` on ``dem``
+    and ``fac`` (a facility against its own type's mode).  Returns the snaps per mode and the snap limits."""
     snaps: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {
-        m: (snap(nets[m], dem, max_distance=max_snap_m), snap(nets[m], fac, max_distance=max_snap_m)) for m in used_modes
+        m: (snap(nets[m], dem, max_distance=max_snap_m), fsnaps[m]) for m in used_modes
     }
     dsnap, fsnap = snaps[first_net.mode]
     dem["snap_m"] = dsnap["snap_m"]
@@ -548,10 +550,20 @@ def _far_checks(dem, fac, demand, facilities, first_net: Network, type_list, cat
                           "of travel times, but still counted as present in their unit (a register fact)"))
 
 
-def _measure_types(dem, fac, catalogue: Catalogue, type_list, used, snaps, first_net: Network, *,
-                   has_capacity: bool, with_service_areas: bool):
-    """Per type: door-to-door minutes, nearest facility, covered and 2SFCA on ``dem``; the service areas."""
-    sa_types = []
+def _area_inputs(fac, catalogue: Catalogue, type_list, used, fsnaps) -> list:
+    """What :func:`areas_begun` traces per type: its network, its facilities on the network, the cutoff."""
+    out = []
+    for t in type_list:
+        net = used[t]
+        fsn = fsnaps[net.mode]
+        sel = fac.index[(fac["type"] == t) & ~fsn["too_far"]]
+        if len(sel):
+            out.append((t, net, fac.loc[sel], fsn.loc[sel], catalogue[t].cutoff_min * 60.0))
+    return out
+
+
+def _measure_types(dem, fac, catalogue: Catalogue, type_list, used, snaps, *, has_capacity: bool) -> None:
+    """Per type: door-to-door minutes, nearest facility, covered and 2SFCA on ``dem``."""
     for t in type_list:
         ft = catalogue[t]
         net = used[t]
@@ -572,7 +584,3 @@ def _measure_types(dem, fac, catalogue: Catalogue, type_list, used, snaps, first
                 net, fsn.loc[sel], fac.loc[sel, "capacity"].to_numpy(float),
                 dsn, np.where(dsn["too_far"], 0.0, np.nan_to_num(dem[ft.weight].to_numpy())), cutoff=cutoff_s,
             )
-        if with_service_areas and len(sel):
-            sa_types.append((t, net, fac.loc[sel], fsn.loc[sel], cutoff_s))
-    # per facility on a grid; per type one dissolved area over all its reach (geoplan.coverage._service)
-    return measured_areas(sa_types, first_net.crs)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
 import contourpy
 import geopandas as gpd
@@ -14,7 +15,7 @@ import shapely
 from scipy import sparse
 
 from geoplan._errors import InputError
-from geoplan._fork import fork_map
+from geoplan._fork import fork_map, started
 from geoplan.network._network import Network
 from geoplan.network._snap import snap
 
@@ -73,7 +74,7 @@ def service_areas(
     geopandas.GeoDataFrame
         Index aligned to ``facilities``; a polygon in the network CRS (empty if nothing reachable).
     """
-    polys, _ = _areas(net, facilities, cutoff=cutoff, weight=weight, nodes=nodes, buffer_m=buffer_m, method=method)
+    polys, _, _ = _areas(net, facilities, cutoff=cutoff, weight=weight, nodes=nodes, buffer_m=buffer_m, method=method)
     return gpd.GeoDataFrame(geometry=polys, index=facilities.index, crs=net.crs)
 
 
@@ -110,9 +111,10 @@ def type_areas(
     dissolved : shapely.Geometry
         The type's area in the network CRS.
     """
-    polys, whole = _areas(net, facilities, cutoff=cutoff, weight="time", nodes=nodes, buffer_m=buffer_m,
-                          method="grid", dissolved=True)
-    return gpd.GeoDataFrame(geometry=polys, index=facilities.index, crs=net.crs), whole
+    polys, edges, points = _areas(net, facilities, cutoff=cutoff, weight="time", nodes=nodes, buffer_m=buffer_m,
+                                  method="grid", dissolved=True)
+    return (gpd.GeoDataFrame(geometry=polys, index=facilities.index, crs=net.crs),
+            _dissolved_area(net, edges, points, buffer_m))
 
 
 def measured_areas(per_type: list[tuple[str, Network, gpd.GeoDataFrame, pd.DataFrame, float]],
@@ -133,34 +135,70 @@ def measured_areas(per_type: list[tuple[str, Network, gpd.GeoDataFrame, pd.DataF
     by_type : geopandas.GeoDataFrame
         ``type``, geometry: each type's dissolved area (:func:`type_areas`).
     """
-    rows, type_rows = [], []
-    for (key, net, fac, nodes, cutoff), (sa, whole) in zip(per_type, _each_type(per_type)):
-        sa = sa.to_crs(crs) if sa.crs != crs else sa
-        sa["facility_id"] = fac["id"].to_numpy()
-        sa["type"] = key
-        rows.append(sa)
-        type_rows.append({"type": key, "geometry": gpd.GeoSeries([whole], crs=net.crs).to_crs(crs).iloc[0]})
-    if not rows:
-        return (gpd.GeoDataFrame({"facility_id": [], "type": []}, geometry=[], crs=crs),
-                gpd.GeoDataFrame({"type": []}, geometry=[], crs=crs))
-    return pd.concat(rows), gpd.GeoDataFrame(type_rows, geometry="geometry", crs=crs)
+    with areas_begun(per_type) as areas:
+        return areas.result(crs)
 
 
 #: Below this many facilities in all, the types' areas are traced in this process (a fork costs more).
 PARALLEL_MIN_FACILITIES = 200
+#: Facilities per task when the areas are shared out (a few tasks per type, so neither process waits long).
+CHUNK_FACILITIES = 125
 
 
-def _each_type(per_type: list) -> list:
-    """:func:`type_areas` of each type; in forked processes (:mod:`geoplan._fork`) with enough facilities."""
-    tasks = [functools.partial(type_areas, net, fac, cutoff=cutoff, nodes=nodes)
-             for _, net, fac, nodes, cutoff in per_type]
+class _Begun:
+    """The areas of :func:`areas_begun`: ``result(crs)`` as :func:`measured_areas` returns them."""
+
+    def __init__(self, per_type: list, work):
+        self._per_type, self._work = per_type, work
+
+    def result(self, crs) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        parts = self._work.results()
+        per_type = self._per_type
+        if not per_type:
+            return (gpd.GeoDataFrame({"facility_id": [], "type": []}, geometry=[], crs=crs),
+                    gpd.GeoDataFrame({"type": []}, geometry=[], crs=crs))
+        mine = [[p for (k, _), p in zip(_chunks(per_type), parts) if k == t] for t in range(len(per_type))]
+        # each type's dissolved area from every segment any of its facilities reaches (the union of the chunks')
+        wholes = fork_map([functools.partial(_dissolved_area, net, [p[1] for p in ps],
+                                             np.concatenate([p[2] for p in ps]), None)
+                           for (_, net, _, _, _), ps in zip(per_type, mine)], workers=self._work.workers)
+        rows, type_rows = [], []
+        for (key, net, fac, _, _), ps, whole in zip(per_type, mine, wholes):
+            sa = gpd.GeoDataFrame(geometry=[g for p in ps for g in p[0]], index=fac.index, crs=net.crs)
+            sa = sa.to_crs(crs) if sa.crs != crs else sa
+            sa["facility_id"] = fac["id"].to_numpy()
+            sa["type"] = key
+            rows.append(sa)
+            type_rows.append({"type": key, "geometry": gpd.GeoSeries([whole], crs=net.crs).to_crs(crs).iloc[0]})
+        return pd.concat(rows), gpd.GeoDataFrame(type_rows, geometry="geometry", crs=crs)
+
+
+def _chunks(per_type: list) -> list[tuple[int, slice]]:
+    """(type position, facility slice) of each task: every type in pieces of about ``CHUNK_FACILITIES``."""
+    out = []
+    for t, (_, _, fac, _, _) in enumerate(per_type):
+        n = max(1, round(len(fac) / CHUNK_FACILITIES))
+        bounds = np.linspace(0, len(fac), n + 1).round().astype(int)
+        out += [(t, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    return out
+
+
+@contextmanager
+def areas_begun(per_type: list[tuple[str, Network, gpd.GeoDataFrame, pd.DataFrame, float]]) -> Iterator[_Begun]:
+    """:func:`measured_areas`, begun now in a forked child (:func:`geoplan._fork.started`) beside the caller's next
+    steps; ``.result(crs)`` gives them (this process takes the pieces the child has not begun)."""
+    tasks = [functools.partial(_areas, per_type[t][1], per_type[t][2].iloc[part], cutoff=per_type[t][4], weight="time",
+                               nodes=per_type[t][3].iloc[part], buffer_m=None, method="grid", dissolved=True)
+             for t, part in _chunks(per_type)]
     few = sum(len(t[2]) for t in per_type) < PARALLEL_MIN_FACILITIES
-    return fork_map(tasks, workers=1 if few else None)
+    with started(tasks, workers=1 if few else None) as work:
+        yield _Begun(per_type, work)
 
 
 def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffer_m: float | None, method: str,
-           dissolved: bool = False) -> tuple[list, shapely.Geometry | None]:
-    """Per-facility polygons and (when ``dissolved``) the dissolved grid area."""
+           dissolved: bool = False) -> tuple[list, np.ndarray | None, np.ndarray | None]:
+    """Per-facility polygons and (when ``dissolved``) what the dissolved area is traced from: the reached
+    edges (CSR positions) and the facilities' own points (:func:`_dissolved_area`)."""
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}", field="method")
     if buffer_m is None:
@@ -193,12 +231,23 @@ def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffe
             polys.append(_with_points(hull.buffer(buffer_m), here[k:k + 1] if here is not None else None, buffer_m))
         else:
             polys.append(_exact_area(*segs, pts, buffer_m))
-    whole = None
-    if dissolved:
-        e = np.flatnonzero(used)
-        whole = _grid_area(*_segments(net, e, tails),
-                           np.concatenate(all_points) if all_points else np.zeros((0, 2)), buffer_m)
-    return polys, whole
+    if not dissolved:
+        return polys, None, None
+    return polys, np.flatnonzero(used), np.concatenate(all_points) if all_points else np.zeros((0, 2))
+
+
+def _dissolved_area(net: Network, edges: np.ndarray | list[np.ndarray], points: np.ndarray, buffer_m: float | None):
+    """A type's area traced once on one grid over the reached ``edges`` (CSR positions; several arrays: their
+    union) and ``points`` (of :func:`_areas`)."""
+    if buffer_m is None:
+        buffer_m = 50.0 if net.mode == "walk" else 150.0
+    if isinstance(edges, list):
+        used = np.zeros(net.n_edges, bool)
+        for e in edges:
+            used[e] = True
+        edges = np.flatnonzero(used)
+    tails = np.repeat(np.arange(net.n_nodes), np.diff(net.indptr))
+    return _grid_area(*_segments(net, edges, tails), points, buffer_m)
 
 
 def _segments(net: Network, e: np.ndarray, tails: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -276,13 +325,33 @@ def _grid_area(ax, ay, bx, by, pts: np.ndarray, buffer_m: float):
     marked = mark_cells(c(ax, float), c(ay, float), c(bx, float), c(by, float), c(pts[:, 0], float),
                         c(pts[:, 1], float), cell, i0, j0, nx, ny)
     dist = marked_distance(marked, nx, ny, cell)
-    gen = contourpy.contour_generator((i0 + np.arange(nx) + 0.5) * cell, (j0 + np.arange(ny) + 0.5) * cell, dist,
-                                      name="serial", fill_type=contourpy.FillType.OuterOffset)
+    # traced in cell units (the same index grid for every area: contourpy's own set-up made one per call), then
+    # moved to cell centres in metres
+    ix, iy = _index_grid(nx, ny)
+    gen = contourpy.SerialContourGenerator(ix, iy, dist, None, corner_mask=True, line_type=contourpy.LineType.Separate,
+                                           fill_type=contourpy.FillType.OuterOffset, quad_as_tri=False,
+                                           z_interp=contourpy.ZInterp.Linear)
+    points, offsets = gen.filled(-1.0, buffer_m)
+    points = [(p + (i0 + 0.5, j0 + 0.5)) * cell for p in points]
     # marching squares puts a vertex on every cell edge it crosses; a 0.2-cell simplification drops two thirds
     # of them (smaller layers and maps) and stays inside the bound the tests check (2.27 + 0.2 < 2.5 cells)
-    area = _polygons(*gen.filled(-1.0, buffer_m))
+    area = _polygons(points, offsets)
     fast = shapely.simplify(area, 0.2 * cell, preserve_topology=False)  # Douglas-Peucker: ~10x faster
     return fast if shapely.is_valid(fast) else shapely.simplify(area, 0.2 * cell, preserve_topology=True)
+
+
+_INDEX = np.zeros((0, 0))
+
+
+def _index_grid(nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column and row numbers of an ``ny`` × ``nx`` grid, as floats (copies of one kept grid, grown as needed)."""
+    global _INDEX
+    side = max(nx, ny)
+    if side > 4096:  # the wide dissolved areas: not kept
+        return tuple(g.astype(float) for g in np.meshgrid(np.arange(nx), np.arange(ny)))
+    if _INDEX.shape[0] < side:
+        _INDEX = np.arange(max(side, 512), dtype=float)[None, :].repeat(max(side, 512), axis=0)
+    return np.ascontiguousarray(_INDEX[:ny, :nx]), np.ascontiguousarray(_INDEX[:nx, :ny].T)
 
 
 def _polygons(points: list[np.ndarray], offsets: list[np.ndarray]):

@@ -526,6 +526,14 @@ def write_coverage(
         # print maps (maps/: A4 PNG+PDF, A3 PDF, shown as 附图) drawn beside the report sections, layers and web
         # map, on a second core where one may be forked (geoplan._fork): the same bytes either way
         draw = functools.partial(_print_maps, result, tmp, lang) if mappable else list
+        if mappable:
+            # imported before the fork, once for both processes (the report's charts use them here too): the
+            # child draws the longest part of the save and would spend half a second importing them
+            import matplotlib.backends.backend_agg  # noqa: F401
+            import matplotlib.backends.backend_pdf  # noqa: F401
+            import PIL.PngImagePlugin  # noqa: F401
+
+            import geoplan.outputs._print_maps  # noqa: F401
         with in_background(draw) as maps:
             sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date, lead=lead,
                                          map_note=not mappable)

@@ -5,12 +5,12 @@ the Tianditu key kept out of the file, :func:`viewer_url`, and the helpers every
 from __future__ import annotations
 
 import html
-import json
 import logging
 import math
 import os
 import re
 import urllib.parse
+import uuid
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -157,13 +157,46 @@ class FastRender(MacroElement):
         macros = self._template.module.__dict__
         for part, box_ in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
             if macros.get(part) is not None:
-                box_.add_child(_Text(macros[part](self, kwargs)), name=self.get_name())
+                box_.add_child(_Text(self._finished(macros[part](self, kwargs))), name=self.get_name())
         for element in list(self._children.values()):
             element.render(**kwargs)
 
+    def _finished(self, text: str) -> str:
+        """The rendered part as it goes on the page (a subclass may fill in what it kept out of the template)."""
+        return text
+
+
+class _Features(dict):
+    """A GeoJSON FeatureCollection whose geometries stay text (shapely's writer) until the page is written.
+
+    Each feature's geometry is a slot, ``{"type": <its type>, <token>: k}``; :class:`GeoJson` puts ``texts[k]``
+    there when it renders.  Parsing a large layer's GeoJSON into Python lists (for Jinja to write them out again) cost
+    seconds at a few thousand service areas; folium only reads the features' properties and ids.
+    """
+
+    def __init__(self, features: list[dict], texts: list[str], token: str, bounds: np.ndarray):
+        super().__init__(type="FeatureCollection", features=features)
+        self.texts = texts
+        self.token = token
+        self.bounds = bounds  # (min lon, min lat, max lon, max lat): folium's get_bounds would read the lists
+
 
 class GeoJson(folium.GeoJson, FastRender):
-    """:class:`folium.GeoJson` rendered by :class:`FastRender`."""
+    """:class:`folium.GeoJson` rendered by :class:`FastRender`; a :class:`_Features` layer's geometries are put
+    in as the text they were written as."""
+
+    def _finished(self, text: str) -> str:
+        data = self.data
+        if not isinstance(data, _Features):
+            return text
+        slot = re.compile(r'\{[^{}]*"' + data.token + r'": (\d+)[^{}]*\}')  # a random token: in no user text
+        return slot.sub(lambda m: data.texts[int(m.group(1))], text)
+
+    def _get_self_bounds(self) -> list:
+        if not isinstance(self.data, _Features):
+            return super()._get_self_bounds()
+        b = self.data.bounds
+        return [[None, None], [None, None]] if not np.isfinite(b).all() else [[b[1], b[0]], [b[3], b[2]]]
 
 
 # --------------------------------------------------------------------------- basemap
@@ -434,14 +467,20 @@ def geojson_text(geoms: Any, props: Sequence[str] | None = None) -> str:
     return ('{"type":"FeatureCollection","features":[' + ",".join(feats) + "]}").replace("</", "<\\/")
 
 
-def _feature_collection(gdf: gpd.GeoDataFrame, props: dict[str, list]) -> dict:
-    """Minimal GeoJSON: geometry (coordinates rounded to 6 decimals, no bbox) plus only the given
-    (already escaped) properties."""
-    geo = json.loads(gpd.GeoSeries(round_coords(gdf.geometry), crs=4326).to_json(drop_id=True, show_bbox=False))
-    for i, f in enumerate(geo["features"]):
-        f["properties"] = {k: v[i] for k, v in props.items()}
-    geo["features"] = [f for f in geo["features"] if f.get("geometry")]
-    return geo
+_GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+                   "GeometryCollection")  # by shapely.get_type_id
+
+
+def _feature_collection(gdf: gpd.GeoDataFrame, props: dict[str, list]) -> _Features:
+    """Minimal GeoJSON: geometry (coordinates rounded to 6 decimals, no bbox; missing or empty ones left out)
+    plus only the given (already escaped) properties, for :class:`GeoJson`."""
+    arr = round_coords(gdf.geometry)
+    ok = np.flatnonzero(~(shapely.is_missing(arr) | shapely.is_empty(arr)))
+    token = uuid.uuid4().hex
+    kinds = np.asarray(_GEOMETRY_TYPES)[shapely.get_type_id(arr[ok])].tolist()  # folium's popups ask for it
+    feats = [{"type": "Feature", "properties": {k: v[i] for k, v in props.items()},
+              "geometry": {"type": kind, token: j}} for j, (i, kind) in enumerate(zip(ok.tolist(), kinds))]
+    return _Features(feats, shapely.to_geojson(arr[ok]).tolist(), token, shapely.total_bounds(arr[ok]))
 
 
 def popup_rows(gdf: pd.DataFrame, cols: Sequence[str], lang: str) -> list[str]:
