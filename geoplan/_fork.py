@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -133,20 +134,26 @@ class _Started:
         self._errors: dict[int, BaseException] = {}
         self._child = None
         self._done: list | None = None
+        self._failed: BaseException | None = None
         #: the processes the tasks run in (1: all in this one), for the caller's next shared-out step
         self.workers = 2 if fork else 1
         if not fork or not self._tasks:
             return
         ctx = multiprocessing.get_context("fork")
         self._lock = ctx.Lock()
-        self._ends = ctx.RawArray("q", [0, len(self._tasks)])  # the child takes from the front, this process from the back
-        self._queue = ctx.Queue()
+        # the child takes from the front, this process from the back
+        self._ends = ctx.RawArray("q", [0, len(self._tasks)])
+        self._reader, writer = ctx.Pipe(duplex=False)
         with _forking(()):
-            self._child = ctx.Process(target=self._work, name="geoplan-started")
+            self._child = ctx.Process(target=self._work, args=(writer,), name="geoplan-started")
             self._child.start()
+        writer.close()  # the child's copy only: a child that dies mid-message is then an end of file here, not a wait
 
     def _claim(self, front: bool) -> int | None:
-        with self._lock:
+        # held for a few instructions; a timeout only in case a child was killed holding it (then: no more claims)
+        if not self._lock.acquire(timeout=5):
+            return None
+        try:
             lo, hi = self._ends
             if lo >= hi:
                 return None
@@ -155,30 +162,40 @@ class _Started:
                 return lo
             self._ends[1] = hi - 1
             return hi - 1
+        finally:
+            self._lock.release()
 
     def _stop(self) -> None:
         """No task is begun after this (one has failed: the ones after it would be thrown away)."""
-        with self._lock:
+        if self._lock.acquire(timeout=5):
             self._ends[1] = self._ends[0]
+            self._lock.release()
 
-    def _work(self) -> None:  # in the child
+    def _work(self, writer) -> None:  # in the child
+        # The caller's signal handlers (the CLI's: remove the output folder, exit) are not the child's: it just ends.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        # A thread sends the results, so the tasks go on while this process is busy and does not read them yet.
+        outbox: queue.SimpleQueue = queue.SimpleQueue()
+        sender = threading.Thread(target=_send_all, args=(outbox, writer), daemon=True)
+        sender.start()
         while (i := self._claim(front=True)) is not None:
             try:
                 item = (i, True, self._tasks[i]())
-            except BaseException as exc:
+            except Exception as exc:
                 item = (i, False, exc)
                 self._stop()
-            try:
-                data = pickle.dumps(item)
-            except Exception as exc:  # an unpicklable result or exception: said so, not lost
-                data = pickle.dumps((i, False, RuntimeError(f"task {i} gave what cannot be sent back: {exc!r}")))
-            self._queue.put(data)
+            outbox.put(_packed(item))
+        outbox.put(None)
+        sender.join()
 
     def results(self) -> list:
         """Every task's result, in task order: those the child has not begun are run here (from the last back).
 
         Raises the first exception in task order, as ``[t() for t in tasks]`` would.
         """
+        if self._failed is not None:
+            raise self._failed
         if self._done is not None:
             return self._done
         if self._child is None:
@@ -191,33 +208,63 @@ class _Started:
                 self._errors[i] = exc
         theirs = self._ends[0]  # the child claimed tasks 0 .. theirs - 1, and no more now
         while any(i not in self._out and i not in self._errors for i in range(theirs)):
-            try:
-                i, ok, value = pickle.loads(self._queue.get(timeout=0.5))
-            except queue.Empty:
-                if not self._child.is_alive() and self._queue.empty():
-                    raise RuntimeError(f"the forked process working on the tasks ended (exit code "
-                                       f"{self._child.exitcode}) before sending every result") from None
+            if not self._reader.poll(0.5):
+                if not self._child.is_alive() and not self._reader.poll(0):
+                    self._lost()
                 continue
+            try:
+                i, ok, value = pickle.loads(self._reader.recv_bytes())
+            except (EOFError, OSError):  # the child died mid-message (its end of the pipe closed)
+                self._lost()
             (self._out if ok else self._errors)[i] = value
         self.close()
         if self._errors:
-            raise self._errors[min(self._errors)]
+            self._failed = self._errors[min(self._errors)]
+            self._errors = {}  # kept once, in _failed
+            raise self._failed
         self._done = [self._out[i] for i in range(len(self._tasks))]
         return self._done
+
+    def _lost(self) -> None:
+        self._child.join(timeout=1)
+        code = self._child.exitcode
+        self.close()
+        self._failed = RuntimeError(f"the forked process working on the tasks ended (exit code {code}) before "
+                                    "sending every result")
+        raise self._failed
 
     def close(self) -> None:
         """End the child: at once if it still works (the caller has failed and will not ask for the results)."""
         if self._child is None:
             return
         self._stop()
+        self._child.join(timeout=0.5)  # with every result read it is ending by itself
         if self._child.is_alive():
-            self._child.join(timeout=0.05)
-        if self._child.is_alive():
-            self._child.terminate()
-        self._child.join()
-        self._queue.close()
-        self._queue.join_thread()
+            self._child.kill()  # no handler of the caller's runs: it only worked on copies
+            self._child.join()
+        self._reader.close()
         self._child = None
+
+
+def _packed(item: tuple) -> bytes:
+    """The child's ``(task, ok, value)`` as bytes; a value that would not come back whole is said so instead."""
+    try:
+        data = pickle.dumps(item)
+        if not item[1]:
+            pickle.loads(data)  # an exception whose arguments do not rebuild it would fail only in the caller
+        return data
+    except Exception as exc:
+        return pickle.dumps((item[0], False, RuntimeError(f"task {item[0]} gave what cannot be sent back "
+                                                          f"({item[2]!r}): {exc!r}")))
+
+
+def _send_all(outbox: queue.SimpleQueue, writer) -> None:
+    while (data := outbox.get()) is not None:
+        try:
+            writer.send_bytes(data)
+        except OSError:  # the caller has stopped reading (it failed): nothing more to send
+            return
+    writer.close()
 
 
 @contextmanager

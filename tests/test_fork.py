@@ -187,3 +187,78 @@ def test_started_without_a_second_core_runs_here(monkeypatch):
         assert work._child is None and work.results() == [os.getpid()] * 2
     with _fork.started([_pid, _pid], workers=1) as work:
         assert work._child is None
+
+
+def _big(_k: int) -> bytes:
+    return b"x" * 20_000_000  # more than a pipe holds: the child is still sending it
+
+
+def _slow(k: int) -> int:
+    import time
+
+    time.sleep(30)
+    return k
+
+
+def test_a_child_killed_while_sending_is_an_error_not_a_hang(forking):
+    """(review of session 23) A child killed mid-message (the out-of-memory killer) left the caller waiting forever."""
+    import signal
+    import time
+
+    with pytest.raises(RuntimeError, match="exit code -9"), _fork.started([functools.partial(_big, 0),
+                                                                            functools.partial(_slow, 1)]) as work:
+        deadline = time.monotonic() + 60
+        while work._ends[0] < 2 and time.monotonic() < deadline:  # task 0 done (being sent), task 1 begun
+            time.sleep(0.01)
+        os.kill(work._child.pid, signal.SIGKILL)
+        work.results()
+
+
+def test_the_callers_signal_handler_does_not_run_in_the_child(forking, tmp_path):
+    """(review of session 23) The CLI's SIGTERM handler (remove the output, exit) ran in the child when the caller
+    stopped it, and the child then waited forever to send results nobody read: the CLI hung on an input error."""
+    import signal
+    import time
+
+    marker = tmp_path / "handler ran"
+
+    def handler(*_):
+        marker.write_text(str(os.getpid()))
+        raise SystemExit(1)
+
+    before = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(KeyError), _fork.started([functools.partial(_big, 0), functools.partial(_slow, 1),
+                                                      functools.partial(_slow, 2)]) as work:
+            child = work._child
+            deadline = time.monotonic() + 60
+            while work._ends[0] < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            raise KeyError("an input error found here")
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert not child.is_alive() and not marker.exists()
+
+
+class _TwoArgs(Exception):
+    def __init__(self, path, code):
+        super().__init__(f"{path}: code {code}")
+
+
+def _raises_two_args():
+    raise _TwoArgs("设施.csv", 7)
+
+
+def test_what_cannot_come_back_is_said_so(forking):
+    import time
+
+    tasks = [_raises_two_args, functools.partial(time.sleep, 0.5)]
+    with pytest.raises((RuntimeError, _TwoArgs)) as err, _fork.started(tasks) as work:
+        deadline = time.monotonic() + 60
+        while work._ends[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        work.results()
+    # from the child: it says what the task raised (it would not unpickle); run here: the error itself
+    assert "code 7" in str(err.value)
+    with pytest.raises(type(err.value)):
+        work.results()  # asked again: the same error, nothing run again

@@ -291,3 +291,20 @@ def test_choropleths_share_one_legend(tmp_path, units):
         maps.add_choropleth(m, units, value_col="share_pop_covered", name="x", legend=c.__class__())
     with pytest.raises(InputError):
         maps.add_choropleth(m, units, value_col="share_pop_covered", name="x", legend="yes")
+
+
+@pytest.mark.parametrize("kind", ["no rows", "empty and missing geometries"])
+def test_layers_with_nothing_to_draw(tmp_path, units, kind):
+    """A layer may have nothing to draw (every point covered, no unit with geometry): the page is still written."""
+    from shapely.geometry import Polygon
+
+    empty = gpd.GeoDataFrame({"unit_name": ["x", "y"], "v": [0.1, 0.2], "name": ["p", "q"]},
+                             geometry=[Polygon(), None], crs=4326)
+    if kind == "no rows":
+        empty = empty.iloc[:0]
+    m = maps.base_map(units, basemap="osm")
+    maps.add_polygons(m, empty, name="面", popup_cols=["name"], tooltip_col="name")
+    maps.add_points(m, empty.iloc[:0], name="点")
+    maps.add_choropleth(m, empty, value_col="v", name="分级")
+    page = maps.finish(m, tmp_path / "map.html").read_text(encoding="utf-8")
+    assert page.count('"type": "FeatureCollection"') >= 3 and '"coordinates"' not in page.split("</style>")[-1]

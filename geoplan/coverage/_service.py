@@ -325,9 +325,8 @@ def _grid_area(ax, ay, bx, by, pts: np.ndarray, buffer_m: float):
     marked = mark_cells(c(ax, float), c(ay, float), c(bx, float), c(by, float), c(pts[:, 0], float),
                         c(pts[:, 1], float), cell, i0, j0, nx, ny)
     dist = marked_distance(marked, nx, ny, cell)
-    # traced in cell units (the same index grid for every area: contourpy's own set-up made one per call), then
-    # moved to cell centres in metres
-    ix, iy = _index_grid(nx, ny)
+    # traced in cell units, then moved to cell centres in metres (contourpy's own set-up cost twice the tracing)
+    ix, iy = np.meshgrid(np.arange(nx, dtype=float), np.arange(ny, dtype=float))
     gen = contourpy.SerialContourGenerator(ix, iy, dist, None, corner_mask=True, line_type=contourpy.LineType.Separate,
                                            fill_type=contourpy.FillType.OuterOffset, quad_as_tri=False,
                                            z_interp=contourpy.ZInterp.Linear)
@@ -338,20 +337,6 @@ def _grid_area(ax, ay, bx, by, pts: np.ndarray, buffer_m: float):
     area = _polygons(points, offsets)
     fast = shapely.simplify(area, 0.2 * cell, preserve_topology=False)  # Douglas-Peucker: ~10x faster
     return fast if shapely.is_valid(fast) else shapely.simplify(area, 0.2 * cell, preserve_topology=True)
-
-
-_INDEX = np.zeros((0, 0))
-
-
-def _index_grid(nx: int, ny: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column and row numbers of an ``ny`` × ``nx`` grid, as floats (copies of one kept grid, grown as needed)."""
-    global _INDEX
-    side = max(nx, ny)
-    if side > 4096:  # the wide dissolved areas: not kept
-        return tuple(g.astype(float) for g in np.meshgrid(np.arange(nx), np.arange(ny)))
-    if _INDEX.shape[0] < side:
-        _INDEX = np.arange(max(side, 512), dtype=float)[None, :].repeat(max(side, 512), axis=0)
-    return np.ascontiguousarray(_INDEX[:ny, :nx]), np.ascontiguousarray(_INDEX[:nx, :ny].T)
 
 
 def _polygons(points: list[np.ndarray], offsets: list[np.ndarray]):

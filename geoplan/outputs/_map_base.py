@@ -471,6 +471,12 @@ _GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
                    "GeometryCollection")  # by shapely.get_type_id
 
 
+def _drawable(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """Rows with a geometry that is there and not empty."""
+    geoms = gdf.geometry.values
+    return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+
+
 def _feature_collection(gdf: gpd.GeoDataFrame, props: dict[str, list]) -> _Features:
     """Minimal GeoJSON: geometry (coordinates rounded to 6 decimals, no bbox; missing or empty ones left out)
     plus only the given (already escaped) properties, for :class:`GeoJson`."""
@@ -480,7 +486,8 @@ def _feature_collection(gdf: gpd.GeoDataFrame, props: dict[str, list]) -> _Featu
     kinds = np.asarray(_GEOMETRY_TYPES)[shapely.get_type_id(arr[ok])].tolist()  # folium's popups ask for it
     feats = [{"type": "Feature", "properties": {k: v[i] for k, v in props.items()},
               "geometry": {"type": kind, token: j}} for j, (i, kind) in enumerate(zip(ok.tolist(), kinds))]
-    return _Features(feats, shapely.to_geojson(arr[ok]).tolist(), token, shapely.total_bounds(arr[ok]))
+    bounds = shapely.total_bounds(arr[ok]) if len(ok) else np.full(4, np.nan)  # nothing to draw: no bounds
+    return _Features(feats, shapely.to_geojson(arr[ok]).tolist(), token, bounds)
 
 
 def popup_rows(gdf: pd.DataFrame, cols: Sequence[str], lang: str) -> list[str]:
@@ -498,6 +505,8 @@ def _details(gdf: gpd.GeoDataFrame, popup_cols: Sequence[str] | None, tooltip_co
                                  folium.GeoJsonTooltip | None]:
     props: dict[str, list] = {}
     popup = tooltip = None
+    if not len(gdf):  # nothing drawn: no popup (folium checks its fields against the first feature)
+        return props, popup, tooltip
     if popup_cols:
         props["_popup"] = [_POPUP_OPEN + r + "</table>" for r in popup_rows(gdf, popup_cols, lang)]
         popup = folium.GeoJsonPopup(fields=["_popup"], labels=False, max_width=400)

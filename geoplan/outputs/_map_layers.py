@@ -19,7 +19,7 @@ log = logging.getLogger("geoplan")
 
 from geoplan.outputs._map_base import (
     FastRender, GeoJson,
-    _FONT_STACK, _PALETTE, CATEGORY_COLORS, _check_cols, _details, _feature_collection, _lang, _layer_name,
+    _FONT_STACK, _PALETTE, CATEGORY_COLORS, _check_cols, _details, _drawable, _feature_collection, _lang, _layer_name,
     _popup_html, _value_text, to_map_datum,
 )
 from geoplan.outputs._map_legend import add_legend
@@ -80,7 +80,7 @@ def add_points(
     lang = _lang(m, lang)
     _check_cols(gdf, [category_col, tooltip_col, *(popup_cols or [])])
     data = to_map_datum(m, gdf)
-    data = data[~data.geometry.is_empty & data.geometry.notna()]
+    data = data[_drawable(data)]
     group = folium.FeatureGroup(name=_layer_name(name), show=show)
     if category_col is None:
         groups = [(None, data, color)]
@@ -149,7 +149,7 @@ def add_polygons(
     lang = _lang(m, lang)
     _check_cols(gdf, [tooltip_col, *(popup_cols or [])])
     data = to_map_datum(m, gdf)
-    data = data[~data.geometry.is_empty & data.geometry.notna()]
+    data = data[_drawable(data)]
     st = {"color": "#2b6cb0", "weight": 2, "fillColor": "#2b6cb0", "fillOpacity": 0.15}
     st.update(style or {})
     props, popup, tooltip = _details(data, popup_cols, tooltip_col, lang)
@@ -346,7 +346,7 @@ def add_suggested_sites(
     lang = _lang(m, lang)
     _check_cols(sites, [rank_col, gain_col, tooltip_col, category_col, *(popup_cols or [])])
     data = to_map_datum(m, sites)
-    data = data[~data.geometry.is_empty & data.geometry.notna()]
+    data = data[_drawable(data)]
     pts = data.geometry.representative_point()
     cols = list(dict.fromkeys([rank_col, *([gain_col] if gain_col else []), *(popup_cols or [])]))
     palette = dict(CATEGORY_COLORS)

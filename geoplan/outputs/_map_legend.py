@@ -21,7 +21,7 @@ log = logging.getLogger("geoplan")
 
 from geoplan.outputs._map_base import (
     FastRender, GeoJson,
-    _FONT_STACK, _NO_DATA, _check_cols, _details, _feature_collection, _lang, _layer_name, to_map_datum,
+    _FONT_STACK, _NO_DATA, _check_cols, _details, _drawable, _feature_collection, _lang, _layer_name, to_map_datum,
 )
 
 def _class_colors(k: int, colormap: str | Sequence[str]) -> list[str]:
@@ -155,7 +155,7 @@ def add_choropleth(
     fill = [colors[c] if np.isfinite(v) else _NO_DATA for c, v in zip(cls, values)]
 
     data = to_map_datum(m, gdf)
-    keep = (~data.geometry.is_empty & data.geometry.notna()).to_numpy()
+    keep = _drawable(data)
     data = data[keep]
     fill = [f for f, ok in zip(fill, keep) if ok]
     if popup_cols is None:
