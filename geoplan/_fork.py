@@ -37,6 +37,13 @@ def cores() -> int:
     return len(os.sched_getaffinity(0))
 
 
+def _default_signals() -> None:
+    """In a forked child: the default signal actions, not the caller's handlers (the CLI's removes the output folder
+    and exits; the child holds only copies and should just end)."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def _run(i: int) -> Any:
     return _TASKS[i]()
 
@@ -77,7 +84,8 @@ def fork_map(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) 
     if n <= 1:
         return [t() for t in tasks]
     out, errors = {}, {}
-    with _forking(tasks) as thaw, ProcessPoolExecutor(n - 1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with _forking(tasks) as thaw, ProcessPoolExecutor(n - 1, mp_context=multiprocessing.get_context("fork"),
+                                                      initializer=_default_signals) as pool:
         theirs = {i: pool.submit(_run, i) for i in range(len(tasks)) if i % n}  # the children are forked here
         thaw()
         for i in range(0, len(tasks), n):
@@ -119,7 +127,8 @@ def in_background(task: Callable[[], Any]) -> Iterator[Any]:
     if cores() < 2:
         yield _Later(task)
         return
-    with _forking([task]) as thaw, ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with _forking([task]) as thaw, ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                                                       initializer=_default_signals) as pool:
         fut = pool.submit(_run, 0)  # the child is forked here
         thaw()
         yield fut
@@ -172,9 +181,7 @@ class _Started:
             self._lock.release()
 
     def _work(self, writer) -> None:  # in the child
-        # The caller's signal handlers (the CLI's: remove the output folder, exit) are not the child's: it just ends.
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
+        _default_signals()
         # A thread sends the results, so the tasks go on while this process is busy and does not read them yet.
         outbox: queue.SimpleQueue = queue.SimpleQueue()
         sender = threading.Thread(target=_send_all, args=(outbox, writer), daemon=True)

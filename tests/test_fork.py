@@ -262,3 +262,34 @@ def test_what_cannot_come_back_is_said_so(forking):
     assert "code 7" in str(err.value)
     with pytest.raises(type(err.value)):
         work.results()  # asked again: the same error, nothing run again
+
+
+def _terminated_here(parent: int):
+    import signal
+
+    if os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)  # as a planner's `kill` or a stopped CLI would
+    return 0
+
+
+def test_pool_children_do_not_run_the_callers_signal_handler(forking, tmp_path):
+    """fork_map's and in_background's children, too, end on SIGTERM without the caller's handler (the CLI's would
+    remove the output folder from a copy of its state)."""
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+
+    marker = tmp_path / "handler ran"
+
+    def handler(*_):
+        marker.write_text(str(os.getpid()))
+        raise SystemExit(1)
+
+    before = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(BrokenProcessPool):
+            _fork.fork_map([functools.partial(_terminated_here, os.getpid())] * 2)
+        with pytest.raises(BrokenProcessPool), _fork.in_background(functools.partial(_terminated_here, os.getpid())) as c:
+            c.result()
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert not marker.exists()
