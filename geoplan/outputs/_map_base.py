@@ -169,10 +169,8 @@ class FastRender(MacroElement):
 class _Features(dict):
     """A GeoJSON FeatureCollection whose geometries stay text (shapely's writer) until the page is written.
 
-    Each feature's geometry is a slot, ``{"type": <its type>, <token>: k}``; :class:`GeoJson` puts ``texts[k]``
-    there when it renders.  Parsing a large layer's GeoJSON into Python lists (for Jinja to write them out again) cost
-    seconds at a few thousand service areas; folium only reads the features' properties and ids.
-    """
+    Each feature's geometry is a slot, ``{"type": <its type>, <token>: k}``, where :class:`GeoJson` puts ``texts[k]``
+    (parsing the text into lists for Jinja to write out again cost seconds at a few thousand service areas)."""
 
     def __init__(self, features: list[dict], texts: list[str], token: str, bounds: np.ndarray):
         super().__init__(type="FeatureCollection", features=features)
