@@ -107,31 +107,28 @@ def fork_map(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) 
     return [out[i] for i in range(len(tasks))]
 
 
-class _Later:
-    """``result()`` runs the task in this process (no second core, or forking unsafe)."""
+class _Background:
+    """What :func:`in_background` yields: ``result()`` is the task's result."""
 
-    def __init__(self, task: Callable[[], Any]):
-        self._task = task
+    def __init__(self, work: "_Started"):
+        self._work = work
 
     def result(self) -> Any:
-        return self._task()
+        return self._work.results()[0]
 
 
 @contextmanager
-def in_background(task: Callable[[], Any]) -> Iterator[Any]:
+def in_background(task: Callable[[], Any]) -> Iterator[_Background]:
     """Start ``task`` in a forked child now, to run beside the caller's next steps; ``.result()`` waits for it.
 
-    Where no second core may be used, ``.result()`` runs it in this process instead.  Leaving the
-    block waits for the child (and cancels nothing it wrote: the caller's output folder decides).
+    Where no second core may be used (or the child has not begun it when asked) ``.result()`` runs it in this
+    process instead.  Leaving the block waits for the task; leaving it on an exception (a signal the caller turns
+    into one included) kills the child at once: what it wrote is in the caller's temporary output, which the caller
+    removes, and a child left running would write files back after that cleanup.
     """
-    if cores() < 2:
-        yield _Later(task)
-        return
-    with _forking([task]) as thaw, ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
-                                                       initializer=_default_signals) as pool:
-        fut = pool.submit(_run, 0)  # the child is forked here
-        thaw()
-        yield fut
+    with started([task]) as work:
+        yield _Background(work)
+        work.results()
 
 
 class _Started:

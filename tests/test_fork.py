@@ -43,7 +43,17 @@ def test_fork_map_in_order_and_equal_to_inline(forking):
     # this process takes every second task, a forked child the others: the work really ran in two processes
     assert pids[0::2] == [os.getpid()] * 2 and os.getpid() not in pids[1::2]
     with _fork.in_background(_pid) as child:
+        _begun(child._work)
         assert child.result() != os.getpid()
+
+
+def _begun(work) -> None:
+    """Wait until the child has begun a task (else this process would take it when asked); no timing asserted."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while work._ends[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_exception_in_a_child_keeps_its_type_and_fields(forking):
@@ -61,7 +71,7 @@ def test_no_fork_while_another_thread_runs():
     try:
         assert _fork.cores() == 1
         with _fork.in_background(functools.partial(_square, 3)) as later:
-            assert isinstance(later, _fork._Later) and later.result() == 9
+            assert later._work._child is None and later.result() == 9
     finally:
         stop.set()
         th.join()
@@ -104,15 +114,20 @@ def test_first_error_in_task_order_and_nested_maps(forking):
 
 
 def test_a_callers_frozen_objects_stay_frozen(forking):
+    sentinel = [object()]  # tracked by the collector; once frozen it is in no generation gc.get_objects lists
+    gc.collect()
     gc.freeze()
     try:
-        before = gc.get_freeze_count()
         assert _fork.fork_map([_pid, _pid])
         with _fork.in_background(_pid) as child:
             child.result()
-        assert gc.get_freeze_count() == before > 0
+        with _fork.started([_pid, _pid]) as work:
+            work.results()
+        # (the count itself may fall: a frozen object whose last reference goes is freed as usual)
+        assert gc.get_freeze_count() > 0 and not any(o is sentinel for o in gc.get_objects())
     finally:
         gc.unfreeze()
+    assert any(o is sentinel for o in gc.get_objects())
 
 
 def _sleep_pid(k: int) -> tuple[int, int]:
@@ -288,8 +303,31 @@ def test_pool_children_do_not_run_the_callers_signal_handler(forking, tmp_path):
     try:
         with pytest.raises(BrokenProcessPool):
             _fork.fork_map([functools.partial(_terminated_here, os.getpid())] * 2)
-        with pytest.raises(BrokenProcessPool), _fork.in_background(functools.partial(_terminated_here, os.getpid())) as c:
+        with pytest.raises(RuntimeError, match="ended"), \
+                _fork.in_background(functools.partial(_terminated_here, os.getpid())) as c:
+            _begun(c._work)
             c.result()
     finally:
         signal.signal(signal.SIGTERM, before)
     assert not marker.exists()
+
+
+def _writes_late(folder: str) -> None:
+    import time
+    from pathlib import Path
+
+    time.sleep(1.5)
+    (Path(folder) / "late").mkdir(parents=True, exist_ok=True)  # as the print maps' mkdir(parents=True) does
+
+
+def test_leaving_in_background_on_an_error_kills_the_child(forking, tmp_path):
+    """(CI of session 22) A SIGTERM while the CLI waited for the print maps: its handler removed the temporary
+    folder and the child, still drawing, made it again (mkdir parents) after the cleanup; it is killed now."""
+    import time
+
+    folder = tmp_path / ".out.x.tmp"
+    with pytest.raises(KeyError), _fork.in_background(functools.partial(_writes_late, str(folder))) as child:
+        _begun(child._work)
+        raise KeyError("SIGTERM, turned into an exception by the caller's handler")
+    time.sleep(2.0)
+    assert not folder.exists()  # killed before it wrote (waiting for it, as before, let it write after any cleanup)
