@@ -47,13 +47,30 @@ def test_fork_map_in_order_and_equal_to_inline(forking):
         assert child.result() != os.getpid()
 
 
-def _begun(work) -> None:
-    """Wait until the child has begun a task (else this process would take it when asked); no timing asserted."""
+def _begun(work, tasks: int = 1) -> None:
+    """Wait until the child has begun ``tasks`` tasks (else this process would take them when asked); no timing
+    asserted."""
     import time
 
     deadline = time.monotonic() + 60
-    while work._ends[0] == 0 and time.monotonic() < deadline:
+    while work._ends[0] < tasks and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+@pytest.fixture
+def callers_handler(tmp_path):
+    """A SIGTERM handler like the CLI's (it removes the output and exits); yields the file it writes if it runs."""
+    import signal
+
+    marker = tmp_path / "handler ran"
+
+    def handler(*_):
+        marker.write_text(str(os.getpid()))
+        raise SystemExit(1)
+
+    before = signal.signal(signal.SIGTERM, handler)
+    yield marker
+    signal.signal(signal.SIGTERM, before)
 
 
 def test_exception_in_a_child_keeps_its_type_and_fields(forking):
@@ -138,13 +155,9 @@ def _sleep_pid(k: int) -> tuple[int, int]:
 
 
 def test_started_gives_every_result_in_order_from_both_processes(forking):
-    import time
-
     tasks = [functools.partial(_sleep_pid, k) for k in range(12)]
     with _fork.started(tasks) as work:
-        deadline = time.monotonic() + 60
-        while work._ends[0] == 0 and time.monotonic() < deadline:  # the child has begun (no timing asserted)
-            time.sleep(0.01)
+        _begun(work)
         out = work.results()
         assert work.results() is out  # asked again: the same, not run again
     assert [k for k, _ in out] == list(range(12))
@@ -188,9 +201,7 @@ def test_leaving_on_an_error_stops_the_child(forking):
     tasks = [functools.partial(time.sleep, 30)] * 2
     with pytest.raises(KeyError), _fork.started(tasks) as work:
         child = work._child
-        deadline = time.monotonic() + 60
-        while work._ends[0] == 0 and time.monotonic() < deadline:  # it has begun a task
-            time.sleep(0.01)
+        _begun(work)
         raise KeyError("the caller's own step failed")
     assert not child.is_alive() and child.exitcode != 0  # stopped, not waited for (30 s)
     assert gc.get_freeze_count() == 0
@@ -216,43 +227,25 @@ def _slow(k: int) -> int:
 
 
 def test_a_child_killed_while_sending_is_an_error_not_a_hang(forking):
-    """(review of session 23) A child killed mid-message (the out-of-memory killer) left the caller waiting forever."""
+    """(review of session 22) A child killed mid-message (the out-of-memory killer) left the caller waiting forever."""
     import signal
-    import time
 
     with pytest.raises(RuntimeError, match="exit code -9"), _fork.started([functools.partial(_big, 0),
                                                                             functools.partial(_slow, 1)]) as work:
-        deadline = time.monotonic() + 60
-        while work._ends[0] < 2 and time.monotonic() < deadline:  # task 0 done (being sent), task 1 begun
-            time.sleep(0.01)
+        _begun(work, 2)  # task 0 done (being sent), task 1 begun
         os.kill(work._child.pid, signal.SIGKILL)
         work.results()
 
 
-def test_the_callers_signal_handler_does_not_run_in_the_child(forking, tmp_path):
-    """(review of session 23) The CLI's SIGTERM handler (remove the output, exit) ran in the child when the caller
+def test_the_callers_signal_handler_does_not_run_in_the_child(forking, callers_handler):
+    """(review of session 22) The CLI's SIGTERM handler (remove the output, exit) ran in the child when the caller
     stopped it, and the child then waited forever to send results nobody read: the CLI hung on an input error."""
-    import signal
-    import time
-
-    marker = tmp_path / "handler ran"
-
-    def handler(*_):
-        marker.write_text(str(os.getpid()))
-        raise SystemExit(1)
-
-    before = signal.signal(signal.SIGTERM, handler)
-    try:
-        with pytest.raises(KeyError), _fork.started([functools.partial(_big, 0), functools.partial(_slow, 1),
-                                                      functools.partial(_slow, 2)]) as work:
-            child = work._child
-            deadline = time.monotonic() + 60
-            while work._ends[0] < 2 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            raise KeyError("an input error found here")
-    finally:
-        signal.signal(signal.SIGTERM, before)
-    assert not child.is_alive() and not marker.exists()
+    with pytest.raises(KeyError), _fork.started([functools.partial(_big, 0), functools.partial(_slow, 1),
+                                                  functools.partial(_slow, 2)]) as work:
+        child = work._child
+        _begun(work, 2)
+        raise KeyError("an input error found here")
+    assert not child.is_alive() and not callers_handler.exists()
 
 
 class _TwoArgs(Exception):
@@ -269,9 +262,7 @@ def test_what_cannot_come_back_is_said_so(forking):
 
     tasks = [_raises_two_args, functools.partial(time.sleep, 0.5)]
     with pytest.raises((RuntimeError, _TwoArgs)) as err, _fork.started(tasks) as work:
-        deadline = time.monotonic() + 60
-        while work._ends[0] == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _begun(work)
         work.results()
     # from the child: it says what the task raised (it would not unpickle); run here: the error itself
     assert "code 7" in str(err.value)
@@ -287,29 +278,18 @@ def _terminated_here(parent: int):
     return 0
 
 
-def test_pool_children_do_not_run_the_callers_signal_handler(forking, tmp_path):
+def test_pool_children_do_not_run_the_callers_signal_handler(forking, callers_handler):
     """fork_map's and in_background's children, too, end on SIGTERM without the caller's handler (the CLI's would
     remove the output folder from a copy of its state)."""
-    import signal
     from concurrent.futures.process import BrokenProcessPool
 
-    marker = tmp_path / "handler ran"
-
-    def handler(*_):
-        marker.write_text(str(os.getpid()))
-        raise SystemExit(1)
-
-    before = signal.signal(signal.SIGTERM, handler)
-    try:
-        with pytest.raises(BrokenProcessPool):
-            _fork.fork_map([functools.partial(_terminated_here, os.getpid())] * 2)
-        with pytest.raises(RuntimeError, match="ended"), \
-                _fork.in_background(functools.partial(_terminated_here, os.getpid())) as c:
-            _begun(c._work)
-            c.result()
-    finally:
-        signal.signal(signal.SIGTERM, before)
-    assert not marker.exists()
+    with pytest.raises(BrokenProcessPool):
+        _fork.fork_map([functools.partial(_terminated_here, os.getpid())] * 2)
+    with pytest.raises(RuntimeError, match="ended"), \
+            _fork.in_background(functools.partial(_terminated_here, os.getpid())) as c:
+        _begun(c._work)
+        c.result()
+    assert not callers_handler.exists()
 
 
 def _writes_late(folder: str) -> None:

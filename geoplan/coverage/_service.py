@@ -148,8 +148,8 @@ CHUNK_FACILITIES = 125
 class _Begun:
     """The areas of :func:`areas_begun`: ``result(crs)`` as :func:`measured_areas` returns them."""
 
-    def __init__(self, per_type: list, work):
-        self._per_type, self._work = per_type, work
+    def __init__(self, per_type: list, chunks: list[tuple[int, slice]], work):
+        self._per_type, self._chunks, self._work = per_type, chunks, work
 
     def result(self, crs) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         parts = self._work.results()
@@ -157,7 +157,7 @@ class _Begun:
         if not per_type:
             return (gpd.GeoDataFrame({"facility_id": [], "type": []}, geometry=[], crs=crs),
                     gpd.GeoDataFrame({"type": []}, geometry=[], crs=crs))
-        mine = [[p for (k, _), p in zip(_chunks(per_type), parts) if k == t] for t in range(len(per_type))]
+        mine = [[p for (k, _), p in zip(self._chunks, parts) if k == t] for t in range(len(per_type))]
         # each type's dissolved area from every segment any of its facilities reaches (the union of the chunks')
         wholes = fork_map([functools.partial(_dissolved_area, net, [p[1] for p in ps],
                                              np.concatenate([p[2] for p in ps]), None)
@@ -187,12 +187,13 @@ def _chunks(per_type: list) -> list[tuple[int, slice]]:
 def areas_begun(per_type: list[tuple[str, Network, gpd.GeoDataFrame, pd.DataFrame, float]]) -> Iterator[_Begun]:
     """:func:`measured_areas`, begun now in a forked child (:func:`geoplan._fork.started`) beside the caller's next
     steps; ``.result(crs)`` gives them (this process takes the pieces the child has not begun)."""
+    chunks = _chunks(per_type)
     tasks = [functools.partial(_areas, per_type[t][1], per_type[t][2].iloc[part], cutoff=per_type[t][4], weight="time",
                                nodes=per_type[t][3].iloc[part], buffer_m=None, method="grid", dissolved=True)
-             for t, part in _chunks(per_type)]
+             for t, part in chunks]
     few = sum(len(t[2]) for t in per_type) < PARALLEL_MIN_FACILITIES
     with started(tasks, workers=1 if few else None) as work:
-        yield _Begun(per_type, work)
+        yield _Begun(per_type, chunks, work)
 
 
 def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffer_m: float | None, method: str,
@@ -201,15 +202,14 @@ def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffe
     edges (CSR positions) and the facilities' own points (:func:`_dissolved_area`)."""
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, not {method!r}", field="method")
-    if buffer_m is None:
-        buffer_m = 50.0 if net.mode == "walk" else 150.0
+    buffer_m = _buffer(net, buffer_m)
     if nodes is None:
         nodes = snap(net, facilities)
     reach = reachable_nodes(net, nodes, cutoff=cutoff, weight=weight, towards=True) if len(facilities) else []
     # The snapped point itself belongs to its area (a facility may sit mid-edge, far from a node).
     here = (np.column_stack([nodes["x"].to_numpy(float), nodes["y"].to_numpy(float)])
             if _is_points(nodes) and "x" in nodes else None)
-    tails = np.repeat(np.arange(net.n_nodes), np.diff(net.indptr))
+    tails = net.edge_arrays()[0]
     # a two-way road is one segment: keep one of its two edges (fewer samples, same ground)
     keep = (net.twins() < 0) | (tails < net.indices)
     mask = np.zeros(net.n_nodes, bool)
@@ -239,15 +239,18 @@ def _areas(net: Network, facilities, *, cutoff: float, weight: str, nodes, buffe
 def _dissolved_area(net: Network, edges: np.ndarray | list[np.ndarray], points: np.ndarray, buffer_m: float | None):
     """A type's area traced once on one grid over the reached ``edges`` (CSR positions; several arrays: their
     union) and ``points`` (of :func:`_areas`)."""
-    if buffer_m is None:
-        buffer_m = 50.0 if net.mode == "walk" else 150.0
     if isinstance(edges, list):
         used = np.zeros(net.n_edges, bool)
         for e in edges:
             used[e] = True
         edges = np.flatnonzero(used)
-    tails = np.repeat(np.arange(net.n_nodes), np.diff(net.indptr))
-    return _grid_area(*_segments(net, edges, tails), points, buffer_m)
+    tails = net.edge_arrays()[0]
+    return _grid_area(*_segments(net, edges, tails), points, _buffer(net, buffer_m))
+
+
+def _buffer(net: Network, buffer_m: float | None) -> float:
+    """``buffer_m``, or the default half-width around reachable roads: 50 m walk, 150 m drive."""
+    return (50.0 if net.mode == "walk" else 150.0) if buffer_m is None else buffer_m
 
 
 def _segments(net: Network, e: np.ndarray, tails: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -455,7 +455,7 @@ def geojson_text(geoms: Any, props: Sequence[str] | None = None) -> str:
         The FeatureCollection.
     """
     arr = round_coords(geoms)
-    ok = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    ok = _drawable(arr)
     texts = shapely.to_geojson(arr[ok])
     if props is None:
         feats = ['{"type":"Feature","properties":{},"geometry":' + g + "}" for g in texts]
@@ -469,9 +469,9 @@ _GEOMETRY_TYPES = ("Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
                    "GeometryCollection")  # by shapely.get_type_id
 
 
-def _drawable(gdf: gpd.GeoDataFrame) -> np.ndarray:
-    """Rows with a geometry that is there and not empty."""
-    geoms = gdf.geometry.values
+def _drawable(geoms: Any) -> np.ndarray:
+    """Which of ``geoms`` (a GeoDataFrame's rows, or geometries) have a geometry that is there and not empty."""
+    geoms = geoms.geometry.values if isinstance(geoms, gpd.GeoDataFrame) else np.asarray(geoms)
     return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
 
 
@@ -479,7 +479,7 @@ def _feature_collection(gdf: gpd.GeoDataFrame, props: dict[str, list]) -> _Featu
     """Minimal GeoJSON: geometry (coordinates rounded to 6 decimals, no bbox; missing or empty ones left out)
     plus only the given (already escaped) properties, for :class:`GeoJson`."""
     arr = round_coords(gdf.geometry)
-    ok = np.flatnonzero(~(shapely.is_missing(arr) | shapely.is_empty(arr)))
+    ok = np.flatnonzero(_drawable(arr))
     token = uuid.uuid4().hex
     kinds = np.asarray(_GEOMETRY_TYPES)[shapely.get_type_id(arr[ok])].tolist()  # folium's popups ask for it
     feats = [{"type": "Feature", "properties": {k: v[i] for k, v in props.items()},
