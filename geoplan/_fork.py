@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-__all__ = ["cores", "fork_map", "in_background", "started"]
+__all__ = ["cores", "fork_map", "started"]
 
 _TASKS: list[Callable[[], Any]] = []  # read by the forked children
 
@@ -107,30 +107,6 @@ def fork_map(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) 
     return [out[i] for i in range(len(tasks))]
 
 
-class _Background:
-    """What :func:`in_background` yields: ``result()`` is the task's result."""
-
-    def __init__(self, work: "_Started"):
-        self._work = work
-
-    def result(self) -> Any:
-        return self._work.results()[0]
-
-
-@contextmanager
-def in_background(task: Callable[[], Any]) -> Iterator[_Background]:
-    """Start ``task`` in a forked child now, to run beside the caller's next steps; ``.result()`` waits for it.
-
-    Where no second core may be used (or the child has not begun it when asked) ``.result()`` runs it in this
-    process instead.  Leaving the block waits for the task; leaving it on an exception (a signal the caller turns
-    into one included) kills the child at once: what it wrote is in the caller's temporary output, which the caller
-    removes, and a child left running would write files back after that cleanup.
-    """
-    with started([task]) as work:
-        yield _Background(work)
-        work.results()
-
-
 class _Started:
     """Tasks begun by one forked child, the rest taken by this process when :meth:`results` is asked for."""
 
@@ -193,6 +169,25 @@ class _Started:
         outbox.put(None)
         sender.join()
 
+    def result(self, i: int) -> Any:
+        """Task ``i``'s result (its exception raised), as soon as it is there: read from the child when the child
+        has begun it, else run here (with the tasks after it that the child has not begun, from the back).
+
+        For a caller that can go on with the first results while the child works on the last tasks.
+        """
+        if self._failed is not None:
+            raise self._failed
+        while i not in self._out and i not in self._errors:
+            if self._child is None:  # no child (none forked, or all its results read)
+                self._run(i)
+            elif i >= self._ends[0] and (j := self._claim(front=False)) is not None:
+                self._run(j)  # j >= i: the tasks from the back down to i are not begun
+            else:
+                self._receive()
+        if i in self._errors:
+            raise self._errors[i]
+        return self._out[i]
+
     def results(self) -> list:
         """Every task's result, in task order: those the child has not begun are run here (from the last back).
 
@@ -202,32 +197,42 @@ class _Started:
             raise self._failed
         if self._done is not None:
             return self._done
-        if self._child is None:
-            self._done = [task() for task in self._tasks]
-            return self._done
-        while (i := self._claim(front=False)) is not None:
-            try:
-                self._out[i] = self._tasks[i]()
-            except Exception as exc:  # the tasks left are earlier ones: run on, one of them may fail first
-                self._errors[i] = exc
-        theirs = self._ends[0]  # the child claimed tasks 0 .. theirs - 1, and no more now
-        while any(i not in self._out and i not in self._errors for i in range(theirs)):
-            if not self._reader.poll(0.5):
-                if not self._child.is_alive() and not self._reader.poll(0):
-                    self._lost()
-                continue
-            try:
-                i, ok, value = pickle.loads(self._reader.recv_bytes())
-            except (EOFError, OSError):  # the child died mid-message (its end of the pipe closed)
-                self._lost()
-            (self._out if ok else self._errors)[i] = value
-        self.close()
+        if self._child is None:  # in order, stopping at the first failure, as the list comprehension would
+            for i in range(len(self._tasks)):
+                if i not in self._out and i not in self._errors:
+                    self._run(i)
+                if i in self._errors:
+                    break
+        else:
+            while (i := self._claim(front=False)) is not None:
+                self._run(i)  # the tasks left are earlier ones: run on, one of them may fail first
+            theirs = self._ends[0]  # the child claimed tasks 0 .. theirs - 1, and no more now
+            while any(i not in self._out and i not in self._errors for i in range(theirs)):
+                self._receive()
+            self.close()
         if self._errors:
             self._failed = self._errors[min(self._errors)]
             self._errors = {}  # kept once, in _failed
             raise self._failed
         self._done = [self._out[i] for i in range(len(self._tasks))]
         return self._done
+
+    def _run(self, i: int) -> None:
+        try:
+            self._out[i] = self._tasks[i]()
+        except Exception as exc:
+            self._errors[i] = exc
+
+    def _receive(self) -> None:
+        """One result from the child (or its loss raised), waiting for it."""
+        while not self._reader.poll(0.5):
+            if not self._child.is_alive() and not self._reader.poll(0):
+                self._lost()
+        try:
+            i, ok, value = pickle.loads(self._reader.recv_bytes())
+        except (EOFError, OSError):  # the child died mid-message (its end of the pipe closed)
+            self._lost()
+        (self._out if ok else self._errors)[i] = value
 
     def _lost(self) -> None:
         self._child.join(timeout=1)
@@ -273,7 +278,8 @@ def _send_all(outbox: queue.SimpleQueue, writer) -> None:
 
 @contextmanager
 def started(tasks: Sequence[Callable[[], Any]], *, workers: int | None = None) -> Iterator[_Started]:
-    """Begin ``tasks`` in a forked child now, beside the caller's next steps; ``.results()`` gives them all.
+    """Begin ``tasks`` in a forked child now, beside the caller's next steps; ``.results()`` gives them all,
+    ``.result(i)`` one as soon as it is there.
 
     For work that is ready before the caller's other work is done (the service areas, while the demand is
     snapped and measured): the child takes tasks from the front, and when the caller asks for the results it

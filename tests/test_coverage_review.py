@@ -14,6 +14,7 @@ import math
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import shapely.ops
@@ -372,3 +373,19 @@ def test_loop_without_a_shape_does_not_break_snapping():
     pts = gpd.GeoDataFrame(geometry=[Point(60.0, 5.0)], crs="EPSG:32630")
     s = gn.snap(net, pts)
     assert s["snap_m"].iloc[0] == pytest.approx(5.0)
+
+
+def test_a_result_pickles_with_its_notes_in_both_languages(demo):
+    """(session 23) A result sent through pickle (a Dask worker's, a forked child's) failed to load: its notes
+    (a str carrying its Chinese text) were rebuilt with the English text only."""
+    import pickle
+
+    from geoplan.coverage._coverage import Note
+
+    fac = demo.facilities.to_crs(demo.network.crs)
+    r = gc.assess(demo.network, fac, demo.demand, units=demo.units, with_service_areas=False)
+    r.notes.append(Note("中文说明", "English note"))
+    back = pickle.loads(pickle.dumps(r))
+    assert [(str(n), getattr(n, "zh", None)) for n in back.notes] == [(str(n), getattr(n, "zh", None)) for n in r.notes]
+    assert back.notes[-1].text("zh") == "中文说明" and back.notes[-1].text("en") == "English note"
+    pd.testing.assert_frame_equal(pd.DataFrame(back.units), pd.DataFrame(r.units))

@@ -204,6 +204,22 @@ def test_demo_report_docx_holds_tables_figures_and_maps(demo_folder):
     assert heads[0] == "一、概况"
 
 
+def test_demo_docx_pictures_stored_as_the_print_pages(demo_folder):
+    """(session 23) Pictures go into the Word file as they are (stored, not deflated a second time): each print
+    map picture is byte for byte the 300-dpi page in maps/, and the file still opens (python-docx, above)."""
+    import zipfile
+
+    result, out, _ = demo_folder
+    with zipfile.ZipFile(out / "report.docx") as z:
+        media = [i for i in z.infolist() if i.filename.startswith("word/media/")]
+        assert media and all(i.compress_type == zipfile.ZIP_STORED for i in media)
+        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in z.infolist() if i not in media)
+        assert z.testzip() is None
+        pictures = {z.read(i) for i in media}
+    for key in result.catalogue.keys:
+        assert (out / "maps" / f"{key}_A4.png").read_bytes() in pictures
+
+
 def _soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 

@@ -42,9 +42,9 @@ def test_fork_map_in_order_and_equal_to_inline(forking):
     pids = _fork.fork_map([_pid, _pid, _pid, _pid])
     # this process takes every second task, a forked child the others: the work really ran in two processes
     assert pids[0::2] == [os.getpid()] * 2 and os.getpid() not in pids[1::2]
-    with _fork.in_background(_pid) as child:
-        _begun(child._work)
-        assert child.result() != os.getpid()
+    with _fork.started([_pid]) as child:
+        _begun(child)
+        assert child.result(0) != os.getpid()
 
 
 def _begun(work, tasks: int = 1) -> None:
@@ -74,7 +74,7 @@ def callers_handler(tmp_path):
 
 
 def test_exception_in_a_child_keeps_its_type_and_fields(forking):
-    for run in (lambda: _fork.fork_map([_fails, _fails]), lambda: _fork.in_background(_fails).__enter__().result()):
+    for run in (lambda: _fork.fork_map([_fails, _fails]), lambda: _fork.started([_fails]).__enter__().result(0)):
         with pytest.raises(InputError) as err:
             run()
         assert (err.value.file, err.value.row, err.value.field) == ("a.csv", 7, "人口")
@@ -87,8 +87,8 @@ def test_no_fork_while_another_thread_runs():
     th.start()
     try:
         assert _fork.cores() == 1
-        with _fork.in_background(functools.partial(_square, 3)) as later:
-            assert later._work._child is None and later.result() == 9
+        with _fork.started([functools.partial(_square, 3)]) as later:
+            assert later._child is None and later.result(0) == 9
     finally:
         stop.set()
         th.join()
@@ -136,8 +136,6 @@ def test_a_callers_frozen_objects_stay_frozen(forking):
     gc.freeze()
     try:
         assert _fork.fork_map([_pid, _pid])
-        with _fork.in_background(_pid) as child:
-            child.result()
         with _fork.started([_pid, _pid]) as work:
             work.results()
         # (the count itself may fall: a frozen object whose last reference goes is freed as usual)
@@ -279,16 +277,16 @@ def _terminated_here(parent: int):
 
 
 def test_pool_children_do_not_run_the_callers_signal_handler(forking, callers_handler):
-    """fork_map's and in_background's children, too, end on SIGTERM without the caller's handler (the CLI's would
+    """fork_map's children, and started's children asked for one result, too, end on SIGTERM without the caller's handler (the CLI's would
     remove the output folder from a copy of its state)."""
     from concurrent.futures.process import BrokenProcessPool
 
     with pytest.raises(BrokenProcessPool):
         _fork.fork_map([functools.partial(_terminated_here, os.getpid())] * 2)
     with pytest.raises(RuntimeError, match="ended"), \
-            _fork.in_background(functools.partial(_terminated_here, os.getpid())) as c:
-        _begun(c._work)
-        c.result()
+            _fork.started([functools.partial(_terminated_here, os.getpid())]) as c:
+        _begun(c)
+        c.result(0)
     assert not callers_handler.exists()
 
 
@@ -300,14 +298,63 @@ def _writes_late(folder: str) -> None:
     (Path(folder) / "late").mkdir(parents=True, exist_ok=True)  # as the print maps' mkdir(parents=True) does
 
 
-def test_leaving_in_background_on_an_error_kills_the_child(forking, tmp_path):
+def test_leaving_started_on_an_error_kills_the_child(forking, tmp_path):
     """(CI of session 22) A SIGTERM while the CLI waited for the print maps: its handler removed the temporary
     folder and the child, still drawing, made it again (mkdir parents) after the cleanup; it is killed now."""
     import time
 
     folder = tmp_path / ".out.x.tmp"
-    with pytest.raises(KeyError), _fork.in_background(functools.partial(_writes_late, str(folder))) as child:
-        _begun(child._work)
+    with pytest.raises(KeyError), _fork.started([functools.partial(_writes_late, str(folder))]) as child:
+        _begun(child)
         raise KeyError("SIGTERM, turned into an exception by the caller's handler")
     time.sleep(2.0)
     assert not folder.exists()  # killed before it wrote (waiting for it, as before, let it write after any cleanup)
+
+
+def _wait_for(path: str, k: int) -> int:
+    """Task ``k`` that ends only once ``path`` exists (the test's signal), at most 60 s."""
+    import time
+    from pathlib import Path
+
+    deadline = time.monotonic() + 60
+    while not Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return k
+
+
+def test_one_result_while_the_child_works_on_the_next(forking, tmp_path):
+    """(session 23) The report is written from the A4 print maps while the child draws the A3 ones: ``result(0)``
+    comes back while task 1 is still running in the child."""
+    go = tmp_path / "go"
+    tasks = [functools.partial(_sleep_pid, 0), functools.partial(_wait_for, str(go), 1)]
+    with _fork.started(tasks) as work:
+        _begun(work, 2)  # the child has both: this process takes nothing from the back
+        k, pid = work.result(0)
+        assert (k, pid != os.getpid()) == (0, True)
+        assert work._child.is_alive() and 1 not in work._out  # task 1 still waits for the signal
+        go.touch()
+        assert work.results()[0] == (0, pid) and work.results()[1] == 1
+        assert work.result(1) == 1
+
+
+def test_one_result_not_begun_is_run_here_from_the_back(forking):
+    tasks = [functools.partial(_sleep_pid, k) for k in range(6)]
+    with _fork.started(tasks) as work:
+        _begun(work)
+        k, pid = work.result(5)  # the child, going from the front, has not begun it: run here at once
+        assert (k, pid) == (5, os.getpid())
+        assert [k for k, _ in work.results()] == list(range(6))
+
+
+def test_one_result_raises_its_own_error_and_the_rest_the_first(forking, monkeypatch):
+    for cores in (2, 1):
+        monkeypatch.setattr(_fork, "cores", lambda: cores)
+        tasks = [functools.partial(_square, 2), functools.partial(_fails_with, 1), functools.partial(_fails_with, 2)]
+        with _fork.started(tasks) as work:
+            assert work.result(0) == 4
+            with pytest.raises(InputError) as err:
+                work.result(2)
+            assert err.value.row == 2
+            with pytest.raises(InputError) as err:
+                work.results()
+            assert err.value.row == 1  # the first in task order, as [t() for t in tasks] raises

@@ -272,3 +272,29 @@ def test_chart_with_a_name_past_the_edge_still_shows_all_of_it():
     png = figures.coverage_by_unit(df, value="share_pop_covered", target=0.8)
     with Image.open(io.BytesIO(png)) as im:
         assert im.size[0] > 8 * 150  # wider than the 8-inch figure: nothing cut off
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_png_pages_decode_to_the_drawn_pixels(seed, tmp_path):
+    """(session 23) The pages' PNG encoder (unfiltered rows, zlib level 1; not Pillow's) read back by Pillow, an
+    independent decoder: the same pixels, the dpi and the maker; to a path, a buffer or as bytes alike."""
+    rng = np.random.default_rng(seed)
+    h, w = (int(v) for v in rng.integers(1, 300, 2))
+    flat = np.full((h, w, 3), 255, np.uint8)
+    flat[h // 3:, : w // 2] = (200, 30, 40)  # a map's flat colours, then noise where text would be
+    noisy = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    for pixels in (flat, noisy, np.where(rng.random((h, w, 1)) < 0.1, noisy, flat)):
+        image = Image.fromarray(pixels, "RGB")
+        data = figures._png_bytes(image, 300)
+        buf = io.BytesIO()
+        figures._png_bytes(image, 300, buf)
+        figures._png_bytes(image, 300, tmp_path / "p.png")
+        assert buf.getvalue() == data == (tmp_path / "p.png").read_bytes()
+        back = Image.open(io.BytesIO(data))
+        back.load()
+        assert back.mode == "RGB" and back.size == (w, h)
+        assert np.array_equal(np.asarray(back), pixels)
+        assert back.info["dpi"][0] == pytest.approx(300, abs=0.01) and back.info["Software"] == "geoplan"
+    rgba = Image.fromarray(np.dstack([flat, np.full((h, w), 128, np.uint8)]), "RGBA")
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(figures._png_bytes(rgba, 110)))),
+                          np.asarray(rgba.convert("RGB")))  # alpha dropped, as the pages are RGB

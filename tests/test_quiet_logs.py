@@ -114,3 +114,11 @@ def test_solver_silenced_in_threads_and_stdout_restored(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "stdout still works"
     assert "HiGHS" not in proc.stderr
+
+
+def test_verbose_demo_has_no_font_subset_chatter(tmp_path):
+    """(session 23) ``-v`` printed fontTools' INFO log of every PDF font subset, whole glyph lists (20 kB a run);
+    ``-v`` shows geoplan's and other libraries' INFO, fontTools' only with ``-vv``."""
+    proc = _run(["-v", "demo", "-o", str(tmp_path / "d")], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "fontTools" not in proc.stderr and "INFO geoplan" in proc.stderr

@@ -23,7 +23,7 @@ STREETS = Path(libpysal.__file__).parent / "examples" / "geodanet" / "streets.sh
 pytestmark = pytest.mark.skipif(not STREETS.exists(), reason="libpysal example data not on disk")
 
 BUFFER, CELL = 50.0, 10.0  # walk default: cells of buffer/5
-TOL = 2.5 * CELL  # the bound tests/test_service_grid.py derives
+TOL = 2.7 * CELL  # the bound tests/test_service_grid.py derives
 
 
 @pytest.fixture(scope="module")

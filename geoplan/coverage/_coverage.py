@@ -49,6 +49,10 @@ class Note(str):
         obj.zh = zh
         return obj
 
+    def __getnewargs__(self) -> tuple[str, str]:
+        # pickle (a result sent back from a Dask worker or a forked child) calls __new__ with these
+        return self.zh, str(self)
+
     def text(self, lang: str = "zh") -> str:
         """The note in one language.
 

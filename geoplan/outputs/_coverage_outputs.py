@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geoplan._fork import in_background
+from geoplan._fork import started
 from geoplan._output import output_folder
 from geoplan.coverage._checks import CHECK_NAMES
 from geoplan.outputs import figures
@@ -519,13 +519,12 @@ def write_coverage(
     final = Path(folder)
     with output_folder(final, overwrite=overwrite) as tmp:
         mappable = can_map(result)
-        layers = {k: v for k, v in coverage_layers(result).items() if len(v)}
-        big = {k: len(v) for k, v in layers.items() if _too_big(v)}
-        if big:  # said in the sources section, beside the caller's note
-            data_note = "\n\n".join(t for t in (data_note, _geojson_note(big, lang)) if t)
         # print maps (maps/: A4 PNG+PDF, A3 PDF, shown as 附图) drawn beside the report sections, layers and web
-        # map, on a second core where one may be forked (geoplan._fork): the same bytes either way
-        draw = functools.partial(_print_maps, result, tmp, lang) if mappable else list
+        # map, on a second core where one may be forked (geoplan._fork): the same bytes either way.  Two tasks:
+        # the A4 pages give the report's figures, so the report is written while the A3 pages are drawn.
+        prepared: dict = {}  # each type's map layers, made by the first task and used again by the second
+        draw = ([functools.partial(_print_maps, result, tmp, lang, size, prepared) for size in ("A4", "A3")]
+                if mappable else [])
         if mappable:
             # imported before the fork, once for both processes (the report's charts use them here too): the
             # child draws the longest part of the save and would spend half a second importing them
@@ -534,13 +533,19 @@ def write_coverage(
             import PIL.PngImagePlugin  # noqa: F401
 
             import geoplan.outputs._print_maps  # noqa: F401
-        with in_background(draw) as maps:
+        with started(draw) as maps:
+            layers = {k: v for k, v in coverage_layers(result).items() if len(v)}
+            big = {k: len(v) for k, v in layers.items() if _too_big(v)}
+            if big:  # said in the sources section, beside the caller's note
+                data_note = "\n\n".join(t for t in (data_note, _geojson_note(big, lang)) if t)
             sections = coverage_sections(result, lang=lang, data_note=data_note, area=area, date=date, lead=lead,
                                          map_note=not mappable)
             extra = _layers_and_map(result, tmp, layers, big, lang=lang, basemap=basemap, title=title, area=area,
                                     map=map and mappable)
             paths = write_report(tmp, title=report_title(result, lang, title=title, area=area),
-                                 sections=sections + maps.result(), lang=lang, date=date, cover=True)
+                                 sections=sections + (maps.result(0) if draw else []), lang=lang, date=date,
+                                 cover=True)
+            maps.results()
         if mappable:
             paths["maps"] = tmp / "maps"
         paths.update(extra)
@@ -548,12 +553,17 @@ def write_coverage(
     return paths
 
 
-def _print_maps(result, tmp: Path, lang: str) -> list:
-    from geoplan.outputs._print_maps import print_map_sections
+def _print_maps(result, tmp: Path, lang: str, size: str, prepared: dict) -> list:
+    """One paper size of the print maps: the A4 pages (PNG and PDF) give the report's sections, A3 only a PDF."""
+    from geoplan.outputs._print_maps import print_map_sections, write_print_maps
 
     t0 = time.perf_counter()
-    out = print_map_sections(result, tmp / "maps", lang=lang)[0]
-    log.debug("timing: print maps drawn in %.2f s", time.perf_counter() - t0)
+    if size == "A4":
+        out = print_map_sections(result, tmp / "maps", lang=lang, sizes=(size,), _prepared=prepared)[0]
+    else:
+        write_print_maps(result, tmp / "maps", lang=lang, sizes=(size,), formats=("pdf",), _prepared=prepared)
+        out = []
+    log.debug("timing: print maps %s drawn in %.2f s", size, time.perf_counter() - t0)
     return out
 
 

