@@ -175,18 +175,37 @@ class _Started:
 
         For a caller that can go on with the first results while the child works on the last tasks.
         """
-        if self._failed is not None:
-            raise self._failed
+        i = range(len(self._tasks))[i]  # an IndexError for a task that is not there; -1 is the last
         while i not in self._out and i not in self._errors:
+            if self._failed is not None:
+                raise self._failed
             if self._child is None:  # no child (none forked, or all its results read)
                 self._run(i)
-            elif i >= self._ends[0] and (j := self._claim(front=False)) is not None:
-                self._run(j)  # j >= i: the tasks from the back down to i are not begun
+                continue
+            j = self._claim_for(i)
+            if j is None:
+                self._receive()  # the child has begun it
             else:
-                self._receive()
+                self._run(j)
         if i in self._errors:
             raise self._errors[i]
         return self._out[i]
+
+    def _claim_for(self, i: int) -> int | None:
+        """What this process runs next on the way to task ``i``: None if the child has begun ``i`` (wait for it),
+        else the last task not begun (down to ``i``), or ``i`` itself once the child may begin no more (it failed)."""
+        if not self._lock.acquire(timeout=5):  # a child killed holding it: waiting for it finds it gone
+            return None
+        try:
+            lo, hi = self._ends
+            if i < lo:
+                return None
+            if i < hi:
+                self._ends[1] = hi - 1
+                return hi - 1
+            return i  # past the end the child may take: stopped after a failure, nobody else will run it
+        finally:
+            self._lock.release()
 
     def results(self) -> list:
         """Every task's result, in task order: those the child has not begun are run here (from the last back).

@@ -337,24 +337,48 @@ def test_one_result_while_the_child_works_on_the_next(forking, tmp_path):
         assert work.result(1) == 1
 
 
-def test_one_result_not_begun_is_run_here_from_the_back(forking):
-    tasks = [functools.partial(_sleep_pid, k) for k in range(6)]
+def test_one_result_not_begun_is_run_here_from_the_back(forking, tmp_path):
+    go = tmp_path / "go"
+    tasks = [functools.partial(_wait_for, str(go), 0)] + [functools.partial(_sleep_pid, k) for k in range(1, 6)]
     with _fork.started(tasks) as work:
-        _begun(work)
-        k, pid = work.result(5)  # the child, going from the front, has not begun it: run here at once
-        assert (k, pid) == (5, os.getpid())
-        assert [k for k, _ in work.results()] == list(range(6))
+        _begun(work)  # the child waits in task 0 until told: tasks 1-5 are not begun
+        assert work.result(5) == (5, os.getpid()) and work.result(-2) == (4, os.getpid())  # run here, from the back
+        go.touch()
+        assert [k if isinstance(k, int) else k[0] for k in work.results()] == list(range(6))
+        with pytest.raises(IndexError):
+            work.result(6)
 
 
-def test_one_result_raises_its_own_error_and_the_rest_the_first(forking, monkeypatch):
+def _fails_first(k: int):
+    if k == 0:
+        raise InputError("bad cell 0", row=0)
+    return k
+
+
+def test_one_result_raises_its_own_error_and_the_rest_the_first(forking, monkeypatch, tmp_path):
+    """``result(i)`` is what task ``i`` gives run alone, whichever process runs it and whenever it is asked (review of
+    session 23: after the child had failed an earlier task and stopped, asking for a later one waited for the child
+    to send it and reported the child's end instead of an answer)."""
+    import time
+
     for cores in (2, 1):
         monkeypatch.setattr(_fork, "cores", lambda: cores)
-        tasks = [functools.partial(_square, 2), functools.partial(_fails_with, 1), functools.partial(_fails_with, 2)]
-        with _fork.started(tasks) as work:
-            assert work.result(0) == 4
-            with pytest.raises(InputError) as err:
-                work.result(2)
-            assert err.value.row == 2
-            with pytest.raises(InputError) as err:
-                work.results()
-            assert err.value.row == 1  # the first in task order, as [t() for t in tasks] raises
+        for pause in (0.0, 0.3):  # the caller asks at once, or after the child has failed task 0 and stopped
+            tasks = [functools.partial(_fails_first, k) for k in range(4)]
+            with _fork.started(tasks) as work:
+                time.sleep(pause)
+                assert work.result(2) == 2 and work.result(3) == 3
+                with pytest.raises(InputError) as err:
+                    work.result(0)
+                assert err.value.row == 0
+                with pytest.raises(InputError) as err:
+                    work.results()
+                assert err.value.row == 0  # the first in task order, as [t() for t in tasks] raises
+                assert work.result(3) == 3  # a result there before the failure is still given
+
+
+def test_one_result_of_no_task_is_an_index_error():
+    with _fork.started([]) as work:
+        with pytest.raises(IndexError):
+            work.result(0)
+        assert work.results() == []

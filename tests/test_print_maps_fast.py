@@ -298,3 +298,5 @@ def test_png_pages_decode_to_the_drawn_pixels(seed, tmp_path):
     rgba = Image.fromarray(np.dstack([flat, np.full((h, w), 128, np.uint8)]), "RGBA")
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(figures._png_bytes(rgba, 110)))),
                           np.asarray(rgba.convert("RGB")))  # alpha dropped, as the pages are RGB
+    with pytest.raises(ValueError, match="empty"):
+        figures._png_bytes(Image.new("RGB", (0, 5)), 300)  # Pillow would not open the file it made

@@ -122,3 +122,20 @@ def test_verbose_demo_has_no_font_subset_chatter(tmp_path):
     proc = _run(["-v", "demo", "-o", str(tmp_path / "d")], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "fontTools" not in proc.stderr and "INFO geoplan" in proc.stderr
+
+
+@pytest.mark.parametrize("flags, level", [(["-q"], "ERROR"), ([], "WARNING"), (["-v"], "WARNING"), (["-vv"], "DEBUG")])
+def test_font_subset_log_level_follows_the_flags(flags, level):
+    """fontTools' own level: ``-q`` keeps even its warnings out (review of session 23), ``-vv`` lets its INFO in."""
+    import logging
+
+    from click.testing import CliRunner
+
+    from geoplan.cli import main
+
+    before = logging.getLogger("fontTools").level
+    try:
+        assert CliRunner().invoke(main, [*flags, "demo", "--help"]).exit_code == 0
+        assert logging.getLevelName(logging.getLogger("fontTools").level) == level
+    finally:
+        logging.getLogger("fontTools").setLevel(before)

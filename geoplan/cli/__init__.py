@@ -152,7 +152,7 @@ def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
     logging.getLogger("geoplan.progress").setLevel(logging.DEBUG if verbose and not quiet else logging.INFO)
     _each_warning_once()
     # fontTools logs every PDF font subset at INFO, with its whole glyph list (20 kB per run): only with -vv
-    logging.getLogger("fontTools").setLevel(logging.DEBUG if verbose >= 2 and not quiet else logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.ERROR if quiet else logging.DEBUG if verbose >= 2 else logging.WARNING)
     if verbose == 0:  # Dask's INFO chatter only with -v; worker processes read the level from the environment
         level = "error" if quiet else "warning"
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", level)

@@ -322,16 +322,17 @@ def assess(
     lines: list = []  # abolished units leave the denominators (review of issue 15)
     units = drop_abolished(units, as_of=as_of, what_zh="行政单位", what_en="unit(s)", check_rows=check_rows, lines=lines)
     _checks.check_codes(units, villages)  # repeated codes stop here, before any slow step (review 20, D5)
-    if units is not None:
-        units = _unit_checks(units, dem, fac, demand, first_net, invalid_units=invalid_units,
-                             allow_outside=allow_outside, allow_empty_units=allow_empty_units,
-                             max_outside_share=max_outside_share, notes=notes, check_rows=check_rows)
-    vil, vkind = _villages.village_step(units, villages, dem, fac, crs=first_net.crs, facilities=facilities, as_of=as_of,
-                                        check_rows=check_rows, lines=lines)
-    notes.extend(Note(zh, en) for zh, en in lines)
     fsnaps = {m: snap(nets[m], fac, max_distance=max_snap_m) for m in used_modes}
-    # The service areas need only the facilities: begun now in a forked child, beside the demand's steps.
+    # The service areas need only the facilities: begun now in a forked child, beside the units' and the demand's
+    # steps (an error in those stops the child).
     with areas_begun(_area_inputs(fac, catalogue, type_list, used, fsnaps) if with_service_areas else []) as areas:
+        if units is not None:
+            units = _unit_checks(units, dem, fac, demand, first_net, invalid_units=invalid_units,
+                                 allow_outside=allow_outside, allow_empty_units=allow_empty_units,
+                                 max_outside_share=max_outside_share, notes=notes, check_rows=check_rows)
+        vil, vkind = _villages.village_step(units, villages, dem, fac, crs=first_net.crs, facilities=facilities,
+                                            as_of=as_of, check_rows=check_rows, lines=lines)
+        notes.extend(Note(zh, en) for zh, en in lines)
         snaps, limits = _snap_inputs(nets, used, used_modes, first_net, dem, fac, demand, facilities,
                                      max_snap_m=max_snap_m, fsnaps=fsnaps)
         _far_checks(dem, fac, demand, facilities, first_net, type_list, catalogue, limits,

@@ -292,10 +292,12 @@ def _png_bytes(image, dpi: int, target=None) -> bytes | None:
 
     Written here rather than by Pillow: the rows unfiltered (PNG filter 0) at zlib level
     :data:`PNG_COMPRESS_LEVEL`.  A map page is flat colours and text, which zlib finds as they are; Pillow tries
-    every filter on every row first.  A 300-dpi A4 map page: 0.14 s instead of 0.23 s, and 15 % smaller.
+    every filter on every row first.  A 300-dpi A4 map page: 0.14 s instead of 0.23 s, and 5–14 % smaller.
     """
     a = np.asarray(image.convert("RGB"))
     h, w = a.shape[:2]
+    if not (h and w):
+        raise ValueError("cannot write an empty image as PNG")  # as Pillow says
     rows = np.zeros((h, 3 * w + 1), np.uint8)  # each row: its filter byte (0: none), then R G B per pixel
     rows[:, 1:] = a.reshape(h, 3 * w)
     ppm = int(dpi / 0.0254 + 0.5)  # pixels per metre, rounded as Pillow does
