@@ -355,7 +355,6 @@ def _polygons(points: list[np.ndarray], offsets: list[np.ndarray], *, simplify: 
     ring_len = np.concatenate([np.diff(o) for o in offsets])
     rings = shapely.linearrings(coords, indices=np.repeat(np.arange(len(ring_len)), ring_len))
     owner = np.repeat(np.arange(len(points)), [len(o) - 1 for o in offsets])
-    raw = rings
     if simplify > 0:
         rings = shapely.simplify(rings, simplify, preserve_topology=False)
         kept = (shapely.get_type_id(rings) == shapely.GeometryType.LINEARRING) & (shapely.get_num_coordinates(rings) >= 4)
